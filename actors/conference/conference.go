@@ -1,0 +1,161 @@
+package conference
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/proto"
+	"focal/xmpp"
+)
+
+// conference is the actor for one room. It alone holds the room's state: whether the
+// focus is in the room, who else is, who was asked to wait for ready, and the
+// conference-wide options taken from the first request.
+type conference struct {
+	cfg  Config
+	wire Wire
+	room string
+	log  *slog.Logger
+
+	self *actor.PID
+	root *actor.RootContext
+
+	streamUp bool
+	joined   bool // the focus is in the room, as owner
+	everJoin bool // the room was joined at least once
+	joinGen  int
+	joinT    *time.Timer
+	waiting  []*actor.PID // requesters to answer once joined
+
+	options      Options
+	haveOptions  bool
+	members      map[string]*member
+	nextSeq      int
+	idleGen      int
+	idleT        *time.Timer
+	everEmptied  bool // somebody joined and everybody left
+	ending       bool
+	ownerPending string // nick being granted owner
+}
+
+func newConference(cfg Config, wire Wire, room string, streamUp bool) *conference {
+	return &conference{
+		cfg:      cfg,
+		wire:     wire,
+		room:     room,
+		log:      cfg.Logger.With("room", room),
+		streamUp: streamUp,
+		members:  make(map[string]*member),
+	}
+}
+
+func (c *conference) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		c.self, c.root = ctx.Self(), ctx.ActorSystem().Root
+		c.log.Info("conference created")
+		c.armIdleTimeout(c.cfg.InitialTimeout)
+		c.join(ctx)
+	case *focalpb.ConferenceRequest:
+		c.onRequest(ctx, msg)
+	case *Stanza:
+		c.onStanza(ctx, msg.El)
+	case *StreamUp:
+		c.streamUp = true
+		c.join(ctx)
+	case *StreamDown:
+		c.onStreamDown()
+	case idleTimeout:
+		c.onIdleTimeout(ctx, msg)
+	case joinTimeout:
+		c.onJoinTimeout(ctx, msg)
+	case ownerGranted:
+		c.onOwnerGranted(ctx, msg)
+	case *GetSnapshot:
+		ctx.Respond(c.snapshot())
+	case *actor.Stopping:
+		c.stopTimers()
+		if c.joined {
+			// The node is shutting down: leave rather than vanish with the stream.
+			_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
+			c.joined = false
+		}
+	case *actor.Stopped:
+		c.log.Info("conference ended")
+	}
+}
+
+func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest) {
+	if !c.haveOptions {
+		c.options = optionsFrom(req.Properties, c.log)
+		c.haveOptions = true
+	}
+	if c.joined {
+		// A new request while nobody is in the room yet gives the requester
+		// the full initial timeout to join (Jicofo's fix for PR #1257's race).
+		if len(c.members) == 0 {
+			c.armIdleTimeout(c.cfg.InitialTimeout)
+		}
+		c.respondReady(ctx, ctx.Sender())
+		return
+	}
+	if ctx.Sender() != nil {
+		c.waiting = append(c.waiting, ctx.Sender())
+	}
+}
+
+func (c *conference) respondReady(ctx actor.Context, to *actor.PID) {
+	if to == nil {
+		return
+	}
+	ctx.Send(to, &focalpb.ConferenceResponse{
+		Room:     c.room,
+		Ready:    true,
+		FocusJid: c.cfg.FocusJID,
+		Properties: []*focalpb.Property{
+			{Name: "authentication", Value: "false"},
+			{Name: "sipGatewayEnabled", Value: "false"},
+		},
+	})
+}
+
+func (c *conference) failWaiting(ctx actor.Context, err xmpp.StanzaError) {
+	for _, to := range c.waiting {
+		ctx.Send(to, &focalpb.ConferenceResponse{
+			Room:  c.room,
+			Error: &focalpb.StanzaError{Type: err.Type, Condition: err.Condition, Text: err.Text},
+		})
+	}
+	c.waiting = nil
+}
+
+func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
+	switch el.Name.Local {
+	case xmpp.KindPresence:
+		if p, ok := xmpp.ParseOccupantPresence(el); ok {
+			c.onPresence(ctx, p)
+		}
+	case xmpp.KindIQ:
+		if xmpp.IsIQRequest(el) {
+			// Media signalling (Jingle) is not handled by this node yet.
+			_ = c.wire.Send(xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "")))
+		}
+	}
+}
+
+func (c *conference) stopTimers() {
+	if c.idleT != nil {
+		c.idleT.Stop()
+	}
+	if c.joinT != nil {
+		c.joinT.Stop()
+	}
+}
+
+// after delivers msg to the conference after d, unless it has stopped.
+func (c *conference) after(d time.Duration, msg any) *time.Timer {
+	self, root := c.self, c.root
+	return time.AfterFunc(d, func() { root.Send(self, msg) })
+}

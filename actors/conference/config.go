@@ -1,0 +1,53 @@
+package conference
+
+import (
+	"log/slog"
+	"time"
+
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// Wire is the part of an XMPP stream a conference uses. Both calls return at
+// once; responses come back through the callback, which must not block.
+type Wire interface {
+	Send(stanza *xmpp.Element) error
+	Request(iq *xmpp.Element, timeout time.Duration, cb session.ResponseFunc)
+}
+
+// Config of the conferences of one node.
+type Config struct {
+	// FocusJID is the bare JID the focus logs in as; clients learn it from
+	// the 'focusjid' attribute of the answer.
+	FocusJID string
+	// Nick is the focus's nickname in every room. Prosody's Jitsi modules
+	// release waiting participants only when an occupant named focus joins.
+	Nick string
+	// InitialTimeout ends a conference nobody joined within this time of its
+	// creation, or of the focus re-joining after a reconnect.
+	InitialTimeout time.Duration
+	// EmptyTimeout is how long a conference whose last participant left
+	// waits before it ends.
+	EmptyTimeout time.Duration
+	// JoinTimeout bounds the MUC join; past it, waiting requests get an error.
+	JoinTimeout time.Duration
+	// RequestTimeout bounds IQs the conference sends (e.g. granting owner).
+	RequestTimeout time.Duration
+	// AutoOwner grants owner to the first participant and elects another when
+	// the owner leaves (Jicofo's enable-auto-owner).
+	AutoOwner bool
+	Logger    *slog.Logger
+}
+
+// DefaultConfig has Jicofo's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Nick:           "focus",
+		InitialTimeout: 15 * time.Second,
+		EmptyTimeout:   2 * time.Second,
+		JoinTimeout:    10 * time.Second,
+		RequestTimeout: 15 * time.Second,
+		AutoOwner:      true,
+		Logger:         slog.Default(),
+	}
+}

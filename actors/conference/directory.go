@@ -1,0 +1,95 @@
+package conference
+
+import (
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/proto"
+	"focal/xmpp"
+)
+
+// DirectoryName is the directory's actor name on every node, so that other
+// nodes can address it.
+const DirectoryName = "conferences"
+
+// directory creates conference actors on the first request for a room and
+// routes later requests and stanzas to them. The room → actor map is its own
+// state: nothing else reads or writes it.
+type directory struct {
+	cfg   Config
+	wire  Wire
+	log   *slog.Logger
+	rooms map[string]*actor.PID
+	byPID map[string]string // PID id → room, to forget stopped conferences
+	up    bool
+}
+
+// NewDirectory returns the props of a node's conference directory.
+func NewDirectory(cfg Config, wire Wire) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &directory{
+			cfg:   cfg,
+			wire:  wire,
+			log:   cfg.Logger.With("actor", DirectoryName),
+			rooms: make(map[string]*actor.PID),
+			byPID: make(map[string]string),
+		}
+	})
+}
+
+func (d *directory) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *focalpb.ConferenceRequest:
+		pid := d.rooms[msg.Room]
+		if pid == nil {
+			pid = d.spawn(ctx, msg.Room)
+		}
+		ctx.Forward(pid)
+	case *Stanza:
+		if pid := d.rooms[msg.Room]; pid != nil {
+			ctx.Send(pid, msg)
+			return
+		}
+		// An occupant talking to a focus that is not in its room (any more):
+		// say so rather than leave it waiting.
+		if xmpp.IsIQRequest(msg.El) {
+			_ = d.wire.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
+		}
+	case *StreamUp:
+		d.up = true
+		for _, pid := range d.rooms {
+			ctx.Send(pid, msg)
+		}
+	case *StreamDown:
+		d.up = false
+		for _, pid := range d.rooms {
+			ctx.Send(pid, msg)
+		}
+	case *ListConferences:
+		list := &Conferences{}
+		for _, pid := range d.rooms {
+			list.PIDs = append(list.PIDs, pid)
+		}
+		ctx.Respond(list)
+	case *ended:
+		if pid := d.rooms[msg.room]; pid != nil && pid.Equal(ctx.Sender()) {
+			delete(d.rooms, msg.room)
+		}
+	case *actor.Terminated:
+		if room, ok := d.byPID[msg.Who.Id]; ok {
+			delete(d.byPID, msg.Who.Id)
+			if pid := d.rooms[room]; pid != nil && pid.Equal(msg.Who) {
+				delete(d.rooms, room)
+			}
+		}
+	}
+}
+
+func (d *directory) spawn(ctx actor.Context, room string) *actor.PID {
+	props := actor.PropsFromProducer(func() actor.Actor { return newConference(d.cfg, d.wire, room, d.up) })
+	pid := ctx.SpawnPrefix(props, room)
+	d.rooms[room] = pid
+	d.byPID[pid.Id] = room
+	return pid
+}

@@ -1,0 +1,138 @@
+package conference
+
+import (
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/participant"
+	"focal/xmpp"
+)
+
+// member is what the conference needs to know about an occupant to run the
+// room (roles and join order); the participant actor holds the rest.
+type member struct {
+	nick        string
+	realJID     string
+	role        string
+	affiliation string
+	seq         int // join order, for owner election
+	confirmed   bool
+	pid         *actor.PID
+}
+
+func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
+	if p.Room != c.room {
+		return
+	}
+	if p.Nick == c.cfg.Nick {
+		if p.Self || p.Error != nil {
+			c.onSelfPresence(ctx, p)
+		}
+		// Otherwise another session of the focus shares the nick.
+		return
+	}
+	if p.Error != nil {
+		return
+	}
+	if p.Unavailable {
+		c.removeMember(ctx, p.Nick, "left")
+		return
+	}
+	m := c.members[p.Nick]
+	if m == nil {
+		c.nextSeq++
+		m = &member{nick: p.Nick, seq: c.nextSeq}
+		m.pid = ctx.Spawn(participant.Props(c.room, p.Nick, c.log))
+		c.members[p.Nick] = m
+		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
+		c.idleGen++ // somebody came: the conference is not idle any more
+	}
+	m.realJID, m.role, m.affiliation, m.confirmed = p.RealJID, p.Role, p.Affiliation, true
+	if c.ownerPending == m.nick && m.affiliation == xmpp.AffiliationOwner {
+		c.ownerPending = ""
+	}
+	ctx.Send(m.pid, &participant.Presence{Occupant: p})
+	c.electOwner(ctx)
+}
+
+func (c *conference) removeMember(ctx actor.Context, nick, why string) {
+	m := c.members[nick]
+	if m == nil {
+		return
+	}
+	delete(c.members, nick)
+	ctx.Stop(m.pid)
+	c.log.Info("participant "+why, "participant", nick, "participants", len(c.members))
+	if c.ownerPending == nick {
+		c.ownerPending = ""
+	}
+	if len(c.members) == 0 {
+		// Not at once: a server shutting down disconnects every participant
+		// just before the focus's own stream, and that conference should
+		// carry on once the server is back.
+		c.everEmptied = true
+		c.armIdleTimeout(c.cfg.EmptyTimeout)
+		return
+	}
+	c.electOwner(ctx)
+}
+
+// dropUnconfirmed forgets occupants that did not show up in the occupant
+// list of a re-join: they left while the focus was out of the room.
+func (c *conference) dropUnconfirmed(ctx actor.Context) {
+	for nick, m := range c.members {
+		if !m.confirmed {
+			delete(c.members, nick)
+			ctx.Stop(m.pid)
+			c.log.Info("participant gone during reconnect", "participant", nick)
+		}
+	}
+	if len(c.members) == 0 {
+		// Give clients the initial timeout to come back (after a server
+		// restart they all reconnect) before ending the conference.
+		c.armIdleTimeout(c.cfg.InitialTimeout)
+		return
+	}
+	c.electOwner(ctx)
+}
+
+// electOwner makes sure the room has an owner besides the focus: if none of
+// the participants is one, the one who joined first is granted owner.
+func (c *conference) electOwner(ctx actor.Context) {
+	if !c.cfg.AutoOwner || !c.joined || c.ownerPending != "" {
+		return
+	}
+	var first *member
+	for _, m := range c.members {
+		if m.affiliation == xmpp.AffiliationOwner {
+			return
+		}
+		if m.role == xmpp.RoleVisitor || m.realJID == "" {
+			continue
+		}
+		if first == nil || m.seq < first.seq {
+			first = m
+		}
+	}
+	if first == nil {
+		return
+	}
+	bare, _, _ := strings.Cut(first.realJID, "/")
+	c.ownerPending = first.nick
+	nick := first.nick
+	self, root := c.self, c.root
+	c.log.Info("granting owner", "participant", nick)
+	c.wire.Request(xmpp.SetAffiliationIQ(c.room, bare, xmpp.AffiliationOwner), c.cfg.RequestTimeout,
+		func(_ *xmpp.Element, err error) { root.Send(self, ownerGranted{nick: nick, err: err}) })
+}
+
+func (c *conference) onOwnerGranted(ctx actor.Context, msg ownerGranted) {
+	if msg.err == nil {
+		return // the presence update with the new affiliation follows
+	}
+	c.log.Warn("granting owner failed", "participant", msg.nick, "err", msg.err)
+	if c.ownerPending == msg.nick {
+		c.ownerPending = ""
+	}
+}

@@ -1,0 +1,204 @@
+// Package ingress holds the ingress actor: the one entry from the XMPP wire.
+// It validates conference requests and routes them, and every stanza about a
+// room, to the conference directory.
+package ingress
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"mellium.im/xmpp/jid"
+
+	"focal/actors/conference"
+	"focal/proto"
+	"focal/xmpp"
+)
+
+// NSPing is XMPP ping (XEP-0199).
+const NSPing = "urn:xmpp:ping"
+
+// ComponentStanza is a stanza that arrived on the focus component stream
+// (conference requests).
+type ComponentStanza struct{ El *xmpp.Element }
+
+// ClientStanza is a stanza that arrived on the focus client stream (MUC
+// presence and whatever occupants send the focus).
+type ClientStanza struct{ El *xmpp.Element }
+
+// Replier sends a stanza on a stream without blocking.
+type Replier interface {
+	Send(stanza *xmpp.Element) error
+}
+
+// Config of the ingress actor.
+type Config struct {
+	MUCDomain      string // rooms must be on this MUC service
+	Component      Replier
+	Client         Replier
+	Directory      *actor.PID
+	RequestTimeout time.Duration // how long a request may wait for its conference
+	Logger         *slog.Logger
+}
+
+type ingress struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// Props returns the ingress actor's props.
+func Props(cfg Config) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &ingress{cfg: cfg, log: cfg.Logger.With("actor", "ingress")}
+	})
+}
+
+func (in *ingress) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *ComponentStanza:
+		in.onComponentStanza(ctx, msg.El)
+	case *ClientStanza:
+		in.onClientStanza(ctx, msg.El)
+	case *focalpb.ConferenceRequest:
+		// From HTTP: the conference answers the requester directly.
+		if err := in.validate(msg); err != nil {
+			ctx.Respond(errorResponse(msg.Room, err))
+			return
+		}
+		ctx.RequestWithCustomSender(in.cfg.Directory, msg, ctx.Sender())
+	}
+}
+
+func (in *ingress) onComponentStanza(ctx actor.Context, el *xmpp.Element) {
+	if !xmpp.IsIQRequest(el) {
+		return // presence or message to the component: nothing to do
+	}
+	payload := el.FirstChild()
+	switch {
+	case payload == nil:
+		in.reply(in.cfg.Component, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.BadRequest, "IQ without a payload")))
+	case payload.Name.Space == xmpp.NSFocus && payload.Name.Local == "conference":
+		in.onConferenceIQ(ctx, el, payload)
+	case payload.Name.Space == NSPing && el.AttrValue("type") == xmpp.IQGet:
+		in.reply(in.cfg.Component, xmpp.ResultFor(el, nil))
+	default:
+		in.reply(in.cfg.Component, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.ServiceUnavailable, "")))
+	}
+}
+
+func (in *ingress) onConferenceIQ(ctx actor.Context, iq, payload *xmpp.Element) {
+	if iq.AttrValue("type") != xmpp.IQSet {
+		in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, "a conference request is an IQ of type set")))
+		return
+	}
+	c, err := xmpp.ParseConferenceIQ(payload)
+	if err != nil {
+		in.reply(in.cfg.Component, xmpp.ErrorFor(iq, asStanzaError(err)))
+		return
+	}
+	req := &focalpb.ConferenceRequest{
+		Room:       c.Room,
+		From:       iq.AttrValue("from"),
+		SessionId:  c.SessionID,
+		MachineUid: c.MachineUID,
+		Identity:   c.Identity,
+		Vnode:      c.VNode,
+		Token:      c.Token,
+	}
+	for _, p := range c.Properties {
+		req.Properties = append(req.Properties, &focalpb.Property{Name: p.Name, Value: p.Value})
+	}
+	if err := in.validate(req); err != nil {
+		in.reply(in.cfg.Component, xmpp.ErrorFor(iq, *err))
+		return
+	}
+	log := in.log.With("room", req.Room, "from", req.From)
+	log.Debug("conference request")
+	f := ctx.RequestFuture(in.cfg.Directory, req, in.cfg.RequestTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		resp, ok := res.(*focalpb.ConferenceResponse)
+		if err != nil || !ok {
+			log.Warn("conference request unanswered", "err", err)
+			in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.RemoteServerTimeout, "the conference did not answer in time")))
+			return
+		}
+		if resp.Error != nil {
+			in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.StanzaError{Type: resp.Error.Type, Condition: resp.Error.Condition, Text: resp.Error.Text}))
+			return
+		}
+		in.reply(in.cfg.Component, xmpp.ResultFor(iq, ConferenceIQOf(resp).Element()))
+	})
+}
+
+// validate checks the room is a valid JID on our MUC service, and
+// normalises it so that one room has one conference whatever its spelling.
+func (in *ingress) validate(req *focalpb.ConferenceRequest) *xmpp.StanzaError {
+	if req.Room == "" {
+		e := xmpp.NewStanzaError(xmpp.BadRequest, "No 'room' specified.")
+		return &e
+	}
+	room, err := xmpp.ParseRoomJID(req.Room)
+	if err != nil {
+		e := asStanzaError(err)
+		return &e
+	}
+	if !strings.EqualFold(room.Domainpart(), in.cfg.MUCDomain) {
+		e := xmpp.NewStanzaError(xmpp.NotAllowed, "room "+req.Room+" is not on "+in.cfg.MUCDomain)
+		return &e
+	}
+	req.Room = room.String()
+	return nil
+}
+
+func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element) {
+	from, err := jid.Parse(el.AttrValue("from"))
+	if err == nil && strings.EqualFold(from.Domainpart(), in.cfg.MUCDomain) && from.Localpart() != "" {
+		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el})
+		return
+	}
+	if !xmpp.IsIQRequest(el) {
+		return
+	}
+	if p := el.FirstChild(); p != nil && p.Name.Space == NSPing && el.AttrValue("type") == xmpp.IQGet {
+		in.reply(in.cfg.Client, xmpp.ResultFor(el, nil))
+		return
+	}
+	in.reply(in.cfg.Client, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.ServiceUnavailable, "")))
+}
+
+func (in *ingress) reply(r Replier, stanza *xmpp.Element) {
+	if err := r.Send(stanza); err != nil {
+		in.log.Warn("reply not sent", "to", stanza.AttrValue("to"), "err", err)
+	}
+}
+
+// ConferenceIQOf turns a conference's answer into the <conference/> payload.
+func ConferenceIQOf(resp *focalpb.ConferenceResponse) xmpp.ConferenceIQ {
+	c := xmpp.ConferenceIQ{
+		Room:      resp.Room,
+		Ready:     resp.Ready,
+		FocusJID:  resp.FocusJid,
+		VNode:     resp.Vnode,
+		SessionID: resp.SessionId,
+		Identity:  resp.Identity,
+	}
+	for _, p := range resp.Properties {
+		c.Properties = append(c.Properties, xmpp.Property{Name: p.Name, Value: p.Value})
+	}
+	return c
+}
+
+func asStanzaError(err error) xmpp.StanzaError {
+	if se, ok := err.(xmpp.StanzaError); ok {
+		return se
+	}
+	return xmpp.NewStanzaError(xmpp.BadRequest, err.Error())
+}
+
+func errorResponse(room string, err *xmpp.StanzaError) *focalpb.ConferenceResponse {
+	return &focalpb.ConferenceResponse{
+		Room:  room,
+		Error: &focalpb.StanzaError{Type: err.Type, Condition: err.Condition, Text: err.Text},
+	}
+}

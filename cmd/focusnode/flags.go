@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"focal/node"
+)
+
+var errHelp = errors.New("help requested")
+
+type cliConfig struct {
+	node.Config
+	logLevel slog.Level
+}
+
+// parseConfig reads flags and, with --config, a YAML file with the same keys.
+// Flags given on the command line win over the file.
+func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
+	c := cliConfig{Config: node.Defaults()}
+	fs := flag.NewFlagSet("focusnode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML file with the same keys as the flags")
+	fs.StringVar(&c.Domain, "domain", c.Domain, "XMPP domain of the deployment, e.g. meet.jitsi (required)")
+	fs.StringVar(&c.Host, "host", c.Host, "XMPP server host for the component stream")
+	fs.IntVar(&c.Port, "port", c.Port, "XMPP server component port")
+	fs.StringVar(&c.Subdomain, "subdomain", c.Subdomain, "the focus component is <subdomain>.<domain>")
+	fs.StringVar(&c.Secret, "secret", c.Secret, "component secret (required)")
+	fs.StringVar(&c.UserDomain, "user_domain", c.UserDomain, "domain the focus user logs in to, e.g. auth.meet.jitsi (required)")
+	fs.StringVar(&c.UserName, "user_name", c.UserName, "focus user name")
+	fs.StringVar(&c.UserPassword, "user_password", c.UserPassword, "focus user password (required)")
+	fs.StringVar(&c.UserHost, "user_host", c.UserHost, "XMPP server host for the client stream (default: --host)")
+	fs.IntVar(&c.UserPort, "user_port", c.UserPort, "XMPP server client port")
+	fs.StringVar(&c.UserResource, "user_resource", c.UserResource, "resource of the focus client stream")
+	fs.BoolVar(&c.UserTLS, "user_tls", c.UserTLS, "negotiate STARTTLS on the client stream")
+	fs.BoolVar(&c.UserTLSInsecure, "user_tls_insecure", c.UserTLSInsecure, "skip TLS certificate verification (self-signed test servers)")
+	fs.StringVar(&c.MUC, "muc", c.MUC, "conference MUC service (default conference.<domain>)")
+	fs.StringVar(&c.Brewery, "brewery", c.Brewery, "brewery room JID where bridges announce themselves")
+	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address of the HTTP API")
+	fs.DurationVar(&c.InitialTimeout, "initial_timeout", c.InitialTimeout, "end a conference nobody joined within this time")
+	logLevel := fs.String("log_level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errHelp
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configFile != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if err := applyFile(fs, *configFile, set); err != nil {
+			return c, err
+		}
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return c, fmt.Errorf("--log_level: %w", err)
+	}
+	return c, nil
+}
+
+// applyFile sets every flag named in the YAML file that was not given on the
+// command line, through the flag itself so that parsing rules are the same.
+func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		return fmt.Errorf("--config %s: %w", path, err)
+	}
+	for key, v := range values {
+		f := fs.Lookup(key)
+		if f == nil || key == "config" {
+			return fmt.Errorf("--config %s: unknown key %q", path, key)
+		}
+		if set[key] {
+			continue
+		}
+		var s string
+		switch t := v.(type) {
+		case string:
+			s = t
+		case int:
+			s = strconv.Itoa(t)
+		case bool:
+			s = strconv.FormatBool(t)
+		case float64:
+			s = strconv.FormatFloat(t, 'f', -1, 64)
+		case time.Duration:
+			s = t.String()
+		default:
+			return fmt.Errorf("--config %s: key %q: unsupported value %v", path, key, v)
+		}
+		if err := f.Value.Set(s); err != nil {
+			return fmt.Errorf("--config %s: key %q: %w", path, key, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+// Package prosodytest runs a private loopback Prosody, through scripts/prosody.sh, for integration tests.
+package prosodytest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Defaults applied to zero-valued Options fields.
+const (
+	DefaultDomain             = "meet.jitsi"
+	DefaultHibernationSeconds = 60
+	DefaultSmacksQueue        = 2000
+)
+
+// Passwords and secret given to every server; tests read them from Server.
+const (
+	focusSecret   = "focussecret"
+	focusPassword = "focuspass"
+	jvbPassword   = "jvbpass"
+)
+
+// scriptTimeout bounds one call of scripts/prosody.sh. A start normally takes
+// about 0.3 s (first start: about 0.5 s, it also makes two RSA keys), a stop
+// well under 2 s; the script has its own 10 s limits inside.
+const scriptTimeout = 60 * time.Second
+
+// exitPortBusy is the script's exit code when a listener port is taken.
+const exitPortBusy = 3
+
+// startAttempts is how often Start picks fresh ports when the ones it picked
+// were grabbed by someone else between choosing and binding them.
+const startAttempts = 3
+
+// Options configures Start. Zero values select the defaults above.
+type Options struct {
+	Domain             string // client domain; auth, MUC and component domains derive from it
+	HibernationSeconds int    // smacks_hibernation_time
+	SmacksQueue        int    // smacks_max_queue_size
+}
+
+// Server is a running private Prosody. Its fields are read-only.
+type Server struct {
+	Base          string // private directory: config, data, certs, pid file, logs
+	Domain        string // client domain, e.g. meet.jitsi
+	C2SAddr       string // 127.0.0.1:port of client-to-server XMPP
+	ComponentAddr string // 127.0.0.1:port of XEP-0114 components
+	HTTPAddr      string // 127.0.0.1:port of BOSH (/http-bind) and websocket (/xmpp-websocket)
+	FocusSecret   string // component secret of FocusComponent()
+	FocusPassword string // password of focus@AuthDomain()
+	JVBPassword   string // password of jvb@AuthDomain()
+
+	script      string
+	hibernation int
+	smacksQueue int
+
+	mu sync.Mutex // serialises script calls
+}
+
+// AuthDomain is the domain of the focus and jvb accounts.
+func (s *Server) AuthDomain() string { return "auth." + s.Domain }
+
+// MUCDomain is the conference MUC service.
+func (s *Server) MUCDomain() string { return "conference." + s.Domain }
+
+// BreweryDomain is the MUC service of the bridge brewery rooms.
+func (s *Server) BreweryDomain() string { return "internal.auth." + s.Domain }
+
+// FocusComponent is the JID of the focus external component.
+func (s *Server) FocusComponent() string { return "focus." + s.Domain }
+
+// Start launches a private Prosody on free loopback ports and registers
+// Stop with tb.Cleanup. It fails tb if Prosody is not installed or does not
+// come up. The private directory is removed at cleanup unless the test
+// failed, in which case its path and the end of the console log are logged.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	if err := checkInstalled(); err != nil {
+		tb.Fatalf("prosodytest: %v", err)
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		tb.Fatalf("prosodytest: %v", err)
+	}
+	script := filepath.Join(root, "scripts", "prosody.sh")
+	if _, err := os.Stat(script); err != nil {
+		tb.Fatalf("prosodytest: %v", err)
+	}
+	// A short path under the system temp dir rather than tb.TempDir(): Prosody
+	// puts a unix socket in data/, and socket paths are limited to 107 bytes.
+	base, err := os.MkdirTemp("", "focal-prosody-")
+	if err != nil {
+		tb.Fatalf("prosodytest: %v", err)
+	}
+
+	s := &Server{
+		Base:          base,
+		Domain:        opts.Domain,
+		FocusSecret:   focusSecret,
+		FocusPassword: focusPassword,
+		JVBPassword:   jvbPassword,
+		script:        script,
+		hibernation:   opts.HibernationSeconds,
+		smacksQueue:   opts.SmacksQueue,
+	}
+	if s.Domain == "" {
+		s.Domain = DefaultDomain
+	}
+	if s.hibernation == 0 {
+		s.hibernation = DefaultHibernationSeconds
+	}
+	if s.smacksQueue == 0 {
+		s.smacksQueue = DefaultSmacksQueue
+	}
+	tb.Cleanup(func() { s.cleanup(tb) })
+
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(3)
+		if err != nil {
+			tb.Fatalf("prosodytest: %v", err)
+		}
+		s.C2SAddr = loopback(ports[0])
+		s.ComponentAddr = loopback(ports[1])
+		s.HTTPAddr = loopback(ports[2])
+		err = s.start()
+		if err == nil {
+			return s
+		}
+		if errors.Is(err, errPortBusy) && attempt < startAttempts {
+			tb.Logf("prosodytest: %v; retrying with other ports", err)
+			continue
+		}
+		tb.Fatalf("prosodytest: start prosody in %s: %v", base, err)
+	}
+}
+
+// Stop shuts Prosody down (SIGTERM, SIGKILL after 5 s) and waits until it
+// has exited, so its ports are free when Stop returns. Stopping a server
+// that is not running is not an error.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.run("stop", s.Base)
+	return err
+}
+
+// Kill ends Prosody with SIGKILL, as a crash would, and waits until it is gone.
+// Killing a server that is not running is not an error.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.run("kill", s.Base)
+	return err
+}
+
+// Restart stops Prosody (if running) and starts it again with the same
+// directory, ports, domain, users and secrets; it fails tb on error. All
+// client and component connections are cut; rooms and sessions are lost.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	if err := s.Stop(); err != nil {
+		tb.Fatalf("prosodytest: restart: %v", err)
+	}
+	if err := s.start(); err != nil {
+		tb.Fatalf("prosodytest: restart prosody in %s: %v", s.Base, err)
+	}
+}
+
+// Register creates user@AuthDomain() with password, or resets the password
+// of an existing user. It works while the server runs: logins read the
+// account files written here.
+func (s *Server) Register(user, password string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.run("register", s.Base, user, password)
+	return err
+}
+
+// RepoRoot returns the nearest directory at or above the working directory
+// that contains go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find repository root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find repository root: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+var errPortBusy = errors.New("a listener port is already in use")
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.run("start", s.Base)
+	return err
+}
+
+// run calls the script and returns its stdout. The error carries the
+// script's stderr, which on a failed start includes the console log tail.
+func (s *Server) run(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{s.script}, args...)...)
+	cmd.Env = append(os.Environ(),
+		"PROSODY_DOMAIN="+s.Domain,
+		"PROSODY_C2S_PORT="+portOf(s.C2SAddr),
+		"PROSODY_COMPONENT_PORT="+portOf(s.ComponentAddr),
+		"PROSODY_HTTP_PORT="+portOf(s.HTTPAddr),
+		"FOCUS_SECRET="+s.FocusSecret,
+		"FOCUS_PASSWORD="+s.FocusPassword,
+		"JVB_PASSWORD="+s.JVBPassword,
+		"PROSODY_HIBERNATION="+strconv.Itoa(s.hibernation),
+		"PROSODY_SMACKS_QUEUE="+strconv.Itoa(s.smacksQueue),
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) && exitErr.ExitCode() == exitPortBusy {
+			return "", fmt.Errorf("prosody.sh %s: %w: %s", args[0], errPortBusy, msg)
+		}
+		return "", fmt.Errorf("prosody.sh %s: %w\n%s", args[0], err, msg)
+	}
+	return stdout.String(), nil
+}
+
+func (s *Server) cleanup(tb testing.TB) {
+	if err := s.Stop(); err != nil {
+		tb.Errorf("prosodytest: %v", err)
+	}
+	if tb.Failed() {
+		tb.Logf("prosodytest: test failed; keeping %s. End of console.log:\n%s",
+			s.Base, tail(filepath.Join(s.Base, "console.log"), 30))
+		return
+	}
+	if err := os.RemoveAll(s.Base); err != nil {
+		tb.Errorf("prosodytest: %v", err)
+	}
+}
+
+func checkInstalled() error {
+	for _, tool := range []string{"prosody", "prosodyctl", "openssl", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not installed; run `scripts/prosody.sh install` (as root) first", tool)
+		}
+	}
+	return nil
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+// All listeners are held open together so that the kernel hands out n
+// different ports.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("pick a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func loopback(port int) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return port
+}
+
+// tail returns the last n lines of a file, or a note saying why it cannot.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,109 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Config of a focus node. Field comments name the command-line flag.
+type Config struct {
+	Domain    string // --domain: the XMPP domain clients log in to, e.g. meet.jitsi
+	Host      string // --host: the XMPP server for the component stream
+	Port      int    // --port: its component port
+	Subdomain string // --subdomain: the component is <subdomain>.<domain>
+	Secret    string // --secret: the component secret
+
+	UserDomain   string // --user_domain: the focus logs in as <user_name>@<user_domain>
+	UserName     string // --user_name
+	UserPassword string // --user_password
+	UserHost     string // --user_host: the XMPP server for the client stream (default: Host)
+	UserPort     int    // --user_port
+	UserResource string // --user_resource: resource of the client stream
+	// UserTLS negotiates STARTTLS on the client stream (--user_tls);
+	// UserTLSInsecure skips certificate verification (--user_tls_insecure).
+	UserTLS         bool
+	UserTLSInsecure bool
+
+	MUC     string // --muc: the conference MUC service (default conference.<domain>)
+	Brewery string // --brewery: the bridges' brewery room JID
+	HTTP    string // --http: listen address of the HTTP API
+
+	InitialTimeout time.Duration // conference.initial_timeout
+	JoinTimeout    time.Duration // conference.join_timeout
+	RequestTimeout time.Duration // how long a conference request may take
+
+	Version string
+	Logger  *slog.Logger
+}
+
+// Defaults returns a Config with every default filled in; required settings
+// are left empty.
+func Defaults() Config {
+	return Config{
+		Host:           "localhost",
+		Port:           5347,
+		Subdomain:      "focus",
+		UserName:       "focus",
+		UserPort:       5222,
+		UserResource:   "focal",
+		UserTLS:        true,
+		HTTP:           "127.0.0.1:8888",
+		InitialTimeout: 15 * time.Second,
+		JoinTimeout:    10 * time.Second,
+		RequestTimeout: 20 * time.Second,
+		Version:        "dev",
+	}
+}
+
+// MissingFlagError names the flag of a required setting that is not set.
+type MissingFlagError struct{ Flag string }
+
+func (e MissingFlagError) Error() string {
+	return fmt.Sprintf("missing required setting --%s", e.Flag)
+}
+
+// Validate checks the required settings and fills the derived ones.
+func (c *Config) Validate() error {
+	for _, req := range []struct{ flag, value string }{
+		{"domain", c.Domain},
+		{"secret", c.Secret},
+		{"user_domain", c.UserDomain},
+		{"user_password", c.UserPassword},
+	} {
+		if req.value == "" {
+			return MissingFlagError{Flag: req.flag}
+		}
+	}
+	if c.UserHost == "" {
+		c.UserHost = c.Host
+	}
+	if c.MUC == "" {
+		c.MUC = "conference." + c.Domain
+	}
+	if c.Port <= 0 || c.Port > 65535 || c.UserPort <= 0 || c.UserPort > 65535 {
+		return errors.New("ports must be in 1..65535")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		return fmt.Errorf("--http %q: %w", c.HTTP, err)
+	}
+	if c.InitialTimeout <= 0 || c.JoinTimeout <= 0 || c.RequestTimeout <= 0 {
+		return errors.New("timeouts must be positive")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// ComponentJID is the address clients send conference requests to.
+func (c *Config) ComponentJID() string { return c.Subdomain + "." + c.Domain }
+
+// FocusJID is the bare JID of the focus user.
+func (c *Config) FocusJID() string { return c.UserName + "@" + c.UserDomain }
+
+func (c *Config) componentAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+func (c *Config) clientAddr() string    { return net.JoinHostPort(c.UserHost, strconv.Itoa(c.UserPort)) }

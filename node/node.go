@@ -1,0 +1,194 @@
+// Package node wires one focus node: its XMPP streams, its actors and its
+// HTTP API, and runs them until the context ends.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/conference"
+	"focal/actors/ingress"
+	"focal/api"
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// Node is a running focus node.
+type Node struct {
+	cfg       Config
+	log       *slog.Logger
+	system    *actor.ActorSystem
+	component *session.Session
+	client    *session.Session
+	directory *actor.PID
+	ingress   *actor.PID
+	listener  net.Listener
+	http      *http.Server
+}
+
+// Start connects nothing yet but binds the HTTP listener, so that a bad
+// address fails at once; Run does the rest.
+func Start(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTP, err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, listener: ln}
+	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		// The actor runtime's own chatter is only useful when it goes wrong.
+		return slog.New(warnOnly{cfg.Logger.Handler()})
+	}))
+	root := n.system.Root
+
+	var tlsConfig *tls.Config
+	if cfg.UserTLS {
+		tlsConfig = &tls.Config{ServerName: cfg.UserDomain, InsecureSkipVerify: cfg.UserTLSInsecure, MinVersion: tls.VersionTLS12}
+	}
+	n.client = session.New(session.Config{
+		Name: "client",
+		Dial: session.ClientDialer(session.ClientOptions{
+			Addr:     cfg.clientAddr(),
+			JID:      cfg.FocusJID() + "/" + cfg.UserResource,
+			Password: cfg.UserPassword,
+			TLS:      tlsConfig,
+		}),
+		Handler: func(el *xmpp.Element) { root.Send(n.ingress, &ingress.ClientStanza{El: el}) },
+		State: func(up bool, addr string) {
+			if up {
+				root.Send(n.directory, &conference.StreamUp{Addr: addr})
+			} else {
+				root.Send(n.directory, &conference.StreamDown{})
+			}
+		},
+		Logger: cfg.Logger,
+	})
+	n.component = session.New(session.Config{
+		Name:    "component",
+		Dial:    session.ComponentDialer(cfg.componentAddr(), cfg.ComponentJID(), cfg.Secret),
+		Handler: func(el *xmpp.Element) { root.Send(n.ingress, &ingress.ComponentStanza{El: el}) },
+		Logger:  cfg.Logger,
+	})
+
+	confCfg := conference.DefaultConfig()
+	confCfg.FocusJID = cfg.FocusJID()
+	confCfg.InitialTimeout = cfg.InitialTimeout
+	confCfg.JoinTimeout = cfg.JoinTimeout
+	confCfg.Logger = cfg.Logger
+	n.directory, err = root.SpawnNamed(conference.NewDirectory(confCfg, n.client), conference.DirectoryName)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("spawn conference directory: %w", err)
+	}
+	n.ingress, err = root.SpawnNamed(ingress.Props(ingress.Config{
+		MUCDomain:      cfg.MUC,
+		Component:      n.component,
+		Client:         n.client,
+		Directory:      n.directory,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         cfg.Logger,
+	}), "ingress")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("spawn ingress: %w", err)
+	}
+	n.http = &http.Server{
+		Handler: api.Handler(api.Config{
+			Root:           root,
+			Ingress:        n.ingress,
+			Directory:      n.directory,
+			RequestTimeout: cfg.RequestTimeout,
+			Version:        cfg.Version,
+			Health:         n.Health,
+			Logger:         cfg.Logger,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	return n, nil
+}
+
+// HTTPAddr is the address the API listens on.
+func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
+
+// Health says whether the node can serve a conference request now.
+func (n *Node) Health() error {
+	if up, _ := n.component.Up(); !up {
+		return errors.New("component stream to " + n.cfg.componentAddr() + " is down")
+	}
+	if up, _ := n.client.Up(); !up {
+		return errors.New("client stream to " + n.cfg.clientAddr() + " is down")
+	}
+	return nil
+}
+
+// WaitReady blocks until both streams are up.
+func (n *Node) WaitReady(ctx context.Context) error {
+	if err := n.component.WaitUp(ctx); err != nil {
+		return err
+	}
+	return n.client.WaitUp(ctx)
+}
+
+// Run serves until ctx ends, then leaves every room and closes the streams.
+func (n *Node) Run(ctx context.Context) error {
+	streams, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	var wg sync.WaitGroup
+	for _, s := range []*session.Session{n.component, n.client} {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Run(streams) }()
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- n.http.Serve(n.listener) }()
+	n.log.Info("focus node started", "http", n.HTTPAddr(), "component", n.cfg.ComponentJID(), "focus", n.cfg.FocusJID())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-httpErr:
+		err = fmt.Errorf("http server: %w", err)
+	}
+	n.log.Info("focus node stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = n.http.Shutdown(shutdownCtx)
+	// Stopping the directory stops every conference, and each leaves its
+	// room; flushing the client stream gets those presences on the wire
+	// before the stream closes.
+	_ = n.system.Root.PoisonFuture(n.directory).Wait()
+	if err := n.client.Flush(shutdownCtx); err != nil && !errors.Is(err, session.ErrNotConnected) {
+		n.log.Warn("flush client stream", "err", err)
+	}
+	stopStreams()
+	wg.Wait()
+	_ = n.system.Root.PoisonFuture(n.ingress).Wait()
+	n.system.Shutdown()
+	n.log.Info("focus node stopped")
+	return err
+}
+
+// warnOnly passes on records of level Warn and above.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{w.Handler.WithAttrs(attrs)}
+}
+
+func (w warnOnly) WithGroup(name string) slog.Handler {
+	return warnOnly{w.Handler.WithGroup(name)}
+}

@@ -1,0 +1,80 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"mellium.im/sasl"
+	mxmpp "mellium.im/xmpp"
+	"mellium.im/xmpp/component"
+	"mellium.im/xmpp/jid"
+
+	"focal/xmpp"
+)
+
+// Dialer opens and negotiates one stream. It returns the stream and the
+// namespace its stanzas are in.
+type Dialer func(ctx context.Context) (*mxmpp.Session, string, error)
+
+// ComponentDialer dials an XEP-0114 external component stream to addr and
+// authenticates as domain with secret.
+func ComponentDialer(addr, domain, secret string) Dialer {
+	return func(ctx context.Context) (*mxmpp.Session, string, error) {
+		j, err := jid.Parse(domain)
+		if err != nil {
+			return nil, "", fmt.Errorf("component domain %q: %w", domain, err)
+		}
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, "", fmt.Errorf("dial component %s: %w", addr, err)
+		}
+		s, err := component.NewSession(ctx, j, []byte(secret), conn)
+		if err != nil {
+			conn.Close()
+			return nil, "", fmt.Errorf("component handshake as %s: %w", domain, err)
+		}
+		return s, xmpp.NSComponent, nil
+	}
+}
+
+// ClientOptions say how a client stream logs in.
+type ClientOptions struct {
+	Addr     string // host:port of the c2s listener
+	JID      string // user@domain/resource; an empty localpart logs in anonymously
+	Password string
+	// TLS, when set, makes the stream negotiate STARTTLS with this config.
+	TLS *tls.Config
+}
+
+// ClientDialer dials a c2s stream. SCRAM is preferred over PLAIN; with no
+// localpart in the JID it uses SASL ANONYMOUS (how Jitsi participants log in).
+func ClientDialer(opts ClientOptions) Dialer {
+	return func(ctx context.Context) (*mxmpp.Session, string, error) {
+		j, err := jid.Parse(opts.JID)
+		if err != nil {
+			return nil, "", fmt.Errorf("client JID %q: %w", opts.JID, err)
+		}
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", opts.Addr)
+		if err != nil {
+			return nil, "", fmt.Errorf("dial client %s: %w", opts.Addr, err)
+		}
+		var features []mxmpp.StreamFeature
+		if opts.TLS != nil {
+			features = append(features, mxmpp.StartTLS(opts.TLS))
+		}
+		if j.Localpart() == "" {
+			features = append(features, mxmpp.SASL("", "", sasl.Anonymous))
+		} else {
+			features = append(features, mxmpp.SASL("", opts.Password, sasl.ScramSha256, sasl.ScramSha1, sasl.Plain))
+		}
+		features = append(features, mxmpp.BindResource())
+		s, err := mxmpp.NewClientSession(ctx, j, conn, features...)
+		if err != nil {
+			conn.Close()
+			return nil, "", fmt.Errorf("log in as %s: %w", opts.JID, err)
+		}
+		return s, xmpp.NSClient, nil
+	}
+}
