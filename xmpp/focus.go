@@ -143,7 +143,10 @@ func (c ConferenceIQ) Element() *Element {
 		"vnode", c.VNode,
 		"token", c.Token,
 	)
-	el.SetAttr("ready", strconv.FormatBool(c.Ready))
+	if c.Ready || c.FocusJID != "" {
+		// Only answers carry 'ready'; a request leaves it out, as clients do.
+		el.SetAttr("ready", strconv.FormatBool(c.Ready))
+	}
 	for _, p := range c.Properties {
 		el.Append(NewElement(NSFocus, "property", "name", p.Name, "value", p.Value))
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"focal/internal/prosodytest"
+	"focal/internal/testclient"
+	"focal/xmpp"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "focusnode-test-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "focusnode")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build focusnode: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestMissingRequiredSettingExitsTwoNamingTheFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "--domain"},
+		{[]string{"--domain", "meet.jitsi"}, "--secret"},
+		{[]string{"--domain", "meet.jitsi", "--secret", "s"}, "--user_domain"},
+		{[]string{"--domain", "meet.jitsi", "--secret", "s", "--user_domain", "auth.meet.jitsi"}, "--user_password"},
+	}
+	for _, tc := range cases {
+		cmd := exec.Command(binary, tc.args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("%v: exit = %v, want 2", tc.args, err)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("%v: stderr = %q, want one line naming %s", tc.args, stderr.String(), tc.want)
+		}
+	}
+}
+
+func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "focal.yaml")
+	yaml := "domain: meet.jitsi\nsecret: fromfile\nuser_domain: auth.meet.jitsi\nuser_password: pw\nport: 6000\nuser_tls: false\ninitial_timeout: 3s\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseConfig([]string{"--config", path, "--secret", "fromflag"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Secret != "fromflag" || c.Domain != "meet.jitsi" || c.Port != 6000 || c.UserTLS || c.InitialTimeout != 3*time.Second {
+		t.Errorf("config = %+v", c.Config)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("validate: %v", err)
+	}
+	if c.MUC != "conference.meet.jitsi" || c.UserHost != "localhost" {
+		t.Errorf("derived settings: muc=%q user_host=%q", c.MUC, c.UserHost)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("no_such_key: 1\n"), 0o600)
+	if _, err := parseConfig([]string{"--config", bad}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no_such_key") {
+		t.Errorf("unknown key: err = %v", err)
+	}
+}
+
+func TestSIGTERMLeavesRoomsAndExitsZero(t *testing.T) {
+	p := prosodytest.Start(t, prosodytest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	httpAddr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(p.ComponentAddr)
+	_, userPort, _ := net.SplitHostPort(p.C2SAddr)
+	cmd := exec.Command(binary,
+		"--domain", p.Domain, "--host", host, "--port", port, "--secret", p.FocusSecret,
+		"--user_domain", p.AuthDomain(), "--user_password", p.FocusPassword, "--user_port", userPort,
+		"--user_tls_insecure", "--http", httpAddr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("focusnode stderr:\n%s", stderr.String())
+		}
+	}()
+	awaitHealthy(ctx, t, httpAddr)
+
+	alice, err := testclient.Dial(ctx, testclient.Options{Addr: p.C2SAddr, Domain: p.Domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	room := "sigterm@" + p.MUCDomain()
+	if res, err := alice.RequestConference(ctx, p.FocusComponent(), xmpp.ConferenceIQ{Room: room}); err != nil || !res.Ready {
+		t.Fatalf("request: %+v %v", res, err)
+	}
+	if _, err := alice.Join(ctx, room, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	left, err := alice.AwaitPresence(ctx, room, func(p xmpp.OccupantPresence) bool { return p.Nick == "focus" && p.Unavailable })
+	if err != nil {
+		t.Fatalf("focus did not leave the room: %v", err)
+	}
+	if left.HasCode(xmpp.StatusKickedError) {
+		t.Errorf("focus was kicked instead of leaving: %v", left.Codes)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("focusnode did not exit after SIGTERM")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func awaitHealthy(ctx context.Context, t *testing.T, addr string) {
+	t.Helper()
+	for {
+		resp, err := http.Get("http://" + addr + "/about/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("focusnode never healthy: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
