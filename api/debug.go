@@ -5,8 +5,23 @@ import (
 	"slices"
 	"strings"
 
+	"focal/actors/bridge"
 	"focal/actors/conference"
 )
+
+// debugBridges lists the bridges the node knows, as the selector sees them.
+func (cfg Config) debugBridges(w http.ResponseWriter, _ *http.Request) {
+	if cfg.Bridges == nil {
+		writeJSON(w, http.StatusOK, []bridge.Snapshot{})
+		return
+	}
+	res, err := cfg.Root.RequestFuture(cfg.Bridges, &bridge.ListBridges{}, cfg.RequestTimeout).Result()
+	if err != nil {
+		http.Error(w, "brewery did not answer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
 
 // debugConferences lists the node's conferences as JSON. It asks the
 // directory for its conferences, then each conference for a snapshot; a

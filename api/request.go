@@ -56,7 +56,9 @@ func ParseConferenceRequest(body io.Reader, token string) (*focalpb.ConferenceRe
 	if err := dec.Decode(&in); err != nil {
 		return nil, fmt.Errorf("malformed JSON: %w", err)
 	}
-	if dec.More() {
+	// Only whitespace may follow the object. (dec.More would miss a stray
+	// '}' or ']'.)
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("malformed JSON: trailing data after the object")
 	}
 	if in.Room == "" {

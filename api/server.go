@@ -21,6 +21,7 @@ type Config struct {
 	Root           *actor.RootContext
 	Ingress        *actor.PID
 	Directory      *actor.PID // the node's conference directory, for debug views
+	Bridges        *actor.PID // the node's brewery actor; nil without a brewery
 	RequestTimeout time.Duration
 	Version        string
 	// Health returns nil when the node can serve conferences, or why not.
@@ -35,6 +36,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /about/version", cfg.version)
 	mux.HandleFunc("GET /about/health", cfg.health)
 	mux.HandleFunc("GET /debug/conferences", cfg.debugConferences)
+	mux.HandleFunc("GET /debug/bridges", cfg.debugBridges)
 	return mux
 }
 

@@ -7,6 +7,9 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"focal/actors/bridge"
+	"focal/actors/bridge/selection"
 )
 
 // Config of a focus node. Field comments name the command-line flag.
@@ -32,6 +35,10 @@ type Config struct {
 	Brewery string // --brewery: the bridges' brewery room JID
 	HTTP    string // --http: listen address of the HTTP API
 
+	// Bridges: selection strategy and config, and health checks.
+	Selection    selection.Config
+	BridgeHealth bridge.HealthConfig
+
 	InitialTimeout time.Duration // conference.initial_timeout
 	JoinTimeout    time.Duration // conference.join_timeout
 	RequestTimeout time.Duration // how long a conference request may take
@@ -56,6 +63,8 @@ func Defaults() Config {
 		JoinTimeout:    10 * time.Second,
 		RequestTimeout: 20 * time.Second,
 		Version:        "dev",
+		Selection:      selection.DefaultConfig(),
+		BridgeHealth:   bridge.DefaultHealth,
 	}
 }
 
@@ -92,6 +101,12 @@ func (c *Config) Validate() error {
 	}
 	if c.InitialTimeout <= 0 || c.JoinTimeout <= 0 || c.RequestTimeout <= 0 {
 		return errors.New("timeouts must be positive")
+	}
+	if err := c.Selection.Validate(); err != nil {
+		return fmt.Errorf("bridge selection: %w", err)
+	}
+	if c.BridgeHealth.Enabled && (c.BridgeHealth.Interval <= 0 || c.BridgeHealth.Timeout <= 0) {
+		return errors.New("bridge health check interval and timeout must be positive")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/bridge"
 	"focal/actors/conference"
 	"focal/actors/ingress"
 	"focal/api"
@@ -30,6 +31,7 @@ type Node struct {
 	component *session.Session
 	client    *session.Session
 	directory *actor.PID
+	bridges   *actor.PID // nil without a brewery
 	ingress   *actor.PID
 	listener  net.Listener
 	http      *http.Server
@@ -68,8 +70,14 @@ func Start(cfg Config) (*Node, error) {
 		State: func(up bool, addr string) {
 			if up {
 				root.Send(n.directory, &conference.StreamUp{Addr: addr})
+				if n.bridges != nil {
+					root.Send(n.bridges, &bridge.StreamUp{})
+				}
 			} else {
 				root.Send(n.directory, &conference.StreamDown{})
+				if n.bridges != nil {
+					root.Send(n.bridges, &bridge.StreamDown{})
+				}
 			}
 		},
 		Logger: cfg.Logger,
@@ -91,8 +99,28 @@ func Start(cfg Config) (*Node, error) {
 		ln.Close()
 		return nil, fmt.Errorf("spawn conference directory: %w", err)
 	}
+	if cfg.Brewery != "" {
+		props, err := bridge.NewBrewery(bridge.Config{
+			Room:      cfg.Brewery,
+			Nick:      cfg.UserResource,
+			Selection: cfg.Selection,
+			Health:    cfg.BridgeHealth,
+			Events:    n.directory,
+			Logger:    cfg.Logger,
+		}, n.client)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		if n.bridges, err = root.SpawnNamed(props, bridge.BreweryName); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("spawn brewery: %w", err)
+		}
+	}
 	n.ingress, err = root.SpawnNamed(ingress.Props(ingress.Config{
 		MUCDomain:      cfg.MUC,
+		Brewery:        cfg.Brewery,
+		Bridges:        n.bridges,
 		Component:      n.component,
 		Client:         n.client,
 		Directory:      n.directory,
@@ -108,6 +136,7 @@ func Start(cfg Config) (*Node, error) {
 			Root:           root,
 			Ingress:        n.ingress,
 			Directory:      n.directory,
+			Bridges:        n.bridges,
 			RequestTimeout: cfg.RequestTimeout,
 			Version:        cfg.Version,
 			Health:         n.Health,
@@ -173,6 +202,9 @@ func (n *Node) Run(ctx context.Context) error {
 	stopStreams()
 	wg.Wait()
 	_ = n.system.Root.PoisonFuture(n.ingress).Wait()
+	if n.bridges != nil {
+		_ = n.system.Root.PoisonFuture(n.bridges).Wait()
+	}
 	n.system.Shutdown()
 	n.log.Info("focus node stopped")
 	return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -316,6 +317,7 @@ func writeElement(w io.Writer, e *Element, parentNS string) error {
 		escapeAttr(&b, e.Name.Space)
 		b.WriteByte('"')
 	}
+	var attrNS []string // namespaces of attributes declared on e; prefix aN is attrNS[N]
 	for _, a := range e.Attr {
 		b.WriteByte(' ')
 		switch a.Name.Space {
@@ -323,11 +325,18 @@ func writeElement(w io.Writer, e *Element, parentNS string) error {
 		case "http://www.w3.org/XML/1998/namespace":
 			b.WriteString("xml:")
 		default:
-			// Attributes in other namespaces are rare in XMPP; give each its own
-			// prefix declaration so the output stays well-formed.
-			b.WriteString(`xmlns:a="`)
-			escapeAttr(&b, a.Name.Space)
-			b.WriteString(`" a:`)
+			// Attributes in other namespaces are rare in XMPP; each namespace
+			// gets a prefix of its own, declared once, so that the output stays
+			// well-formed and every attribute keeps its namespace.
+			i := slices.Index(attrNS, a.Name.Space)
+			if i < 0 {
+				i = len(attrNS)
+				attrNS = append(attrNS, a.Name.Space)
+				fmt.Fprintf(&b, `xmlns:a%d="`, i)
+				escapeAttr(&b, a.Name.Space)
+				b.WriteString(`" `)
+			}
+			fmt.Fprintf(&b, "a%d:", i)
 		}
 		b.WriteString(a.Name.Local)
 		b.WriteString(`="`)

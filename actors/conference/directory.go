@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/bridge"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -58,6 +59,10 @@ func (d *directory) Receive(ctx actor.Context) {
 		}
 	case *StreamUp:
 		d.up = true
+		for _, pid := range d.rooms {
+			ctx.Send(pid, msg)
+		}
+	case *bridge.Down:
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}

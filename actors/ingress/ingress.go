@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"mellium.im/xmpp/jid"
 
+	"focal/actors/bridge"
 	"focal/actors/conference"
 	"focal/proto"
 	"focal/xmpp"
@@ -35,6 +36,8 @@ type Replier interface {
 // Config of the ingress actor.
 type Config struct {
 	MUCDomain      string // rooms must be on this MUC service
+	Brewery        string // brewery room JID; its stanzas go to Bridges
+	Bridges        *actor.PID
 	Component      Replier
 	Client         Replier
 	Directory      *actor.PID
@@ -153,6 +156,10 @@ func (in *ingress) validate(req *focalpb.ConferenceRequest) *xmpp.StanzaError {
 
 func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element) {
 	from, err := jid.Parse(el.AttrValue("from"))
+	if err == nil && in.cfg.Bridges != nil && strings.EqualFold(from.Bare().String(), in.cfg.Brewery) {
+		ctx.Send(in.cfg.Bridges, &bridge.Stanza{El: el})
+		return
+	}
 	if err == nil && strings.EqualFold(from.Domainpart(), in.cfg.MUCDomain) && from.Localpart() != "" {
 		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el})
 		return

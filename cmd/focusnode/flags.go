@@ -46,6 +46,9 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.StringVar(&c.Brewery, "brewery", c.Brewery, "brewery room JID where bridges announce themselves")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address of the HTTP API")
 	fs.DurationVar(&c.InitialTimeout, "initial_timeout", c.InitialTimeout, "end a conference nobody joined within this time")
+	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
+	fs.StringVar(&c.Selection.LocalRegion, "local_region", c.Selection.LocalRegion, "region of this focus, for region-based selection")
+	fs.DurationVar(&c.BridgeHealth.Interval, "bridge_health_interval", c.BridgeHealth.Interval, "interval of bridge health checks")
 	logLevel := fs.String("log_level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -1,0 +1,237 @@
+package bridge
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/bridge/selection"
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// BreweryName is the brewery actor's name on every node.
+const BreweryName = "bridges"
+
+// Wire is the part of the client stream the bridge actors use; neither call
+// blocks.
+type Wire interface {
+	Send(stanza *xmpp.Element) error
+	Request(iq *xmpp.Element, timeout time.Duration, cb session.ResponseFunc)
+}
+
+// HealthConfig says how bridges are health-checked (Jicofo's
+// bridge.health-checks: every 10 s, one retry after 5 s).
+type HealthConfig struct {
+	Enabled  bool
+	Interval time.Duration
+	Timeout  time.Duration
+}
+
+// Config of the brewery actor.
+type Config struct {
+	Room      string // brewery room JID; empty disables bridge discovery
+	Nick      string // the focus's nick in the brewery
+	Selection selection.Config
+	Health    HealthConfig
+	// Events receives a *Down for every bridge that goes away (the node's
+	// conference directory, which tells the conferences).
+	Events *actor.PID
+	Logger *slog.Logger
+	// Now reads the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// DefaultHealth is Jicofo's health-check default.
+var DefaultHealth = HealthConfig{Enabled: true, Interval: 10 * time.Second, Timeout: 5 * time.Second}
+
+// brewery owns the bridge selector (a read model of every bridge's stats,
+// fed by the bridge actors) and the bridge actors themselves.
+type brewery struct {
+	cfg      Config
+	wire     Wire
+	log      *slog.Logger
+	selector *selection.Selector
+	bridges  map[string]*actor.PID // occupant JID → bridge actor
+	joined   bool
+}
+
+// NewBrewery returns the brewery actor's props, or an error for an invalid
+// selection config.
+func NewBrewery(cfg Config, wire Wire) (*actor.Props, error) {
+	sel, err := selection.New(cfg.Selection)
+	if err != nil {
+		return nil, fmt.Errorf("brewery: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Nick == "" {
+		cfg.Nick = "focus"
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &brewery{
+			cfg:      cfg,
+			wire:     wire,
+			log:      cfg.Logger.With("actor", BreweryName, "brewery", cfg.Room),
+			selector: sel,
+			bridges:  make(map[string]*actor.PID),
+		}
+	}), nil
+}
+
+func (b *brewery) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *StreamUp:
+		b.join()
+	case *StreamDown:
+		b.joined = false
+		for jid := range b.bridges {
+			b.remove(ctx, jid, "")
+		}
+	case *Stanza:
+		b.onStanza(ctx, msg.El)
+	case *statsUpdate:
+		b.onStats(ctx, msg)
+	case *healthFailed:
+		b.selector.MarkFailed(msg.jid, b.cfg.Now())
+		b.publishDown(ctx, msg.jid, "health check failed: "+msg.reason)
+	case *Failed:
+		if b.selector.MarkFailed(msg.Bridge, b.cfg.Now()) {
+			b.log.Warn("bridge failed a conference", "bridge", msg.Bridge)
+		}
+	case *Select:
+		ctx.Respond(b.selectBridge(msg))
+	case *ListBridges:
+		ctx.Respond(b.snapshot())
+	}
+}
+
+func (b *brewery) join() {
+	if b.cfg.Room == "" {
+		return
+	}
+	if err := b.wire.Send(xmpp.JoinPresence(b.cfg.Room, b.cfg.Nick)); err != nil {
+		b.log.Warn("join brewery", "err", err)
+		return
+	}
+	b.joined = true
+}
+
+func (b *brewery) onStanza(ctx actor.Context, el *xmpp.Element) {
+	p, ok := xmpp.ParseOccupantPresence(el)
+	if !ok || p.Nick == b.cfg.Nick {
+		if ok && p.Error != nil {
+			b.log.Error("brewery refused the focus", "err", p.Error)
+		}
+		return
+	}
+	jid := p.Room + "/" + p.Nick
+	if p.Unavailable {
+		b.remove(ctx, jid, "left the brewery")
+		return
+	}
+	if _, isBridge := xmpp.ParseStats(el); !isBridge {
+		return // Jibri, Jigasi or someone else
+	}
+	pid := b.bridges[jid]
+	if pid == nil {
+		health := b.cfg.Health
+		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newBridgeActor(jid, b.wire, health, b.log) }))
+		b.bridges[jid] = pid
+	}
+	ctx.Send(pid, el)
+}
+
+func (b *brewery) onStats(ctx actor.Context, msg *statsUpdate) {
+	if b.bridges[msg.jid] == nil {
+		return // left meanwhile
+	}
+	names := make([]string, 0, len(msg.stats))
+	for n := range msg.stats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	stats := make([]selection.Stat, 0, len(names))
+	for _, n := range names {
+		stats = append(stats, selection.Stat{Name: n, Value: msg.stats[n]})
+	}
+	br, ev := b.selector.Update(msg.jid, b.cfg.Now(), stats...)
+	switch ev {
+	case selection.Added:
+		b.log.Info("bridge available", "bridge", br)
+	case selection.EnteredShuttingDown:
+		b.publishDown(ctx, msg.jid, "shutting down")
+	}
+}
+
+// remove forgets a bridge; with a reason, its conferences are told to move.
+func (b *brewery) remove(ctx actor.Context, jid, reason string) {
+	pid := b.bridges[jid]
+	if pid == nil {
+		return
+	}
+	delete(b.bridges, jid)
+	b.selector.Remove(jid)
+	ctx.Stop(pid)
+	if reason != "" {
+		b.publishDown(ctx, jid, reason)
+	}
+}
+
+func (b *brewery) publishDown(ctx actor.Context, jid, reason string) {
+	b.log.Warn("bridge down", "bridge", jid, "reason", reason)
+	if b.cfg.Events != nil {
+		ctx.Send(b.cfg.Events, &Down{Bridge: jid, Reason: reason})
+	}
+}
+
+func (b *brewery) selectBridge(msg *Select) *Selected {
+	now := b.cfg.Now()
+	conf := make(selection.ConferenceBridges, 0, len(msg.Bridges))
+	for _, cb := range msg.Bridges {
+		br := b.selector.Get(cb.JID)
+		if br == nil {
+			// Gone from the brewery: it still tells the strategy which
+			// bridge the conference was on.
+			br = selection.NewBridge(cb.JID, nil)
+		}
+		entry := selection.ConferenceBridge{Bridge: br, Participants: cb.Participants}
+		for _, t := range cb.Added {
+			entry.Added.Add(t, b.cfg.Selection.MaxBridgeParticipantsInterval)
+		}
+		conf = append(conf, entry)
+	}
+	br, err := b.selector.Select(conf, msg.Region, "", now)
+	if err != nil {
+		return &Selected{Err: fmt.Errorf("select a bridge for %s: %w", msg.Room, err)}
+	}
+	// The participant is about to be added: count it now, so that a burst
+	// of joins spreads by corrected stress (Jicofo's ramp-up).
+	br.EndpointAdded(now)
+	return &Selected{Bridge: br.JID()}
+}
+
+func (b *brewery) snapshot() []Snapshot {
+	now := b.cfg.Now()
+	out := []Snapshot{}
+	for _, br := range b.selector.Bridges() {
+		st := br.Stats()
+		out = append(out, Snapshot{
+			JID:             br.JID(),
+			Region:          br.Region(),
+			Version:         br.FullVersion(),
+			Stress:          st.StressLevel,
+			CorrectedStress: br.CorrectedStress(now),
+			Operational:     br.Operational(now),
+			Draining:        br.Draining(),
+			Graceful:        br.GracefulShutdown(),
+			ShuttingDown:    br.ShuttingDown(),
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].JID < out[j].JID })
+	return out
+}
