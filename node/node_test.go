@@ -231,6 +231,9 @@ func TestConferenceEndsWhenLastParticipantLeaves(t *testing.T) {
 	if err := alice.Leave(room, "alice"); err != nil {
 		t.Fatal(err)
 	}
+	// Probing the room before the conference ended would count as a
+	// participant and restart the empty-room grace: wait for the end first.
+	h.awaitDebug(ctx, func(s []conference.Snapshot) bool { return len(s) == 0 })
 	h.awaitFocusGone(ctx, room)
 }
 

@@ -254,8 +254,30 @@ func createMod(meetingID string, endpoints ...string) xmpp.Colibri2ConferenceMod
 	return mod
 }
 
-func TestPresenceCarriesStats(t *testing.T) {
+// TestBridgeSim runs every scenario against one private Prosody; each
+// scenario uses its own bridge nicknames, so they do not see each other.
+func TestBridgeSim(t *testing.T) {
 	e := newEnv(t)
+	for _, sc := range []struct {
+		name string
+		run  func(*testing.T, *env)
+	}{
+		{"PresenceCarriesStats", testPresenceCarriesStats},
+		{"SetStatsRepublishes", testSetStatsRepublishes},
+		{"Colibri2Lifecycle", testColibri2Lifecycle},
+		{"Colibri2ConferenceExpire", testColibri2ConferenceExpire},
+		{"Colibri2Errors", testColibri2Errors},
+		{"OtherIQs", testOtherIQs},
+		{"HangAndResume", testHangAndResume},
+		{"DieAndRestart", testDieAndRestart},
+		{"LeaveAndRejoin", testLeaveAndRejoin},
+		{"ControlHTTP", testControlHTTP},
+	} {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, e) })
+	}
+}
+
+func testPresenceCarriesStats(t *testing.T, e *env) {
 	stats := bridgesim.Stats{
 		StressLevel: 0.25, AverageParticipantStress: 0.01, Region: "eu-west", RelayID: "relay-1",
 		Version: "2.3.99", Drain: true,
@@ -294,9 +316,8 @@ func TestPresenceCarriesStats(t *testing.T) {
 	}
 }
 
-func TestSetStatsRepublishes(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testSetStatsRepublishes(t *testing.T, e *env) {
+	b := e.bridge(t, "stats1", bridgesim.Stats{})
 	cases := []struct {
 		name   string
 		change func(*bridgesim.Stats)
@@ -316,7 +337,7 @@ func TestSetStatsRepublishes(t *testing.T) {
 			if err := b.UpdateStats(tc.change); err != nil {
 				t.Fatal(err)
 			}
-			_, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "jvb1", func(p xmpp.OccupantPresence) bool {
+			_, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "stats1", func(p xmpp.OccupantPresence) bool {
 				stats, _ := xmpp.ParseStats(p.Stanza)
 				return stats[tc.stat] == tc.want
 			})
@@ -347,9 +368,8 @@ func golden(t *testing.T, name, meetingID string) *xmpp.Element {
 	return mod
 }
 
-func TestColibri2Lifecycle(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testColibri2Lifecycle(t *testing.T, e *env) {
+	b := e.bridge(t, "life1", bridgesim.Stats{})
 	meetingID := newMeetingID()
 	const ep = "7b2f3c1d"
 
@@ -457,9 +477,8 @@ func TestColibri2Lifecycle(t *testing.T) {
 	}
 }
 
-func TestColibri2ConferenceExpire(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testColibri2ConferenceExpire(t *testing.T, e *env) {
+	b := e.bridge(t, "expire1", bridgesim.Stats{})
 	meetingID := newMeetingID()
 	e.obs.mustModify(t, b, createMod(meetingID, "a", "b"))
 	// One of two endpoints leaving keeps the conference.
@@ -473,9 +492,8 @@ func TestColibri2ConferenceExpire(t *testing.T) {
 	}
 }
 
-func TestColibri2Errors(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testColibri2Errors(t *testing.T, e *env) {
+	b := e.bridge(t, "errors1", bridgesim.Stats{})
 	update := func(id string, eps ...xmpp.Colibri2Endpoint) xmpp.Colibri2ConferenceModify {
 		return xmpp.Colibri2ConferenceModify{MeetingID: id, Endpoints: eps}
 	}
@@ -578,9 +596,8 @@ func setFlag(t *testing.T, b *bridgesim.Bridge, flag func(*bridgesim.Stats) *boo
 	t.Cleanup(func() { _ = b.UpdateStats(func(s *bridgesim.Stats) { *flag(s) = false }) })
 }
 
-func TestOtherIQs(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testOtherIQs(t *testing.T, e *env) {
+	b := e.bridge(t, "iq1", bridgesim.Stats{})
 	cases := []struct {
 		name      string
 		unhealthy bool
@@ -609,9 +626,8 @@ func TestOtherIQs(t *testing.T) {
 	}
 }
 
-func TestHangAndResume(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testHangAndResume(t *testing.T, e *env) {
+	b := e.bridge(t, "hang1", bridgesim.Stats{})
 	health := func() *xmpp.Element {
 		return xmpp.NewIQ(xmpp.IQGet, "", b.JID(), "", xmpp.NewElement(xmpp.Colibri2NSHealthcheck, "healthcheck"))
 	}
@@ -640,13 +656,12 @@ func TestHangAndResume(t *testing.T) {
 	}
 }
 
-func TestDieAndRestart(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testDieAndRestart(t *testing.T, e *env) {
+	b := e.bridge(t, "die1", bridgesim.Stats{})
 	e.obs.mustModify(t, b, createMod(newMeetingID(), "a"))
 	from := e.obs.mark()
 	b.Die()
-	p, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "jvb1", func(p xmpp.OccupantPresence) bool { return p.Unavailable })
+	p, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "die1", func(p xmpp.OccupantPresence) bool { return p.Unavailable })
 	if err != nil {
 		t.Fatalf("the brewery never reported the dead bridge: %v", err)
 	}
@@ -663,7 +678,7 @@ func TestDieAndRestart(t *testing.T) {
 	if err := b.Start(waitCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "jvb1", func(p xmpp.OccupantPresence) bool { return !p.Unavailable }); err != nil {
+	if _, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "die1", func(p xmpp.OccupantPresence) bool { return !p.Unavailable }); err != nil {
 		t.Fatal(err)
 	}
 	if confs := b.Conferences(); len(confs) != 0 {
@@ -671,14 +686,13 @@ func TestDieAndRestart(t *testing.T) {
 	}
 }
 
-func TestLeaveAndRejoin(t *testing.T) {
-	e := newEnv(t)
-	b := e.bridge(t, "jvb1", bridgesim.Stats{})
+func testLeaveAndRejoin(t *testing.T, e *env) {
+	b := e.bridge(t, "leave1", bridgesim.Stats{})
 	from := e.obs.mark()
 	if err := b.Leave(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "jvb1", func(p xmpp.OccupantPresence) bool { return p.Unavailable }); err != nil {
+	if _, err := e.obs.awaitPresenceFrom(waitCtx(t), from, "leave1", func(p xmpp.OccupantPresence) bool { return p.Unavailable }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Await(waitCtx(t), func(s bridgesim.State) bool { return !s.Joined && s.Connected }); err != nil {
@@ -692,8 +706,7 @@ func TestLeaveAndRejoin(t *testing.T) {
 	}
 }
 
-func TestControlHTTP(t *testing.T) {
-	e := newEnv(t)
+func testControlHTTP(t *testing.T, e *env) {
 	b := e.bridge(t, "jvb7", bridgesim.Stats{})
 	srv := httptest.NewServer(bridgesim.ControlHandler([]*bridgesim.Bridge{b}))
 	t.Cleanup(srv.Close)

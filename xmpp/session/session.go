@@ -471,9 +471,14 @@ func (s *Session) writeLoop(ctx context.Context) {
 				releaseFlushes(batch[i:])
 				break
 			}
-			wctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
-			err := stream.Send(wctx, item.el.TokenReader())
-			cancel()
+			// The deadline is set on the connection, not passed as a context:
+			// mellium watches a Send context from a goroutine that can outlive
+			// Send and, seeing it cancelled, sets a past write deadline that
+			// fails the next write with an i/o timeout.
+			conn := stream.Conn()
+			_ = conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			err := stream.Send(context.Background(), item.el.TokenReader())
+			_ = conn.SetWriteDeadline(time.Time{})
 			if err != nil {
 				s.log.Warn("xmpp write failed; dropping the stream", "err", err, "dropped", len(batch)-i)
 				_ = stream.Conn().Close()

@@ -148,9 +148,11 @@ func focusJID(srv *prosodytest.Server) string {
 }
 
 // checkClientAddr checks the address a client stream is bound to. It is the
-// focus account with a resource, but not the one asked for: mellium v0.22's
-// resource binding never sends the requested resource (its <resource/> is
-// written empty), so Prosody picks a random one.
+// focus account with a resource, but not the one asked for: mellium v0.22
+// takes its own address from the server's stream header, which in Prosody has
+// no 'to', so its bind request names no resource (and its <resource/> would
+// carry the JID field, empty, rather than the resource anyway); Prosody then
+// picks a random one.
 func checkClientAddr(t *testing.T, srv *prosodytest.Server, addr string) {
 	t.Helper()
 	j, err := jid.Parse(addr)
@@ -380,12 +382,14 @@ func TestSessionFlushWaitsForQueuedStanzas(t *testing.T) {
 	comp.waitUp(t)
 	rc := await(t, conns, "the component connection")
 
+	// Many stanzas written back to back: each write must get its own write
+	// deadline and nothing left over from the previous one.
 	var ids []string
-	for i := range 200 {
-		id := fmt.Sprintf("flush-%03d", i)
+	for i := range 1000 {
+		id := fmt.Sprintf("flush-%04d", i)
 		ids = append(ids, id)
 		msg := xmpp.NewElement("", "message", "id", id, "to", "nobody@"+srv.AuthDomain(), "type", "headline").
-			Append(xmpp.NewElement("", "body").WithText(strings.Repeat("x", 512)))
+			Append(xmpp.NewElement("", "body").WithText(strings.Repeat("x", 64)))
 		if err := comp.s.Send(msg); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
@@ -398,6 +402,11 @@ func TestSessionFlushWaitsForQueuedStanzas(t *testing.T) {
 		if !strings.Contains(out, `id="`+id+`"`) {
 			t.Fatalf("Flush returned before %s was written", id)
 		}
+	}
+	select {
+	case ev := <-comp.states:
+		t.Fatalf("stream state changed while writing: %+v", ev)
+	default:
 	}
 	// Nothing queued: Flush returns at once.
 	if err := comp.s.Flush(boundedCtx(t)); err != nil {
