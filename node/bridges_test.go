@@ -2,9 +2,7 @@ package node_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
@@ -38,16 +36,8 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func (h *harness) bridges(ctx context.Context) []bridge.Snapshot {
 	h.t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.node.HTTPAddr()+"/debug/bridges", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out []bridge.Snapshot
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		h.t.Fatal(err)
-	}
+	h.getJSON(ctx, "/debug/bridges", &out)
 	return out
 }
 

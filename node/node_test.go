@@ -488,17 +488,23 @@ func TestHealthIsUnavailableWhileProsodyIsDown(t *testing.T) {
 
 func (h *harness) debug(ctx context.Context) []conference.Snapshot {
 	h.t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.node.HTTPAddr()+"/debug/conferences", nil)
+	var out []conference.Snapshot
+	h.getJSON(ctx, "/debug/conferences", &out)
+	return out
+}
+
+// getJSON decodes the JSON answer to GET path on the node's HTTP API.
+func (h *harness) getJSON(ctx context.Context, path string, out any) {
+	h.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.node.HTTPAddr()+path, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out []conference.Snapshot
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		h.t.Fatal(err)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
 	}
-	return out
 }
 
 // awaitDebug polls the debug view until ok accepts it.
