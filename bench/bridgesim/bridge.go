@@ -40,7 +40,10 @@ type Config struct {
 	Domain   string // domain of the bridge account, e.g. auth.meet.jitsi
 	User     string // e.g. jvb; several bridges may share one account
 	Password string
-	Resource string // defaults to Nick; must differ between bridges sharing User
+	// Resource is asked for at resource binding; defaults to Nick. (The
+	// session package's client dialer does not pass it on yet, so the
+	// server picks a random, and so distinct, one.)
+	Resource string
 	Brewery  string // room JID, e.g. jvbbrewery@internal.auth.meet.jitsi
 	Nick     string // nickname in the brewery, e.g. jvb1
 	Stats    Stats
@@ -89,7 +92,8 @@ func New(cfg Config) *Bridge {
 		cfg.CandidatePort = DefaultCandidatePort
 	}
 	if cfg.TLS == nil {
-		cfg.TLS = &tls.Config{ServerName: cfg.Domain, InsecureSkipVerify: true} //nolint:gosec // test servers use self-signed certificates
+		// Test and bench servers use self-signed certificates.
+		cfg.TLS = &tls.Config{ServerName: cfg.Domain, InsecureSkipVerify: true}
 	}
 	log := cfg.Logger
 	if log == nil {

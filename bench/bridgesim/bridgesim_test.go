@@ -559,13 +559,12 @@ func testColibri2Errors(t *testing.T, e *env) {
 			if se.Colibri2 == nil {
 				t.Error("error lacks the colibri2 tag")
 			}
-			if gotEP := ""; se.Endpoint != nil || tc.endpoint != "" {
-				if se.Endpoint != nil {
-					gotEP = se.Endpoint.ID
-				}
-				if gotEP != tc.endpoint {
-					t.Errorf("error endpoint = %q, want %q", gotEP, tc.endpoint)
-				}
+			gotEP := ""
+			if se.Endpoint != nil {
+				gotEP = se.Endpoint.ID
+			}
+			if gotEP != tc.endpoint {
+				t.Errorf("error endpoint = %q, want %q", gotEP, tc.endpoint)
 			}
 			conf, ok := b.Conferences()[id]
 			switch {
@@ -666,7 +665,6 @@ func testDieAndRestart(t *testing.T, e *env) {
 		t.Fatalf("the brewery never reported the dead bridge: %v", err)
 	}
 	// The server, not the bridge, ended the occupancy.
-	t.Logf("unavailable: %s", p.Stanza)
 	if status := p.Stanza.Child("", "status"); status == nil || !strings.Contains(status.Text, "Disconnected") {
 		t.Errorf("unavailable presence without a disconnect status: %s", p.Stanza)
 	}

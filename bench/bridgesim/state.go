@@ -29,14 +29,14 @@ type State struct {
 
 // Counters count what the bridge did since it was created.
 type Counters struct {
-	IQs                int // IQ requests answered
-	Dropped            int // IQ requests ignored while hung
-	Healthchecks       int // health checks answered
-	ColibriErrors      int // conference-modify requests answered with an error
-	ConferencesCreated int
-	ConferencesExpired int // explicitly or because the last endpoint left
-	EndpointsCreated   int
-	EndpointsExpired   int
+	IQs                int `json:"iqs"`            // IQ requests answered
+	Dropped            int `json:"dropped"`        // IQ requests ignored while hung
+	Healthchecks       int `json:"healthchecks"`   // health checks answered
+	ColibriErrors      int `json:"colibri_errors"` // conference-modify requests answered with an error
+	ConferencesCreated int `json:"conferences_created"`
+	ConferencesExpired int `json:"conferences_expired"` // explicitly or because the last endpoint left
+	EndpointsCreated   int `json:"endpoints_created"`
+	EndpointsExpired   int `json:"endpoints_expired"`
 }
 
 // Conference is one colibri2 conference on the bridge.

@@ -231,6 +231,8 @@ func (s *Server) run(args ...string) (string, error) {
 		"JVB_PASSWORD="+s.JVBPassword,
 		"PROSODY_HIBERNATION="+strconv.Itoa(s.hibernation),
 		"PROSODY_SMACKS_QUEUE="+strconv.Itoa(s.smacksQueue),
+		// A loaded 2-core CI machine can take longer than the script default.
+		"PROSODY_START_TIMEOUT=30",
 	)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout

@@ -44,7 +44,9 @@ type ClientOptions struct {
 	Addr     string // host:port of the c2s listener
 	JID      string // user@domain/resource; an empty localpart logs in anonymously
 	Password string
-	// TLS, when set, makes the stream negotiate STARTTLS with this config.
+	// TLS is the STARTTLS config. mellium negotiates SASL only on an
+	// encrypted stream, so against a server that offers STARTTLS (Prosody
+	// does) it is required; nil works only with servers that do not offer it.
 	TLS *tls.Config
 }
 
