@@ -89,23 +89,15 @@ func Start(cfg Config) (*Node, error) {
 		Logger:  cfg.Logger,
 	})
 
-	confCfg := conference.DefaultConfig()
-	confCfg.FocusJID = cfg.FocusJID()
-	confCfg.InitialTimeout = cfg.InitialTimeout
-	confCfg.JoinTimeout = cfg.JoinTimeout
-	confCfg.Logger = cfg.Logger
-	n.directory, err = root.SpawnNamed(conference.NewDirectory(confCfg, n.client), conference.DirectoryName)
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("spawn conference directory: %w", err)
-	}
 	if cfg.Brewery != "" {
+		// The brewery tells the directory about bridges going up and down;
+		// the directory is spawned next, under its well-known name.
 		props, err := bridge.NewBrewery(bridge.Config{
 			Room:      cfg.Brewery,
 			Nick:      cfg.UserResource,
 			Selection: cfg.Selection,
 			Health:    cfg.BridgeHealth,
-			Events:    n.directory,
+			Events:    actor.NewPID(n.system.Address(), conference.DirectoryName),
 			Logger:    cfg.Logger,
 		}, n.client)
 		if err != nil {
@@ -116,6 +108,17 @@ func Start(cfg Config) (*Node, error) {
 			ln.Close()
 			return nil, fmt.Errorf("spawn brewery: %w", err)
 		}
+	}
+	confCfg := conference.DefaultConfig()
+	confCfg.FocusJID = cfg.FocusJID()
+	confCfg.InitialTimeout = cfg.InitialTimeout
+	confCfg.JoinTimeout = cfg.JoinTimeout
+	confCfg.Bridges = n.bridges
+	confCfg.Logger = cfg.Logger
+	n.directory, err = root.SpawnNamed(conference.NewDirectory(confCfg, n.client), conference.DirectoryName)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("spawn conference directory: %w", err)
 	}
 	n.ingress, err = root.SpawnNamed(ingress.Props(ingress.Config{
 		MUCDomain:      cfg.MUC,

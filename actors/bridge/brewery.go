@@ -37,8 +37,9 @@ type Config struct {
 	Nick      string // the focus's nick in the brewery
 	Selection selection.Config
 	Health    HealthConfig
-	// Events receives a *Down for every bridge that goes away (the node's
-	// conference directory, which tells the conferences).
+	// Events receives an *Up for every new bridge and a *Down for every
+	// bridge that goes away (the node's conference directory, which tells
+	// the conferences).
 	Events *actor.PID
 	Logger *slog.Logger
 	// Now reads the clock; tests may replace it.
@@ -163,6 +164,9 @@ func (b *brewery) onStats(ctx actor.Context, msg *statsUpdate) {
 	switch ev {
 	case selection.Added:
 		b.log.Info("bridge available", "bridge", br)
+		if b.cfg.Events != nil {
+			ctx.Send(b.cfg.Events, &Up{Bridge: msg.jid})
+		}
 	case selection.EnteredShuttingDown:
 		b.publishDown(ctx, msg.jid, "shutting down")
 	}
@@ -212,7 +216,7 @@ func (b *brewery) selectBridge(msg *Select) *Selected {
 	// The participant is about to be added: count it now, so that a burst
 	// of joins spreads by corrected stress (Jicofo's ramp-up).
 	br.EndpointAdded(now)
-	return &Selected{Bridge: br.JID()}
+	return &Selected{Bridge: br.JID(), Region: br.Region()}
 }
 
 func (b *brewery) snapshot() []Snapshot {

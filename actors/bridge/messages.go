@@ -37,6 +37,7 @@ type ConferenceBridge struct {
 // can take the participant.
 type Selected struct {
 	Bridge string // brewery occupant JID
+	Region string // the bridge's region
 	Err    error
 }
 
@@ -51,6 +52,10 @@ type Down struct {
 	Bridge string
 	Reason string
 }
+
+// Up is published when a new bridge joins the brewery: conferences whose
+// participants could not get a bridge invite them now.
+type Up struct{ Bridge string }
 
 // ListBridges asks the brewery for a []Snapshot reply.
 type ListBridges struct{}
@@ -84,3 +89,77 @@ type (
 		err   error
 	}
 )
+
+// Messages between a conference and its colibri sessions.
+type (
+	// Allocate creates an endpoint for a participant on the bridge. The
+	// answer, sent to the conference, is an Allocated or a ColibriFailed.
+	Allocate struct {
+		Endpoint string // the participant's nick
+		StatsID  string
+		Media    []xmpp.Colibri2Media // the codecs of the participant's offer
+		SCTP     bool
+		Sources  xmpp.SourceSet
+		Visitor  bool
+	}
+
+	// Allocated is the endpoint's transport on the bridge and, for the first
+	// endpoint of the conference there, the bridge's feedback sources.
+	Allocated struct {
+		Bridge    string
+		Session   string
+		Endpoint  string
+		Transport *xmpp.JingleICETransport
+		SCTPPort  int
+		Feedback  xmpp.SourceSet
+	}
+
+	// UpdateEndpoint passes on what the participant signalled: its ICE
+	// transport, its sources (the whole set), its initial last-n.
+	UpdateEndpoint struct {
+		Endpoint     string
+		Transport    *xmpp.JingleICETransport
+		Sources      *xmpp.SourceSet
+		InitialLastN *int
+	}
+
+	// ExpireEndpoint removes a participant's endpoint from the bridge.
+	ExpireEndpoint struct{ Endpoint string }
+
+	// ColibriFailed reports a failed request of a colibri session.
+	ColibriFailed struct {
+		Bridge   string
+		Session  string
+		Endpoint string
+		Err      error
+		Scope    Scope
+		// MarkFailed says the bridge itself looks broken: it should not be
+		// selected for a while (tell the brewery with Failed).
+		MarkFailed bool
+	}
+)
+
+// Scope is what a failed colibri request lost.
+type Scope int
+
+const (
+	// ScopeRequest: only this request failed (it was invalid); retrying
+	// would fail the same way.
+	ScopeRequest Scope = iota
+	// ScopeEndpoint: the bridge lost this endpoint; re-invite its
+	// participant.
+	ScopeEndpoint
+	// ScopeSession: the conference on this bridge is lost; every participant
+	// on it moves.
+	ScopeSession
+)
+
+func (s Scope) String() string {
+	switch s {
+	case ScopeEndpoint:
+		return "endpoint"
+	case ScopeSession:
+		return "session"
+	}
+	return "request"
+}

@@ -2,10 +2,14 @@ package conference
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
 
+	"focal/actors/bridge"
+	"focal/actors/participant"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -38,16 +42,28 @@ type conference struct {
 	everEmptied  bool // somebody joined and everybody left
 	ending       bool
 	ownerPending string // nick being granted owner
+
+	// Media.
+	focusAddr   string // the focus's full JID, the initiator of Jingle sessions
+	meetingID   string // the conference's id on bridges
+	sources     *xmpp.ConferenceSources
+	bridges     map[string]*bridgeSession // by bridge JID
+	bridgeOrder []string                  // bridges in the order the conference took them
+	inviteGen   int
 }
 
-func newConference(cfg Config, wire Wire, room string, streamUp bool) *conference {
+func newConference(cfg Config, wire Wire, room, focusAddr string) *conference {
 	return &conference{
-		cfg:      cfg,
-		wire:     wire,
-		room:     room,
-		log:      cfg.Logger.With("room", room),
-		streamUp: streamUp,
-		members:  make(map[string]*member),
+		cfg:       cfg,
+		wire:      wire,
+		room:      room,
+		log:       cfg.Logger.With("room", room),
+		streamUp:  focusAddr != "",
+		focusAddr: focusAddr,
+		members:   make(map[string]*member),
+		meetingID: uuid.NewString(),
+		sources:   xmpp.NewConferenceSources(cfg.Sources),
+		bridges:   make(map[string]*bridgeSession),
 	}
 }
 
@@ -63,7 +79,7 @@ func (c *conference) Receive(ctx actor.Context) {
 	case *Stanza:
 		c.onStanza(ctx, msg.El)
 	case *StreamUp:
-		c.streamUp = true
+		c.streamUp, c.focusAddr = true, msg.Addr
 		c.join(ctx)
 	case *StreamDown:
 		c.onStreamDown()
@@ -73,6 +89,28 @@ func (c *conference) Receive(ctx actor.Context) {
 		c.onJoinTimeout(ctx, msg)
 	case ownerGranted:
 		c.onOwnerGranted(ctx, msg)
+	case selected:
+		c.onSelected(ctx, msg)
+	case *bridge.Allocated:
+		c.onAllocated(ctx, msg)
+	case *bridge.ColibriFailed:
+		c.onColibriFailed(ctx, msg)
+	case *bridge.Down:
+		c.onBridgeDown(ctx, msg)
+	case *bridge.Up:
+		c.inviteAll(ctx)
+	case *participant.Ready:
+		c.onReady(ctx, msg)
+	case *participant.Accepted:
+		c.onAccepted(ctx, msg)
+	case *participant.TransportChanged:
+		c.onTransport(ctx, msg)
+	case *participant.SourcesChanged:
+		c.onSourcesChanged(ctx, msg)
+	case *participant.RestartRequested:
+		c.onRestartRequested(ctx, msg)
+	case *participant.SessionEnded:
+		c.onSessionEnded(ctx, msg)
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:
@@ -138,10 +176,17 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 			c.onPresence(ctx, p)
 		}
 	case xmpp.KindIQ:
-		if xmpp.IsIQRequest(el) {
-			// Media signalling (Jingle) is not handled by this node yet.
-			_ = c.wire.Send(xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "")))
+		if !xmpp.IsIQRequest(el) {
+			return
 		}
+		// Jingle and the rest of what occupants ask the focus is their
+		// participant actor's business.
+		_, nick, _ := strings.Cut(el.AttrValue("from"), "/")
+		if m := c.members[nick]; m != nil {
+			ctx.Send(m.pid, &participant.IQ{El: el})
+			return
+		}
+		c.reply(xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.ItemNotFound, "not a participant of "+c.room)))
 	}
 }
 

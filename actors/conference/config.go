@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -36,18 +38,33 @@ type Config struct {
 	// AutoOwner grants owner to the first participant and elects another when
 	// the owner leaves (Jicofo's enable-auto-owner).
 	AutoOwner bool
-	Logger    *slog.Logger
+
+	// Bridges is the node's brewery actor; nil runs conferences without
+	// media (no bridge is ever allocated).
+	Bridges *actor.PID
+	// MinParticipants is how many participants the room needs before
+	// anybody is invited to a media session (Jicofo's min-participants).
+	MinParticipants int
+	// Sources bounds what each endpoint may signal.
+	Sources xmpp.SourceValidator
+	// JSONSources signals sources as <json-message/> to clients that
+	// support it.
+	JSONSources bool
+
+	Logger *slog.Logger
 }
 
 // DefaultConfig has Jicofo's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Nick:           "focus",
-		InitialTimeout: 15 * time.Second,
-		EmptyTimeout:   2 * time.Second,
-		JoinTimeout:    10 * time.Second,
-		RequestTimeout: 15 * time.Second,
-		AutoOwner:      true,
-		Logger:         slog.Default(),
+		Nick:            "focus",
+		InitialTimeout:  15 * time.Second,
+		EmptyTimeout:    2 * time.Second,
+		JoinTimeout:     10 * time.Second,
+		RequestTimeout:  15 * time.Second,
+		AutoOwner:       true,
+		MinParticipants: 2,
+		JSONSources:     true,
+		Logger:          slog.Default(),
 	}
 }

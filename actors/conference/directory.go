@@ -23,7 +23,7 @@ type directory struct {
 	log   *slog.Logger
 	rooms map[string]*actor.PID
 	byPID map[string]string // PID id → room, to forget stopped conferences
-	up    bool
+	addr  string            // the client stream's full JID while it is up
 }
 
 // NewDirectory returns the props of a node's conference directory.
@@ -58,16 +58,16 @@ func (d *directory) Receive(ctx actor.Context) {
 			_ = d.wire.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
 		}
 	case *StreamUp:
-		d.up = true
+		d.addr = msg.Addr
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}
-	case *bridge.Down:
+	case *bridge.Down, *bridge.Up:
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}
 	case *StreamDown:
-		d.up = false
+		d.addr = ""
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}
@@ -92,7 +92,7 @@ func (d *directory) Receive(ctx actor.Context) {
 }
 
 func (d *directory) spawn(ctx actor.Context, room string) *actor.PID {
-	props := actor.PropsFromProducer(func() actor.Actor { return newConference(d.cfg, d.wire, room, d.up) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newConference(d.cfg, d.wire, room, d.addr) })
 	pid := ctx.SpawnPrefix(props, room)
 	d.rooms[room] = pid
 	d.byPID[pid.Id] = room

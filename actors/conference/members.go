@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -19,6 +20,18 @@ type member struct {
 	seq         int // join order, for owner election
 	confirmed   bool
 	pid         *actor.PID
+	statsID     string
+	region      string
+
+	// Media: what to offer (nil until the participant's features are
+	// known), and the endpoint it has or is getting.
+	offer         *xmpp.JingleOfferOptions
+	selecting     bool // waiting for the brewery to pick a bridge
+	inviteGen     int
+	bridge        string // bridge JID of its endpoint
+	bridgeSession string
+	allocated     bool // the bridge answered with a transport
+	noMedia       bool // not to be invited (ended its session, or refused by the bridge)
 }
 
 func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
@@ -43,12 +56,26 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 	if m == nil {
 		c.nextSeq++
 		m = &member{nick: p.Nick, seq: c.nextSeq}
-		m.pid = ctx.Spawn(participant.Props(c.room, p.Nick, c.log))
+		m.pid = ctx.Spawn(participant.Props(participant.Config{
+			Room:           c.room,
+			Nick:           p.Nick,
+			Wire:           c.wire,
+			RequestTimeout: c.cfg.RequestTimeout,
+			JSONSources:    c.cfg.JSONSources,
+			Logger:         c.log,
+		}))
 		c.members[p.Nick] = m
 		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
 		c.idleGen++ // somebody came: the conference is not idle any more
 	}
 	m.realJID, m.role, m.affiliation, m.confirmed = p.RealJID, p.Role, p.Affiliation, true
+	// Jitsi clients announce these as un-namespaced presence children.
+	if el := p.Stanza.Child("", "stats-id"); el != nil {
+		m.statsID = el.Text
+	}
+	if el := p.Stanza.Child("", "jitsi_participant_region"); el != nil {
+		m.region = el.Text
+	}
 	if c.ownerPending == m.nick && m.affiliation == xmpp.AffiliationOwner {
 		c.ownerPending = ""
 	}
@@ -61,8 +88,7 @@ func (c *conference) removeMember(ctx actor.Context, nick, why string) {
 	if m == nil {
 		return
 	}
-	delete(c.members, nick)
-	ctx.Stop(m.pid)
+	c.forget(ctx, m)
 	c.log.Info("participant "+why, "participant", nick, "participants", len(c.members))
 	if c.ownerPending == nick {
 		c.ownerPending = ""
@@ -83,8 +109,7 @@ func (c *conference) removeMember(ctx actor.Context, nick, why string) {
 func (c *conference) dropUnconfirmed(ctx actor.Context) {
 	for nick, m := range c.members {
 		if !m.confirmed {
-			delete(c.members, nick)
-			ctx.Stop(m.pid)
+			c.forget(ctx, m)
 			c.log.Info("participant gone during reconnect", "participant", nick)
 		}
 	}
@@ -135,4 +160,22 @@ func (c *conference) onOwnerGranted(ctx actor.Context, msg ownerGranted) {
 	if c.ownerPending == msg.nick {
 		c.ownerPending = ""
 	}
+}
+
+// forget removes a participant: its actor, its endpoint and its sources.
+func (c *conference) forget(ctx actor.Context, m *member) {
+	delete(c.members, m.nick)
+	ctx.Stop(m.pid)
+	c.dropEndpoint(ctx, m, true)
+	c.withdrawSources(ctx, m.nick)
+}
+
+// membersInOrder returns the participants in join order.
+func (c *conference) membersInOrder() []*member {
+	out := make([]*member, 0, len(c.members))
+	for _, m := range c.members {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b *member) int { return a.seq - b.seq })
+	return out
 }

@@ -1,8 +1,6 @@
 package conference
 
 import (
-	"slices"
-
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -18,9 +16,18 @@ type GetSnapshot struct{}
 // Snapshot is a copy of a conference's state for debugging views.
 type Snapshot struct {
 	Room         string           `json:"room"`
+	MeetingID    string           `json:"meeting_id"`
 	Joined       bool             `json:"joined"`
 	Options      Options          `json:"options"`
 	Participants []MemberSnapshot `json:"participants"`
+	Bridges      []BridgeSnapshot `json:"bridges"`
+}
+
+// BridgeSnapshot is one of the conference's bridge sessions.
+type BridgeSnapshot struct {
+	JID       string `json:"jid"`
+	Session   string `json:"session"`
+	Endpoints int    `json:"endpoints"`
 }
 
 // MemberSnapshot is one participant in a Snapshot, in join order.
@@ -29,17 +36,22 @@ type MemberSnapshot struct {
 	JID         string `json:"jid,omitempty"`
 	Role        string `json:"role"`
 	Affiliation string `json:"affiliation"`
+	Bridge      string `json:"bridge,omitempty"`
+	Sources     string `json:"sources,omitempty"`
 }
 
 func (c *conference) snapshot() Snapshot {
-	s := Snapshot{Room: c.room, Joined: c.joined, Options: c.options, Participants: []MemberSnapshot{}}
-	members := make([]*member, 0, len(c.members))
-	for _, m := range c.members {
-		members = append(members, m)
+	s := Snapshot{Room: c.room, MeetingID: c.meetingID, Joined: c.joined, Options: c.options,
+		Participants: []MemberSnapshot{}, Bridges: []BridgeSnapshot{}}
+	for _, m := range c.membersInOrder() {
+		ms := MemberSnapshot{Nick: m.nick, JID: m.realJID, Role: m.role, Affiliation: m.affiliation, Bridge: m.bridge}
+		if src := c.sources.SourcesOf(m.nick); !src.Empty() {
+			ms.Sources = src.String()
+		}
+		s.Participants = append(s.Participants, ms)
 	}
-	slices.SortFunc(members, func(a, b *member) int { return a.seq - b.seq })
-	for _, m := range members {
-		s.Participants = append(s.Participants, MemberSnapshot{Nick: m.nick, JID: m.realJID, Role: m.role, Affiliation: m.affiliation})
+	for _, jid := range c.bridgeOrder {
+		s.Bridges = append(s.Bridges, BridgeSnapshot{JID: jid, Session: c.bridges[jid].id, Endpoints: c.endpointsOn(jid)})
 	}
 	return s
 }

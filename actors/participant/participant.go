@@ -1,59 +1,103 @@
 // Package participant holds the participant actor: one per occupant of a
-// conference's room, a child of its conference actor.
+// conference's room, a child of its conference actor, running the Jingle
+// session between the focus and that occupant.
 package participant
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
-// Presence is the latest MUC presence of the participant.
-type Presence struct{ Occupant xmpp.OccupantPresence }
+// Wire is the part of the client stream a participant uses; neither call
+// blocks.
+type Wire interface {
+	Send(stanza *xmpp.Element) error
+	Request(iq *xmpp.Element, timeout time.Duration, cb session.ResponseFunc)
+}
 
-// GetState asks for a State reply.
-type GetState struct{}
-
-// State is a copy of what the participant actor knows, for debugging views.
-type State struct {
-	Room        string
-	Nick        string
-	RealJID     string
-	Role        string
-	Affiliation string
-	StatsID     string
-	Region      string
+// Config of one participant actor.
+type Config struct {
+	Room string // bare room JID
+	Nick string // the occupant's nick, also its endpoint id
+	Wire Wire
+	// RequestTimeout bounds session-initiate and disco#info. A
+	// session-initiate that times out counts as delivered (Jicofo does the
+	// same: slow clients still answer with session-accept).
+	RequestTimeout time.Duration
+	// JSONSources sends sources as <json-message/> to clients that
+	// advertise support for it (Jicofo's use-json-encoded-sources).
+	JSONSources bool
+	Logger      *slog.Logger
+	// Now reads the clock for rate limits; tests may replace it.
+	Now func() time.Time
 }
 
 type participantActor struct {
-	state State
-	log   *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	self *actor.PID
+	root *actor.RootContext
+
+	state    State
+	features map[string]bool
+	jingle   jingleSession
+	restarts *restartLimit
 }
 
-// Props returns the props of the participant for nick in room.
-func Props(room, nick string, log *slog.Logger) *actor.Props {
+// Props returns the props of a participant actor.
+func Props(cfg Config) *actor.Props {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &participantActor{
-			state: State{Room: room, Nick: nick},
-			log:   log.With("participant", nick),
+			cfg:      cfg,
+			log:      cfg.Logger.With("participant", cfg.Nick),
+			state:    State{Room: cfg.Room, Nick: cfg.Nick},
+			restarts: newRestartLimit(),
 		}
 	})
 }
 
+// IQ is a Jingle (or other) IQ request the occupant sent the focus.
+type IQ struct{ El *xmpp.Element }
+
 func (p *participantActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		p.log.Debug("participant joined")
+		p.self, p.root = ctx.Self(), ctx.ActorSystem().Root
+		p.discoverFeatures()
 	case *Presence:
 		p.update(msg.Occupant)
+	case discoResult:
+		p.onFeatures(ctx, msg)
+	case *Invite:
+		p.invite(ctx, msg)
+	case initiateResult:
+		p.onInitiateResult(ctx, msg)
+	case *RemoteSources:
+		p.onRemoteSources(msg)
+	case *Terminate:
+		p.terminate(msg.Reason, msg.Text)
+	case *IQ:
+		p.onIQ(ctx, msg.El)
 	case *GetState:
-		ctx.Respond(p.state)
-	case *actor.Stopped:
-		p.log.Debug("participant left")
+		ctx.Respond(p.snapshot())
+	case *actor.Stopping:
+		// The occupant left: its session ends with it, nothing to send.
+		p.jingle.state = sessionEnded
 	}
 }
+
+func (p *participantActor) occupantJID() string { return p.cfg.Room + "/" + p.cfg.Nick }
 
 func (p *participantActor) update(o xmpp.OccupantPresence) {
 	if o.Role != p.state.Role || o.Affiliation != p.state.Affiliation {
@@ -69,4 +113,19 @@ func (p *participantActor) update(o xmpp.OccupantPresence) {
 	if el := o.Stanza.Child("", "jitsi_participant_region"); el != nil {
 		p.state.Region = el.Text
 	}
+}
+
+func (p *participantActor) snapshot() State {
+	s := p.state
+	s.Features = sortedFeatures(p.features)
+	s.SessionID = p.jingle.sid
+	s.SessionState = p.jingle.state.String()
+	s.Bridge = p.jingle.bridge
+	s.BridgeSession = p.jingle.bridgeSession
+	return s
+}
+
+// deliver hands msg (a response callback's result) to the participant.
+func (p *participantActor) deliver(msg any) {
+	p.root.Send(p.self, msg)
 }

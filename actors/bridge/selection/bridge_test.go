@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"focal/xmpp"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -17,13 +19,13 @@ func TestCorrectedStressAddsEndpointsOfTheLastRampupInterval(t *testing.T) {
 		at       time.Duration
 		want     float64
 	}{
-		{"nothing added", []Stat{{StatStressLevel, "0.1"}}, nil, 0, 0.1},
-		{"config default per endpoint", []Stat{{StatStressLevel, "0.1"}}, []time.Duration{0, time.Second, 2 * time.Second}, 3 * time.Second, 0.13},
-		{"bridge-reported per endpoint", []Stat{{StatStressLevel, "0.1"}, {StatAverageParticipantStress, "0.05"}},
+		{"nothing added", []Stat{{xmpp.StatStressLevel, "0.1"}}, nil, 0, 0.1},
+		{"config default per endpoint", []Stat{{xmpp.StatStressLevel, "0.1"}}, []time.Duration{0, time.Second, 2 * time.Second}, 3 * time.Second, 0.13},
+		{"bridge-reported per endpoint", []Stat{{xmpp.StatStressLevel, "0.1"}, {xmpp.StatAverageParticipantStress, "0.05"}},
 			[]time.Duration{0, time.Second}, 2 * time.Second, 0.2},
-		{"older than the interval no longer count", []Stat{{StatStressLevel, "0.1"}},
+		{"older than the interval no longer count", []Stat{{xmpp.StatStressLevel, "0.1"}},
 			[]time.Duration{0, 10 * time.Second}, 25 * time.Second, 0.11},
-		{"all expired", []Stat{{StatStressLevel, "0.1"}}, []time.Duration{0}, 20 * time.Second, 0.1},
+		{"all expired", []Stat{{xmpp.StatStressLevel, "0.1"}}, []time.Duration{0}, 20 * time.Second, 0.1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -104,11 +106,11 @@ func TestRepeatedFailureRestartsTheResetPeriod(t *testing.T) {
 
 func TestNewBridgeIsDrainingUntilStatsSayOtherwise(t *testing.T) {
 	s := newSelector(t, DefaultConfig())
-	b, _ := s.Update("jvb", t0, Stat{StatStressLevel, "0.1"})
+	b, _ := s.Update("jvb", t0, Stat{xmpp.StatStressLevel, "0.1"})
 	if !b.Draining() {
 		t.Fatal("draining was reset by a presence without drain")
 	}
-	s.Update("jvb", t0, Stat{StatDrain, "false"})
+	s.Update("jvb", t0, Stat{xmpp.StatDrain, "false"})
 	if b.Draining() {
 		t.Fatal("still draining after drain=false")
 	}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"focal/xmpp"
 )
 
 // t0 is the fake clock's start; tests pass t0.Add(…) as now.
@@ -31,17 +33,17 @@ func (s spec) stats() []Stat {
 		relay = ""
 	}
 	st := []Stat{
-		{StatStressLevel, strconv.FormatFloat(s.stress, 'g', -1, 64)},
-		{StatRegion, s.region},
-		{StatRelayID, relay},
-		{StatVersion, s.version},
-		{StatDrain, strconv.FormatBool(s.drain)},
+		{xmpp.StatStressLevel, strconv.FormatFloat(s.stress, 'g', -1, 64)},
+		{xmpp.StatRegion, s.region},
+		{xmpp.StatRelayID, relay},
+		{xmpp.StatVersion, s.version},
+		{xmpp.StatDrain, strconv.FormatBool(s.drain)},
 	}
 	if s.graceful {
-		st = append(st, Stat{StatGracefulShutdown, "true"})
+		st = append(st, Stat{xmpp.StatGracefulShutdown, "true"})
 	}
 	if s.shutdown {
-		st = append(st, Stat{StatShuttingDown, "true"})
+		st = append(st, Stat{xmpp.StatShuttingDown, "true"})
 	}
 	return st
 }

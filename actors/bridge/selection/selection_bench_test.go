@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"focal/xmpp"
 )
 
 var benchRegions = []string{"us-east", "us-west", "eu-central", "eu-west", "ap-south", "ap-northeast", "sa-east", "af-south"}
@@ -26,11 +28,11 @@ func benchSelector(b *testing.B, strategy string) *Selector {
 	for i := range 1000 {
 		jid := fmt.Sprintf("jvbbrewery@internal.auth.example.com/jvb-%04d", i)
 		bridge, _ := s.Update(jid, t0,
-			Stat{StatStressLevel, strconv.FormatFloat(rng.Float64(), 'f', 3, 64)},
-			Stat{StatRegion, benchRegions[rng.IntN(len(benchRegions))]},
-			Stat{StatRelayID, fmt.Sprintf("jvb-%04d", i)},
-			Stat{StatVersion, "2.3.170"},
-			Stat{StatDrain, strconv.FormatBool(i%50 == 0)},
+			Stat{xmpp.StatStressLevel, strconv.FormatFloat(rng.Float64(), 'f', 3, 64)},
+			Stat{xmpp.StatRegion, benchRegions[rng.IntN(len(benchRegions))]},
+			Stat{xmpp.StatRelayID, fmt.Sprintf("jvb-%04d", i)},
+			Stat{xmpp.StatVersion, "2.3.170"},
+			Stat{xmpp.StatDrain, strconv.FormatBool(i%50 == 0)},
 		)
 		for range rng.IntN(4) {
 			bridge.EndpointAdded(t0.Add(-time.Duration(rng.IntN(20)) * time.Second))
@@ -82,16 +84,16 @@ func BenchmarkUpdateStats(b *testing.B) {
 		jids = append(jids, br.JID())
 	}
 	presence := []Stat{
-		{StatStressLevel, "0.4312"},
-		{StatAverageParticipantStress, "0.012"},
-		{StatRegion, "eu-west"},
-		{StatRelayID, "jvb-0001"},
-		{StatVersion, "2.3.170"},
-		{StatRelease, "9001"},
-		{StatDrain, "false"},
-		{StatGracefulShutdown, "false"},
-		{StatShuttingDown, "false"},
-		{StatHealthy, "true"},
+		{xmpp.StatStressLevel, "0.4312"},
+		{xmpp.StatAverageParticipantStress, "0.012"},
+		{xmpp.StatRegion, "eu-west"},
+		{xmpp.StatRelayID, "jvb-0001"},
+		{xmpp.StatVersion, "2.3.170"},
+		{xmpp.StatRelease, "9001"},
+		{xmpp.StatDrain, "false"},
+		{xmpp.StatGracefulShutdown, "false"},
+		{xmpp.StatShuttingDown, "false"},
+		{xmpp.StatHealthy, "true"},
 		{"conferences", "17"},
 		{"participants", "143"},
 	}

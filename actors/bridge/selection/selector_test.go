@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"focal/xmpp"
 )
 
 func TestNewAcceptsJicofoAndShortStrategyNames(t *testing.T) {
@@ -42,11 +44,11 @@ func TestUpdateReportsWhatChanged(t *testing.T) {
 		stats []Stat
 		want  Event
 	}{
-		{[]Stat{{StatStressLevel, "0.1"}}, Added},
-		{[]Stat{{StatStressLevel, "0.2"}}, Updated},
-		{[]Stat{{StatGracefulShutdown, "true"}}, Updated},
-		{[]Stat{{StatShuttingDown, "true"}}, EnteredShuttingDown},
-		{[]Stat{{StatShuttingDown, "true"}}, Updated},
+		{[]Stat{{xmpp.StatStressLevel, "0.1"}}, Added},
+		{[]Stat{{xmpp.StatStressLevel, "0.2"}}, Updated},
+		{[]Stat{{xmpp.StatGracefulShutdown, "true"}}, Updated},
+		{[]Stat{{xmpp.StatShuttingDown, "true"}}, EnteredShuttingDown},
+		{[]Stat{{xmpp.StatShuttingDown, "true"}}, Updated},
 	}
 	for i, st := range steps {
 		b, ev := s.Update("jvb1", t0.Add(time.Duration(i)*time.Second), st.stats...)
@@ -122,7 +124,7 @@ func TestSelectionFollowsOperationalStatus(t *testing.T) {
 func TestSelectionFollowsStress(t *testing.T) {
 	s := newSelector(t, DefaultConfig(),
 		spec{jid: "jvb1", stress: 0.1}, spec{jid: "jvb2", stress: 0.23}, spec{jid: "jvb3", stress: 0})
-	stress := func(jid string, v string) { s.Update(jid, t0, Stat{StatStressLevel, v}) }
+	stress := func(jid string, v string) { s.Update(jid, t0, Stat{xmpp.StatStressLevel, v}) }
 	want := func(step, jid string) {
 		t.Helper()
 		if got, err := s.Select(nil, "", "", t0); err != nil || got.JID() != jid {
@@ -175,12 +177,12 @@ func TestDrainingBridgeOnlyWhenNoOther(t *testing.T) {
 		}
 	}
 	want("an active bridge is preferred however loaded", "active")
-	s.Update("active", t0, Stat{StatStressLevel, "0.95"})
+	s.Update("active", t0, Stat{xmpp.StatStressLevel, "0.95"})
 	want("even overloaded", "active")
-	s.Update("active", t0, Stat{StatDrain, "true"})
+	s.Update("active", t0, Stat{xmpp.StatDrain, "true"})
 	want("all draining: least loaded", "drained")
 	s.Update("fresh", t0) // no drain stat yet: counts as draining
-	s.Update("fresh", t0, Stat{StatStressLevel, "0.5"})
+	s.Update("fresh", t0, Stat{xmpp.StatStressLevel, "0.5"})
 	want("a bridge that never said is draining", "drained")
 }
 
@@ -190,7 +192,7 @@ func TestGracefulShutdownBridgeOnlyWhenNoOther(t *testing.T) {
 	if got, err := s.Select(nil, "", "", t0); err != nil || got.JID() != "staying" {
 		t.Fatalf("got %v, %v; want staying", got, err)
 	}
-	s.Update("staying", t0, Stat{StatGracefulShutdown, "true"})
+	s.Update("staying", t0, Stat{xmpp.StatGracefulShutdown, "true"})
 	if got, err := s.Select(nil, "", "", t0); err != nil || got.JID() != "leaving" {
 		t.Fatalf("all leaving: got %v, %v; want leaving", got, err)
 	}
@@ -266,8 +268,8 @@ func TestVersionPinningAndMixing(t *testing.T) {
 
 func TestFullVersionIncludesRelease(t *testing.T) {
 	s := newSelector(t, DefaultConfig())
-	s.Update("jvb1", t0, Stat{StatVersion, "2.3"}, Stat{StatRelease, "7"}, Stat{StatDrain, "false"})
-	s.Update("jvb2", t0, Stat{StatVersion, "2.3"}, Stat{StatRelease, "8"}, Stat{StatDrain, "false"})
+	s.Update("jvb1", t0, Stat{xmpp.StatVersion, "2.3"}, Stat{xmpp.StatRelease, "7"}, Stat{xmpp.StatDrain, "false"})
+	s.Update("jvb2", t0, Stat{xmpp.StatVersion, "2.3"}, Stat{xmpp.StatRelease, "8"}, Stat{xmpp.StatDrain, "false"})
 	if got, err := s.Select(nil, "", "2.3-8", t0); err != nil || got.JID() != "jvb2" {
 		t.Fatalf("got %v, %v", got, err)
 	}
@@ -322,7 +324,7 @@ func TestRollingUpgradeWithDrainedNewRelease(t *testing.T) {
 		{nil, "new", "new1"},
 		{in(b("new1"), 1), "", "new1"},
 	})
-	s.Update("new1", t0, Stat{StatStressLevel, "0.3"})
+	s.Update("new1", t0, Stat{xmpp.StatStressLevel, "0.3"})
 	s.Update("new2", t0, mk("new2", "new", 0.2, true).stats()...)
 	s.Update("new3", t0, mk("new3", "new", 0.1, true).stats()...)
 	check("three drained new bridges", []step{
@@ -338,12 +340,12 @@ func TestRollingUpgradeWithDrainedNewRelease(t *testing.T) {
 	check("old conferences unaffected", oldSteps())
 
 	for _, j := range []string{"old1", "old2", "old3"} {
-		s.Update(j, t0, Stat{StatDrain, "true"})
+		s.Update(j, t0, Stat{xmpp.StatDrain, "true"})
 	}
 	for _, j := range []string{"new1", "new2", "new3"} {
-		s.Update(j, t0, Stat{StatDrain, "false"})
+		s.Update(j, t0, Stat{xmpp.StatDrain, "false"})
 	}
-	s.Update("old1", t0, Stat{StatStressLevel, "0"})
+	s.Update("old1", t0, Stat{xmpp.StatStressLevel, "0"})
 	check("switched releases", []step{
 		{nil, "", "new3"},
 		{in(b("new3"), full), "", "new2"},

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"focal/xmpp"
 )
 
 // Stat is one <stat name='…' value='…'/> from the colibri stats element a
@@ -11,20 +13,6 @@ import (
 type Stat struct {
 	Name, Value string
 }
-
-// Names of the stats the selector reads; every other name is ignored.
-const (
-	StatStressLevel              = "stress_level"
-	StatAverageParticipantStress = "average_participant_stress"
-	StatRegion                   = "region"
-	StatRelayID                  = "relay_id"
-	StatVersion                  = "version"
-	StatRelease                  = "release"
-	StatDrain                    = "drain"
-	StatGracefulShutdown         = "graceful_shutdown"
-	StatShuttingDown             = "shutting_down"
-	StatHealthy                  = "healthy"
-)
 
 // Stats is what the selector knows of a bridge from its presence.
 type Stats struct {
@@ -61,40 +49,41 @@ func DefaultStats() Stats {
 	return Stats{Drain: true, Healthy: true}
 }
 
-// Apply merges one reported stat into s. A stat that is absent leaves the
-// field as it was; numbers that do not parse (or are not finite) are ignored;
+// Apply merges one reported stat, named by an xmpp.Stat* constant, into s;
+// other names are ignored. A stat that is absent leaves the field as it was;
+// numbers that do not parse (or are not finite) are ignored;
 // booleans are true only for "true" in any case. graceful_shutdown and
 // shutting_down only ever switch on: a bridge leaves those states by leaving
 // the brewery.
 func (s *Stats) Apply(st Stat) {
 	switch st.Name {
-	case StatStressLevel:
+	case xmpp.StatStressLevel:
 		if v, ok := parseFinite(st.Value); ok {
 			s.StressLevel = v
 		}
-	case StatAverageParticipantStress:
+	case xmpp.StatAverageParticipantStress:
 		if v, ok := parseFinite(st.Value); ok {
 			s.AverageParticipantStress = v
 		}
-	case StatRegion:
+	case xmpp.StatRegion:
 		s.Region = st.Value
-	case StatRelayID:
+	case xmpp.StatRelayID:
 		s.RelayID = st.Value
-	case StatVersion:
+	case xmpp.StatVersion:
 		s.Version = st.Value
-	case StatRelease:
+	case xmpp.StatRelease:
 		s.Release = st.Value
-	case StatDrain:
+	case xmpp.StatDrain:
 		s.Drain = isTrue(st.Value)
-	case StatGracefulShutdown:
+	case xmpp.StatGracefulShutdown:
 		if isTrue(st.Value) {
 			s.GracefulShutdown = true
 		}
-	case StatShuttingDown:
+	case xmpp.StatShuttingDown:
 		if isTrue(st.Value) {
 			s.ShuttingDown = true
 		}
-	case StatHealthy:
+	case xmpp.StatHealthy:
 		s.Healthy = isTrue(st.Value)
 	}
 }

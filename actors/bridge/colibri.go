@@ -1,0 +1,303 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// ColibriConfig describes one conference's session on one bridge.
+type ColibriConfig struct {
+	Bridge    string // brewery occupant JID of the bridge
+	MeetingID string
+	Room      string // sent as the conference name on create
+	// RTCStatsDisabled tells the bridge not to send stats to rtcstats
+	// (the bridge's default is on; Jicofo only ever sends false).
+	RTCStatsDisabled bool
+	Timeout          time.Duration
+	Wire             Wire
+	Logger           *slog.Logger
+}
+
+// colibriSession is the actor for one conference's media on one bridge (a
+// child of the conference): it creates the conference there with the first
+// endpoint, allocates, updates and expires endpoints, and expires the
+// conference when it stops. It keeps the order of its requests, which the
+// bridge answers in order.
+type colibriSession struct {
+	cfg     ColibriConfig
+	id      string
+	log     *slog.Logger
+	self    *actor.PID
+	root    *actor.RootContext
+	created bool // the create request was sent
+	failed  bool
+	// endpoints allocated (or being allocated) on the bridge.
+	endpoints map[string]bool
+}
+
+// NewColibriSession returns the props of a colibri session. id is the
+// session's id, which participants get as <bridge-session id/>.
+func NewColibriSession(cfg ColibriConfig, id string) *actor.Props {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &colibriSession{
+			cfg:       cfg,
+			id:        id,
+			log:       cfg.Logger.With("bridge", cfg.Bridge, "bridge_session", id),
+			endpoints: make(map[string]bool),
+		}
+	})
+}
+
+// colibriResponse is a bridge's answer to one request of the session.
+type colibriResponse struct {
+	endpoint string
+	allocate bool
+	res      *xmpp.Element
+	err      error
+}
+
+func (s *colibriSession) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		s.self, s.root = ctx.Self(), ctx.ActorSystem().Root
+	case *Allocate:
+		s.allocate(msg)
+	case *UpdateEndpoint:
+		s.update(msg)
+	case *ExpireEndpoint:
+		s.expireEndpoint(msg.Endpoint)
+	case colibriResponse:
+		s.onResponse(ctx, msg)
+	case *actor.Stopping:
+		s.expireConference()
+	}
+}
+
+func (s *colibriSession) allocate(a *Allocate) {
+	ep := xmpp.Colibri2Endpoint{
+		ID:           a.Endpoint,
+		Create:       true,
+		StatsID:      a.StatsID,
+		Media:        a.Media,
+		Transport:    &xmpp.Colibri2Transport{ICEControlling: true},
+		Capabilities: []xmpp.Colibri2Capability{{Name: xmpp.Colibri2CapSourceNames}},
+	}
+	if a.SCTP {
+		ep.Transport.SCTP = &xmpp.Colibri2SCTP{}
+	}
+	if !a.Sources.Empty() {
+		ep.Sources = a.Sources.Colibri2Sources(a.Endpoint)
+	}
+	if a.Visitor {
+		ep.MUCRole = xmpp.Colibri2MUCRoleVisitor
+	}
+	s.endpoints[a.Endpoint] = true
+	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{ep}}, a.Endpoint, true)
+}
+
+func (s *colibriSession) update(u *UpdateEndpoint) {
+	if !s.endpoints[u.Endpoint] {
+		return
+	}
+	ep := xmpp.Colibri2Endpoint{ID: u.Endpoint}
+	if u.Transport != nil {
+		ep.Transport = &xmpp.Colibri2Transport{ICE: u.Transport.Clone()}
+	}
+	if u.Sources != nil {
+		ep.Sources = u.Sources.Colibri2Sources(u.Endpoint)
+		if ep.Sources == nil {
+			// No sources left: an empty element says so.
+			ep.Sources = &xmpp.Colibri2Sources{}
+		}
+	}
+	if u.InitialLastN != nil {
+		ep.InitialLastN = &xmpp.Colibri2InitialLastN{Value: *u.InitialLastN}
+	}
+	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{ep}}, u.Endpoint, false)
+}
+
+func (s *colibriSession) expireEndpoint(id string) {
+	if !s.endpoints[id] {
+		return
+	}
+	delete(s.endpoints, id)
+	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{{ID: id, Expire: true}}}, id, false)
+}
+
+// expireConference ends the conference on the bridge, unless the bridge
+// already failed (it may be gone; the conference expires there by itself).
+func (s *colibriSession) expireConference() {
+	if !s.created || s.failed {
+		return
+	}
+	mod := xmpp.Colibri2ConferenceModify{MeetingID: s.cfg.MeetingID, Expire: true}
+	el, err := xmpp.ElementOf(mod)
+	if err != nil {
+		return
+	}
+	s.log.Info("expiring conference on the bridge")
+	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout, func(*xmpp.Element, error) {})
+}
+
+// send sends a conference-modify; the first one of the session creates the
+// conference.
+func (s *colibriSession) send(mod xmpp.Colibri2ConferenceModify, endpoint string, allocate bool) {
+	mod.MeetingID = s.cfg.MeetingID
+	if !s.created {
+		mod.Create, mod.Name = true, s.cfg.Room
+		if s.cfg.RTCStatsDisabled {
+			f := false
+			mod.RTCStatsEnabled = &f
+		}
+		s.created = true
+	}
+	el, err := xmpp.ElementOf(mod)
+	if err != nil {
+		s.log.Error("build conference-modify", "err", err)
+		return
+	}
+	self, root := s.self, s.root
+	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout,
+		func(res *xmpp.Element, err error) {
+			root.Send(self, colibriResponse{endpoint: endpoint, allocate: allocate, res: res, err: err})
+		})
+}
+
+func (s *colibriSession) onResponse(ctx actor.Context, r colibriResponse) {
+	if s.failed {
+		return // the conference already dropped this session
+	}
+	if r.err != nil {
+		s.onError(ctx, r)
+		return
+	}
+	if !r.allocate {
+		return
+	}
+	var mod xmpp.Colibri2ConferenceModified
+	payload := r.res.Child(xmpp.Colibri2NS, "conference-modified")
+	if payload == nil {
+		s.fail(ctx, r.endpoint, errors.New("allocation answered without conference-modified"), ScopeSession, true)
+		return
+	}
+	if err := payload.Decode(&mod); err != nil {
+		s.fail(ctx, r.endpoint, fmt.Errorf("malformed conference-modified: %w", err), ScopeSession, true)
+		return
+	}
+	out := &Allocated{Bridge: s.cfg.Bridge, Session: s.id, Endpoint: r.endpoint}
+	if ep := mod.Endpoint(r.endpoint); ep != nil && ep.Transport != nil {
+		out.Transport = ep.Transport.ICE
+		if ep.Transport.SCTP != nil {
+			out.SCTPPort = ep.Transport.SCTP.Port
+		}
+	}
+	if out.Transport == nil {
+		s.fail(ctx, r.endpoint, errors.New("allocation answered without a transport"), ScopeSession, true)
+		return
+	}
+	if mod.Sources != nil {
+		fb, err := xmpp.SourceSetFromColibri2(mod.Sources, true)
+		if err != nil {
+			s.log.Warn("ignoring malformed feedback sources", "err", err)
+		} else {
+			out.Feedback = fb
+		}
+	}
+	ctx.Send(ctx.Parent(), out)
+}
+
+// onError applies Jicofo's rules for a failed request: what the failure
+// says about the bridge decides whether only this request, this endpoint or
+// the whole session is lost, and whether the bridge is avoided for a while.
+func (s *colibriSession) onError(ctx actor.Context, r colibriResponse) {
+	if errors.Is(r.err, session.ErrTimeout) {
+		if !r.allocate {
+			return // updates that time out are not worth a move
+		}
+		s.fail(ctx, r.endpoint, fmt.Errorf("bridge did not answer: %w", r.err), ScopeSession, true)
+		return
+	}
+	var se xmpp.StanzaError
+	if !errors.As(r.err, &se) {
+		// The stream is down: the conference hears StreamDown and starts over.
+		s.fail(ctx, r.endpoint, r.err, ScopeSession, false)
+		return
+	}
+	reason, endpoint := colibriReason(r.res)
+	scope, markFailed := classify(se.Condition, reason, r.allocate)
+	if scope == ScopeEndpoint && endpoint != "" {
+		r.endpoint = endpoint
+	}
+	s.fail(ctx, r.endpoint, fmt.Errorf("bridge refused (%s %s): %w", se.Condition, reason, r.err), scope, markFailed)
+}
+
+// classify maps a bridge error onto what is lost (Jicofo's handleResponse
+// for allocations, sendRequest for the rest).
+func classify(condition string, reason xmpp.Colibri2ErrorReason, allocate bool) (Scope, bool) {
+	if !allocate {
+		if reason == xmpp.Colibri2UnknownEndpoint {
+			return ScopeEndpoint, false
+		}
+		return ScopeSession, false
+	}
+	switch condition {
+	case xmpp.BadRequest:
+		return ScopeRequest, false
+	case xmpp.ItemNotFound:
+		if reason == xmpp.Colibri2ConferenceNotFound {
+			return ScopeSession, false
+		}
+		return ScopeRequest, false
+	case xmpp.Conflict:
+		return ScopeSession, false
+	case xmpp.ServiceUnavailable:
+		if reason == xmpp.Colibri2GracefulShutdown {
+			return ScopeSession, false // deprioritised by its presence, not failed
+		}
+	}
+	return ScopeSession, true
+}
+
+// colibriReason reads the colibri2 reason and endpoint of an error response.
+func colibriReason(res *xmpp.Element) (xmpp.Colibri2ErrorReason, string) {
+	if res == nil {
+		return "", ""
+	}
+	errEl := res.Child(res.Name.Space, "error")
+	if errEl == nil {
+		return "", ""
+	}
+	var ce xmpp.Colibri2StanzaError
+	if err := errEl.Decode(&ce); err != nil || ce.Colibri2 == nil {
+		return "", ""
+	}
+	ep := ""
+	if ce.Endpoint != nil {
+		ep = ce.Endpoint.ID
+	}
+	return ce.Colibri2.ParsedReason(), ep
+}
+
+func (s *colibriSession) fail(ctx actor.Context, endpoint string, err error, scope Scope, markFailed bool) {
+	s.log.Warn("colibri request failed", "endpoint", endpoint, "scope", scope.String(), "err", err)
+	if scope == ScopeSession {
+		s.failed = true
+	}
+	if scope != ScopeRequest {
+		delete(s.endpoints, endpoint)
+	}
+	ctx.Send(ctx.Parent(), &ColibriFailed{
+		Bridge: s.cfg.Bridge, Session: s.id, Endpoint: endpoint,
+		Err: err, Scope: scope, MarkFailed: markFailed,
+	})
+}

@@ -1,0 +1,125 @@
+package conference
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/bridge"
+	"focal/actors/participant"
+	"focal/xmpp"
+)
+
+// What participants report about their Jingle sessions. The conference
+// owns the conference-wide source map: it validates every change, answers
+// the client, tells the bridge and fans the change out to the others.
+
+func (c *conference) onReady(ctx actor.Context, r *participant.Ready) {
+	m := c.members[r.Nick]
+	if m == nil {
+		return
+	}
+	offer := r.Offer
+	m.offer = &offer
+	if m.bridge == "" && !m.selecting {
+		c.invite(ctx, m)
+	}
+	c.inviteAll(ctx) // m may be the participant that makes media worth it
+}
+
+func (c *conference) onAccepted(ctx actor.Context, a *participant.Accepted) {
+	m := c.members[a.Nick]
+	if m == nil || !m.allocated {
+		c.reply(xmpp.ErrorFor(a.IQ, xmpp.NewStanzaError(xmpp.ItemNotFound, "no endpoint for "+a.Nick)))
+		return
+	}
+	added, err := c.sources.TryAdd(m.nick, a.Sources)
+	if err != nil {
+		c.reply(xmpp.ErrorFor(a.IQ, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
+	} else {
+		c.reply(xmpp.ResultFor(a.IQ, nil))
+	}
+	all := c.sources.SourcesOf(m.nick)
+	c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.nick, Transport: a.Transport, Sources: &all, InitialLastN: a.InitialLastN})
+	if err == nil {
+		c.fanOut(ctx, m.nick, false, added)
+	}
+}
+
+func (c *conference) onTransport(ctx actor.Context, t *participant.TransportChanged) {
+	if m := c.members[t.Nick]; m != nil && m.allocated {
+		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.nick, Transport: t.Transport})
+	}
+}
+
+func (c *conference) onSourcesChanged(ctx actor.Context, s *participant.SourcesChanged) {
+	m := c.members[s.Nick]
+	if m == nil {
+		c.reply(xmpp.ErrorFor(s.IQ, xmpp.NewStanzaError(xmpp.ItemNotFound, "no participant "+s.Nick)))
+		return
+	}
+	var changed xmpp.SourceSet
+	var err error
+	if s.Remove {
+		changed, err = c.sources.TryRemove(m.nick, s.Sources)
+	} else {
+		changed, err = c.sources.TryAdd(m.nick, s.Sources)
+	}
+	if err != nil {
+		c.reply(xmpp.ErrorFor(s.IQ, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
+		return
+	}
+	c.reply(xmpp.ResultFor(s.IQ, nil))
+	if changed.Empty() {
+		return
+	}
+	all := c.sources.SourcesOf(m.nick)
+	if m.allocated {
+		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.nick, Sources: &all})
+	}
+	c.fanOut(ctx, m.nick, s.Remove, changed)
+}
+
+func (c *conference) onRestartRequested(ctx actor.Context, r *participant.RestartRequested) {
+	if m := c.members[r.Nick]; m != nil {
+		c.move(ctx, m, r.Reason, true)
+	}
+}
+
+func (c *conference) onSessionEnded(ctx actor.Context, e *participant.SessionEnded) {
+	m := c.members[e.Nick]
+	if m == nil {
+		return
+	}
+	c.log.Info("participant's media ended", "participant", m.nick, "reason", e.Reason)
+	c.dropEndpoint(ctx, m, true)
+	c.withdrawSources(ctx, m.nick)
+	m.noMedia = true // not invited again while it stays in the room
+}
+
+// withdrawSources removes every source of nick and tells the others.
+func (c *conference) withdrawSources(ctx actor.Context, nick string) {
+	if removed := c.sources.RemoveOwner(nick); !removed.Empty() {
+		c.fanOut(ctx, nick, true, removed)
+	}
+}
+
+// fanOut signals a change of owner's sources to every other participant.
+func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set xmpp.SourceSet) {
+	msg := &participant.RemoteSources{Remove: remove, Sources: map[string]xmpp.SourceSet{owner: set}}
+	for _, m := range c.members {
+		if m.nick != owner {
+			ctx.Send(m.pid, msg)
+		}
+	}
+}
+
+func (c *conference) updateEndpoint(ctx actor.Context, m *member, u *bridge.UpdateEndpoint) {
+	if bs := c.bridges[m.bridge]; bs != nil {
+		ctx.Send(bs.pid, u)
+	}
+}
+
+func (c *conference) reply(stanza *xmpp.Element) {
+	if err := c.wire.Send(stanza); err != nil {
+		c.log.Warn("reply not sent", "to", stanza.AttrValue("to"), "err", err)
+	}
+}

@@ -1,0 +1,309 @@
+package participant
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// sessionState is where the Jingle session with the occupant stands.
+type sessionState int
+
+const (
+	sessionNone    sessionState = iota // never invited
+	sessionPending                     // session-initiate sent, no session-accept yet
+	sessionActive                      // accepted
+	sessionEnded                       // terminated by either side
+)
+
+func (s sessionState) String() string {
+	switch s {
+	case sessionPending:
+		return "pending"
+	case sessionActive:
+		return "active"
+	case sessionEnded:
+		return "ended"
+	}
+	return "none"
+}
+
+// jingleSession is the participant's current Jingle session.
+type jingleSession struct {
+	sid           string
+	state         sessionState
+	bridge        string
+	bridgeSession string
+	// queued are source changes of the others that arrived before the
+	// session was accepted; they are sent, in order, once it is.
+	queued []*RemoteSources
+}
+
+// initiateResult is the occupant's answer to a session-initiate.
+type initiateResult struct {
+	sid string
+	err error
+}
+
+// invite sends a session-initiate for the endpoint in inv. An existing
+// session is terminated first ("moving", as Jicofo's RestartJingle re-invite
+// does), so the client sets up a fresh peer connection.
+func (p *participantActor) invite(_ actor.Context, inv *Invite) {
+	if p.jingle.state == sessionPending || p.jingle.state == sessionActive {
+		p.terminate(xmpp.JingleReasonSuccess, "moving")
+	}
+	opts := p.offerOptions()
+	opts.StartAudioMuted, opts.StartVideoMuted = inv.StartAudioMuted, inv.StartVideoMuted
+	sid := xmpp.NewID()
+	j := xmpp.NewJingleOffer(sid, inv.Initiator, opts)
+	j.UseBridgeTransport(inv.Transport, inv.SCTPPort)
+	j.BridgeSession = &xmpp.JingleBridgeSession{ID: inv.BridgeSession, Region: inv.Region}
+	p.putSources(j, inv.Sources)
+	p.jingle = jingleSession{sid: sid, state: sessionPending, bridge: inv.Bridge, bridgeSession: inv.BridgeSession}
+
+	el, err := xmpp.ElementOf(j)
+	if err != nil {
+		p.log.Error("build session-initiate", "err", err)
+		return
+	}
+	p.log.Info("inviting", "sid", sid, "bridge", inv.Bridge)
+	deliver := p.deliver
+	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+		func(_ *xmpp.Element, err error) { deliver(initiateResult{sid: sid, err: err}) })
+}
+
+// putSources adds sources to a Jingle element the way this client reads
+// them: compact JSON, or ssma <source/> elements in the contents.
+func (p *participantActor) putSources(j *xmpp.Jingle, sources map[string]xmpp.SourceSet) {
+	if len(sources) == 0 {
+		return
+	}
+	if p.jsonSources() {
+		j.JSONMessage = xmpp.NewJingleJSONSources(sources)
+		return
+	}
+	j.Contents = xmpp.JingleContentsWithSources(j.Contents, sources)
+}
+
+func (p *participantActor) onInitiateResult(ctx actor.Context, r initiateResult) {
+	if r.sid != p.jingle.sid || p.jingle.state != sessionPending {
+		return
+	}
+	switch {
+	case r.err == nil, errors.Is(r.err, session.ErrTimeout):
+		// A slow client may still accept: Jicofo counts a timeout as sent.
+		return
+	}
+	p.log.Warn("session-initiate refused", "sid", r.sid, "err", r.err)
+	p.terminate(xmpp.JingleReasonGeneralError, "jingle session failed")
+	ctx.Send(ctx.Parent(), &SessionEnded{Nick: p.cfg.Nick, Reason: "session-initiate failed: " + r.err.Error()})
+}
+
+func (p *participantActor) onRemoteSources(msg *RemoteSources) {
+	switch p.jingle.state {
+	case sessionPending:
+		p.jingle.queued = append(p.jingle.queued, msg)
+	case sessionActive:
+		p.sendSources(msg)
+	}
+	// Without a session the next invite carries the conference's sources.
+}
+
+func (p *participantActor) sendSources(msg *RemoteSources) {
+	action := xmpp.JingleSourceAdd
+	if msg.Remove {
+		action = xmpp.JingleSourceRemove
+	}
+	j := &xmpp.Jingle{Action: action, SID: p.jingle.sid}
+	p.putSources(j, msg.Sources)
+	el, err := xmpp.ElementOf(j)
+	if err != nil {
+		p.log.Error("build "+string(action), "err", err)
+		return
+	}
+	log := p.log
+	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+		func(_ *xmpp.Element, err error) {
+			if err != nil {
+				log.Warn(string(action)+" not accepted", "err", err)
+			}
+		})
+}
+
+// terminate sends session-terminate for the current session, if any.
+func (p *participantActor) terminate(reason, text string) {
+	if p.jingle.state != sessionPending && p.jingle.state != sessionActive {
+		return
+	}
+	j := &xmpp.Jingle{Action: xmpp.JingleSessionTerminate, SID: p.jingle.sid,
+		Reason: &xmpp.JingleReason{Condition: reason, Text: text}}
+	p.jingle.state, p.jingle.queued = sessionEnded, nil
+	el, err := xmpp.ElementOf(j)
+	if err != nil {
+		p.log.Error("build session-terminate", "err", err)
+		return
+	}
+	p.log.Info("terminating session", "sid", j.SID, "reason", reason, "text", text)
+	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+		func(*xmpp.Element, error) {})
+}
+
+// onIQ handles an IQ request from the occupant: Jingle for the current
+// session, anything else refused.
+func (p *participantActor) onIQ(ctx actor.Context, iq *xmpp.Element) {
+	payload := iq.Child(xmpp.JingleNS, "jingle")
+	if payload == nil {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "")))
+		return
+	}
+	var j xmpp.Jingle
+	if err := payload.Decode(&j); err != nil {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, "malformed jingle: "+err.Error())))
+		return
+	}
+	action := j.Action.Canonical()
+	if !handled(action) {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "unsupported jingle action "+string(j.Action))))
+		return
+	}
+	if j.SID == "" || j.SID != p.jingle.sid {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ItemNotFound, fmt.Sprintf("unknown jingle session %q", j.SID))))
+		return
+	}
+	if p.jingle.state == sessionEnded {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.Gone, "jingle session "+j.SID+" has ended")))
+		return
+	}
+	switch action {
+	case xmpp.JingleSessionAccept, xmpp.JingleTransportAccept:
+		p.onAccept(ctx, iq, &j)
+	case xmpp.JingleTransportInfo:
+		p.reply(xmpp.ResultFor(iq, nil))
+		if t := j.ICETransport(); t != nil {
+			ctx.Send(ctx.Parent(), &TransportChanged{Nick: p.cfg.Nick, Transport: t})
+		}
+	case xmpp.JingleSourceAdd, xmpp.JingleSourceRemove:
+		p.onSourceChange(ctx, iq, &j, action == xmpp.JingleSourceRemove)
+	case xmpp.JingleSessionInfo:
+		p.onSessionInfo(ctx, iq, &j)
+	case xmpp.JingleSessionTerminate:
+		p.onTerminate(ctx, iq, &j)
+	case xmpp.JingleTransportReject:
+		p.log.Warn("client rejected the transport", "sid", j.SID)
+		p.reply(xmpp.ResultFor(iq, nil))
+	}
+}
+
+// handled reports whether the focus implements action from a client.
+func handled(a xmpp.JingleAction) bool {
+	switch a {
+	case xmpp.JingleSessionAccept, xmpp.JingleTransportAccept, xmpp.JingleTransportInfo,
+		xmpp.JingleSourceAdd, xmpp.JingleSourceRemove, xmpp.JingleSessionInfo,
+		xmpp.JingleSessionTerminate, xmpp.JingleTransportReject:
+		return true
+	}
+	return false
+}
+
+func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
+	if p.jingle.state != sessionPending {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, "session "+j.SID+" was already accepted")))
+		return
+	}
+	sources, err := p.readSources(j)
+	if err != nil {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
+		return
+	}
+	p.jingle.state = sessionActive
+	acc := &Accepted{Nick: p.cfg.Nick, Transport: j.ICETransport(), Sources: sources, IQ: iq}
+	if n, ok := j.InitialLastN(); ok {
+		acc.InitialLastN = &n
+	}
+	p.log.Info("session accepted", "sid", j.SID, "sources", sources.String())
+	ctx.Send(ctx.Parent(), acc)
+	for _, q := range p.jingle.queued {
+		p.sendSources(q)
+	}
+	p.jingle.queued = nil
+}
+
+func (p *participantActor) onSourceChange(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle, remove bool) {
+	sources, err := p.readSources(j)
+	if err != nil {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
+		return
+	}
+	ctx.Send(ctx.Parent(), &SourcesChanged{Nick: p.cfg.Nick, Remove: remove, Sources: sources, IQ: iq})
+}
+
+// readSources reads the client's own sources from contents or, for
+// clients speaking JSON, from <json-message/> (its only owner).
+func (p *participantActor) readSources(j *xmpp.Jingle) (xmpp.SourceSet, error) {
+	set, err := xmpp.SourceSetFromJingle(j.Contents)
+	if err != nil || j.JSONMessage == nil {
+		return set, err
+	}
+	byOwner, err := xmpp.JingleDecodeJSONSources(j.JSONMessage.Text)
+	if err != nil {
+		return xmpp.SourceSet{}, fmt.Errorf("json-message: %w", err)
+	}
+	for _, s := range byOwner {
+		set = set.Union(s)
+	}
+	return set, nil
+}
+
+func (p *participantActor) onSessionInfo(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
+	bs := j.BridgeSession
+	if bs != nil && bs.ICERestart {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "in-place ICE restart is not supported; report ICE failed instead")))
+		return
+	}
+	if j.ICEState == nil || j.ICEState.State != xmpp.JingleICEStateFailed {
+		p.reply(xmpp.ResultFor(iq, nil)) // mute and other informational payloads
+		return
+	}
+	if bs != nil && bs.ID != p.jingle.bridgeSession {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ItemNotFound, "stale bridge session "+bs.ID)))
+		return
+	}
+	if !p.restarts.allow(p.cfg.Now()) {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ResourceConstraint, "rate-limited")))
+		return
+	}
+	p.reply(xmpp.ResultFor(iq, nil))
+	p.log.Info("client reports ICE failed; re-inviting", "sid", j.SID)
+	ctx.Send(ctx.Parent(), &RestartRequested{Nick: p.cfg.Nick, Reason: "ICE failed"})
+}
+
+func (p *participantActor) onTerminate(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
+	p.jingle.state, p.jingle.queued = sessionEnded, nil
+	restart := j.BridgeSession != nil && j.BridgeSession.Restart
+	if !restart {
+		p.reply(xmpp.ResultFor(iq, nil))
+		p.log.Info("client ended its session", "sid", j.SID)
+		ctx.Send(ctx.Parent(), &SessionEnded{Nick: p.cfg.Nick, Reason: "terminated by the client"})
+		return
+	}
+	if !p.restarts.allow(p.cfg.Now()) {
+		// The session is over either way; the client is told why no new
+		// one follows.
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ResourceConstraint, "rate-limited")))
+		ctx.Send(ctx.Parent(), &SessionEnded{Nick: p.cfg.Nick, Reason: "restart rate-limited"})
+		return
+	}
+	p.reply(xmpp.ResultFor(iq, nil))
+	p.log.Info("client asks for a new session", "sid", j.SID)
+	ctx.Send(ctx.Parent(), &RestartRequested{Nick: p.cfg.Nick, Reason: "restart requested by the client"})
+}
+
+func (p *participantActor) reply(stanza *xmpp.Element) {
+	if err := p.cfg.Wire.Send(stanza); err != nil {
+		p.log.Warn("reply not sent", "err", err)
+	}
+}

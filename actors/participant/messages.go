@@ -1,0 +1,112 @@
+package participant
+
+import (
+	"focal/xmpp"
+)
+
+// Messages from the conference to a participant.
+type (
+	// Presence is the latest MUC presence of the participant.
+	Presence struct{ Occupant xmpp.OccupantPresence }
+
+	// Invite starts a Jingle session (or replaces the current one) on the
+	// bridge endpoint the conference allocated for the participant.
+	Invite struct {
+		Initiator     string // the focus's full JID
+		Bridge        string // brewery occupant JID of the bridge
+		BridgeSession string // colibri session id, sent as <bridge-session id/>
+		Region        string // the bridge's region
+		Transport     *xmpp.JingleICETransport
+		SCTPPort      int
+		// Sources are everybody else's sources by owner (endpoint id, or
+		// "jvb" for the bridge's feedback sources).
+		Sources         map[string]xmpp.SourceSet
+		StartAudioMuted bool
+		StartVideoMuted bool
+	}
+
+	// RemoteSources is a change of the other participants' sources, to be
+	// signalled with source-add or source-remove once the session is up.
+	RemoteSources struct {
+		Remove  bool
+		Sources map[string]xmpp.SourceSet
+	}
+
+	// Terminate ends the participant's Jingle session.
+	Terminate struct {
+		Reason string // Jingle reason condition, e.g. xmpp.JingleReasonSuccess
+		Text   string
+	}
+
+	// GetState asks for a State reply.
+	GetState struct{}
+)
+
+// Messages from a participant to its conference (its parent).
+type (
+	// Ready says the participant's features are known (or could not be
+	// learnt, in which case Jicofo's defaults apply): it can be invited.
+	Ready struct {
+		Nick  string
+		Offer xmpp.JingleOfferOptions
+	}
+
+	// Accepted is a session-accept (or transport-accept) of the current
+	// session. The conference validates the sources, answers IQ and
+	// updates the bridge.
+	Accepted struct {
+		Nick         string
+		Transport    *xmpp.JingleICETransport
+		Sources      xmpp.SourceSet
+		InitialLastN *int
+		IQ           *xmpp.Element
+	}
+
+	// TransportChanged carries a transport-info of the current session to
+	// the bridge (already answered).
+	TransportChanged struct {
+		Nick      string
+		Transport *xmpp.JingleICETransport
+	}
+
+	// SourcesChanged is a source-add or source-remove of the current
+	// session; the conference validates it and answers IQ.
+	SourcesChanged struct {
+		Nick    string
+		Remove  bool
+		Sources xmpp.SourceSet
+		IQ      *xmpp.Element
+	}
+
+	// RestartRequested asks for a new session on a freshly allocated
+	// endpoint (ICE failed, or a session-terminate with restart), already
+	// rate-limited by the participant.
+	RestartRequested struct {
+		Nick   string
+		Reason string
+	}
+
+	// SessionEnded says the participant ended its session for good (a
+	// session-terminate without restart) or never accepted the invite: its
+	// endpoint and sources go.
+	SessionEnded struct {
+		Nick   string
+		Reason string
+	}
+)
+
+// State is a copy of what the participant actor knows, for debugging views.
+type State struct {
+	Room          string   `json:"room"`
+	Nick          string   `json:"nick"`
+	RealJID       string   `json:"jid,omitempty"`
+	Role          string   `json:"role,omitempty"`
+	Affiliation   string   `json:"affiliation,omitempty"`
+	StatsID       string   `json:"stats_id,omitempty"`
+	Region        string   `json:"region,omitempty"`
+	Features      []string `json:"features,omitempty"`
+	SessionID     string   `json:"jingle_sid,omitempty"`
+	SessionState  string   `json:"jingle_state,omitempty"`
+	Bridge        string   `json:"bridge,omitempty"`
+	BridgeSession string   `json:"bridge_session,omitempty"`
+}
