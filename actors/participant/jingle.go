@@ -86,7 +86,17 @@ func (p *participantActor) putSources(j *xmpp.Jingle, sources map[string]xmpp.So
 		j.JSONMessage = xmpp.NewJingleJSONSources(sources)
 		return
 	}
-	j.Contents = xmpp.JingleContentsWithSources(j.Contents, sources)
+	// In <ssrc-info owner/> a participant's sources belong to its occupant
+	// JID (lib-jitsi-meet takes the endpoint id from its resource); the
+	// bridge's stay "jvb".
+	byJID := make(map[string]xmpp.SourceSet, len(sources))
+	for owner, set := range sources {
+		if owner != xmpp.SourceOwnerBridge {
+			owner = p.cfg.Room + "/" + owner
+		}
+		byJID[owner] = set
+	}
+	j.Contents = xmpp.JingleContentsWithSources(j.Contents, byJID)
 }
 
 func (p *participantActor) onInitiateResult(ctx actor.Context, r initiateResult) {

@@ -7,24 +7,17 @@ import (
 	"focal/xmpp"
 )
 
-// Names of the stats a bridge publishes in its brewery presence, the ones a
-// focus reads to select and drain bridges.
+// The stat names are xmpp's (xmpp.StatStressLevel…). These two stay as
+// aliases only because control.go names them; drop them once it uses xmpp's.
 const (
-	StatStressLevel              = "stress_level"
-	StatAverageParticipantStress = "average_participant_stress"
-	StatRegion                   = "region"
-	StatRelayID                  = "relay_id"
-	StatVersion                  = "version"
-	StatDrain                    = "drain"
-	StatGracefulShutdown         = "graceful_shutdown"
-	StatShuttingDown             = "shutting_down"
-	StatHealthy                  = "healthy"
+	StatGracefulShutdown = xmpp.StatGracefulShutdown
+	StatShuttingDown     = xmpp.StatShuttingDown
 )
 
 // statOrder is the order stats are written in presence.
 var statOrder = []string{
-	StatStressLevel, StatAverageParticipantStress, StatRegion, StatRelayID, StatVersion,
-	StatDrain, StatGracefulShutdown, StatShuttingDown, StatHealthy,
+	xmpp.StatStressLevel, xmpp.StatAverageParticipantStress, xmpp.StatRegion, xmpp.StatRelayID, xmpp.StatVersion,
+	xmpp.StatDrain, xmpp.StatGracefulShutdown, xmpp.StatShuttingDown, xmpp.StatHealthy,
 }
 
 // Stats is what the bridge tells the focus about itself. The zero value is an
@@ -46,14 +39,14 @@ type Stats struct {
 // strings are left out.
 func (s Stats) Map() map[string]string {
 	m := map[string]string{
-		StatStressLevel:              formatFloat(s.StressLevel),
-		StatAverageParticipantStress: formatFloat(s.AverageParticipantStress),
-		StatDrain:                    strconv.FormatBool(s.Drain),
-		StatGracefulShutdown:         strconv.FormatBool(s.GracefulShutdown),
-		StatShuttingDown:             strconv.FormatBool(s.ShuttingDown),
-		StatHealthy:                  strconv.FormatBool(!s.Unhealthy),
+		xmpp.StatStressLevel:              formatFloat(s.StressLevel),
+		xmpp.StatAverageParticipantStress: formatFloat(s.AverageParticipantStress),
+		xmpp.StatDrain:                    strconv.FormatBool(s.Drain),
+		xmpp.StatGracefulShutdown:         strconv.FormatBool(s.GracefulShutdown),
+		xmpp.StatShuttingDown:             strconv.FormatBool(s.ShuttingDown),
+		xmpp.StatHealthy:                  strconv.FormatBool(!s.Unhealthy),
 	}
-	for name, v := range map[string]string{StatRegion: s.Region, StatRelayID: s.RelayID, StatVersion: s.Version} {
+	for name, v := range map[string]string{xmpp.StatRegion: s.Region, xmpp.StatRelayID: s.RelayID, xmpp.StatVersion: s.Version} {
 		if v != "" {
 			m[name] = v
 		}
@@ -80,23 +73,23 @@ func (s Stats) Element() *xmpp.Element {
 func (s *Stats) Set(name, value string) error {
 	var err error
 	switch name {
-	case StatStressLevel, "stress":
+	case xmpp.StatStressLevel, "stress":
 		s.StressLevel, err = strconv.ParseFloat(value, 64)
-	case StatAverageParticipantStress:
+	case xmpp.StatAverageParticipantStress:
 		s.AverageParticipantStress, err = strconv.ParseFloat(value, 64)
-	case StatRegion:
+	case xmpp.StatRegion:
 		s.Region = value
-	case StatRelayID:
+	case xmpp.StatRelayID:
 		s.RelayID = value
-	case StatVersion:
+	case xmpp.StatVersion:
 		s.Version = value
-	case StatDrain:
+	case xmpp.StatDrain:
 		s.Drain, err = strconv.ParseBool(value)
-	case StatGracefulShutdown:
+	case xmpp.StatGracefulShutdown:
 		s.GracefulShutdown, err = strconv.ParseBool(value)
-	case StatShuttingDown:
+	case xmpp.StatShuttingDown:
 		s.ShuttingDown, err = strconv.ParseBool(value)
-	case StatHealthy:
+	case xmpp.StatHealthy:
 		var healthy bool
 		healthy, err = strconv.ParseBool(value)
 		s.Unhealthy = !healthy

@@ -22,17 +22,24 @@ type Client struct {
 	mu       sync.Mutex
 	received []*xmpp.Element
 	changed  chan struct{} // closed and replaced on every new stanza
-	// OnIQ, when set before Dial returns, answers IQ requests; by default
-	// they get an empty result.
-	onIQ func(*xmpp.Element) *xmpp.Element
+	// onIQ is Options.OnIQ; iqHandler, set by SetIQHandler, is asked first.
+	onIQ      func(*xmpp.Element) *xmpp.Element
+	iqHandler IQHandler
 }
+
+// IQHandler answers an IQ request the client received. A nil resp leaves the
+// request to Options.OnIQ (and then to the empty result). then, when not nil,
+// runs once resp is queued: a Jingle responder answers session-initiate and
+// only then sends its session-accept, and the focus may rely on that order.
+// It runs on the stream's read loop, so it must not block.
+type IQHandler func(req *xmpp.Element) (resp *xmpp.Element, then func())
 
 // Options of a client.
 type Options struct {
 	Addr   string // c2s address
 	Domain string // anonymous domain, e.g. meet.jitsi
-	// OnIQ answers IQ requests the client receives; nil answers with an
-	// empty result.
+	// OnIQ answers IQ requests the client receives that the IQHandler (see
+	// SetIQHandler) left unanswered; nil answers with an empty result.
 	OnIQ func(req *xmpp.Element) *xmpp.Element
 }
 
@@ -71,16 +78,35 @@ func (c *Client) Close() {
 	<-c.S.Done()
 }
 
+// SetIQHandler installs h (nil removes it) for IQ requests received from now
+// on, so that something built on a dialled client, such as a Media endpoint,
+// can answer them.
+func (c *Client) SetIQHandler(h IQHandler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.iqHandler = h
+}
+
 func (c *Client) handle(el *xmpp.Element) {
 	if xmpp.IsIQRequest(el) {
+		c.mu.Lock()
+		h, onIQ := c.iqHandler, c.onIQ
+		c.mu.Unlock()
 		var resp *xmpp.Element
-		if c.onIQ != nil {
-			resp = c.onIQ(el)
+		var then func()
+		if h != nil {
+			resp, then = h(el)
+		}
+		if resp == nil && onIQ != nil {
+			resp = onIQ(el)
 		}
 		if resp == nil {
 			resp = xmpp.ResultFor(el, nil)
 		}
 		_ = c.S.Send(resp)
+		if then != nil {
+			then()
+		}
 	}
 	c.mu.Lock()
 	c.received = append(c.received, el)
