@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs Focal's main job on this machine: a private Prosody on loopback and a
-# focus node, ready to take conference requests. Ctrl-C stops everything.
+# Runs Focal's main job on this machine: a private Prosody on loopback, two
+# simulated videobridges in its brewery and a focus node, ready to take
+# conference requests. Ctrl-C stops everything.
 #
 # Everything lives in .run/ (config, logs, binaries). Ports: Prosody c2s 5222,
-# component 5347, HTTP 5280; focus HTTP API 8888.
+# component 5347, HTTP 5280; focus HTTP API 8888; bridge controls 8899.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,21 +14,28 @@ HTTP=127.0.0.1:8888
 mkdir -p "$RUN"
 
 "$ROOT/scripts/prosody.sh" install
-echo "building focusnode ..."
-(cd "$ROOT" && go build -o "$RUN/focusnode" ./cmd/focusnode)
+echo "building focusnode and bridgesim ..."
+(cd "$ROOT" && go build -o "$RUN/focusnode" ./cmd/focusnode && go build -o "$RUN/bridgesim" ./bench/bridgesim/cmd/bridgesim)
 
 FOCUS_PID=
+BRIDGES_PID=
 cleanup() {
 	trap - EXIT INT TERM
-	if [[ -n $FOCUS_PID ]] && kill -0 "$FOCUS_PID" 2>/dev/null; then
-		kill -TERM "$FOCUS_PID" && wait "$FOCUS_PID" || true
-	fi
+	for pid in $FOCUS_PID $BRIDGES_PID; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" && wait "$pid" || true
+		fi
+	done
 	"$ROOT/scripts/prosody.sh" stop "$RUN/prosody" || true
 }
 trap cleanup EXIT INT TERM
 
 PROSODY_DOMAIN=$DOMAIN "$ROOT/scripts/prosody.sh" start "$RUN/prosody" >/dev/null
 echo "prosody up (logs: $RUN/prosody/console.log)"
+
+"$RUN/bridgesim" --count 2 --nick jvb --addr 127.0.0.1:5222 --domain "auth.$DOMAIN" \
+	--password jvbpass --control 127.0.0.1:8899 2>"$RUN/bridgesim.log" &
+BRIDGES_PID=$!
 
 "$RUN/focusnode" \
 	--domain "$DOMAIN" --host 127.0.0.1 --port 5347 --secret focussecret \
@@ -60,8 +68,12 @@ Ask for a conference over HTTP:
 Ask over XMPP, as a Jitsi client does (anonymous login, ConferenceIq to focus.$DOMAIN):
   go run ./bench/joinbench -print -room demo@conference.$DOMAIN
 
-See the live conferences:
+See the live conferences and the bridges (jvb1, jvb2 in the brewery):
   curl -s http://$HTTP/debug/conferences
+  curl -s http://$HTTP/debug/bridges
+
+Kill a bridge and watch its conferences move (bridge log: $RUN/bridgesim.log):
+  curl -s -X POST http://127.0.0.1:8899/bridges/jvb1/die
 
 Ctrl-C stops the focus and Prosody.
 EOT

@@ -1,6 +1,8 @@
 package bridgesim
 
 import (
+	"focal/xmpp"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -161,7 +163,7 @@ func control(r *http.Request, b *Bridge, action string) (int, string) {
 // set one flag (to the form's value, default true), stats sets every stat
 // named in the form.
 func statsChange(action string, form url.Values) func(*Stats) error {
-	flag := map[string]string{"graceful": StatGracefulShutdown, "shutdown": StatShuttingDown}[action]
+	flag := map[string]string{"graceful": xmpp.StatGracefulShutdown, "shutdown": xmpp.StatShuttingDown}[action]
 	return func(st *Stats) error {
 		if flag != "" {
 			v := form.Get("value")

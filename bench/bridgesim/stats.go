@@ -7,13 +7,6 @@ import (
 	"focal/xmpp"
 )
 
-// The stat names are xmpp's (xmpp.StatStressLevel…). These two stay as
-// aliases only because control.go names them; drop them once it uses xmpp's.
-const (
-	StatGracefulShutdown = xmpp.StatGracefulShutdown
-	StatShuttingDown     = xmpp.StatShuttingDown
-)
-
 // statOrder is the order stats are written in presence.
 var statOrder = []string{
 	xmpp.StatStressLevel, xmpp.StatAverageParticipantStress, xmpp.StatRegion, xmpp.StatRelayID, xmpp.StatVersion,
