@@ -1,3 +1,2 @@
-// Package cluster will hold membership (memberlist), placement (rendezvous
-// hashing over live members) and replication of conference state.
+// Package cluster is Focal's cluster layer: who is alive (memberlist gossip) and which node owns a room (rendezvous hashing).
 package cluster

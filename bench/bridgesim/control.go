@@ -1,14 +1,14 @@
 package bridgesim
 
 import (
-	"focal/xmpp"
-
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
+
+	"focal/xmpp"
 )
 
 // controlStartTimeout bounds a restart requested over HTTP.
