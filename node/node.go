@@ -153,6 +153,10 @@ func Start(cfg Config) (*Node, error) {
 // HTTPAddr is the address the API listens on.
 func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
 
+// FocusAddr is the full JID of the focus's client stream ("" while it is
+// down).
+func (n *Node) FocusAddr() string { return n.client.Addr() }
+
 // Health says whether the node can serve a conference request now.
 func (n *Node) Health() error {
 	if up, _ := n.component.Up(); !up {

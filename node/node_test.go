@@ -31,13 +31,13 @@ func TestMain(m *testing.M) {
 
 // harness is a private Prosody with one focus node in this process.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	prosody *prosodytest.Server
 	node    *node.Node
 	cfg     node.Config
 }
 
-func newHarness(t *testing.T, tune func(*node.Config)) *harness {
+func newHarness(t testing.TB, tune func(*node.Config)) *harness {
 	t.Helper()
 	p := prosodytest.Start(t, prosodytest.Options{})
 	h := &harness{t: t, prosody: p}
