@@ -1,0 +1,12 @@
+package cluster
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// Every test must leave no memberlist goroutine behind after Shutdown.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

@@ -1,0 +1,163 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// ErrClosed means the node has left the cluster or shut its membership down.
+var ErrClosed = errors.New("cluster membership closed")
+
+// Membership is this node's place in the cluster: it gossips with the
+// others through memberlist, keeps the list of live members with their meta,
+// and tells subscribers when that list changes.
+type Membership struct {
+	ml     *memberlist.Memberlist
+	view   *view
+	meta   *metaDelegate
+	log    *slog.Logger
+	timing Timing
+	name   string
+	addr   string
+
+	// life serialises Leave, SetDraining and Shutdown: memberlist panics
+	// on Leave after Shutdown.
+	life     sync.Mutex
+	left     bool
+	shutDown bool
+
+	stopJoin     chan struct{}
+	stopJoinOnce sync.Once
+	joining      sync.WaitGroup
+}
+
+// Start binds the gossip address and starts gossiping. It does not wait for
+// the Join peers: the node keeps trying them in the background (see Config),
+// so nodes may be started in any order. Subscribe to learn when they join.
+func Start(cfg Config) (*Membership, error) {
+	cfg, ip, port, err := cfg.checked()
+	if err != nil {
+		return nil, fmt.Errorf("cluster config: %w", err)
+	}
+	meta, err := newMetaDelegate(cfg.Meta)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
+	}
+	log := cfg.Logger.With("node", cfg.Name)
+	v := newView(cfg.Name, log)
+	ml, err := memberlist.Create(memberlistConfig(cfg, ip, port, meta, v))
+	if err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Gossip, err)
+	}
+	m := &Membership{
+		ml:       ml,
+		view:     v,
+		meta:     meta,
+		log:      log,
+		timing:   cfg.Timing,
+		name:     cfg.Name,
+		addr:     ml.LocalNode().Address(),
+		stopJoin: make(chan struct{}),
+	}
+	peers := m.others(cfg.Join)
+	log.Info("cluster membership started", "gossip", m.addr, "join", peers)
+	if len(peers) > 0 {
+		m.joining.Add(1)
+		go m.joinLoop(peers)
+	}
+	return m, nil
+}
+
+// Local returns this node as the others see it, with its bound gossip
+// address (useful when Config.Gossip asked for port 0).
+func (m *Membership) Local() Member {
+	return Member{Name: m.name, Addr: m.addr, NodeMeta: m.meta.get()}
+}
+
+// Members returns the live members, this node included until it leaves,
+// sorted by name. Suspected members stay in the list until they are
+// declared dead, so placement does not move rooms on a mere suspicion.
+// After Shutdown it returns the last list seen.
+func (m *Membership) Members() []Member { return m.view.snapshot() }
+
+// Subscribe returns a channel that receives a value after the member list
+// changes (a join, a departure, a meta change). Notifications coalesce: one
+// value may stand for many changes, so a subscriber reads Members afresh
+// rather than counting. They never block memberlist, however slow the
+// subscriber. Subscribe before reading Members, so that no change falls in
+// between. The channel is closed by cancel or Shutdown.
+func (m *Membership) Subscribe() (changes <-chan struct{}, cancel func()) {
+	return m.view.subscribe()
+}
+
+// SetDraining marks this node as draining (or not) and gossips it. A
+// draining node stays a member but owns nothing new: Owner and Ranked pass
+// it over. SetDraining waits up to Timing.BroadcastTimeout for the update
+// to go out; if it times out the change is still made locally and still
+// spreads by gossip, but the others may not have it yet.
+func (m *Membership) SetDraining(draining bool) error {
+	m.life.Lock()
+	defer m.life.Unlock()
+	if m.left || m.shutDown {
+		return fmt.Errorf("set draining=%t: %w", draining, ErrClosed)
+	}
+	meta := m.meta.get()
+	meta.Draining = draining
+	if err := m.meta.set(meta); err != nil {
+		return fmt.Errorf("set draining=%t: %w", draining, err)
+	}
+	if err := m.ml.UpdateNode(m.timing.BroadcastTimeout); err != nil {
+		return fmt.Errorf("gossip draining=%t: %w", draining, err)
+	}
+	m.log.Info("draining set", "draining", draining)
+	return nil
+}
+
+// Leave tells the others this node is going, so that they drop it at once
+// instead of waiting for failure detection, and stops trying to join. It
+// waits up to timeout for the message to go out. The node keeps gossiping
+// (so the message spreads) until Shutdown, which should follow.
+func (m *Membership) Leave(timeout time.Duration) error {
+	m.life.Lock()
+	defer m.life.Unlock()
+	if m.shutDown {
+		return fmt.Errorf("leave cluster: %w", ErrClosed)
+	}
+	m.stopJoining()
+	if m.left {
+		return nil
+	}
+	m.left = true
+	start := time.Now()
+	if err := m.ml.Leave(timeout); err != nil {
+		return fmt.Errorf("leave cluster: %w", err)
+	}
+	m.log.Info("left cluster", "took", time.Since(start))
+	return nil
+}
+
+// Shutdown stops gossip and closes every subscription. Without a Leave
+// first, the others see this node as failed, after their failure detection
+// timeout. It waits for a Leave in progress. Calling it more than once is
+// harmless.
+func (m *Membership) Shutdown() error {
+	m.life.Lock()
+	defer m.life.Unlock()
+	if m.shutDown {
+		return nil
+	}
+	m.shutDown = true
+	m.stopJoining()
+	err := m.ml.Shutdown()
+	m.view.close()
+	if err != nil {
+		return fmt.Errorf("shut down gossip: %w", err)
+	}
+	m.log.Info("cluster membership shut down")
+	return nil
+}

@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestMetaRoundTrips(t *testing.T) {
+	for _, m := range []NodeMeta{
+		{},
+		{Remote: "127.0.0.1:8090", HTTP: "127.0.0.1:8888"},
+		{Remote: "127.0.0.1:8090", Draining: true},
+		{HTTP: strings.Repeat("h", 300)},
+	} {
+		b, err := encodeMeta(m)
+		if err != nil {
+			t.Fatalf("encode %+v: %v", m, err)
+		}
+		got, err := decodeMeta(b)
+		if err != nil {
+			t.Fatalf("decode %+v: %v", m, err)
+		}
+		if got != m {
+			t.Fatalf("round trip: got %+v, want %+v", got, m)
+		}
+	}
+}
+
+func TestMetaIsCompact(t *testing.T) {
+	b, err := encodeMeta(NodeMeta{Remote: "127.0.0.1:8090", HTTP: "127.0.0.1:8888", Draining: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 + 1 + 14 + 1 + 14; len(b) != want {
+		t.Fatalf("encoded in %d bytes, want %d", len(b), want)
+	}
+}
+
+func TestMetaUpToTheLimitIsAcceptedAndBeyondRefused(t *testing.T) {
+	// Header 2 + Remote (2-byte length + 506) + HTTP (1-byte length) = 511;
+	// one more byte of Remote reaches 512.
+	fits := NodeMeta{Remote: strings.Repeat("r", 507)}
+	b, err := encodeMeta(fits)
+	if err != nil {
+		t.Fatalf("meta of exactly %d bytes refused: %v", MaxMetaSize, err)
+	}
+	if len(b) != MaxMetaSize {
+		t.Fatalf("encoded %d bytes, want %d", len(b), MaxMetaSize)
+	}
+	_, err = encodeMeta(NodeMeta{Remote: fits.Remote + "r"})
+	if !errors.Is(err, ErrMetaTooLarge) {
+		t.Fatalf("meta of %d bytes: err %v, want ErrMetaTooLarge", MaxMetaSize+1, err)
+	}
+}
+
+// A later version may append fields; this version must still read the
+// ones it knows, or mixed-version clusters would disagree on placement.
+func TestMetaDecodeIgnoresWhatALaterVersionAppends(t *testing.T) {
+	b, err := encodeMeta(NodeMeta{Remote: "127.0.0.1:1", Draining: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[1] |= 1 << 5
+	b = appendString(b, "some future field")
+	got, err := decodeMeta(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (NodeMeta{Remote: "127.0.0.1:1", Draining: true}); got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestMetaDecodeRefusesGarbage(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"empty":           nil,
+		"unknown version": {9, 0, 0, 0},
+		"truncated":       {metaVersion1, 0, 5, 'a'},
+		"bad varint":      {metaVersion1, 0, 0xff},
+	} {
+		if _, err := decodeMeta(b); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
