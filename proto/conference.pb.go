@@ -140,15 +140,19 @@ func (x *StanzaError) GetText() string {
 // A client asks for a conference: the focus must join the room and answer
 // ready, or answer with an error.
 type ConferenceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"` // bare room JID, validated by the ingress
-	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"` // requester's full JID; empty for HTTP
-	SessionId     string                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	MachineUid    string                 `protobuf:"bytes,4,opt,name=machine_uid,json=machineUid,proto3" json:"machine_uid,omitempty"`
-	Identity      string                 `protobuf:"bytes,5,opt,name=identity,proto3" json:"identity,omitempty"`
-	Vnode         string                 `protobuf:"bytes,6,opt,name=vnode,proto3" json:"vnode,omitempty"`
-	Token         string                 `protobuf:"bytes,7,opt,name=token,proto3" json:"token,omitempty"`
-	Properties    []*Property            `protobuf:"bytes,8,rep,name=properties,proto3" json:"properties,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Room       string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"` // bare room JID, validated by the ingress
+	From       string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"` // requester's full JID; empty for HTTP
+	SessionId  string                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	MachineUid string                 `protobuf:"bytes,4,opt,name=machine_uid,json=machineUid,proto3" json:"machine_uid,omitempty"`
+	Identity   string                 `protobuf:"bytes,5,opt,name=identity,proto3" json:"identity,omitempty"`
+	Vnode      string                 `protobuf:"bytes,6,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Token      string                 `protobuf:"bytes,7,opt,name=token,proto3" json:"token,omitempty"`
+	Properties []*Property            `protobuf:"bytes,8,rep,name=properties,proto3" json:"properties,omitempty"`
+	// forwarded is set by the node that passed the request on to the room's
+	// owner; a forwarded request is served where it lands, so that nodes that
+	// briefly disagree on the owner never bounce it around.
+	Forwarded     bool `protobuf:"varint,9,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -237,6 +241,13 @@ func (x *ConferenceRequest) GetProperties() []*Property {
 		return x.Properties
 	}
 	return nil
+}
+
+func (x *ConferenceRequest) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
 }
 
 type ConferenceResponse struct {
@@ -350,7 +361,7 @@ const file_conference_proto_rawDesc = "" +
 	"\vStanzaError\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1c\n" +
 	"\tcondition\x18\x02 \x01(\tR\tcondition\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"\xf7\x01\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\x95\x02\n" +
 	"\x11ConferenceRequest\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x1d\n" +
@@ -363,7 +374,8 @@ const file_conference_proto_rawDesc = "" +
 	"\x05token\x18\a \x01(\tR\x05token\x122\n" +
 	"\n" +
 	"properties\x18\b \x03(\v2\x12.focal.v1.PropertyR\n" +
-	"properties\"\x8d\x02\n" +
+	"properties\x12\x1c\n" +
+	"\tforwarded\x18\t \x01(\bR\tforwarded\"\x8d\x02\n" +
 	"\x12ConferenceResponse\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\bR\x05ready\x12\x1b\n" +

@@ -1,6 +1,9 @@
 package conference
 
-import "focal/xmpp"
+import (
+	"focal/cluster"
+	"focal/xmpp"
+)
 
 // Stanza is a stanza from the client stream about a room: a presence from
 // one of its occupants, or an IQ or message an occupant sent the focus.
@@ -31,3 +34,11 @@ type (
 		err  error
 	}
 )
+
+// Placement tells the directory who is in the cluster: it owns the rooms
+// whose highest rendezvous score is its own, stands by for those where it
+// comes second, and forwards requests for the others to their owners.
+type Placement struct {
+	Self    string           // this node's member name
+	Members []cluster.Member // alive members, with their remote addresses
+}
