@@ -26,16 +26,19 @@ const (
 // The whole state of a conference, sent by its owner to its replica after
 // every change, so that the replica can drive it if the owner dies.
 type ConferenceState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	MeetingId     string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
-	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"` // grows with every change; older states are ignored
-	Owner         string                 `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`      // name of the node that sent it
-	Options       *ConferenceOptions     `protobuf:"bytes,5,opt,name=options,proto3" json:"options,omitempty"`
-	Members       []*MemberState         `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
-	Bridges       []*BridgeSessionState  `protobuf:"bytes,7,rep,name=bridges,proto3" json:"bridges,omitempty"`
-	NextSeq       int32                  `protobuf:"varint,8,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"`
-	Ended         bool                   `protobuf:"varint,9,opt,name=ended,proto3" json:"ended,omitempty"` // the conference ended: the replica forgets it
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Room      string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	MeetingId string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Version   uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"` // grows with every change; older states are ignored
+	Owner     string                 `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`      // name of the node that sent it
+	Options   *ConferenceOptions     `protobuf:"bytes,5,opt,name=options,proto3" json:"options,omitempty"`
+	Members   []*MemberState         `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
+	Bridges   []*BridgeSessionState  `protobuf:"bytes,7,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	NextSeq   int32                  `protobuf:"varint,8,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"`
+	Ended     bool                   `protobuf:"varint,9,opt,name=ended,proto3" json:"ended,omitempty"` // the conference ended: the replica forgets it
+	// final is the last state of a handover: the sender has left the room and
+	// stopped driving the conference; the receiver drives it from now on.
+	Final         bool `protobuf:"varint,10,opt,name=final,proto3" json:"final,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,6 +136,67 @@ func (x *ConferenceState) GetEnded() bool {
 	return false
 }
 
+func (x *ConferenceState) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+// Sent by a node to the owner of a conference once its standby session has
+// joined the room: an owner handing the conference over may now leave.
+type StandbyJoined struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StandbyJoined) Reset() {
+	*x = StandbyJoined{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StandbyJoined) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StandbyJoined) ProtoMessage() {}
+
+func (x *StandbyJoined) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StandbyJoined.ProtoReflect.Descriptor instead.
+func (*StandbyJoined) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StandbyJoined) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *StandbyJoined) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 type ConferenceOptions struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Set             bool                   `protobuf:"varint,1,opt,name=set,proto3" json:"set,omitempty"` // taken from a first request
@@ -145,7 +209,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -157,7 +221,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -170,7 +234,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -225,7 +289,7 @@ type MemberState struct {
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -237,7 +301,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -250,7 +314,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MemberState) GetNick() string {
@@ -374,7 +438,7 @@ type OfferOptions struct {
 
 func (x *OfferOptions) Reset() {
 	*x = OfferOptions{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -386,7 +450,7 @@ func (x *OfferOptions) String() string {
 func (*OfferOptions) ProtoMessage() {}
 
 func (x *OfferOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -399,7 +463,7 @@ func (x *OfferOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferOptions.ProtoReflect.Descriptor instead.
 func (*OfferOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *OfferOptions) GetAudio() bool {
@@ -471,7 +535,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +547,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +560,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *JingleState) GetSid() string {
@@ -547,7 +611,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +623,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +636,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -623,7 +687,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +699,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +712,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -697,7 +761,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +773,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +786,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -756,7 +820,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +832,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +845,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 type RoomList struct {
@@ -795,7 +859,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +871,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +884,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RoomList) GetNode() string {
@@ -848,7 +912,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xc5\x02\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xdb\x02\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -859,7 +923,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\amembers\x18\x06 \x03(\v2\x15.focal.v1.MemberStateR\amembers\x126\n" +
 	"\abridges\x18\a \x03(\v2\x1c.focal.v1.BridgeSessionStateR\abridges\x12\x19\n" +
 	"\bnext_seq\x18\b \x01(\x05R\anextSeq\x12\x14\n" +
-	"\x05ended\x18\t \x01(\bR\x05ended\"\xa8\x01\n" +
+	"\x05ended\x18\t \x01(\bR\x05ended\x12\x14\n" +
+	"\x05final\x18\n" +
+	" \x01(\bR\x05final\"7\n" +
+	"\rStandbyJoined\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\"\xa8\x01\n" +
 	"\x11ConferenceOptions\x12\x10\n" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
@@ -932,29 +1001,30 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_cluster_proto_goTypes = []any{
 	(*ConferenceState)(nil),    // 0: focal.v1.ConferenceState
-	(*ConferenceOptions)(nil),  // 1: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 2: focal.v1.MemberState
-	(*OfferOptions)(nil),       // 3: focal.v1.OfferOptions
-	(*JingleState)(nil),        // 4: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 5: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 6: focal.v1.Source
-	(*SourceGroup)(nil),        // 7: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 8: focal.v1.ListRooms
-	(*RoomList)(nil),           // 9: focal.v1.RoomList
+	(*StandbyJoined)(nil),      // 1: focal.v1.StandbyJoined
+	(*ConferenceOptions)(nil),  // 2: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 3: focal.v1.MemberState
+	(*OfferOptions)(nil),       // 4: focal.v1.OfferOptions
+	(*JingleState)(nil),        // 5: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 6: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 7: focal.v1.Source
+	(*SourceGroup)(nil),        // 8: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 9: focal.v1.ListRooms
+	(*RoomList)(nil),           // 10: focal.v1.RoomList
 }
 var file_cluster_proto_depIdxs = []int32{
-	1, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	2, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	5, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	3, // 3: focal.v1.MemberState.offer:type_name -> focal.v1.OfferOptions
-	4, // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	6, // 5: focal.v1.MemberState.sources:type_name -> focal.v1.Source
-	7, // 6: focal.v1.MemberState.source_groups:type_name -> focal.v1.SourceGroup
-	6, // 7: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	7, // 8: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	2, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	3, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	6, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	4, // 3: focal.v1.MemberState.offer:type_name -> focal.v1.OfferOptions
+	5, // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	7, // 5: focal.v1.MemberState.sources:type_name -> focal.v1.Source
+	8, // 6: focal.v1.MemberState.source_groups:type_name -> focal.v1.SourceGroup
+	7, // 7: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	8, // 8: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
 	9, // [9:9] is the sub-list for method output_type
 	9, // [9:9] is the sub-list for method input_type
 	9, // [9:9] is the sub-list for extension type_name
@@ -973,7 +1043,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

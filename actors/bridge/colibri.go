@@ -23,12 +23,15 @@ type ColibriConfig struct {
 	Timeout          time.Duration
 	Wire             Wire
 	Logger           *slog.Logger
+	// Resume carries on a session another node created: the conference
+	// exists on the bridge with these endpoints, so nothing is re-created.
+	Resume    bool
+	Endpoints []string
 }
 
 // colibriSession is the actor for one conference's media on one bridge (a
 // child of the conference): it creates the conference there with the first
-// endpoint, allocates, updates and expires endpoints, and expires the
-// conference when it stops. It keeps the order of its requests, which the
+// endpoint, allocates, updates and expires endpoints. It keeps the order of its requests, which the
 // bridge answers in order.
 type colibriSession struct {
 	cfg     ColibriConfig
@@ -49,12 +52,17 @@ func NewColibriSession(cfg ColibriConfig, id string) *actor.Props {
 		cfg.Timeout = 15 * time.Second
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &colibriSession{
+		s := &colibriSession{
 			cfg:       cfg,
 			id:        id,
 			log:       cfg.Logger.With("bridge", cfg.Bridge, "bridge_session", id),
 			endpoints: make(map[string]bool),
+			created:   cfg.Resume,
 		}
+		for _, ep := range cfg.Endpoints {
+			s.endpoints[ep] = true
+		}
+		return s
 	})
 }
 
@@ -78,8 +86,6 @@ func (s *colibriSession) Receive(ctx actor.Context) {
 		s.expireEndpoint(msg.Endpoint)
 	case colibriResponse:
 		s.onResponse(ctx, msg)
-	case *actor.Stopping:
-		s.expireConference()
 	}
 }
 
@@ -134,19 +140,16 @@ func (s *colibriSession) expireEndpoint(id string) {
 	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{{ID: id, Expire: true}}}, id, false)
 }
 
-// expireConference ends the conference on the bridge, unless the bridge
-// already failed (it may be gone; the conference expires there by itself).
-func (s *colibriSession) expireConference() {
-	if !s.created || s.failed {
-		return
-	}
-	mod := xmpp.Colibri2ConferenceModify{MeetingID: s.cfg.MeetingID, Expire: true}
-	el, err := xmpp.ElementOf(mod)
+// ExpireConferenceIQ is the request that ends a conference on a bridge.
+// The conference sends it itself when it ends: stopping a colibri session
+// actor does not expire anything, because a conference handed over to
+// another node stops its actors and keeps its media.
+func ExpireConferenceIQ(bridgeJID, meetingID string) *xmpp.Element {
+	el, err := xmpp.ElementOf(xmpp.Colibri2ConferenceModify{MeetingID: meetingID, Expire: true})
 	if err != nil {
-		return
+		panic(fmt.Sprintf("colibri2: encode expire: %v", err)) // a constant shape cannot fail
 	}
-	s.log.Info("expiring conference on the bridge")
-	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout, func(*xmpp.Element, error) {})
+	return xmpp.NewIQ(xmpp.IQGet, "", bridgeJID, "", el)
 }
 
 // send sends a conference-modify; the first one of the session creates the

@@ -50,10 +50,22 @@ type conference struct {
 	bridges     map[string]*bridgeSession // by bridge JID
 	bridgeOrder []string                  // bridges in the order the conference took them
 	inviteGen   int
+
+	// Cluster.
+	standby    bool   // another node drives it; this one stands by in the room
+	standbyFor string // the node driving it, while standby
+	latest     *focalpb.ConferenceState
+	buffered   []*xmpp.Element // occupants' IQs that reached a standby
+	restored   bool            // taken over: the occupant list must confirm the members
+	resyncing  bool            // re-sent the join to get the occupant list again
+	replica    *actor.PID      // directory of the node standing by
+	handOverTo *actor.PID      // directory of the node this one hands over to
+	handedOver bool
+	version    uint64
 }
 
-func newConference(cfg Config, wire Wire, room, focusAddr string) *conference {
-	return &conference{
+func newConference(cfg Config, wire Wire, room, focusAddr string, standby *focalpb.ConferenceState) *conference {
+	c := &conference{
 		cfg:       cfg,
 		wire:      wire,
 		room:      room,
@@ -65,14 +77,41 @@ func newConference(cfg Config, wire Wire, room, focusAddr string) *conference {
 		sources:   xmpp.NewConferenceSources(cfg.Sources),
 		bridges:   make(map[string]*bridgeSession),
 	}
+	if standby != nil {
+		c.standby, c.standbyFor, c.latest = true, standby.Owner, standby
+	}
+	return c
 }
 
 func (c *conference) Receive(ctx actor.Context) {
+	c.handle(ctx)
+	if changesState(ctx.Message()) {
+		c.replicate(ctx)
+	}
+}
+
+// changesState says whether msg may change what the replica must know.
+func changesState(msg any) bool {
+	switch msg.(type) {
+	case *focalpb.ConferenceRequest, *Stanza, selected, ownerGranted,
+		*bridge.Allocated, *bridge.ColibriFailed, *bridge.Down,
+		*participant.Ready, *participant.Accepted, *participant.SourcesChanged,
+		*participant.RestartRequested, *participant.SessionEnded, *participant.SessionChanged:
+		return true
+	}
+	return false
+}
+
+func (c *conference) handle(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		c.self, c.root = ctx.Self(), ctx.ActorSystem().Root
-		c.log.Info("conference created")
-		c.armIdleTimeout(c.cfg.InitialTimeout)
+		if c.standby {
+			c.log.Info("standing by for the conference", "owner", c.standbyFor)
+		} else {
+			c.log.Info("conference created")
+			c.armIdleTimeout(c.cfg.InitialTimeout)
+		}
 		c.join(ctx)
 	case *focalpb.ConferenceRequest:
 		c.onRequest(ctx, msg)
@@ -111,10 +150,28 @@ func (c *conference) Receive(ctx actor.Context) {
 		c.onRestartRequested(ctx, msg)
 	case *participant.SessionEnded:
 		c.onSessionEnded(ctx, msg)
+	case *participant.SessionChanged:
+		if m := c.members[msg.Nick]; m != nil {
+			m.session = msg.Session
+		}
+	case *focalpb.ConferenceState:
+		c.onReplicatedState(ctx, msg)
+	case *promote:
+		c.promote(ctx)
+	case *replicaIs:
+		c.replica = msg.pid
+		c.replicate(ctx)
+	case *handOver:
+		c.startHandOver(ctx, msg.to)
+	case *focalpb.StandbyJoined:
+		c.onStandbyJoined(ctx, msg)
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:
 		c.stopTimers()
+		if !c.standby && !c.handedOver {
+			c.expireBridges()
+		}
 		if c.joined {
 			// The node is shutting down: leave rather than vanish with the stream.
 			_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
@@ -130,7 +187,7 @@ func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest
 		c.options = optionsFrom(req.Properties, c.log)
 		c.haveOptions = true
 	}
-	if c.joined {
+	if c.joined && !c.standby {
 		// A new request while nobody is in the room yet gives the requester
 		// the full initial timeout to join (Jicofo's fix for PR #1257's race).
 		if len(c.members) == 0 {
@@ -177,6 +234,10 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 		}
 	case xmpp.KindIQ:
 		if !xmpp.IsIQRequest(el) {
+			return
+		}
+		if c.standby {
+			c.bufferIQ(el)
 			return
 		}
 		// Jingle and the rest of what occupants ask the focus is their

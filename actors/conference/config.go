@@ -39,6 +39,9 @@ type Config struct {
 	// the owner leaves (Jicofo's enable-auto-owner).
 	AutoOwner bool
 
+	// Node is this node's name in the cluster ("" when not clustered).
+	Node string
+
 	// Bridges is the node's brewery actor; nil runs conferences without
 	// media (no bridge is ever allocated).
 	Bridges *actor.PID

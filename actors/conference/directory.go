@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/bridge"
+	"focal/cluster"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -24,17 +25,28 @@ type directory struct {
 	rooms map[string]*actor.PID
 	byPID map[string]string // PID id → room, to forget stopped conferences
 	addr  string            // the client stream's full JID while it is up
+
+	// Cluster placement (see placement.go); zero when not clustered.
+	clustered  bool
+	self       string
+	members    []cluster.Member
+	standby    map[string]bool   // rooms this node stands by for
+	replicaOf  map[string]string // room → node told to stand by
+	handingOff map[string]string // room → node it is being handed to
 }
 
 // NewDirectory returns the props of a node's conference directory.
 func NewDirectory(cfg Config, wire Wire) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &directory{
-			cfg:   cfg,
-			wire:  wire,
-			log:   cfg.Logger.With("actor", DirectoryName),
-			rooms: make(map[string]*actor.PID),
-			byPID: make(map[string]string),
+			cfg:        cfg,
+			wire:       wire,
+			log:        cfg.Logger.With("actor", DirectoryName),
+			rooms:      make(map[string]*actor.PID),
+			byPID:      make(map[string]string),
+			standby:    make(map[string]bool),
+			replicaOf:  make(map[string]string),
+			handingOff: make(map[string]string),
 		}
 	})
 }
@@ -42,11 +54,31 @@ func NewDirectory(cfg Config, wire Wire) *actor.Props {
 func (d *directory) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *focalpb.ConferenceRequest:
+		if owner, remote := d.remoteOwner(msg.Room); remote && !msg.Forwarded {
+			msg.Forwarded = true
+			ctx.Forward(directoryOf(owner))
+			return
+		}
 		pid := d.rooms[msg.Room]
 		if pid == nil {
-			pid = d.spawn(ctx, msg.Room)
+			pid = d.spawn(ctx, msg.Room, nil)
+			d.place(ctx, msg.Room, pid)
 		}
 		ctx.Forward(pid)
+	case *Placement:
+		d.onPlacement(ctx, msg)
+	case *focalpb.ConferenceState:
+		d.onState(ctx, msg)
+	case *standbyJoined:
+		if owner, ok := d.member(msg.owner); ok {
+			ctx.Send(directoryOf(owner), &focalpb.StandbyJoined{Room: msg.room, Node: d.self})
+		}
+	case *focalpb.StandbyJoined:
+		if pid := d.rooms[msg.Room]; pid != nil {
+			ctx.Send(pid, msg)
+		}
+	case *focalpb.ListRooms:
+		ctx.Respond(d.roomList())
 	case *Stanza:
 		if pid := d.rooms[msg.Room]; pid != nil {
 			ctx.Send(pid, msg)
@@ -79,22 +111,30 @@ func (d *directory) Receive(ctx actor.Context) {
 		ctx.Respond(list)
 	case *ended:
 		if pid := d.rooms[msg.room]; pid != nil && pid.Equal(ctx.Sender()) {
-			delete(d.rooms, msg.room)
+			d.forget(msg.room)
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if pid := d.rooms[room]; pid != nil && pid.Equal(msg.Who) {
-				delete(d.rooms, room)
+				d.forget(room)
 			}
 		}
 	}
 }
 
-func (d *directory) spawn(ctx actor.Context, room string) *actor.PID {
-	props := actor.PropsFromProducer(func() actor.Actor { return newConference(d.cfg, d.wire, room, d.addr) })
+func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.ConferenceState) *actor.PID {
+	props := actor.PropsFromProducer(func() actor.Actor { return newConference(d.cfg, d.wire, room, d.addr, standby) })
 	pid := ctx.SpawnPrefix(props, room)
 	d.rooms[room] = pid
 	d.byPID[pid.Id] = room
+	d.standby[room] = standby != nil
 	return pid
+}
+
+func (d *directory) forget(room string) {
+	delete(d.rooms, room)
+	delete(d.standby, room)
+	delete(d.replicaOf, room)
+	delete(d.handingOff, room)
 }

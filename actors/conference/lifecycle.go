@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -56,9 +57,14 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 		c.log.Warn("focus removed from the room", "codes", p.Codes)
 		c.end(ctx, "focus removed from the room")
 	case c.joined:
-		// A presence update about the focus (e.g. a role change).
+		// A presence update about the focus (a role change, another focus
+		// session joining or leaving, or the echo of a resync).
 		if p.Affiliation != xmpp.AffiliationOwner {
 			c.end(ctx, "focus lost owner")
+			return
+		}
+		if c.resyncing && p.Stanza.Child(nsResync, "resync") != nil {
+			c.onResynced(ctx)
 		}
 	default:
 		if p.Affiliation != xmpp.AffiliationOwner {
@@ -72,15 +78,21 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 		if c.joinT != nil {
 			c.joinT.Stop()
 		}
-		c.log.Info("focus joined the room", "rejoin", rejoin)
+		c.log.Info("focus joined the room", "rejoin", rejoin, "standby", c.standby)
+		if c.standby {
+			ctx.Send(ctx.Parent(), &standbyJoined{room: c.room, owner: c.standbyFor})
+			return
+		}
 		for _, to := range c.waiting {
 			c.respondReady(ctx, to)
 		}
 		c.waiting = nil
-		if rejoin {
+		if rejoin || c.restored {
+			c.restored = false
 			c.dropUnconfirmed(ctx)
 		}
 		c.electOwner(ctx)
+		c.inviteAll(ctx)
 	}
 }
 
@@ -106,6 +118,11 @@ func (c *conference) end(ctx actor.Context, reason string) {
 	}
 	c.ending = true
 	c.log.Info("ending conference", "reason", reason)
+	if c.replica != nil && !c.handedOver && !c.standby {
+		// The standby leaves with the conference.
+		c.version++
+		ctx.Send(c.replica, &focalpb.ConferenceState{Room: c.room, Owner: c.cfg.Node, Version: c.version, Ended: true})
+	}
 	ctx.Request(ctx.Parent(), &ended{room: c.room})
 	if c.joined {
 		_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
@@ -126,7 +143,7 @@ func (c *conference) armIdleTimeout(d time.Duration) {
 }
 
 func (c *conference) onIdleTimeout(ctx actor.Context, msg idleTimeout) {
-	if msg.gen != c.idleGen || len(c.members) > 0 {
+	if msg.gen != c.idleGen || len(c.members) > 0 || c.standby {
 		return
 	}
 	if !c.joined {

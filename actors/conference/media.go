@@ -117,7 +117,15 @@ func (c *conference) bridgeSession(ctx actor.Context, jid, region string) *bridg
 	if bs := c.bridges[jid]; bs != nil {
 		return bs
 	}
-	id := xmpp.NewID()
+	return c.startBridgeSession(ctx, jid, xmpp.NewID(), region, false, nil)
+}
+
+// resumeBridgeSession carries on a session another node started.
+func (c *conference) resumeBridgeSession(ctx actor.Context, jid, id, region string, endpoints []string) *bridgeSession {
+	return c.startBridgeSession(ctx, jid, id, region, true, endpoints)
+}
+
+func (c *conference) startBridgeSession(ctx actor.Context, jid, id, region string, resume bool, endpoints []string) *bridgeSession {
 	props := bridge.NewColibriSession(bridge.ColibriConfig{
 		Bridge:           jid,
 		MeetingID:        c.meetingID,
@@ -126,12 +134,26 @@ func (c *conference) bridgeSession(ctx actor.Context, jid, region string) *bridg
 		Timeout:          c.cfg.RequestTimeout,
 		Wire:             c.wire,
 		Logger:           c.log,
+		Resume:           resume,
+		Endpoints:        endpoints,
 	}, id)
 	bs := &bridgeSession{jid: jid, id: id, region: region, pid: ctx.Spawn(props)}
 	c.bridges[jid] = bs
 	c.bridgeOrder = append(c.bridgeOrder, jid)
-	c.log.Info("bridge session started", "bridge", jid, "bridge_session", id)
+	c.log.Info("bridge session started", "bridge", jid, "bridge_session", id, "resumed", resume)
 	return bs
+}
+
+// expireBridges ends the conference on every bridge it uses.
+func (c *conference) expireBridges() {
+	for _, jid := range c.bridgeOrder {
+		c.expireOn(jid)
+	}
+}
+
+func (c *conference) expireOn(jid string) {
+	c.log.Info("expiring conference on the bridge", "bridge", jid)
+	c.wire.Request(bridge.ExpireConferenceIQ(jid, c.meetingID), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
 }
 
 // colibriMedia describes the offer's audio and video to the bridge.
@@ -251,8 +273,8 @@ func (c *conference) dropEndpoint(ctx actor.Context, m *member, expire bool) {
 		return
 	}
 	if c.endpointsOn(jid) == 0 {
-		// Stopping the session expires the whole conference on the bridge.
 		c.stopBridgeSession(ctx, jid)
+		c.expireOn(jid)
 		return
 	}
 	if expire {

@@ -32,6 +32,21 @@ type member struct {
 	bridgeSession string
 	allocated     bool // the bridge answered with a transport
 	noMedia       bool // not to be invited (ended its session, or refused by the bridge)
+	session       participant.Session
+}
+
+// spawnParticipant starts the actor of a participant, carrying on restore
+// when another node started its session.
+func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *participant.Session) *actor.PID {
+	return ctx.Spawn(participant.Props(participant.Config{
+		Room:           c.room,
+		Nick:           nick,
+		Wire:           c.wire,
+		RequestTimeout: c.cfg.RequestTimeout,
+		JSONSources:    c.cfg.JSONSources,
+		Logger:         c.log,
+		Restore:        restore,
+	}))
 }
 
 func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
@@ -45,7 +60,7 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 		// Otherwise another session of the focus shares the nick.
 		return
 	}
-	if p.Error != nil {
+	if p.Error != nil || c.standby {
 		return
 	}
 	if p.Unavailable {
@@ -56,14 +71,7 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 	if m == nil {
 		c.nextSeq++
 		m = &member{nick: p.Nick, seq: c.nextSeq}
-		m.pid = ctx.Spawn(participant.Props(participant.Config{
-			Room:           c.room,
-			Nick:           p.Nick,
-			Wire:           c.wire,
-			RequestTimeout: c.cfg.RequestTimeout,
-			JSONSources:    c.cfg.JSONSources,
-			Logger:         c.log,
-		}))
+		m.pid = c.spawnParticipant(ctx, p.Nick, nil)
 		c.members[p.Nick] = m
 		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
 		c.idleGen++ // somebody came: the conference is not idle any more

@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"github.com/asynkron/protoactor-go/actor"
+
 	"focal/cluster"
 	"focal/xmpp"
 )
@@ -24,6 +26,17 @@ type StreamDown struct{}
 // requests arriving meanwhile create a new conference rather than reach a
 // stopping one.
 type ended struct{ room string }
+
+// Messages from the directory to a conference about its place in the
+// cluster.
+type (
+	// promote makes a standby conference the one that drives the room.
+	promote struct{}
+	// replicaIs names the directory that stands by for the conference.
+	replicaIs struct{ pid *actor.PID }
+	// handOver asks the conference to move to the node of that directory.
+	handOver struct{ to *actor.PID }
+)
 
 // Timer and response messages a conference sends itself.
 type (

@@ -32,6 +32,18 @@ func (s sessionState) String() string {
 	return "none"
 }
 
+func parseSessionState(s string) sessionState {
+	switch s {
+	case "pending":
+		return sessionPending
+	case "active":
+		return sessionActive
+	case "ended":
+		return sessionEnded
+	}
+	return sessionNone
+}
+
 // jingleSession is the participant's current Jingle session.
 type jingleSession struct {
 	sid           string

@@ -86,6 +86,13 @@ type (
 		Reason string
 	}
 
+	// SessionChanged reports the participant's Jingle session after every
+	// change, for the conference's replicated state.
+	SessionChanged struct {
+		Nick    string
+		Session Session
+	}
+
 	// SessionEnded says the participant ended its session for good (a
 	// session-terminate without restart) or never accepted the invite: its
 	// endpoint and sources go.
@@ -109,4 +116,14 @@ type State struct {
 	SessionState  string   `json:"jingle_state,omitempty"`
 	Bridge        string   `json:"bridge,omitempty"`
 	BridgeSession string   `json:"bridge_session,omitempty"`
+}
+
+// Session is what a participant's Jingle session is, enough for another
+// node to carry it on.
+type Session struct {
+	SID           string
+	State         string // "", "pending", "active" or "ended"
+	Bridge        string
+	BridgeSession string
+	Features      []string
 }

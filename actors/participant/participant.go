@@ -35,6 +35,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now reads the clock for rate limits; tests may replace it.
 	Now func() time.Time
+	// Restore, when set, carries on a session another node started: the
+	// features are known and no disco#info is sent.
+	Restore *Session
 }
 
 type participantActor struct {
@@ -74,21 +77,33 @@ func (p *participantActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		p.self, p.root = ctx.Self(), ctx.ActorSystem().Root
+		if r := p.cfg.Restore; r != nil {
+			p.restore(r)
+			return
+		}
 		p.discoverFeatures()
 	case *Presence:
 		p.update(msg.Occupant)
 	case discoResult:
 		p.onFeatures(ctx, msg)
+		p.reportSession(ctx)
 	case *Invite:
 		p.invite(ctx, msg)
+		p.reportSession(ctx)
 	case initiateResult:
 		p.onInitiateResult(ctx, msg)
+		p.reportSession(ctx)
 	case *RemoteSources:
 		p.onRemoteSources(msg)
 	case *Terminate:
 		p.terminate(msg.Reason, msg.Text)
+		p.reportSession(ctx)
 	case *IQ:
+		before := p.jingle
 		p.onIQ(ctx, msg.El)
+		if p.jingle.sid != before.sid || p.jingle.state != before.state {
+			p.reportSession(ctx)
+		}
 	case *GetState:
 		ctx.Respond(p.snapshot())
 	case *actor.Stopping:
@@ -123,6 +138,27 @@ func (p *participantActor) snapshot() State {
 	s.Bridge = p.jingle.bridge
 	s.BridgeSession = p.jingle.bridgeSession
 	return s
+}
+
+// restore takes over a session from the replicated state.
+func (p *participantActor) restore(r *Session) {
+	p.features = make(map[string]bool, len(r.Features))
+	for _, f := range r.Features {
+		p.features[f] = true
+	}
+	p.jingle = jingleSession{sid: r.SID, state: parseSessionState(r.State), bridge: r.Bridge, bridgeSession: r.BridgeSession}
+	p.log.Info("session taken over", "sid", r.SID, "state", r.State)
+}
+
+// reportSession tells the conference where the session stands.
+func (p *participantActor) reportSession(ctx actor.Context) {
+	ctx.Send(ctx.Parent(), &SessionChanged{Nick: p.cfg.Nick, Session: Session{
+		SID:           p.jingle.sid,
+		State:         p.jingle.state.String(),
+		Bridge:        p.jingle.bridge,
+		BridgeSession: p.jingle.bridgeSession,
+		Features:      sortedFeatures(p.features),
+	}})
 }
 
 // deliver hands msg (a response callback's result) to the participant.

@@ -1,0 +1,152 @@
+package conference
+
+import (
+	"sort"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/cluster"
+	"focal/proto"
+)
+
+// Placement of conferences over the cluster, the directory's side. The
+// owner of a room is the first member of its rendezvous ranking, the
+// replica the second. An owner sends every change of state to the
+// replica's directory, which keeps a standby conference in the room; when
+// the owner goes, the replica's standby is promoted; when a better owner
+// arrives, the owner makes it the replica, waits until it is in the room,
+// sends it the final state and leaves.
+
+// directoryOf addresses the conference directory of a member.
+func directoryOf(m cluster.Member) *actor.PID {
+	return actor.NewPID(m.Remote, DirectoryName)
+}
+
+func (d *directory) member(name string) (cluster.Member, bool) {
+	for _, m := range d.members {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return cluster.Member{}, false
+}
+
+// remoteOwner returns the owner of room when it is another node.
+func (d *directory) remoteOwner(room string) (cluster.Member, bool) {
+	if !d.clustered {
+		return cluster.Member{}, false
+	}
+	owner, ok := cluster.Owner(room, d.members)
+	return owner, ok && owner.Name != d.self
+}
+
+func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
+	d.clustered, d.self, d.members = true, p.Self, p.Members
+	d.cfg.Node = p.Self
+	for room, pid := range d.rooms {
+		d.place(ctx, room, pid)
+	}
+}
+
+// place brings one local conference in line with the current placement.
+func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
+	if !d.clustered {
+		return
+	}
+	ranked := cluster.Ranked(room, d.members)
+	if len(ranked) == 0 {
+		return // this node is draining and alone: keep what it has
+	}
+	owner := ranked[0]
+	if d.standby[room] {
+		switch {
+		case owner.Name == d.self:
+			d.log.Info("promoting standby conference", "room", room)
+			d.standby[room] = false
+			ctx.Send(pid, &promote{})
+			d.setReplica(ctx, room, pid, ranked)
+		case len(ranked) < 2 || ranked[1].Name != d.self:
+			if _, alive := d.member(d.ownerOfStandby(room)); !alive {
+				return // keep it: it is the last copy until the new owner has it
+			}
+			d.log.Info("no longer the replica", "room", room)
+			d.forget(room)
+			ctx.Poison(pid)
+		}
+		return
+	}
+	if owner.Name != d.self {
+		if d.handingOff[room] != owner.Name {
+			d.handingOff[room] = owner.Name
+			ctx.Send(pid, &handOver{to: directoryOf(owner)})
+		}
+		return
+	}
+	d.setReplica(ctx, room, pid, ranked)
+}
+
+func (d *directory) setReplica(ctx actor.Context, room string, pid *actor.PID, ranked []cluster.Member) {
+	if len(ranked) < 2 {
+		delete(d.replicaOf, room)
+		return
+	}
+	if d.replicaOf[room] != ranked[1].Name {
+		d.replicaOf[room] = ranked[1].Name
+		ctx.Send(pid, &replicaIs{pid: directoryOf(ranked[1])})
+	}
+}
+
+// ownerOfStandby is the node a standby conference replicates; the
+// directory does not track it, so it is recomputed from the ranking
+// without this node.
+func (d *directory) ownerOfStandby(room string) string {
+	others := make([]cluster.Member, 0, len(d.members))
+	for _, m := range d.members {
+		if m.Name != d.self {
+			others = append(others, m)
+		}
+	}
+	if o, ok := cluster.Owner(room, others); ok {
+		return o.Name
+	}
+	return ""
+}
+
+// onState takes a replicated state from a conference's owner.
+func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
+	pid := d.rooms[st.Room]
+	if st.Ended {
+		if pid != nil && d.standby[st.Room] {
+			d.forget(st.Room)
+			ctx.Poison(pid)
+		}
+		return
+	}
+	if pid == nil {
+		pid = d.spawn(ctx, st.Room, st)
+	} else if !d.standby[st.Room] {
+		d.log.Warn("state for a conference this node drives", "room", st.Room, "from", st.Owner)
+		return
+	}
+	ctx.Send(pid, st)
+	if st.Final {
+		d.standby[st.Room] = false
+		if ranked := cluster.Ranked(st.Room, d.members); len(ranked) > 0 {
+			d.setReplica(ctx, st.Room, pid, ranked)
+		}
+	}
+}
+
+func (d *directory) roomList() *focalpb.RoomList {
+	out := &focalpb.RoomList{Node: d.self}
+	for room := range d.rooms {
+		if d.standby[room] {
+			out.Standby = append(out.Standby, room)
+		} else {
+			out.Rooms = append(out.Rooms, room)
+		}
+	}
+	sort.Strings(out.Rooms)
+	sort.Strings(out.Standby)
+	return out
+}
