@@ -29,9 +29,11 @@ type Status struct {
 	Conferences int               `json:"conferences"`
 	Endpoints   int               `json:"endpoints"`
 	Counters    Counters          `json:"counters"`
-	// Meetings lists each conference's endpoint ids; only in the answer
-	// about a single bridge.
+	// Meetings lists each conference's endpoint ids, and Sources the number
+	// of sources the focus signalled for each endpoint (by "meeting/endpoint");
+	// only in the answer about a single bridge.
 	Meetings map[string][]string `json:"meetings,omitempty"`
+	Sources  map[string]int      `json:"sources,omitempty"`
 }
 
 // StatusOf summarises b; with detail it lists the conferences' endpoints.
@@ -47,13 +49,19 @@ func StatusOf(b *Bridge, detail bool) Status {
 	}
 	if detail {
 		out.Meetings = make(map[string][]string, len(st.Conferences))
+		out.Sources = make(map[string]int)
 	}
 	for id, c := range st.Conferences {
 		out.Endpoints += len(c.Endpoints)
 		if detail {
 			eps := make([]string, 0, len(c.Endpoints))
-			for ep := range c.Endpoints {
+			for ep, e := range c.Endpoints {
 				eps = append(eps, ep)
+				if e.Sources != nil {
+					for _, ms := range e.Sources.MediaSources {
+						out.Sources[id+"/"+ep] += len(ms.Sources)
+					}
+				}
 			}
 			slices.Sort(eps)
 			out.Meetings[id] = eps
