@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/cluster"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -26,7 +27,17 @@ type Config struct {
 	Version        string
 	// Health returns nil when the node can serve conferences, or why not.
 	Health func() error
-	Logger *slog.Logger
+	// ComponentHeld says whether this node holds the focus component stream
+	// now (in a cluster exactly one node does); nil means it always does.
+	ComponentHeld func() bool
+	// Cluster returns this node's member name and the cluster's live
+	// members. Nil means the node is not in a cluster: GET /cluster then
+	// answers 404.
+	Cluster func() (self string, members []cluster.Member)
+	// ClusterTimeout bounds how long GET /cluster waits for each member's
+	// room list (default 1 s).
+	ClusterTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Handler returns the API's routes.
@@ -37,6 +48,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /about/health", cfg.health)
 	mux.HandleFunc("GET /debug/conferences", cfg.debugConferences)
 	mux.HandleFunc("GET /debug/bridges", cfg.debugBridges)
+	mux.HandleFunc("GET /cluster", cfg.cluster)
 	return mux
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -25,7 +26,7 @@ type Config struct {
 	UserPassword string // --user_password
 	UserHost     string // --user_host: the XMPP server for the client stream (default: Host)
 	UserPort     int    // --user_port
-	UserResource string // --user_resource: resource of the client stream
+	UserResource string // --user_resource: resource of the client stream (in a cluster, suffixed with -<node>: see Resource)
 	// UserTLS negotiates STARTTLS on the client stream (--user_tls);
 	// UserTLSInsecure skips certificate verification (--user_tls_insecure).
 	UserTLS         bool
@@ -34,6 +35,18 @@ type Config struct {
 	MUC     string // --muc: the conference MUC service (default conference.<domain>)
 	Brewery string // --brewery: the bridges' brewery room JID
 	HTTP    string // --http: listen address of the HTTP API
+
+	// Cluster. With Gossip empty the node is alone, as before clustering;
+	// otherwise it gossips membership on Gossip (IP:PORT), tries to join the
+	// peers in Join (their gossip addresses, which need not be up yet), and
+	// talks to the other nodes' actors through a protoactor remote listening
+	// on Remote (IP:PORT, required with Gossip). Node is its name in the
+	// cluster, unique and best kept across restarts (placement hashes it);
+	// it defaults to <hostname>-<pid>.
+	Node   string   // --node
+	Gossip string   // --gossip
+	Join   []string // --join, comma-separated
+	Remote string   // --remote
 
 	// Bridges: selection strategy and config, and health checks.
 	Selection    selection.Config
@@ -99,6 +112,9 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("--http %q: %w", c.HTTP, err)
 	}
+	if err := c.validateCluster(); err != nil {
+		return err
+	}
 	if c.InitialTimeout <= 0 || c.JoinTimeout <= 0 || c.RequestTimeout <= 0 {
 		return errors.New("timeouts must be positive")
 	}
@@ -112,6 +128,81 @@ func (c *Config) Validate() error {
 		c.Logger = slog.Default()
 	}
 	return nil
+}
+
+// Clustered reports whether the node is part of a cluster (--gossip set).
+func (c *Config) Clustered() bool { return c.Gossip != "" }
+
+// validateCluster checks the cluster settings and fills the node name.
+func (c *Config) validateCluster() error {
+	if !c.Clustered() {
+		switch {
+		case len(c.Join) > 0:
+			return errors.New("--join needs --gossip")
+		case c.Remote != "":
+			return errors.New("--remote needs --gossip")
+		}
+		return nil
+	}
+	if c.Remote == "" {
+		return MissingFlagError{Flag: "remote"}
+	}
+	if err := checkIPPort("gossip", c.Gossip); err != nil {
+		return err
+	}
+	if err := checkIPPort("remote", c.Remote); err != nil {
+		return err
+	}
+	for _, j := range c.Join {
+		if err := checkIPPort("join", j); err != nil {
+			return err
+		}
+	}
+	if c.Node == "" {
+		c.Node = defaultNodeName()
+	}
+	return nil
+}
+
+// checkIPPort accepts IP:PORT where the IP can be reached by other nodes:
+// the addresses are advertised to them, so 0.0.0.0 or :: would not do.
+func checkIPPort(flag, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--%s %q: %w", flag, addr, err)
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return fmt.Errorf("--%s %q: host must be an IP address", flag, addr)
+	}
+	if ip.IsUnspecified() {
+		return fmt.Errorf("--%s %q: the address is advertised to other nodes, so it must be a reachable IP, not %s", flag, addr, ip)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || (p == 0 && flag == "join") {
+		return fmt.Errorf("--%s %q: bad port", flag, addr)
+	}
+	return nil
+}
+
+// defaultNodeName is <hostname>-<pid>: unique among the processes of a
+// host, though not kept across restarts.
+func defaultNodeName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "focal"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
+}
+
+// Resource is the resource the focus's client stream binds: UserResource,
+// and in a cluster UserResource-Node, because every node logs in as the same
+// user and the server lets one session hold a resource (a second login to
+// it replaces the first). It is also the focus's nick in the brewery.
+func (c *Config) Resource() string {
+	if c.Clustered() {
+		return c.UserResource + "-" + c.Node
+	}
+	return c.UserResource
 }
 
 // ComponentJID is the address clients send conference requests to.

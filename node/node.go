@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
 
 	"focal/actors/bridge"
 	"focal/actors/conference"
 	"focal/actors/ingress"
 	"focal/api"
+	"focal/cluster"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -35,6 +37,13 @@ type Node struct {
 	ingress   *actor.PID
 	listener  net.Listener
 	http      *http.Server
+
+	// Cluster, when Config.Clustered: the protoactor remote and the
+	// membership, and the subscription that feeds the directory placement.
+	remote      *remote.Remote
+	members     *cluster.Membership
+	changes     <-chan struct{}
+	unsubscribe func()
 }
 
 // Start connects nothing yet but binds the HTTP listener, so that a bad
@@ -52,6 +61,31 @@ func Start(cfg Config) (*Node, error) {
 		// The actor runtime's own chatter is only useful when it goes wrong.
 		return slog.New(warnOnly{cfg.Logger.Handler()})
 	}))
+	if cfg.Clustered() {
+		// The remote goes first: it sets the actor system's address, which
+		// every PID spawned from now on carries, so that PIDs handed to
+		// other nodes point back here.
+		if err := n.startRemote(); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	if err := n.spawn(); err != nil {
+		n.abort()
+		return nil, err
+	}
+	if cfg.Clustered() {
+		if err := n.startMembership(); err != nil {
+			n.abort()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// spawn creates the streams, the actors and the HTTP server.
+func (n *Node) spawn() error {
+	cfg := n.cfg
 	root := n.system.Root
 
 	var tlsConfig *tls.Config
@@ -62,7 +96,7 @@ func Start(cfg Config) (*Node, error) {
 		Name: "client",
 		Dial: session.ClientDialer(session.ClientOptions{
 			Addr:     cfg.clientAddr(),
-			JID:      cfg.FocusJID() + "/" + cfg.UserResource,
+			JID:      cfg.FocusJID() + "/" + cfg.Resource(),
 			Password: cfg.UserPassword,
 			TLS:      tlsConfig,
 		}),
@@ -82,31 +116,36 @@ func Start(cfg Config) (*Node, error) {
 		},
 		Logger: cfg.Logger,
 	})
-	n.component = session.New(session.Config{
+	componentCfg := session.Config{
 		Name:    "component",
 		Dial:    session.ComponentDialer(cfg.componentAddr(), cfg.ComponentJID(), cfg.Secret),
 		Handler: func(el *xmpp.Element) { root.Send(n.ingress, &ingress.ComponentStanza{El: el}) },
 		Logger:  cfg.Logger,
-	})
+	}
+	if cfg.Clustered() {
+		// The server takes one connection per component: every node keeps
+		// dialling, and whichever gets in first after the holder dies holds
+		// it. A short backoff bounds the time without one.
+		componentCfg.MaxBackoff = ClusterComponentBackoff
+	}
+	n.component = session.New(componentCfg)
 
 	if cfg.Brewery != "" {
 		// The brewery tells the directory about bridges going up and down;
 		// the directory is spawned next, under its well-known name.
 		props, err := bridge.NewBrewery(bridge.Config{
 			Room:      cfg.Brewery,
-			Nick:      cfg.UserResource,
+			Nick:      cfg.Resource(),
 			Selection: cfg.Selection,
 			Health:    cfg.BridgeHealth,
 			Events:    actor.NewPID(n.system.Address(), conference.DirectoryName),
 			Logger:    cfg.Logger,
 		}, n.client)
 		if err != nil {
-			ln.Close()
-			return nil, err
+			return fmt.Errorf("brewery: %w", err)
 		}
 		if n.bridges, err = root.SpawnNamed(props, bridge.BreweryName); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("spawn brewery: %w", err)
+			return fmt.Errorf("spawn brewery: %w", err)
 		}
 	}
 	confCfg := conference.DefaultConfig()
@@ -115,10 +154,10 @@ func Start(cfg Config) (*Node, error) {
 	confCfg.JoinTimeout = cfg.JoinTimeout
 	confCfg.Bridges = n.bridges
 	confCfg.Logger = cfg.Logger
+	var err error
 	n.directory, err = root.SpawnNamed(conference.NewDirectory(confCfg, n.client), conference.DirectoryName)
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("spawn conference directory: %w", err)
+		return fmt.Errorf("spawn conference directory: %w", err)
 	}
 	n.ingress, err = root.SpawnNamed(ingress.Props(ingress.Config{
 		MUCDomain:      cfg.MUC,
@@ -131,23 +170,25 @@ func Start(cfg Config) (*Node, error) {
 		Logger:         cfg.Logger,
 	}), "ingress")
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("spawn ingress: %w", err)
+		return fmt.Errorf("spawn ingress: %w", err)
 	}
-	n.http = &http.Server{
-		Handler: api.Handler(api.Config{
-			Root:           root,
-			Ingress:        n.ingress,
-			Directory:      n.directory,
-			Bridges:        n.bridges,
-			RequestTimeout: cfg.RequestTimeout,
-			Version:        cfg.Version,
-			Health:         n.Health,
-			Logger:         cfg.Logger,
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
+	apiCfg := api.Config{
+		Root:           root,
+		Ingress:        n.ingress,
+		Directory:      n.directory,
+		Bridges:        n.bridges,
+		RequestTimeout: cfg.RequestTimeout,
+		Version:        cfg.Version,
+		Health:         n.Health,
+		ComponentHeld:  n.ComponentHeld,
+		Logger:         cfg.Logger,
 	}
-	return n, nil
+	if cfg.Clustered() {
+		apiCfg.Cluster = n.clusterMembers
+		apiCfg.ClusterTimeout = clusterQueryTimeout
+	}
+	n.http = &http.Server{Handler: api.Handler(apiCfg), ReadHeaderTimeout: 5 * time.Second}
+	return nil
 }
 
 // HTTPAddr is the address the API listens on.
@@ -157,9 +198,11 @@ func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
 // down).
 func (n *Node) FocusAddr() string { return n.client.Addr() }
 
-// Health says whether the node can serve a conference request now.
+// Health says whether the node can serve a conference request now. In a
+// cluster only one node holds the component stream, so there only the
+// client stream counts.
 func (n *Node) Health() error {
-	if up, _ := n.component.Up(); !up {
+	if up, _ := n.component.Up(); !up && !n.cfg.Clustered() {
 		return errors.New("component stream to " + n.cfg.componentAddr() + " is down")
 	}
 	if up, _ := n.client.Up(); !up {
@@ -168,12 +211,25 @@ func (n *Node) Health() error {
 	return nil
 }
 
-// WaitReady blocks until both streams are up.
+// ComponentHeld says whether this node's component stream is up. In a
+// cluster exactly one node holds it at a time.
+func (n *Node) ComponentHeld() bool {
+	up, _ := n.component.Up()
+	return up
+}
+
+// WaitReady blocks until the node is healthy: both streams are up, or in a
+// cluster the client stream (another node may hold the component).
 func (n *Node) WaitReady(ctx context.Context) error {
-	if err := n.component.WaitUp(ctx); err != nil {
-		return err
+	if !n.cfg.Clustered() {
+		if err := n.component.WaitUp(ctx); err != nil {
+			return fmt.Errorf("component stream: %w", err)
+		}
 	}
-	return n.client.WaitUp(ctx)
+	if err := n.client.WaitUp(ctx); err != nil {
+		return fmt.Errorf("client stream: %w", err)
+	}
+	return nil
 }
 
 // Run serves until ctx ends, then leaves every room and closes the streams.
@@ -187,7 +243,15 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- n.http.Serve(n.listener) }()
-	n.log.Info("focus node started", "http", n.HTTPAddr(), "component", n.cfg.ComponentJID(), "focus", n.cfg.FocusJID())
+	placementDone := make(chan struct{})
+	if n.members != nil {
+		go func() { defer close(placementDone); n.followPlacement() }()
+		n.log.Info("focus node started", "http", n.HTTPAddr(), "component", n.cfg.ComponentJID(), "focus", n.cfg.FocusJID(),
+			"node", n.cfg.Node, "gossip", n.members.Local().Addr, "remote", n.system.Address())
+	} else {
+		close(placementDone)
+		n.log.Info("focus node started", "http", n.HTTPAddr(), "component", n.cfg.ComponentJID(), "focus", n.cfg.FocusJID())
+	}
 
 	var err error
 	select {
@@ -199,6 +263,16 @@ func (n *Node) Run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = n.http.Shutdown(shutdownCtx)
+	// The directory keeps the last placement it had as a member: what it
+	// would learn while leaving (a cluster without this node, soon none at
+	// all) is no guide to driving conferences until it stops. Leaving then
+	// lets the others drop this node at once rather than after failure
+	// detection.
+	if n.members != nil {
+		n.unsubscribe()
+	}
+	<-placementDone
+	n.stopMembership()
 	// Stopping the directory stops every conference, and each leaves its
 	// room; flushing the client stream gets those presences on the wire
 	// before the stream closes.
@@ -212,6 +286,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.bridges != nil {
 		_ = n.system.Root.PoisonFuture(n.bridges).Wait()
 	}
+	n.stopRemote()
 	n.system.Shutdown()
 	n.log.Info("focus node stopped")
 	return err

@@ -11,8 +11,12 @@ import (
 // replicate sends the conference's whole state to its replica, which takes
 // the conference over if this node dies. Sent before the stanzas that make
 // a change visible leave, on the same ordered link to the replica node.
+//
+// Nothing is sent before the focus is in the room: the standby must join
+// after the owner, because Prosody routes occupants' IQs to the session of
+// the focus occupant that joined first.
 func (c *conference) replicate(ctx actor.Context) {
-	if c.standby || c.replica == nil || c.ending {
+	if c.standby || c.replica == nil || c.ending || !c.everJoin {
 		return
 	}
 	ctx.Send(c.replica, c.exportState(false))

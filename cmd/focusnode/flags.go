@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -39,12 +40,16 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.StringVar(&c.UserPassword, "user_password", c.UserPassword, "focus user password (required)")
 	fs.StringVar(&c.UserHost, "user_host", c.UserHost, "XMPP server host for the client stream (default: --host)")
 	fs.IntVar(&c.UserPort, "user_port", c.UserPort, "XMPP server client port")
-	fs.StringVar(&c.UserResource, "user_resource", c.UserResource, "resource of the focus client stream")
+	fs.StringVar(&c.UserResource, "user_resource", c.UserResource, "resource of the focus client stream; in a cluster <user_resource>-<node>, so that nodes do not replace each other's login")
 	fs.BoolVar(&c.UserTLS, "user_tls", c.UserTLS, "negotiate STARTTLS on the client stream")
 	fs.BoolVar(&c.UserTLSInsecure, "user_tls_insecure", c.UserTLSInsecure, "skip TLS certificate verification (self-signed test servers)")
 	fs.StringVar(&c.MUC, "muc", c.MUC, "conference MUC service (default conference.<domain>)")
 	fs.StringVar(&c.Brewery, "brewery", c.Brewery, "brewery room JID where bridges announce themselves")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address of the HTTP API")
+	fs.StringVar(&c.Node, "node", c.Node, "this node's unique name in the cluster (default <hostname>-<pid>)")
+	fs.StringVar(&c.Gossip, "gossip", c.Gossip, "IP:PORT for cluster membership gossip, UDP and TCP (empty: no cluster, a single node)")
+	fs.Var((*addrList)(&c.Join), "join", "IP:PORT[,...]: gossip addresses of peers to join; they need not be up yet")
+	fs.StringVar(&c.Remote, "remote", c.Remote, "IP:PORT where other nodes reach this node's actors (required with --gossip)")
 	fs.DurationVar(&c.InitialTimeout, "initial_timeout", c.InitialTimeout, "end a conference nobody joined within this time")
 	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
 	fs.StringVar(&c.Selection.LocalRegion, "local_region", c.Selection.LocalRegion, "region of this focus, for region-based selection")
@@ -103,11 +108,43 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 			s = strconv.FormatFloat(t, 'f', -1, 64)
 		case time.Duration:
 			s = t.String()
+		case []any:
+			// A list, for keys such as join that take several values.
+			items := make([]string, len(t))
+			for i, item := range t {
+				str, ok := item.(string)
+				if !ok {
+					return fmt.Errorf("--config %s: key %q: list item %v is not a string", path, key, item)
+				}
+				items[i] = str
+			}
+			s = strings.Join(items, ",")
 		default:
 			return fmt.Errorf("--config %s: key %q: unsupported value %v", path, key, v)
 		}
 		if err := f.Value.Set(s); err != nil {
 			return fmt.Errorf("--config %s: key %q: %w", path, key, err)
+		}
+	}
+	return nil
+}
+
+// addrList is a comma-separated flag value; each use of the flag replaces
+// the list.
+type addrList []string
+
+func (l *addrList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *addrList) Set(s string) error {
+	*l = nil
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
 		}
 	}
 	return nil

@@ -35,13 +35,14 @@ func run(args []string, stderr io.Writer) int {
 	}
 	cfg.Version = version
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	// A setting that is missing or malformed is a usage error; failing to
+	// bind or connect is not.
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	n, err := node.Start(cfg.Config)
 	if err != nil {
-		var missing node.MissingFlagError
-		if errors.As(err, &missing) {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
 		fmt.Fprintln(stderr, "focusnode:", err)
 		return 1
 	}

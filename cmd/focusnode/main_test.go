@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,6 +47,12 @@ func TestMissingRequiredSettingExitsTwoNamingTheFlag(t *testing.T) {
 		{[]string{"--domain", "meet.jitsi"}, "--secret"},
 		{[]string{"--domain", "meet.jitsi", "--secret", "s"}, "--user_domain"},
 		{[]string{"--domain", "meet.jitsi", "--secret", "s", "--user_domain", "auth.meet.jitsi"}, "--user_password"},
+		{[]string{"--domain", "meet.jitsi", "--secret", "s", "--user_domain", "auth.meet.jitsi", "--user_password", "pw",
+			"--gossip", "127.0.0.1:7946"}, "--remote"},
+		{[]string{"--domain", "meet.jitsi", "--secret", "s", "--user_domain", "auth.meet.jitsi", "--user_password", "pw",
+			"--gossip", "127.0.0.1:7946", "--remote", "127.0.0.1:8000", "--join", "127.0.0.2:7946,peer:7946"}, "--join"},
+		{[]string{"--domain", "meet.jitsi", "--secret", "s", "--user_domain", "auth.meet.jitsi", "--user_password", "pw",
+			"--gossip", "0.0.0.0:7946", "--remote", "127.0.0.1:8000"}, "--gossip"},
 	}
 	for _, tc := range cases {
 		cmd := exec.Command(binary, tc.args...)
@@ -82,6 +89,23 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 	if c.MUC != "conference.meet.jitsi" || c.UserHost != "localhost" {
 		t.Errorf("derived settings: muc=%q user_host=%q", c.MUC, c.UserHost)
 	}
+	clustered := filepath.Join(t.TempDir(), "cluster.yaml")
+	yaml = "node: n1\ngossip: 127.0.0.1:7946\nremote: 127.0.0.1:8000\njoin:\n  - 127.0.0.2:7946\n  - 127.0.0.3:7946\n"
+	if err := os.WriteFile(clustered, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = parseConfig([]string{"--config", clustered, "--remote", "127.0.0.1:9000"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node != "n1" || c.Gossip != "127.0.0.1:7946" || c.Remote != "127.0.0.1:9000" || !slices.Equal(c.Join, []string{"127.0.0.2:7946", "127.0.0.3:7946"}) {
+		t.Errorf("cluster settings from file: node=%q gossip=%q remote=%q join=%q", c.Node, c.Gossip, c.Remote, c.Join)
+	}
+	c, err = parseConfig([]string{"--join", "127.0.0.2:7946, 127.0.0.3:7946"}, &bytes.Buffer{})
+	if err != nil || !slices.Equal(c.Join, []string{"127.0.0.2:7946", "127.0.0.3:7946"}) {
+		t.Errorf("--join list: %q, %v", c.Join, err)
+	}
+
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("no_such_key: 1\n"), 0o600)
 	if _, err := parseConfig([]string{"--config", bad}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no_such_key") {

@@ -86,6 +86,12 @@ func (w logWriter) Write(p []byte) (int, error) {
 // Everything else goes to peer.stanzas.
 func startPeer(t *testing.T, name string, dial session.Dialer) *peer {
 	t.Helper()
+	return startPeerWith(t, name, dial, nil)
+}
+
+// startPeerWith is startPeer with a last say on the Config (may be nil).
+func startPeerWith(t *testing.T, name string, dial session.Dialer, configure func(*session.Config)) *peer {
+	t.Helper()
 	p := &peer{
 		states:  make(chan stateEvent, 64),
 		stanzas: make(chan *xmpp.Element, 256),
@@ -115,7 +121,7 @@ func startPeer(t *testing.T, name string, dial session.Dialer) *peer {
 		case "ignore":
 		}
 	}
-	s = session.New(session.Config{
+	cfg := session.Config{
 		Name:       name,
 		Dial:       dial,
 		Handler:    handler,
@@ -123,7 +129,11 @@ func startPeer(t *testing.T, name string, dial session.Dialer) *peer {
 		Logger:     slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name()),
 		MinBackoff: 20 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s = session.New(cfg)
 	p.s = s
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -147,20 +157,12 @@ func focusJID(srv *prosodytest.Server) string {
 	return "focus@" + srv.AuthDomain() + "/r1"
 }
 
-// checkClientAddr checks the address a client stream is bound to. It is the
-// focus account with a resource, but not the one asked for: mellium v0.22
-// takes its own address from the server's stream header, which in Prosody has
-// no 'to', so its bind request names no resource (and its <resource/> would
-// carry the JID field, empty, rather than the resource anyway); Prosody then
-// picks a random one.
+// checkClientAddr checks the address a client stream is bound to: the focus
+// account with exactly the resource asked for.
 func checkClientAddr(t *testing.T, srv *prosodytest.Server, addr string) {
 	t.Helper()
-	j, err := jid.Parse(addr)
-	if err != nil {
-		t.Fatalf("client address %q: %v", addr, err)
-	}
-	if j.Bare().String() != "focus@"+srv.AuthDomain() || j.Resourcepart() == "" {
-		t.Fatalf("client bound to %q, want focus@%s/<resource>", addr, srv.AuthDomain())
+	if want := focusJID(srv); addr != want {
+		t.Fatalf("client bound to %q, want %q", addr, want)
 	}
 }
 

@@ -1,0 +1,201 @@
+package clustertest_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"focal/bench/bridgesim"
+	"focal/internal/clustertest"
+	"focal/internal/testclient"
+	"focal/xmpp"
+)
+
+type bridgeStatus = bridgesim.Status
+
+// pair is one conference of two participants.
+type pair struct {
+	room       string
+	alice, bob *participant
+}
+
+type participant struct {
+	c     *testclient.Client
+	media *testclient.Media
+	nick  string
+}
+
+func joinPair(ctx context.Context, t *testing.T, c *clustertest.Cluster, room string) pair {
+	t.Helper()
+	p := pair{room: room}
+	for _, nick := range []string{"alice", "bob"} {
+		cl, err := c.Client(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &participant{c: cl, media: testclient.NewMedia(cl, testclient.MediaOptions{Nick: nick}), nick: nick}
+		if _, err := cl.RequestConference(ctx, c.Component(), xmpp.ConferenceIQ{Room: room}); err != nil {
+			t.Fatalf("%s %s: conference request: %v", room, nick, err)
+		}
+		if _, err := cl.Join(ctx, room, nick); err != nil {
+			t.Fatalf("%s %s: join: %v", room, nick, err)
+		}
+		if nick == "alice" {
+			p.alice = m
+		} else {
+			p.bob = m
+		}
+	}
+	for _, m := range []*participant{p.alice, p.bob} {
+		if _, err := m.media.AwaitSession(ctx); err != nil {
+			t.Fatalf("%s %s: no session: %v", room, m.nick, err)
+		}
+		if err := m.media.AwaitAccepted(ctx); err != nil {
+			t.Fatalf("%s %s: accept: %v", room, m.nick, err)
+		}
+	}
+	for _, ssrc := range p.alice.media.SSRCs() {
+		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+			t.Fatalf("%s: bob never got alice's sources: %v", room, err)
+		}
+	}
+	return p
+}
+
+// focusLeft reports whether the participant saw the focus leave the room.
+func focusLeft(m *participant, room string, after int) bool {
+	for _, el := range m.c.Received()[after:] {
+		if p, ok := xmpp.ParseOccupantPresence(el); ok && p.Room == room && p.Nick == "focus" && p.Unavailable {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOwnerKilledConferencesCarryOn(t *testing.T) {
+	const conferences = 12
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitCluster(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]pair, conferences)
+	for i := range pairs {
+		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("failover-%02d", i)))
+	}
+
+	// Kill the node that drives the most of them.
+	holder, err := c.ComponentHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := holder.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, owned := "", []string(nil)
+	for _, m := range view.Members {
+		if len(m.Rooms) > len(owned) {
+			victim, owned = m.Name, m.Rooms
+		}
+	}
+	if len(owned) == 0 {
+		t.Fatalf("no node drives a conference: %+v", view)
+	}
+	var node *clustertest.Node
+	for _, n := range c.Nodes() {
+		if n.Name() == victim {
+			node = n
+		}
+	}
+	before, err := c.Bridge(0).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string][2]int{}
+	for _, p := range pairs {
+		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
+	}
+
+	killed := time.Now()
+	if err := node.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed %s, which drove %d of %d conferences", victim, len(owned), conferences)
+
+	// In every affected conference, a new source of alice's reaches bob
+	// (fan-out by the new owner) and the bridge (Colibri2 update).
+	var mu sync.Mutex
+	served := map[string]time.Duration{}
+	var wg sync.WaitGroup
+	for i, p := range pairs {
+		if !slices.Contains(owned, p.room) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ssrc := int64(900000 + i)
+			add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v9", MSID: fmt.Sprintf("screen-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
+			if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+				t.Errorf("%s: source-add after the kill: %v", p.room, err)
+				return
+			}
+			if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+				t.Errorf("%s: bob never got the new source: %v", p.room, err)
+				return
+			}
+			mu.Lock()
+			served[p.room] = time.Since(killed)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	var worst time.Duration
+	for room, d := range served {
+		t.Logf("%s served again %v after the kill", room, d.Round(time.Millisecond))
+		worst = max(worst, d)
+	}
+	t.Logf("every affected conference served again within %v", worst.Round(time.Millisecond))
+
+	// The new sources reach the bridge's endpoints.
+	total := func(st map[string]int) int {
+		n := 0
+		for _, v := range st {
+			n += v
+		}
+		return n
+	}
+	var after bridgeStatus
+	for {
+		if after, err = c.Bridge(0).Status(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if total(after.Sources) >= total(before.Sources)+len(owned) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("bridge sources %d, want %d", total(after.Sources), total(before.Sources)+len(owned))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated {
+		t.Errorf("bridge conferences re-created: %d before, %d after", before.Counters.ConferencesCreated, after.Counters.ConferencesCreated)
+	}
+	if after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
+		t.Errorf("bridge endpoints re-created: %d before, %d after", before.Counters.EndpointsCreated, after.Counters.EndpointsCreated)
+	}
+	for _, p := range pairs {
+		if focusLeft(p.alice, p.room, seen[p.room][0]) || focusLeft(p.bob, p.room, seen[p.room][1]) {
+			t.Errorf("%s: a participant saw the focus leave", p.room)
+		}
+		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
+			t.Errorf("%s: sessions re-initiated: alice %d, bob %d", p.room, p.alice.media.Sessions(), p.bob.media.Sessions())
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/remote"
+
+	"focal/actors/conference"
+	"focal/cluster"
+)
+
+const (
+	// ClusterComponentBackoff caps the component stream's reconnect backoff
+	// in a cluster. The server accepts one connection per component and
+	// refuses the others, so every node but the holder keeps dialling; when
+	// the holder dies the server drops its connection at once, and the
+	// next node to dial takes the component over, at most this long (plus
+	// a handshake) later.
+	ClusterComponentBackoff = time.Second
+
+	// clusterQueryTimeout bounds how long GET /cluster waits for a member's
+	// room list.
+	clusterQueryTimeout = time.Second
+
+	// leaveTimeout bounds how long a stopping node waits for its leave to
+	// be gossiped.
+	leaveTimeout = time.Second
+)
+
+// startRemote starts the protoactor remote on Config.Remote. protoactor
+// panics when it cannot listen; that becomes an error here.
+func (n *Node) startRemote() (err error) {
+	host, portStr, err := net.SplitHostPort(n.cfg.Remote)
+	if err != nil {
+		return fmt.Errorf("--remote %q: %w", n.cfg.Remote, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("--remote %q: port: %w", n.cfg.Remote, err)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // protoactor joins host and port with a bare colon
+	}
+	r := remote.NewRemote(n.system, remote.Configure(host, port))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("start remote on %s: %v", n.cfg.Remote, p)
+		}
+	}()
+	r.Start()
+	n.remote = r
+	return nil
+}
+
+// startMembership joins the cluster, advertising the remote and HTTP
+// addresses, and gives the directory its first placement.
+func (n *Node) startMembership() error {
+	m, err := cluster.Start(cluster.Config{
+		Name:   n.cfg.Node,
+		Gossip: n.cfg.Gossip,
+		Join:   n.cfg.Join,
+		Meta:   cluster.NodeMeta{Remote: n.system.Address(), HTTP: n.HTTPAddr()},
+		Logger: n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster membership: %w", err)
+	}
+	n.members = m
+	// Subscribe before the first read of the members, so that no change
+	// falls in between.
+	n.changes, n.unsubscribe = m.Subscribe()
+	n.sendPlacement()
+	return nil
+}
+
+// followPlacement tells the directory the new placement after every change
+// of the member list, until the membership shuts down. Changes coalesce in
+// the subscription, so a slow directory never holds memberlist up.
+func (n *Node) followPlacement() {
+	for range n.changes {
+		n.sendPlacement()
+	}
+}
+
+func (n *Node) sendPlacement() {
+	members := n.members.Members()
+	n.system.Root.Send(n.directory, &conference.Placement{Self: n.cfg.Node, Members: members})
+	names := make([]string, len(members))
+	for i, m := range members {
+		names[i] = m.Name
+	}
+	n.log.Debug("placement sent to the directory", "members", names)
+}
+
+// clusterMembers is GET /cluster's view of the cluster.
+func (n *Node) clusterMembers() (string, []cluster.Member) {
+	return n.cfg.Node, n.members.Members()
+}
+
+// stopMembership leaves the cluster and shuts gossip down. It does nothing
+// on a node outside a cluster.
+func (n *Node) stopMembership() {
+	if n.members == nil {
+		return
+	}
+	if err := n.members.Leave(leaveTimeout); err != nil {
+		n.log.Warn("leave cluster", "err", err)
+	}
+	if err := n.members.Shutdown(); err != nil {
+		n.log.Warn("shut down cluster membership", "err", err)
+	}
+}
+
+// endpointSupervisor is the name under which protoactor's remote spawns
+// the supervisor of its outgoing connections, one writer and one watcher
+// per peer (remote/endpoint_manager.go in the pinned version).
+const endpointSupervisor = "EndpointSupervisor"
+
+// stopRemote stops the remote: the gRPC server, which cuts every peer's
+// connection to this node (they notice at once, as after a crash), then the
+// outgoing connections, waiting until they are closed.
+//
+// It does not use protoactor's graceful shutdown (Shutdown(true)): that
+// nils the endpoint manager's connection map while the goroutine reading a
+// peer's connection may still be handling that peer's own shutdown with
+// it, which the race detector reports and which can panic the node on its
+// way out when neighbours stop at the same time.
+func (n *Node) stopRemote() {
+	if n.remote == nil {
+		return
+	}
+	start := time.Now()
+	n.remote.Shutdown(false)
+	if err := n.system.Root.StopFuture(n.system.NewLocalPID(endpointSupervisor)).Wait(); err != nil {
+		n.log.Warn("close connections to other nodes", "err", err)
+	}
+	n.log.Debug("remote stopped", "took", time.Since(start))
+}
+
+// abort undoes a Start that failed half-way.
+func (n *Node) abort() {
+	if n.members != nil {
+		_ = n.members.Shutdown()
+		n.unsubscribe()
+	}
+	if n.remote != nil {
+		n.remote.Shutdown(false)
+	}
+	n.listener.Close()
+	n.system.Shutdown()
+}
