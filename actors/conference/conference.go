@@ -163,6 +163,9 @@ func (c *conference) handle(ctx actor.Context) {
 		c.replicate(ctx)
 	case *handOver:
 		c.startHandOver(ctx, msg.to)
+	case *letGo:
+		c.handedOver = true
+		c.end(ctx, "cut off from the cluster")
 	case *focalpb.StandbyJoined:
 		c.onStandbyJoined(ctx, msg)
 	case *GetSnapshot:

@@ -28,6 +28,7 @@ type directory struct {
 
 	// Cluster placement (see placement.go); zero when not clustered.
 	clustered  bool
+	fenced     bool // without quorum: drives nothing
 	self       string
 	members    []cluster.Member
 	standby    map[string]bool   // rooms this node stands by for
@@ -54,6 +55,11 @@ func NewDirectory(cfg Config, wire Wire) *actor.Props {
 func (d *directory) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *focalpb.ConferenceRequest:
+		if d.fenced {
+			ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: &focalpb.StanzaError{
+				Type: "wait", Condition: xmpp.ServiceUnavailable, Text: "this focus node is cut off from its cluster"}})
+			return
+		}
 		if owner, remote := d.remoteOwner(msg.Room); remote && !msg.Forwarded {
 			msg.Forwarded = true
 			ctx.Forward(directoryOf(owner))

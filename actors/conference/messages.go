@@ -36,6 +36,9 @@ type (
 	replicaIs struct{ pid *actor.PID }
 	// handOver asks the conference to move to the node of that directory.
 	handOver struct{ to *actor.PID }
+	// letGo makes the conference stop driving and leave the room, keeping
+	// its media: another node takes it over.
+	letGo struct{}
 )
 
 // Timer and response messages a conference sends itself.
@@ -54,4 +57,9 @@ type (
 type Placement struct {
 	Self    string           // this node's member name
 	Members []cluster.Member // alive members, with their remote addresses
+	// Quorum is how many members (this one included) the node must see to
+	// drive conferences: a strict majority of the configured cluster. A
+	// node cut off in a minority stops driving, so that the two sides of a
+	// partition never both drive a conference. 0 means 1.
+	Quorum int
 }

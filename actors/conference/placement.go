@@ -43,9 +43,33 @@ func (d *directory) remoteOwner(room string) (cluster.Member, bool) {
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Node = p.Self
+	fenced := len(p.Members) < p.Quorum
+	if fenced != d.fenced {
+		d.fenced = fenced
+		d.log.Warn("cluster quorum changed", "members", len(p.Members), "quorum", p.Quorum, "fenced", fenced)
+	}
 	for room, pid := range d.rooms {
+		if d.fenced {
+			d.fence(ctx, room, pid)
+			continue
+		}
 		d.place(ctx, room, pid)
 	}
+}
+
+// fence stops a conference this node drives while it is in a minority:
+// the majority side takes it over from its standby, and two nodes must not
+// drive it. The conference leaves the room without ending anything on the
+// bridge; with the standby in the room participants see no unavailable.
+// Standby conferences stay: they are the majority's copy if this node is
+// the one that survives.
+func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
+	if d.standby[room] {
+		return
+	}
+	d.log.Warn("no quorum: letting the conference go", "room", room)
+	d.forget(room)
+	ctx.Send(pid, &letGo{})
 }
 
 // place brings one local conference in line with the current placement.
