@@ -34,9 +34,14 @@ func TestMain(m *testing.M) {
 const (
 	// deathSeen: a SIGKILLed node is gone from every other node's /cluster.
 	deathSeen = 5 * time.Second
+	// componentTakeover: after SIGKILL of the component holder, another
+	// node holds the component (node.ClusterComponentBackoff bounds the
+	// redial).
+	componentTakeover = 2 * time.Second
 	// servedAgain: after SIGKILL of the component holder, a conference
-	// request is answered ready again. The takeover itself is meant to
-	// take under 2 s (ClusterComponentBackoff bounds the redial).
+	// request is answered ready again. When the dead node also owned the
+	// room, this includes failure detection (~1 s): until then the request
+	// is forwarded to it.
 	servedAgain = 5 * time.Second
 	// leaveSeen: a node stopped with SIGTERM leaves the cluster at once.
 	leaveSeen = 2 * time.Second
@@ -120,12 +125,17 @@ func TestClusterFormsSurvivesKillsAndMovesTheComponent(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed = time.Now()
-	served := awaitServed(ctx, t, c, alice, c.Room("failover"), killed)
 	newHolder, err := c.ComponentHolder(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SIGKILL of component holder %s: %s holds it, request answered ready %v after the kill", holder.Name(), newHolder.Name(), served.Round(time.Millisecond))
+	takeover := time.Since(killed)
+	served := awaitServed(ctx, t, c, alice, c.Room("failover"), killed)
+	t.Logf("SIGKILL of component holder %s: %s took the component over after %v, a request was answered ready %v after the kill",
+		holder.Name(), newHolder.Name(), takeover.Round(time.Millisecond), served.Round(time.Millisecond))
+	if takeover > componentTakeover {
+		t.Errorf("component taken over %v after the holder's SIGKILL, want within %v", takeover, componentTakeover)
+	}
 	if served > servedAgain {
 		t.Errorf("request answered %v after the holder's SIGKILL, want within %v", served, servedAgain)
 	}

@@ -17,7 +17,9 @@ import (
 )
 
 // Dialer opens and negotiates one stream. It returns the stream and the
-// namespace its stanzas are in.
+// namespace its stanzas are in. The context a Session dials with may ask for
+// an XEP-0198 resumption in place of binding (ClientDialer does it): a Dialer
+// that wraps another must pass the context on.
 type Dialer func(ctx context.Context) (*mxmpp.Session, string, error)
 
 // ComponentDialer dials an XEP-0114 external component stream to addr and

@@ -341,18 +341,24 @@ func (s *Session) serve(ctx context.Context, stream *mxmpp.Session, ns string, d
 		}
 	}
 
-	// Stanzas can be sent from here on, but the stream is only reported up
-	// once the server has answered <enable/>, so that OnState knows the
-	// session before anything that would need resuming (a room join).
 	s.mu.Lock()
 	s.stream, s.ns, s.addr = stream, ns, addr
 	s.mu.Unlock()
 	s.wakeWriter()
 	readErr := make(chan error, 1)
-	go func() { readErr <- s.readLoop(stream, ns) }()
+	reading := false
+	startReading := func() {
+		reading = true
+		go func() { readErr <- s.readLoop(stream, ns) }()
+	}
 
 	var err error
 	if enabled != nil {
+		// Stanzas can be sent from here on, but the stream is reported up
+		// only once the server has answered <enable/>, so that OnState knows
+		// the session before anything that would need resuming (a room
+		// join). Reading starts now, to get that answer.
+		startReading()
 		timer := time.NewTimer(s.cfg.WriteTimeout)
 		select {
 		case <-enabled:
@@ -371,6 +377,9 @@ func (s *Session) serve(ctx context.Context, stream *mxmpp.Session, ns string, d
 		s.mu.Unlock()
 		s.log.Info("xmpp stream up", "addr", addr)
 		s.cfg.State(true, addr)
+		if enabled == nil {
+			startReading() // the Handler hears of nothing before State does
+		}
 		select {
 		case err = <-readErr:
 		case <-ctx.Done():
@@ -388,7 +397,11 @@ func (s *Session) serve(ctx context.Context, stream *mxmpp.Session, ns string, d
 			clean = stream.Close() == nil
 		}
 		_ = stream.Conn().Close()
-		err = <-readErr
+		if reading {
+			err = <-readErr
+		} else {
+			err = ctx.Err()
+		}
 	}
 	_ = stream.Conn().Close()
 	// The writer may be in the middle of a write to this stream; the closed

@@ -75,7 +75,10 @@ type StreamManagement struct {
 	//
 	// A new stream is reported up (Config.State, WaitUp) only after
 	// OnState has had its ID, so whatever is done once the stream is up
-	// (joining rooms) is done on a session that can be resumed.
+	// (joining rooms) is done on a session that can be resumed. (Send works
+	// from the moment <enable/> is written, and a stanza that arrives before
+	// the server's answer reaches the Handler before the stream is reported
+	// up.)
 	//
 	// It runs on the stream's read loop (or on Run's goroutine), never
 	// concurrently with itself. It may block while it ships the state to a
