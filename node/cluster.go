@@ -88,7 +88,7 @@ func (n *Node) followPlacement() {
 
 func (n *Node) sendPlacement() {
 	members := n.members.Members()
-	n.system.Root.Send(n.directory, &conference.Placement{Self: n.cfg.Node, Members: members})
+	n.system.Root.Send(n.directory, &conference.Placement{Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum()})
 	names := make([]string, len(members))
 	for i, m := range members {
 		names[i] = m.Name

@@ -213,3 +213,17 @@ func (c *Config) FocusJID() string { return c.UserName + "@" + c.UserDomain }
 
 func (c *Config) componentAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 func (c *Config) clientAddr() string    { return net.JoinHostPort(c.UserHost, strconv.Itoa(c.UserPort)) }
+
+// Quorum is how many members a node must see to drive conferences: a strict
+// majority of the configured cluster, whose size is this node plus the
+// distinct other addresses in --join. Every node of a cluster lists the
+// same peers, so every node computes the same quorum; a node cut off in a
+// minority then drives nothing, and the two sides of a partition can never
+// both drive a conference.
+func (c Config) Quorum() int {
+	size := map[string]bool{c.Gossip: true}
+	for _, j := range c.Join {
+		size[j] = true
+	}
+	return len(size)/2 + 1
+}
