@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"focal/actors/conference"
 	"focal/cluster"
+	"focal/proto"
 )
 
 const (
@@ -152,4 +154,30 @@ func (n *Node) abort() {
 	}
 	n.listener.Close()
 	n.system.Shutdown()
+}
+
+// drain announces this node as draining, which makes every other node (and
+// this one) rank it last: each conference it drives is handed over to its
+// new owner (standby joins, final state, then this node leaves the room),
+// with nothing visible to participants. It returns once the directory
+// drives nothing, or when ctx ends.
+func (n *Node) drain(ctx context.Context) {
+	start := time.Now()
+	if err := n.members.SetDraining(true); err != nil {
+		n.log.Warn("announce draining", "err", err)
+		return
+	}
+	for {
+		res, err := n.system.Root.RequestFuture(n.directory, &focalpb.ListRooms{}, time.Second).Result()
+		if list, ok := res.(*focalpb.RoomList); err == nil && ok && len(list.Rooms) == 0 {
+			n.log.Info("drained", "took", time.Since(start))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			n.log.Warn("drain incomplete", "err", ctx.Err())
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -269,6 +269,7 @@ func (n *Node) Run(ctx context.Context) error {
 	// lets the others drop this node at once rather than after failure
 	// detection.
 	if n.members != nil {
+		n.drain(shutdownCtx)
 		n.unsubscribe()
 	}
 	<-placementDone

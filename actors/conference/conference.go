@@ -60,6 +60,8 @@ type conference struct {
 	resyncing  bool            // re-sent the join to get the occupant list again
 	replica    *actor.PID      // directory of the node standing by
 	handOverTo *actor.PID      // directory of the node this one hands over to
+	handOverTN string          // and that node's name
+	standbyIn  string          // node whose standby said it is in the room
 	handedOver bool
 	version    uint64
 }
@@ -159,10 +161,13 @@ func (c *conference) handle(ctx actor.Context) {
 	case *promote:
 		c.promote(ctx)
 	case *replicaIs:
+		if c.replica == nil || !c.replica.Equal(msg.pid) {
+			c.standbyIn = ""
+		}
 		c.replica = msg.pid
 		c.replicate(ctx)
 	case *handOver:
-		c.startHandOver(ctx, msg.to)
+		c.startHandOver(ctx, msg.to, msg.node)
 	case *letGo:
 		c.handedOver = true
 		c.end(ctx, "cut off from the cluster")
@@ -172,7 +177,9 @@ func (c *conference) handle(ctx actor.Context) {
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:
 		c.stopTimers()
-		if !c.standby && !c.handedOver {
+		// With a replica, the conference outlives this node: the replica
+		// takes it over with its media.
+		if !c.standby && !c.handedOver && c.replica == nil {
 			c.expireBridges()
 		}
 		if c.joined {

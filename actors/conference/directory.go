@@ -27,27 +27,29 @@ type directory struct {
 	addr  string            // the client stream's full JID while it is up
 
 	// Cluster placement (see placement.go); zero when not clustered.
-	clustered  bool
-	fenced     bool // without quorum: drives nothing
-	self       string
-	members    []cluster.Member
-	standby    map[string]bool   // rooms this node stands by for
-	replicaOf  map[string]string // room → node told to stand by
-	handingOff map[string]string // room → node it is being handed to
+	clustered    bool
+	fenced       bool // without quorum: drives nothing
+	self         string
+	members      []cluster.Member
+	standby      map[string]bool   // rooms this node stands by for
+	standbyOwner map[string]string // room → node that replicates it here
+	replicaOf    map[string]string // room → node told to stand by
+	handingOff   map[string]string // room → node it is being handed to
 }
 
 // NewDirectory returns the props of a node's conference directory.
 func NewDirectory(cfg Config, wire Wire) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &directory{
-			cfg:        cfg,
-			wire:       wire,
-			log:        cfg.Logger.With("actor", DirectoryName),
-			rooms:      make(map[string]*actor.PID),
-			byPID:      make(map[string]string),
-			standby:    make(map[string]bool),
-			replicaOf:  make(map[string]string),
-			handingOff: make(map[string]string),
+			cfg:          cfg,
+			wire:         wire,
+			log:          cfg.Logger.With("actor", DirectoryName),
+			rooms:        make(map[string]*actor.PID),
+			byPID:        make(map[string]string),
+			standby:      make(map[string]bool),
+			standbyOwner: make(map[string]string),
+			replicaOf:    make(map[string]string),
+			handingOff:   make(map[string]string),
 		}
 	})
 }
@@ -141,6 +143,7 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 func (d *directory) forget(room string) {
 	delete(d.rooms, room)
 	delete(d.standby, room)
+	delete(d.standbyOwner, room)
 	delete(d.replicaOf, room)
 	delete(d.handingOff, room)
 }

@@ -35,7 +35,10 @@ type (
 	// replicaIs names the directory that stands by for the conference.
 	replicaIs struct{ pid *actor.PID }
 	// handOver asks the conference to move to the node of that directory.
-	handOver struct{ to *actor.PID }
+	handOver struct {
+		to   *actor.PID
+		node string
+	}
 	// letGo makes the conference stop driving and leave the room, keeping
 	// its media: another node takes it over.
 	letGo struct{}

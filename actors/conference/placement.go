@@ -83,14 +83,18 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 	}
 	owner := ranked[0]
 	if d.standby[room] {
+		_, ownerAlive := d.member(d.standbyOwner[room])
 		switch {
+		case owner.Name == d.self && ownerAlive:
+			// The owner is alive (draining, or outranked by this node): it
+			// hands the conference over with its final state.
 		case owner.Name == d.self:
-			d.log.Info("promoting standby conference", "room", room)
+			d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room])
 			d.standby[room] = false
 			ctx.Send(pid, &promote{})
 			d.setReplica(ctx, room, pid, ranked)
 		case len(ranked) < 2 || ranked[1].Name != d.self:
-			if _, alive := d.member(d.ownerOfStandby(room)); !alive {
+			if !ownerAlive {
 				return // keep it: it is the last copy until the new owner has it
 			}
 			d.log.Info("no longer the replica", "room", room)
@@ -102,7 +106,7 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 	if owner.Name != d.self {
 		if d.handingOff[room] != owner.Name {
 			d.handingOff[room] = owner.Name
-			ctx.Send(pid, &handOver{to: directoryOf(owner)})
+			ctx.Send(pid, &handOver{to: directoryOf(owner), node: owner.Name})
 		}
 		return
 	}
@@ -118,22 +122,6 @@ func (d *directory) setReplica(ctx actor.Context, room string, pid *actor.PID, r
 		d.replicaOf[room] = ranked[1].Name
 		ctx.Send(pid, &replicaIs{pid: directoryOf(ranked[1])})
 	}
-}
-
-// ownerOfStandby is the node a standby conference replicates; the
-// directory does not track it, so it is recomputed from the ranking
-// without this node.
-func (d *directory) ownerOfStandby(room string) string {
-	others := make([]cluster.Member, 0, len(d.members))
-	for _, m := range d.members {
-		if m.Name != d.self {
-			others = append(others, m)
-		}
-	}
-	if o, ok := cluster.Owner(room, others); ok {
-		return o.Name
-	}
-	return ""
 }
 
 // onState takes a replicated state from a conference's owner.
@@ -152,6 +140,7 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		d.log.Warn("state for a conference this node drives", "room", st.Room, "from", st.Owner)
 		return
 	}
+	d.standbyOwner[st.Room] = st.Owner
 	ctx.Send(pid, st)
 	if st.Final {
 		d.standby[st.Room] = false

@@ -93,24 +93,37 @@ func (c *conference) bufferIQ(el *xmpp.Element) {
 }
 
 // startHandOver makes the new owner's node the replica; once its standby
-// is in the room (StandbyJoined) this node sends the final state and
-// leaves, so that the room always has a focus session and only one node
-// drives the conference.
-func (c *conference) startHandOver(ctx actor.Context, to *actor.PID) {
+// is in the room (StandbyJoined, now or already) this node sends the final
+// state and leaves, so that the room always has a focus session and only
+// one node drives the conference.
+func (c *conference) startHandOver(ctx actor.Context, to *actor.PID, node string) {
 	if c.standby || c.handOverTo != nil {
 		return
 	}
-	c.log.Info("handing the conference over", "to", to.Address)
-	c.handOverTo, c.replica = to, to
+	c.log.Info("handing the conference over", "to", node)
+	if c.replica == nil || !c.replica.Equal(to) {
+		c.standbyIn = ""
+	}
+	c.handOverTo, c.handOverTN, c.replica = to, node, to
 	c.replicate(ctx)
+	if c.standbyIn == node {
+		c.finishHandOver(ctx)
+	}
 }
 
 func (c *conference) onStandbyJoined(ctx actor.Context, msg *focalpb.StandbyJoined) {
-	if c.standby || c.handOverTo == nil || c.ending {
+	if c.standby || c.ending {
 		return
 	}
+	c.standbyIn = msg.Node
+	if c.handOverTo != nil && msg.Node == c.handOverTN {
+		c.finishHandOver(ctx)
+	}
+}
+
+func (c *conference) finishHandOver(ctx actor.Context) {
 	ctx.Send(c.handOverTo, c.exportState(true))
 	c.handedOver = true
-	c.log.Info("conference handed over", "to", msg.Node)
-	c.end(ctx, "handed over to "+msg.Node)
+	c.log.Info("conference handed over", "to", c.handOverTN)
+	c.end(ctx, "handed over to "+c.handOverTN)
 }

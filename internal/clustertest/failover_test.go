@@ -76,6 +76,21 @@ func focusLeft(m *participant, room string, after int) bool {
 }
 
 func TestOwnerKilledConferencesCarryOn(t *testing.T) {
+	ownerGoes(t, "killed", (*clustertest.Node).Kill)
+}
+
+// A SIGTERMed node drains: each conference it drives is handed over to its
+// next owner before it leaves, with nothing visible to participants.
+func TestOwnerTerminatedHandsConferencesOver(t *testing.T) {
+	ownerGoes(t, "terminated", (*clustertest.Node).Term)
+}
+
+// ownerGoes runs conferences of two on three nodes, makes the node that
+// drives the most of them go (how), and checks every one of them carries
+// on: a new source is fanned out and reaches the bridge, the bridge keeps
+// its conferences and endpoints, no participant sees the focus leave or a
+// new Jingle session.
+func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 	const conferences = 12
 	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -122,10 +137,10 @@ func TestOwnerKilledConferencesCarryOn(t *testing.T) {
 	}
 
 	killed := time.Now()
-	if err := node.Kill(); err != nil {
+	if err := how(node); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed %s, which drove %d of %d conferences", victim, len(owned), conferences)
+	t.Logf("%s %s (returned after %v), which drove %d of %d conferences", what, victim, time.Since(killed).Round(time.Millisecond), len(owned), conferences)
 
 	// In every affected conference, a new source of alice's reaches bob
 	// (fan-out by the new owner) and the bridge (Colibri2 update).
@@ -157,10 +172,10 @@ func TestOwnerKilledConferencesCarryOn(t *testing.T) {
 	wg.Wait()
 	var worst time.Duration
 	for room, d := range served {
-		t.Logf("%s served again %v after the kill", room, d.Round(time.Millisecond))
+		t.Logf("%s served again %v after the node was %s", room, d.Round(time.Millisecond), what)
 		worst = max(worst, d)
 	}
-	t.Logf("every affected conference served again within %v", worst.Round(time.Millisecond))
+	t.Logf("every affected conference served again within %v of the node being %s", worst.Round(time.Millisecond), what)
 
 	// The new sources reach the bridge's endpoints.
 	total := func(st map[string]int) int {
