@@ -85,6 +85,90 @@ func TestOwnerTerminatedHandsConferencesOver(t *testing.T) {
 	ownerGoes(t, "terminated", (*clustertest.Node).Term)
 }
 
+// A node joining takes over the conferences it now ranks first for, with
+// nothing visible to participants.
+func TestJoiningNodeTakesItsShare(t *testing.T) {
+	const conferences = 12
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1, StartOrder: []int{0, 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitCluster(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]pair, conferences)
+	for i := range pairs {
+		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("share-%02d", i)))
+	}
+	seen := map[string][2]int{}
+	for _, p := range pairs {
+		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
+	}
+	before, err := c.Bridge(0).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newcomer := c.Node(2)
+	started := time.Now()
+	if err := newcomer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitCluster(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the newcomer drives its share.
+	var mine []string
+	for {
+		v, err := newcomer.Cluster(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, m := range v.Members {
+			total += len(m.Rooms)
+			if m.Name == newcomer.Name() {
+				mine = m.Rooms
+			}
+		}
+		if total == conferences && len(mine) > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("newcomer never took its share: %+v", v)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Logf("%s drives %d of %d conferences %v after it started", newcomer.Name(), len(mine), conferences, time.Since(started).Round(time.Millisecond))
+	for i, p := range pairs {
+		if !slices.Contains(mine, p.room) {
+			continue
+		}
+		ssrc := int64(800000 + i)
+		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v8", MSID: fmt.Sprintf("share-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
+		if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+			t.Fatalf("%s: source-add after the handover: %v", p.room, err)
+		}
+		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+			t.Fatalf("%s: bob never got the new source: %v", p.room, err)
+		}
+	}
+	after, err := c.Bridge(0).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated || after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
+		t.Errorf("bridge re-created media: %+v before, %+v after", before.Counters, after.Counters)
+	}
+	for _, p := range pairs {
+		if focusLeft(p.alice, p.room, seen[p.room][0]) || focusLeft(p.bob, p.room, seen[p.room][1]) {
+			t.Errorf("%s: a participant saw the focus leave", p.room)
+		}
+		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
+			t.Errorf("%s: sessions re-initiated", p.room)
+		}
+	}
+}
+
 // ownerGoes runs conferences of two on three nodes, makes the node that
 // drives the most of them go (how), and checks every one of them carries
 // on: a new source is fanned out and reaches the bridge, the bridge keeps
