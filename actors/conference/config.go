@@ -41,6 +41,12 @@ type Config struct {
 
 	// Node is this node's name in the cluster ("" when not clustered).
 	Node string
+	// PromoteDelay is how long a standby waits, once its owner is gone
+	// from the membership, before it drives the conference. It must exceed
+	// how much sooner the majority of a partition can declare a node dead
+	// than that node sees itself in a minority (memberlist's suspicion
+	// timeout shrinks with confirmations, which only the majority gets).
+	PromoteDelay time.Duration
 
 	// Bridges is the node's brewery actor; nil runs conferences without
 	// media (no bridge is ever allocated).
@@ -67,6 +73,7 @@ func DefaultConfig() Config {
 		RequestTimeout:  15 * time.Second,
 		AutoOwner:       true,
 		MinParticipants: 2,
+		PromoteDelay:    time.Second,
 		JSONSources:     true,
 		Logger:          slog.Default(),
 	}

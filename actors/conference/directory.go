@@ -27,29 +27,33 @@ type directory struct {
 	addr  string            // the client stream's full JID while it is up
 
 	// Cluster placement (see placement.go); zero when not clustered.
-	clustered    bool
-	fenced       bool // without quorum: drives nothing
-	self         string
-	members      []cluster.Member
-	standby      map[string]bool   // rooms this node stands by for
-	standbyOwner map[string]string // room → node that replicates it here
-	replicaOf    map[string]string // room → node told to stand by
-	handingOff   map[string]string // room → node it is being handed to
+	clustered      bool
+	fenced         bool // without quorum: drives nothing
+	self           string
+	members        []cluster.Member
+	standby        map[string]bool   // rooms this node stands by for
+	standbyOwner   map[string]string // room → node that replicates it here
+	promotePending map[string]bool   // a promotion delay runs
+	promoteDue     map[string]bool   // the delay ran out: promote if still owner
+	replicaOf      map[string]string // room → node told to stand by
+	handingOff     map[string]string // room → node it is being handed to
 }
 
 // NewDirectory returns the props of a node's conference directory.
 func NewDirectory(cfg Config, wire Wire) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &directory{
-			cfg:          cfg,
-			wire:         wire,
-			log:          cfg.Logger.With("actor", DirectoryName),
-			rooms:        make(map[string]*actor.PID),
-			byPID:        make(map[string]string),
-			standby:      make(map[string]bool),
-			standbyOwner: make(map[string]string),
-			replicaOf:    make(map[string]string),
-			handingOff:   make(map[string]string),
+			cfg:            cfg,
+			wire:           wire,
+			log:            cfg.Logger.With("actor", DirectoryName),
+			rooms:          make(map[string]*actor.PID),
+			byPID:          make(map[string]string),
+			standby:        make(map[string]bool),
+			standbyOwner:   make(map[string]string),
+			promotePending: make(map[string]bool),
+			promoteDue:     make(map[string]bool),
+			replicaOf:      make(map[string]string),
+			handingOff:     make(map[string]string),
 		}
 	})
 }
@@ -75,6 +79,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		ctx.Forward(pid)
 	case *Placement:
 		d.onPlacement(ctx, msg)
+	case *promoteDue:
+		d.onPromoteDue(ctx, msg)
 	case *focalpb.ConferenceState:
 		d.onState(ctx, msg)
 	case *standbyJoined:

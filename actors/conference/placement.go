@@ -2,6 +2,7 @@ package conference
 
 import (
 	"sort"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -88,9 +89,18 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 		case owner.Name == d.self && ownerAlive:
 			// The owner is alive (draining, or outranked by this node): it
 			// hands the conference over with its final state.
+		case owner.Name == d.self && !d.promoteDue[room]:
+			// Not at once: the owner, if it is only cut off from us, needs
+			// time to see itself in a minority and let the conference go.
+			if !d.promotePending[room] {
+				d.promotePending[room] = true
+				self, root := ctx.Self(), ctx.ActorSystem().Root
+				time.AfterFunc(d.cfg.PromoteDelay, func() { root.Send(self, &promoteDue{room: room}) })
+			}
 		case owner.Name == d.self:
 			d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room])
 			d.standby[room] = false
+			delete(d.promoteDue, room)
 			ctx.Send(pid, &promote{})
 			d.setReplica(ctx, room, pid, ranked)
 		case len(ranked) < 2 || ranked[1].Name != d.self:
@@ -162,4 +172,18 @@ func (d *directory) roomList() *focalpb.RoomList {
 	sort.Strings(out.Rooms)
 	sort.Strings(out.Standby)
 	return out
+}
+
+// promoteDue is the end of a standby's promotion delay.
+type promoteDue struct{ room string }
+
+func (d *directory) onPromoteDue(ctx actor.Context, msg *promoteDue) {
+	delete(d.promotePending, msg.room)
+	pid := d.rooms[msg.room]
+	if pid == nil || !d.standby[msg.room] || d.fenced {
+		return
+	}
+	d.promoteDue[msg.room] = true
+	d.place(ctx, msg.room, pid)
+	delete(d.promoteDue, msg.room)
 }

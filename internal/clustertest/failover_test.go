@@ -175,7 +175,7 @@ func TestJoiningNodeTakesItsShare(t *testing.T) {
 // its conferences and endpoints, no participant sees the focus leave or a
 // new Jingle session.
 func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
-	const conferences = 12
+	const conferences = 30
 	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
