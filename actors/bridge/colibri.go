@@ -145,11 +145,8 @@ func (s *colibriSession) expireEndpoint(id string) {
 // actor does not expire anything, because a conference handed over to
 // another node stops its actors and keeps its media.
 func ExpireConferenceIQ(bridgeJID, meetingID string) *xmpp.Element {
-	el, err := xmpp.ElementOf(xmpp.Colibri2ConferenceModify{MeetingID: meetingID, Expire: true})
-	if err != nil {
-		panic(fmt.Sprintf("colibri2: encode expire: %v", err)) // a constant shape cannot fail
-	}
-	return xmpp.NewIQ(xmpp.IQGet, "", bridgeJID, "", el)
+	payload := xmpp.NewElement(xmpp.Colibri2NS, "conference-modify", "meeting-id", meetingID, "expire", "true")
+	return xmpp.NewIQ(xmpp.IQGet, "", bridgeJID, "", payload)
 }
 
 // send sends a conference-modify; the first one of the session creates the

@@ -52,3 +52,17 @@ func TestColibriReasonReadsReasonAndEndpoint(t *testing.T) {
 		t.Errorf("colibriReason(nil) = %q, %q", r, ep)
 	}
 }
+
+func TestExpireConferenceIQ(t *testing.T) {
+	iq := ExpireConferenceIQ("brewery@internal.auth.meet.jitsi/jvb1", "m-1")
+	if iq.AttrValue("to") != "brewery@internal.auth.meet.jitsi/jvb1" || iq.AttrValue("type") != xmpp.IQGet {
+		t.Fatalf("iq = %s", iq)
+	}
+	var mod xmpp.Colibri2ConferenceModify
+	if err := iq.Child(xmpp.Colibri2NS, "conference-modify").Decode(&mod); err != nil {
+		t.Fatal(err)
+	}
+	if mod.MeetingID != "m-1" || !mod.Expire || mod.Create || len(mod.Endpoints) != 0 {
+		t.Errorf("conference-modify = %+v", mod)
+	}
+}

@@ -93,7 +93,7 @@ func (c *conference) importState(ctx actor.Context, st *focalpb.ConferenceState)
 				restore = &s
 			}
 		}
-		if m.selecting || (m.bridge != "" && !m.allocated) {
+		if m.bridge != "" && !m.allocated {
 			// An allocation was in flight: its answer went to the dead node.
 			m.bridge, m.bridgeSession = "", ""
 		}

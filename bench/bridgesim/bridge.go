@@ -40,9 +40,8 @@ type Config struct {
 	Domain   string // domain of the bridge account, e.g. auth.meet.jitsi
 	User     string // e.g. jvb; several bridges may share one account
 	Password string
-	// Resource is asked for at resource binding; defaults to Nick. (The
-	// session package's client dialer does not pass it on yet, so the
-	// server picks a random, and so distinct, one.)
+	// Resource is bound for the bridge's login; defaults to Nick, so
+	// bridges sharing one account get distinct full JIDs.
 	Resource string
 	Brewery  string // room JID, e.g. jvbbrewery@internal.auth.meet.jitsi
 	Nick     string // nickname in the brewery, e.g. jvb1
