@@ -195,6 +195,9 @@ func memberlistConfig(cfg Config, ip net.IP, port int, d memberlist.Delegate, ev
 	mc.RetransmitMult = 4
 	mc.Delegate = d
 	mc.Events = ev
+	if v, ok := ev.(*view); ok {
+		mc.Ping = v.contacts
+	}
 	mc.Logger = log.New(slogWriter{cfg.Logger}, "", 0)
 	return mc
 }

@@ -73,6 +73,25 @@ func Start(cfg Config) (*Membership, error) {
 	return m, nil
 }
 
+// Reachable counts the other members this node heard from directly within
+// the last d: an acknowledged probe, or their joining. A node that reaches
+// fewer than a quorum knows it is cut off well before the cluster agrees
+// anybody is dead: with probes every Timing.ProbeInterval going round the
+// members, each is probed every (members-1) intervals.
+func (m *Membership) Reachable(d time.Duration) int {
+	cutoff := m.view.contacts.now().Add(-d)
+	n := 0
+	for _, mem := range m.view.snapshot() {
+		if mem.Name == m.name {
+			continue
+		}
+		if t, ok := m.view.contacts.since(mem.Name); ok && t.After(cutoff) {
+			n++
+		}
+	}
+	return n
+}
+
 // Local returns this node as the others see it, with its bound gossip
 // address (useful when Config.Gossip asked for port 0).
 func (m *Membership) Local() Member {

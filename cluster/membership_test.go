@@ -340,3 +340,25 @@ func TestSlowSubscriberDoesNotBlockGossip(t *testing.T) {
 		t.Fatalf("stalled subscriber holds %d tokens, want 1", len(stalled))
 	}
 }
+
+// Every member is reached by the probes; one that stops answering is not,
+// long before memberlist declares it dead.
+func TestReachableCountsMembersHeardFromRecently(t *testing.T) {
+	a, _, c := startThree(t)
+	if n := a.Reachable(time.Second); n != 2 {
+		t.Fatalf("Reachable = %d, want 2", n)
+	}
+	// One that does not answer drops out once its last ack is older than
+	// the window, while memberlist still lists it (suspected, not dead).
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	for a.Reachable(500*time.Millisecond) != 1 {
+		if time.Since(stopped) > 10*time.Second {
+			t.Fatalf("Reachable still %d", a.Reachable(500*time.Millisecond))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("unreachable after %v; still a member: %v", time.Since(stopped).Round(time.Millisecond), len(a.Members()) == 3)
+}

@@ -17,8 +17,9 @@ import (
 // memberlist calls the events with its node lock held, from its packet and
 // timer goroutines: nothing here may block or call back into memberlist.
 type view struct {
-	self string
-	log  *slog.Logger
+	self     string
+	log      *slog.Logger
+	contacts *contacts
 
 	mu      sync.Mutex
 	members map[string]Member
@@ -30,8 +31,9 @@ var _ memberlist.EventDelegate = (*view)(nil)
 
 func newView(self string, log *slog.Logger) *view {
 	return &view{
-		self:    self,
-		log:     log,
+		self:     self,
+		log:      log,
+		contacts: newContacts(),
 		members: make(map[string]Member),
 		subs:    make(map[chan struct{}]struct{}),
 	}
@@ -67,6 +69,9 @@ func (v *view) put(n *memberlist.Node) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if _, known := v.members[n.Name]; !known {
+		v.contacts.touch(n.Name) // joining is contact
+	}
 	v.members[n.Name] = Member{Name: n.Name, Addr: n.Address(), NodeMeta: meta}
 	v.notifyLocked()
 }
@@ -78,6 +83,7 @@ func (v *view) remove(name string) {
 		return
 	}
 	delete(v.members, name)
+	v.contacts.forget(name)
 	v.notifyLocked()
 }
 

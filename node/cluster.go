@@ -79,18 +79,42 @@ func (n *Node) startMembership() error {
 	return nil
 }
 
+// contactWindow is how recently a member must have answered this node's
+// probes to count as reachable. Probes go round the members every
+// probe interval (200 ms on loopback), so for a few members this spans
+// several probes of each.
+const contactWindow = time.Second
+
 // followPlacement tells the directory the new placement after every change
-// of the member list, until the membership shuts down. Changes coalesce in
-// the subscription, so a slow directory never holds memberlist up.
+// of the member list, and whenever the node's reach crosses its quorum,
+// until the membership shuts down. Changes coalesce in the subscription, so
+// a slow directory never holds memberlist up.
 func (n *Node) followPlacement() {
-	for range n.changes {
-		n.sendPlacement()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	quorum := n.cfg.Quorum()
+	reached := n.members.Reachable(contactWindow)+1 >= quorum
+	for {
+		select {
+		case _, ok := <-n.changes:
+			if !ok {
+				return
+			}
+			n.sendPlacement()
+		case <-tick.C:
+			if now := n.members.Reachable(contactWindow)+1 >= quorum; now != reached {
+				reached = now
+				n.sendPlacement()
+			}
+		}
 	}
 }
 
 func (n *Node) sendPlacement() {
 	members := n.members.Members()
-	n.system.Root.Send(n.directory, &conference.Placement{Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum()})
+	n.system.Root.Send(n.directory, &conference.Placement{
+		Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum(), Reachable: n.members.Reachable(contactWindow),
+	})
 	names := make([]string, len(members))
 	for i, m := range members {
 		names[i] = m.Name

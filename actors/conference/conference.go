@@ -169,6 +169,12 @@ func (c *conference) handle(ctx actor.Context) {
 	case *handOver:
 		c.startHandOver(ctx, msg.to, msg.node)
 	case *letGo:
+		// Best effort: if the replica can still be reached (this node only
+		// thinks it is cut off), it drives from this final state at once;
+		// otherwise the majority promotes it after the owner is declared dead.
+		if c.replica != nil && !c.standby {
+			ctx.Send(c.replica, c.exportState(true))
+		}
 		c.handedOver = true
 		c.end(ctx, "cut off from the cluster")
 	case *focalpb.StandbyJoined:

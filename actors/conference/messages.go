@@ -65,4 +65,9 @@ type Placement struct {
 	// node cut off in a minority stops driving, so that the two sides of a
 	// partition never both drive a conference. 0 means 1.
 	Quorum int
+	// Reachable counts the other members this node heard from lately. It
+	// falls as soon as probes go unanswered, long before membership
+	// declares anybody dead, so a cut-off node stops driving before the
+	// majority's standbys are promoted (Config.PromoteDelay).
+	Reachable int
 }

@@ -44,10 +44,10 @@ func (d *directory) remoteOwner(room string) (cluster.Member, bool) {
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Node = p.Self
-	fenced := len(p.Members) < p.Quorum
+	fenced := len(p.Members) < p.Quorum || p.Reachable+1 < p.Quorum
 	if fenced != d.fenced {
 		d.fenced = fenced
-		d.log.Warn("cluster quorum changed", "members", len(p.Members), "quorum", p.Quorum, "fenced", fenced)
+		d.log.Warn("cluster quorum changed", "members", len(p.Members), "reachable", p.Reachable, "quorum", p.Quorum, "fenced", fenced)
 	}
 	for room, pid := range d.rooms {
 		if d.fenced {

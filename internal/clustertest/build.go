@@ -78,6 +78,10 @@ func buildInto(dir string) (binaries, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return binaries{}, fmt.Errorf("go %q: %w\n%s", args, err, out)
 	}
+	// Nodes run as another user (Options.UIDs) must be able to run them.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return binaries{}, fmt.Errorf("make %s readable: %w", dir, err)
+	}
 	return binaries{
 		focusnode: filepath.Join(dir, "focusnode"),
 		bridgesim: filepath.Join(dir, "bridgesim"),

@@ -56,6 +56,10 @@ type Options struct {
 	LogLevel string
 	// Prosody configures the private Prosody.
 	Prosody prosodytest.Options
+	// UIDs runs node i as user (and group) UIDs[i] instead of the test's,
+	// so that firewall rules can match the node's own packets (nftables
+	// `meta skuid`). Needs root and Main (the binaries must be readable).
+	UIDs map[int]uint32
 }
 
 // Cluster is a running Prosody with focus nodes and bridges. Its methods
@@ -122,7 +126,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		c.nodes = append(c.nodes, n)
 	}
 	for _, n := range c.nodes {
-		n.proc = &proc{name: n.name, bin: bins.focusnode, args: c.nodeArgs(n, opts), logPath: filepath.Join(c.logDir, n.name+".log")}
+		n.proc = &proc{name: n.name, bin: bins.focusnode, args: c.nodeArgs(n, opts), logPath: filepath.Join(c.logDir, n.name+".log"), uid: opts.UIDs[n.index]}
 	}
 
 	if c.bridgesim != nil {

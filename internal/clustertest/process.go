@@ -21,6 +21,7 @@ type proc struct {
 	bin     string
 	args    []string
 	logPath string
+	uid     uint32 // run as this user and group id; 0 keeps the test's
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -45,6 +46,9 @@ func (p *proc) start() error {
 	fmt.Fprintf(logFile, "=== clustertest: run %d of %s at %s: %s %q\n", p.runs, p.name, time.Now().Format(time.RFC3339Nano), p.bin, p.args)
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if p.uid != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: p.uid, Gid: p.uid}}
+	}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("start %s: %w", p.name, err)

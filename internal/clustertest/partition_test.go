@@ -1,0 +1,205 @@
+package clustertest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"focal/internal/clustertest"
+	"focal/xmpp"
+)
+
+// cutUID is the user the node to be cut off runs as, so that its own
+// packets can be told apart on loopback.
+const cutUID = 65534
+
+// needFirewall skips the test without root or nft.
+func needFirewall(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("partition test needs root for nftables")
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("partition test needs nft (Debian package nftables)")
+	}
+}
+
+// isolate cuts node off from the other nodes on loopback: every gossip and
+// remote packet it sends to them (matched by its user id) and every packet
+// sent to its own gossip and remote ports is dropped. Its XMPP streams to
+// Prosody stay up. The returned func heals the partition.
+func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal func()) {
+	t.Helper()
+	port := func(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
+	var otherTCP, otherUDP []string
+	for _, n := range c.Nodes() {
+		if n != node {
+			otherTCP = append(otherTCP, port(n.Gossip()), port(n.Remote()))
+			otherUDP = append(otherUDP, port(n.Gossip()))
+		}
+	}
+	table := fmt.Sprintf("focaltest%d", os.Getpid())
+	script := fmt.Sprintf(`table inet %[1]s {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		meta skuid %[2]d tcp dport { %[3]s } drop
+		meta skuid %[2]d udp dport { %[4]s } drop
+	}
+	chain input {
+		type filter hook input priority 0; policy accept;
+		iif lo tcp dport { %[5]s, %[6]s } drop
+		iif lo udp dport { %[5]s } drop
+	}
+}
+`, table, cutUID, strings.Join(otherTCP, ", "), strings.Join(otherUDP, ", "), port(node.Gossip()), port(node.Remote()))
+	cmd := exec.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
+	healed := false
+	heal = func() {
+		if healed {
+			return
+		}
+		healed = true
+		if out, err := exec.Command("nft", "delete", "table", "inet", table).CombinedOutput(); err != nil {
+			t.Errorf("nft delete: %v: %s", err, out)
+		}
+	}
+	t.Cleanup(heal)
+	return heal
+}
+
+// drivers samples which nodes drive each room, asking every node's own
+// directory (through its own /cluster, which always answers for itself).
+func drivers(ctx context.Context, c *clustertest.Cluster) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, n := range c.Running() {
+		v, err := n.Cluster(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range v.Members {
+			if m.Name != n.Name() {
+				continue
+			}
+			for _, r := range m.Rooms {
+				out[r] = append(out[r], n.Name())
+			}
+		}
+	}
+	return out, nil
+}
+
+// The partition rule: a node drives conferences only while it sees a
+// strict majority of the configured cluster, and a standby is promoted
+// only a PromoteDelay after its owner left the membership. A node cut off
+// from the others sees itself alone, drives nothing and lets its
+// conferences go; the majority takes them over. Sampled all along, no
+// conference is ever driven by two nodes.
+func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
+	const conferences = 9
+	needFirewall(t)
+	// node1 runs as another user, to be cut off later.
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1, UIDs: map[int]uint32{0: cutUID}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitCluster(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]pair, conferences)
+	for i := range pairs {
+		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("partition-%02d", i)))
+	}
+	d, err := drivers(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, nodes := range d {
+		counts[nodes[0]]++
+	}
+	cut := c.Node(0)
+	if counts[cut.Name()] == 0 {
+		t.Fatalf("%s drives none of the conferences: %v", cut.Name(), d)
+	}
+
+	// Sample the drivers until every conference is driven by one node of
+	// the majority.
+	check := func(what string, done func(map[string][]string) bool) {
+		t.Helper()
+		for {
+			d, err := drivers(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for room, nodes := range d {
+				if len(nodes) > 1 {
+					t.Fatalf("%s: %s driven by %v at once", what, room, nodes)
+				}
+			}
+			if done(d) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: drivers %v", what, d)
+			case <-time.After(25 * time.Millisecond):
+			}
+		}
+	}
+	started := time.Now()
+	heal := isolate(t, c, cut)
+	check("partitioned", func(d map[string][]string) bool {
+		if len(d) != conferences {
+			return false
+		}
+		for _, nodes := range d {
+			if nodes[0] == cut.Name() {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%s cut off; its %d conferences driven by the majority %v later", cut.Name(), counts[cut.Name()], time.Since(started).Round(time.Millisecond))
+
+	// The conferences work on the majority side.
+	for i, p := range pairs {
+		ssrc := int64(700000 + i)
+		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v7", MSID: fmt.Sprintf("part-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
+		if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+			t.Fatalf("%s: source-add during the partition: %v", p.room, err)
+		}
+		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+			t.Fatalf("%s: bob never got the new source: %v", p.room, err)
+		}
+	}
+
+	// Healed, the node takes its share back, still one driver per room.
+	healed := time.Now()
+	heal()
+	if err := c.WaitCluster(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	check("healed", func(d map[string][]string) bool {
+		mine := 0
+		for _, nodes := range d {
+			if slices.Contains(nodes, cut.Name()) {
+				mine++
+			}
+		}
+		return len(d) == conferences && mine > 0
+	})
+	t.Logf("healed: %s drives conferences again %v later", cut.Name(), time.Since(healed).Round(time.Millisecond))
+	for _, p := range pairs {
+		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
+			t.Errorf("%s: sessions re-initiated", p.room)
+		}
+	}
+}
