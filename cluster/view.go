@@ -34,8 +34,8 @@ func newView(self string, log *slog.Logger) *view {
 		self:     self,
 		log:      log,
 		contacts: newContacts(),
-		members: make(map[string]Member),
-		subs:    make(map[chan struct{}]struct{}),
+		members:  make(map[string]Member),
+		subs:     make(map[chan struct{}]struct{}),
 	}
 }
 
