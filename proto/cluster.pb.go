@@ -38,7 +38,11 @@ type ConferenceState struct {
 	Ended     bool                   `protobuf:"varint,9,opt,name=ended,proto3" json:"ended,omitempty"` // the conference ended: the replica forgets it
 	// final is the last state of a handover: the sender has left the room and
 	// stopped driving the conference; the receiver drives it from now on.
-	Final         bool `protobuf:"varint,10,opt,name=final,proto3" json:"final,omitempty"`
+	Final bool `protobuf:"varint,10,opt,name=final,proto3" json:"final,omitempty"`
+	// reseat asks the standby to leave the room and join it again: the
+	// owner re-joined after losing its stream, which made the standby's
+	// session the one occupants' IQs go to.
+	Reseat        bool `protobuf:"varint,11,opt,name=reseat,proto3" json:"reseat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +143,13 @@ func (x *ConferenceState) GetEnded() bool {
 func (x *ConferenceState) GetFinal() bool {
 	if x != nil {
 		return x.Final
+	}
+	return false
+}
+
+func (x *ConferenceState) GetReseat() bool {
+	if x != nil {
+		return x.Reseat
 	}
 	return false
 }
@@ -912,7 +923,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xdb\x02\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xf3\x02\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -925,7 +936,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\bnext_seq\x18\b \x01(\x05R\anextSeq\x12\x14\n" +
 	"\x05ended\x18\t \x01(\bR\x05ended\x12\x14\n" +
 	"\x05final\x18\n" +
-	" \x01(\bR\x05final\"7\n" +
+	" \x01(\bR\x05final\x12\x16\n" +
+	"\x06reseat\x18\v \x01(\bR\x06reseat\"7\n" +
 	"\rStandbyJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\"\xa8\x01\n" +

@@ -58,6 +58,7 @@ type conference struct {
 	buffered   []*xmpp.Element // occupants' IQs that reached a standby
 	restored   bool            // taken over: the occupant list must confirm the members
 	resyncing  bool            // re-sent the join to get the occupant list again
+	reseating  bool            // a standby left to join again behind the owner
 	replica    *actor.PID      // directory of the node standing by
 	handOverTo *actor.PID      // directory of the node this one hands over to
 	handOverTN string          // and that node's name

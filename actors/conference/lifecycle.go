@@ -51,6 +51,8 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 		c.log.Error("room refused the focus", "err", p.Error)
 		c.failWaiting(ctx, *p.Error)
 		c.end(ctx, "join refused")
+	case p.Unavailable && c.reseating:
+		c.reseating = false // the echo of our own leave; the join follows
 	case p.Unavailable:
 		// Kicked, or the room was destroyed: the room is gone for the focus.
 		c.joined = false
@@ -90,6 +92,12 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 		if rejoin || c.restored {
 			c.restored = false
 			c.dropUnconfirmed(ctx)
+		}
+		if rejoin && c.replica != nil {
+			// The standby stayed while this session was out, so it is now
+			// the session occupants' IQs reach: it must re-join after us.
+			c.version++
+			ctx.Send(c.replica, &focalpb.ConferenceState{Room: c.room, Owner: c.cfg.Node, Version: c.version, Reseat: true})
 		}
 		c.electOwner(ctx)
 		c.inviteAll(ctx)

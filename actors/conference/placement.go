@@ -137,6 +137,12 @@ func (d *directory) setReplica(ctx actor.Context, room string, pid *actor.PID, r
 // onState takes a replicated state from a conference's owner.
 func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	pid := d.rooms[st.Room]
+	if st.Reseat {
+		if pid != nil && d.standby[st.Room] {
+			ctx.Send(pid, st)
+		}
+		return
+	}
 	if st.Ended {
 		if pid != nil && d.standby[st.Room] {
 			d.forget(st.Room)

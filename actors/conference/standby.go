@@ -28,6 +28,10 @@ const nsResync = "urn:focal:resync"
 type standbyJoined struct{ room, owner string }
 
 func (c *conference) onReplicatedState(ctx actor.Context, st *focalpb.ConferenceState) {
+	if st.Reseat {
+		c.reseat(ctx)
+		return
+	}
 	if !c.standby {
 		c.log.Warn("ignoring replicated state: this node drives the conference", "from", st.Owner)
 		return
@@ -126,4 +130,23 @@ func (c *conference) finishHandOver(ctx actor.Context) {
 	c.handedOver = true
 	c.log.Info("conference handed over", "to", c.handOverTN)
 	c.end(ctx, "handed over to "+c.handOverTN)
+}
+
+// reseat leaves the room and joins it again, so that the owner's session,
+// now the older one, is where occupants' IQs go. IQs that reached this
+// standby meanwhile were meant for the owner and cannot be answered here.
+func (c *conference) reseat(ctx actor.Context) {
+	if !c.standby {
+		return
+	}
+	for _, iq := range c.buffered {
+		c.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ServiceUnavailable, "the focus was reconnecting; try again")))
+	}
+	c.buffered = nil
+	c.log.Info("re-joining behind the owner's session")
+	if c.joined {
+		_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
+		c.joined, c.reseating = false, true
+	}
+	c.join(ctx)
 }

@@ -151,3 +151,12 @@ func MemberNames(v api.ClusterView) []string {
 	}
 	return names
 }
+
+// PID is the process id of the node's current run, or 0.
+func (n *Node) PID() int {
+	cmd, _ := n.proc.current()
+	if cmd == nil || cmd.Process == nil {
+		return 0
+	}
+	return cmd.Process.Pid
+}

@@ -1,0 +1,98 @@
+package clustertest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"focal/internal/clustertest"
+	"focal/xmpp"
+)
+
+// cutClientStream resets the TCP connections node has to Prosody's c2s
+// port (ss -K, root only), as a network blip would: the node's client
+// stream reconnects and re-joins its rooms.
+func cutClientStream(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) {
+	t.Helper()
+	c2s := c.Prosody.C2SAddr[strings.LastIndex(c.Prosody.C2SAddr, ":")+1:]
+	out, err := exec.Command("ss", "-tnpH", "state", "established", "( dport = :"+c2s+" )").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss: %v: %s", err, out)
+	}
+	local := regexp.MustCompile(`^\S+\s+\S+\s+\S+:(\d+)\s+\S+\s+.*pid=` + fmt.Sprint(node.PID()) + `,`)
+	cut := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		m := local.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		if out, err := exec.Command("ss", "-K", "-tn", "( sport = :"+m[1]+" )").CombinedOutput(); err != nil {
+			t.Fatalf("ss -K: %v: %s", err, out)
+		}
+		cut++
+	}
+	if cut == 0 {
+		t.Fatalf("no c2s connection of %s (pid %d) in:\n%s", node.Name(), node.PID(), out)
+	}
+}
+
+// When the owner's client stream drops and comes back, its session re-joins
+// the room behind the standby's, which Prosody then routes occupants' IQs
+// to; the standby re-joins behind it so that the owner gets them again.
+func TestOwnerStreamReconnectKeepsItTheIQTarget(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to reset sockets (ss -K)")
+	}
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.WaitCluster(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	p := joinPair(ctx, t, c, c.Room("reconnect"))
+	d, err := drivers(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owner *clustertest.Node
+	for _, n := range c.Nodes() {
+		if n.Name() == d[p.room][0] {
+			owner = n
+		}
+	}
+	seen := [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
+	cutClientStream(t, c, owner)
+	// The owner is back in the room and driving; a new source goes through
+	// it to the other participant.
+	for i := 0; ; i++ {
+		ssrc := int64(600000 + i)
+		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: fmt.Sprintf("alice-v6%d", i), MSID: fmt.Sprintf("re-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
+		actx, acancel := context.WithTimeout(ctx, 3*time.Second)
+		err := p.alice.media.SendSourceAdd(actx, add)
+		acancel()
+		if err == nil {
+			if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("source-add answered on attempt %d", i+1)
+			break
+		}
+		// Answered with an error by the standby while it re-seats, or lost
+		// in the reconnect: a client would try again.
+		t.Logf("attempt %d: %v", i+1, err)
+		if i == 5 {
+			t.Fatalf("no source-add went through after the owner reconnected")
+		}
+	}
+	if d, _ := drivers(ctx, c); len(d[p.room]) != 1 || d[p.room][0] != owner.Name() {
+		t.Errorf("drivers after the reconnect: %v, want only %s", d[p.room], owner.Name())
+	}
+	if focusLeft(p.alice, p.room, seen[0]) || focusLeft(p.bob, p.room, seen[1]) {
+		t.Errorf("a participant saw the focus leave")
+	}
+}
