@@ -137,8 +137,15 @@ func Start(tb testing.TB, opts Options) *Server {
 		if err == nil {
 			return s
 		}
-		if errors.Is(err, errPortBusy) && attempt < startAttempts {
-			tb.Logf("prosodytest: %v; retrying with other ports", err)
+		if attempt < startAttempts {
+			// A busy port is a race with another test; a start that hung
+			// (seen about once in a few dozen starts on a loaded machine,
+			// cause unknown) gets another chance too, after the leftovers
+			// of the failed attempt are killed.
+			tb.Logf("prosodytest: attempt %d: %v; retrying with other ports", attempt, err)
+			if _, kerr := s.run("kill", s.Base); kerr != nil {
+				tb.Logf("prosodytest: clean up after the failed start: %v", kerr)
+			}
 			continue
 		}
 		tb.Fatalf("prosodytest: start prosody in %s: %v", base, err)
