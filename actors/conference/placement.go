@@ -150,6 +150,11 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		}
 		return
 	}
+	if st.Final && d.fenced {
+		// A node in a minority drives nothing, not even what it is handed:
+		// it keeps the state as a standby until it has quorum again.
+		st.Final = false
+	}
 	if pid == nil {
 		pid = d.spawn(ctx, st.Room, st)
 	} else if !d.standby[st.Room] {
