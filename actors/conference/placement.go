@@ -150,9 +150,11 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		}
 		return
 	}
-	if st.Final && d.fenced {
+	orphaned := st.Final && d.fenced
+	if orphaned {
 		// A node in a minority drives nothing, not even what it is handed:
-		// it keeps the state as a standby until it has quorum again.
+		// it keeps the state as a standby, ownerless, and promotes it (after
+		// the delay) once it has quorum again and ranks first.
 		st.Final = false
 	}
 	if pid == nil {
@@ -162,6 +164,9 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		return
 	}
 	d.standbyOwner[st.Room] = st.Owner
+	if orphaned {
+		d.standbyOwner[st.Room] = ""
+	}
 	ctx.Send(pid, st)
 	if st.Final {
 		d.standby[st.Room] = false

@@ -65,6 +65,42 @@ func joinPair(ctx context.Context, t *testing.T, c *clustertest.Cluster, room st
 	return p
 }
 
+// awaitFocusUpdate waits for a presence of the focus occupant that the
+// participant received after its first `after` stanzas.
+func awaitFocusUpdate(ctx context.Context, m *participant, room string, after int) error {
+	n := 0
+	_, err := m.c.Await(ctx, func(el *xmpp.Element) bool {
+		n++
+		if n <= after {
+			return false
+		}
+		p, ok := xmpp.ParseOccupantPresence(el)
+		return ok && p.Room == room && p.Nick == "focus"
+	})
+	if err != nil {
+		return fmt.Errorf("no focus presence update: %w", err)
+	}
+	return nil
+}
+
+// sourceAddSoon sends a source-add, again if the first attempts fail: an
+// IQ that reaches the focus occupant's previous session while Prosody has
+// not yet processed that session's leave is answered item-not-found by the
+// node that let the conference go (or lost with it), as it would be for any
+// client in that window.
+func sourceAddSoon(ctx context.Context, m *participant, add xmpp.SourceSet) error {
+	var err error
+	for range 3 {
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = m.media.SendSourceAdd(actx, add)
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
 // focusLeft reports whether the participant saw the focus leave the room.
 func focusLeft(m *participant, room string, after int) bool {
 	for _, el := range m.c.Received()[after:] {
@@ -145,7 +181,7 @@ func TestJoiningNodeTakesItsShare(t *testing.T) {
 		}
 		ssrc := int64(800000 + i)
 		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v8", MSID: fmt.Sprintf("share-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-		if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
 			t.Fatalf("%s: source-add after the handover: %v", p.room, err)
 		}
 		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
@@ -238,6 +274,14 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Prosody tells the room when the gone node's session left the
+			// focus occupant (an available update, never unavailable); an
+			// IQ sent before that would still be routed to the dead
+			// session, as it would be for any client racing a crash.
+			if err := awaitFocusUpdate(ctx, p.alice, p.room, seen[p.room][0]); err != nil {
+				t.Errorf("%s: %v", p.room, err)
+				return
+			}
 			ssrc := int64(900000 + i)
 			add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v9", MSID: fmt.Sprintf("screen-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
 			if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {

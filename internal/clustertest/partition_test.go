@@ -173,7 +173,7 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 	for i, p := range pairs {
 		ssrc := int64(700000 + i)
 		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v7", MSID: fmt.Sprintf("part-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-		if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
 			t.Fatalf("%s: source-add during the partition: %v", p.room, err)
 		}
 		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
