@@ -42,7 +42,11 @@ type ConferenceState struct {
 	// reseat asks the standby to leave the room and join it again: the
 	// owner re-joined after losing its stream, which made the standby's
 	// session the one occupants' IQs go to.
-	Reseat        bool `protobuf:"varint,11,opt,name=reseat,proto3" json:"reseat,omitempty"`
+	Reseat bool `protobuf:"varint,11,opt,name=reseat,proto3" json:"reseat,omitempty"`
+	// sent_unix_ms is when the owner sent it. A final state older than the
+	// promotion delay was held up (by a partition) and is stale: the
+	// conference may have moved since.
+	SentUnixMs    int64 `protobuf:"varint,12,opt,name=sent_unix_ms,json=sentUnixMs,proto3" json:"sent_unix_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -152,6 +156,13 @@ func (x *ConferenceState) GetReseat() bool {
 		return x.Reseat
 	}
 	return false
+}
+
+func (x *ConferenceState) GetSentUnixMs() int64 {
+	if x != nil {
+		return x.SentUnixMs
+	}
+	return 0
 }
 
 // Sent by a node to the owner of a conference once its standby session has
@@ -923,7 +934,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xf3\x02\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\x95\x03\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -937,7 +948,9 @@ const file_cluster_proto_rawDesc = "" +
 	"\x05ended\x18\t \x01(\bR\x05ended\x12\x14\n" +
 	"\x05final\x18\n" +
 	" \x01(\bR\x05final\x12\x16\n" +
-	"\x06reseat\x18\v \x01(\bR\x06reseat\"7\n" +
+	"\x06reseat\x18\v \x01(\bR\x06reseat\x12 \n" +
+	"\fsent_unix_ms\x18\f \x01(\x03R\n" +
+	"sentUnixMs\"7\n" +
 	"\rStandbyJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\"\xa8\x01\n" +

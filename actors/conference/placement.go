@@ -150,6 +150,13 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		}
 		return
 	}
+	if st.Final && time.Since(time.UnixMilli(st.SentUnixMs)) > d.cfg.PromoteDelay {
+		// Held up, by a partition most likely: the sender let the
+		// conference go long ago and it may have moved since. Keep the
+		// state as a standby's; placement decides.
+		d.log.Warn("stale final state", "room", st.Room, "from", st.Owner, "age", time.Since(time.UnixMilli(st.SentUnixMs)))
+		st.Final = false
+	}
 	orphaned := st.Final && d.fenced
 	if orphaned {
 		// A node in a minority drives nothing, not even what it is handed:

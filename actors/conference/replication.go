@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/participant"
@@ -35,8 +37,9 @@ func (c *conference) exportState(final bool) *focalpb.ConferenceState {
 			StartAudioMuted: int32(c.options.StartAudioMuted),
 			StartVideoMuted: int32(c.options.StartVideoMuted),
 		},
-		NextSeq: int32(c.nextSeq),
-		Final:   final,
+		NextSeq:    int32(c.nextSeq),
+		Final:      final,
+		SentUnixMs: time.Now().UnixMilli(),
 	}
 	for _, m := range c.membersInOrder() {
 		ms := &focalpb.MemberState{
