@@ -43,7 +43,9 @@ type ClusterMember struct {
 // cluster answers GET /cluster. It asks every member's directory for its
 // room list at once, so a member that does not answer costs one
 // ClusterTimeout, not one per member. With ?rooms=false it asks nobody and
-// answers membership alone, at once (rooms and standby are then null).
+// answers membership alone, at once (rooms and standby are then null); with
+// ?rooms=self it asks only this node's own directory, at once whatever the
+// state of the others (a consistent snapshot of what this node drives).
 func (cfg Config) cluster(w http.ResponseWriter, r *http.Request) {
 	if cfg.Cluster == nil {
 		http.Error(w, "not in a cluster (no --gossip)", http.StatusNotFound)
@@ -55,11 +57,11 @@ func (cfg Config) cluster(w http.ResponseWriter, r *http.Request) {
 	if timeout <= 0 {
 		timeout = defaultClusterTimeout
 	}
-	rooms := r.URL.Query().Get("rooms") != "false"
+	which := r.URL.Query().Get("rooms")
 	var wg sync.WaitGroup
 	for i, m := range members {
 		view.Members[i] = ClusterMember{Name: m.Name, Addr: m.Addr, Remote: m.Remote, HTTP: m.HTTP, Draining: m.Draining}
-		if rooms {
+		if which != "false" && (which != "self" || m.Name == self) {
 			wg.Go(func() { cfg.askRooms(&view.Members[i], timeout) })
 		}
 	}

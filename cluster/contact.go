@@ -30,9 +30,22 @@ func (c *contacts) touch(name string) {
 	c.mu.Unlock()
 }
 
-func (c *contacts) forget(name string) {
+// met records a member joining: contact, unless it is coming back after
+// being declared dead. A member can be re-added by gossip from a third
+// node (or by stale messages) while this node still cannot reach it; only
+// an acknowledged probe counts then.
+func (c *contacts) met(name string) {
 	c.mu.Lock()
-	delete(c.last, name)
+	if _, before := c.last[name]; !before {
+		c.last[name] = c.now()
+	}
+	c.mu.Unlock()
+}
+
+// lost records a member declared dead: no contact until it answers again.
+func (c *contacts) lost(name string) {
+	c.mu.Lock()
+	c.last[name] = time.Time{}
 	c.mu.Unlock()
 }
 

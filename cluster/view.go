@@ -70,7 +70,7 @@ func (v *view) put(n *memberlist.Node) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if _, known := v.members[n.Name]; !known {
-		v.contacts.touch(n.Name) // joining is contact
+		v.contacts.met(n.Name)
 	}
 	v.members[n.Name] = Member{Name: n.Name, Addr: n.Address(), NodeMeta: meta}
 	v.notifyLocked()
@@ -83,7 +83,7 @@ func (v *view) remove(name string) {
 		return
 	}
 	delete(v.members, name)
-	v.contacts.forget(name)
+	v.contacts.lost(name)
 	v.notifyLocked()
 }
 

@@ -160,3 +160,19 @@ func (n *Node) PID() int {
 	}
 	return cmd.Process.Pid
 }
+
+// OwnRooms returns the conferences this node's own directory drives, asking
+// nobody else (GET /cluster?rooms=self), so that it answers at once even
+// while the node is cut off from the others.
+func (n *Node) OwnRooms(ctx context.Context) ([]string, error) {
+	v, err := n.getCluster(ctx, "/cluster?rooms=self")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range v.Members {
+		if m.Name == n.Name() {
+			return m.Rooms, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: not in its own /cluster", n.Name())
+}

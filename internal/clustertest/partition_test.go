@@ -19,11 +19,13 @@ import (
 const cutUID = 65534
 
 // partitionEnv opts in to the partition test. It is not in the default
-// run: in about one run in four, the cut-off node's memberlist briefly lists
-// a peer again during the partition (not understood yet), which lets it see
-// a quorum and promote a standby while the majority drives the conference.
-// That is the failure this test exists to catch; until it is fixed the test
-// would fail the suite at random.
+// run yet: the partitioned phase holds (the cut node lets go before the
+// majority promotes, in every run so far), but healing is not reliable:
+// memberlist's views flap while the cut node rejoins (peers briefly
+// declared dead by its stale gossip), and in about half the runs a
+// conference was driven twice for a moment, or by nobody, or the node
+// never got its share back. That is the failure this test exists to catch;
+// until it is fixed it would fail the suite at random.
 const partitionEnv = "FOCAL_PARTITION_TEST"
 
 // needFirewall skips the test without root or nft, or unless asked for.
@@ -88,24 +90,36 @@ func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal
 }
 
 // drivers samples which nodes drive each room, asking every node's own
-// directory (through its own /cluster, which always answers for itself).
+// directory at about the same time (each answers for itself at once).
 func drivers(ctx context.Context, c *clustertest.Cluster) (map[string][]string, error) {
+	type answer struct {
+		node  string
+		rooms []string
+		err   error
+	}
+	running := c.Running()
+	answers := make(chan answer, len(running))
+	for _, n := range running {
+		go func() {
+			rooms, err := n.OwnRooms(ctx)
+			answers <- answer{n.Name(), rooms, err}
+		}()
+	}
 	out := map[string][]string{}
-	for _, n := range c.Running() {
-		v, err := n.Cluster(ctx)
-		if err != nil {
-			return nil, err
+	var firstErr error
+	for range running {
+		a := <-answers
+		if a.err != nil && firstErr == nil {
+			firstErr = a.err
 		}
-		for _, m := range v.Members {
-			if m.Name != n.Name() {
-				continue
-			}
-			for _, r := range m.Rooms {
-				out[r] = append(out[r], n.Name())
-			}
+		for _, r := range a.rooms {
+			out[r] = append(out[r], a.node)
 		}
 	}
-	return out, nil
+	for _, nodes := range out {
+		slices.Sort(nodes)
+	}
+	return out, firstErr
 }
 
 // The partition rule: a node drives conferences only while it sees a
