@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"focal/actors/bridge"
 	"focal/actors/ingress"
 	"focal/bench/bridgesim"
 	"focal/internal/testclient"
@@ -23,8 +22,7 @@ import (
 func BenchmarkJoinPath(b *testing.B) {
 	h := newHarness(b, withBrewery)
 	ctx := context.Background()
-	h.bridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge", func(s []bridge.Snapshot) bool { return len(s) == 1 })
+	h.readyBridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
 	clients := make([]*testclient.Client, 2*b.N)
 	for i := range clients {
 		clients[i] = h.client(ctx)

@@ -30,6 +30,21 @@ func (h *harness) bridge(ctx context.Context, nick string, stats bridgesim.Stats
 	return b
 }
 
+// readyBridge starts a bridge and waits until the node's brewery lists it.
+func (h *harness) readyBridge(ctx context.Context, nick string, stats bridgesim.Stats) *bridgesim.Bridge {
+	h.t.Helper()
+	b := h.bridge(ctx, nick, stats)
+	h.awaitBridges(ctx, "bridge "+nick, func(list []bridge.Snapshot) bool {
+		for _, s := range list {
+			if s.JID == b.JID() {
+				return true
+			}
+		}
+		return false
+	})
+	return b
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }

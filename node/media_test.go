@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"focal/actors/bridge"
 	"focal/actors/conference"
 	"focal/bench/bridgesim"
 	"focal/internal/testclient"
@@ -91,9 +90,8 @@ func sourceCount(ep bridgesim.Endpoint) int {
 func TestTwoParticipantsGetSessionsOnTheLessLoadedBridge(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	busy := h.bridge(ctx, "jvb-busy", bridgesim.Stats{StressLevel: 0.7})
-	idle := h.bridge(ctx, "jvb-idle", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "two bridges", func(b []bridge.Snapshot) bool { return len(b) == 2 })
+	busy := h.readyBridge(ctx, "jvb-busy", bridgesim.Stats{StressLevel: 0.7})
+	idle := h.readyBridge(ctx, "jvb-idle", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-two")
 
 	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
@@ -139,8 +137,7 @@ func TestTwoParticipantsGetSessionsOnTheLessLoadedBridge(t *testing.T) {
 func TestThirdParticipantLeaveAndEndOfConference(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	jvb := h.bridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge", func(b []bridge.Snapshot) bool { return len(b) == 1 })
+	jvb := h.readyBridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-three")
 
 	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
@@ -204,16 +201,14 @@ func TestThirdParticipantLeaveAndEndOfConference(t *testing.T) {
 func TestKilledBridgeParticipantsMoveToTheOtherBridge(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	first := h.bridge(ctx, "jvb-a", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge a", func(b []bridge.Snapshot) bool { return len(b) == 1 })
+	first := h.readyBridge(ctx, "jvb-a", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-failover")
 	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
 	bob := h.join(ctx, room, "bob", testclient.MediaOptions{})
 	before := alice.awaitSession(ctx, t)
 	bob.awaitSession(ctx, t)
 	alice.awaitSSRCs(ctx, t, bob)
-	second := h.bridge(ctx, "jvb-b", bridgesim.Stats{StressLevel: 0.5})
-	h.awaitBridges(ctx, "bridge b", func(b []bridge.Snapshot) bool { return len(b) == 2 })
+	second := h.readyBridge(ctx, "jvb-b", bridgesim.Stats{StressLevel: 0.5})
 
 	killed := time.Now()
 	first.Die()
@@ -234,8 +229,7 @@ func TestKilledBridgeParticipantsMoveToTheOtherBridge(t *testing.T) {
 func TestInvalidSourcesAreRejected(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	h.bridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge", func(b []bridge.Snapshot) bool { return len(b) == 1 })
+	h.readyBridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-invalid")
 	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
 	bob := h.join(ctx, room, "bob", testclient.MediaOptions{})
@@ -300,8 +294,7 @@ func findSSRC(sources map[string]xmpp.SourceSet, ssrc int64) (string, bool) {
 func TestSilentParticipantDoesNotBlockOthers(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	h.bridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge", func(b []bridge.Snapshot) bool { return len(b) == 1 })
+	h.readyBridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-silent")
 	// The silent one never answers disco#info's follow-ups with a
 	// session-accept.
@@ -318,8 +311,7 @@ func TestSilentParticipantDoesNotBlockOthers(t *testing.T) {
 func TestJingleErrorsAndRestartRateLimit(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	h.bridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge", func(b []bridge.Snapshot) bool { return len(b) == 1 })
+	h.readyBridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-errors")
 	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
 	bob := h.join(ctx, room, "bob", testclient.MediaOptions{})
@@ -377,15 +369,13 @@ func TestJingleErrorsAndRestartRateLimit(t *testing.T) {
 func TestHungBridgeParticipantsMoveToTheOtherBridge(t *testing.T) {
 	h := newHarness(t, withBrewery)
 	ctx := testContext(t, 30*time.Second)
-	first := h.bridge(ctx, "jvb-a", bridgesim.Stats{StressLevel: 0.1})
-	h.awaitBridges(ctx, "bridge a", func(b []bridge.Snapshot) bool { return len(b) == 1 })
+	first := h.readyBridge(ctx, "jvb-a", bridgesim.Stats{StressLevel: 0.1})
 	room := h.room("media-hung")
 	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
 	bob := h.join(ctx, room, "bob", testclient.MediaOptions{})
 	alice.awaitSession(ctx, t)
 	bob.awaitSession(ctx, t)
-	second := h.bridge(ctx, "jvb-b", bridgesim.Stats{StressLevel: 0.5})
-	h.awaitBridges(ctx, "bridge b", func(b []bridge.Snapshot) bool { return len(b) == 2 })
+	second := h.readyBridge(ctx, "jvb-b", bridgesim.Stats{StressLevel: 0.5})
 
 	hung := time.Now()
 	first.Hang()

@@ -76,6 +76,9 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
 		c.idleGen++ // somebody came: the conference is not idle any more
 	}
+	if p.Role != m.role || p.Affiliation != m.affiliation {
+		c.log.Info("participant role", "participant", m.nick, "role", p.Role, "affiliation", p.Affiliation)
+	}
 	m.realJID, m.role, m.affiliation, m.confirmed = p.RealJID, p.Role, p.Affiliation, true
 	// Jitsi clients announce these as un-namespaced presence children.
 	if el := p.Stanza.Child("", "stats-id"); el != nil {
@@ -87,7 +90,6 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 	if c.ownerPending == m.nick && m.affiliation == xmpp.AffiliationOwner {
 		c.ownerPending = ""
 	}
-	ctx.Send(m.pid, &participant.Presence{Occupant: p})
 	c.electOwner(ctx)
 }
 

@@ -38,13 +38,16 @@ type MemberSnapshot struct {
 	Affiliation string `json:"affiliation"`
 	Bridge      string `json:"bridge,omitempty"`
 	Sources     string `json:"sources,omitempty"`
+	JingleSID   string `json:"jingle_sid,omitempty"`
+	JingleState string `json:"jingle_state,omitempty"`
 }
 
 func (c *conference) snapshot() Snapshot {
 	s := Snapshot{Room: c.room, MeetingID: c.meetingID, Joined: c.joined, Options: c.options,
 		Participants: []MemberSnapshot{}, Bridges: []BridgeSnapshot{}}
 	for _, m := range c.membersInOrder() {
-		ms := MemberSnapshot{Nick: m.nick, JID: m.realJID, Role: m.role, Affiliation: m.affiliation, Bridge: m.bridge}
+		ms := MemberSnapshot{Nick: m.nick, JID: m.realJID, Role: m.role, Affiliation: m.affiliation, Bridge: m.bridge,
+			JingleSID: m.session.SID, JingleState: m.session.State}
 		if src := c.sources.SourcesOf(m.nick); !src.Empty() {
 			ms.Sources = src.String()
 		}

@@ -6,9 +6,6 @@ import (
 
 // Messages from the conference to a participant.
 type (
-	// Presence is the latest MUC presence of the participant.
-	Presence struct{ Occupant xmpp.OccupantPresence }
-
 	// Invite starts a Jingle session (or replaces the current one) on the
 	// bridge endpoint the conference allocated for the participant.
 	Invite struct {
@@ -37,9 +34,6 @@ type (
 		Reason string // Jingle reason condition, e.g. xmpp.JingleReasonSuccess
 		Text   string
 	}
-
-	// GetState asks for a State reply.
-	GetState struct{}
 )
 
 // Messages from a participant to its conference (its parent).
@@ -101,22 +95,6 @@ type (
 		Reason string
 	}
 )
-
-// State is a copy of what the participant actor knows, for debugging views.
-type State struct {
-	Room          string   `json:"room"`
-	Nick          string   `json:"nick"`
-	RealJID       string   `json:"jid,omitempty"`
-	Role          string   `json:"role,omitempty"`
-	Affiliation   string   `json:"affiliation,omitempty"`
-	StatsID       string   `json:"stats_id,omitempty"`
-	Region        string   `json:"region,omitempty"`
-	Features      []string `json:"features,omitempty"`
-	SessionID     string   `json:"jingle_sid,omitempty"`
-	SessionState  string   `json:"jingle_state,omitempty"`
-	Bridge        string   `json:"bridge,omitempty"`
-	BridgeSession string   `json:"bridge_session,omitempty"`
-}
 
 // Session is what a participant's Jingle session is, enough for another
 // node to carry it on.

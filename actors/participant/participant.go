@@ -46,7 +46,6 @@ type participantActor struct {
 	self *actor.PID
 	root *actor.RootContext
 
-	state    State
 	features map[string]bool
 	jingle   jingleSession
 	restarts *restartLimit
@@ -64,7 +63,6 @@ func Props(cfg Config) *actor.Props {
 		return &participantActor{
 			cfg:      cfg,
 			log:      cfg.Logger.With("participant", cfg.Nick),
-			state:    State{Room: cfg.Room, Nick: cfg.Nick},
 			restarts: newRestartLimit(),
 		}
 	})
@@ -82,8 +80,6 @@ func (p *participantActor) Receive(ctx actor.Context) {
 			return
 		}
 		p.discoverFeatures()
-	case *Presence:
-		p.update(msg.Occupant)
 	case discoResult:
 		p.onFeatures(ctx, msg)
 		p.reportSession(ctx)
@@ -104,8 +100,6 @@ func (p *participantActor) Receive(ctx actor.Context) {
 		if p.jingle.sid != before.sid || p.jingle.state != before.state {
 			p.reportSession(ctx)
 		}
-	case *GetState:
-		ctx.Respond(p.snapshot())
 	case *actor.Stopping:
 		// The occupant left: its session ends with it, nothing to send.
 		p.jingle.state = sessionEnded
@@ -113,32 +107,6 @@ func (p *participantActor) Receive(ctx actor.Context) {
 }
 
 func (p *participantActor) occupantJID() string { return p.cfg.Room + "/" + p.cfg.Nick }
-
-func (p *participantActor) update(o xmpp.OccupantPresence) {
-	if o.Role != p.state.Role || o.Affiliation != p.state.Affiliation {
-		p.log.Info("participant role", "role", o.Role, "affiliation", o.Affiliation)
-	}
-	p.state.RealJID = o.RealJID
-	p.state.Role = o.Role
-	p.state.Affiliation = o.Affiliation
-	// Jitsi clients announce these as un-namespaced presence children.
-	if el := o.Stanza.Child("", "stats-id"); el != nil {
-		p.state.StatsID = el.Text
-	}
-	if el := o.Stanza.Child("", "jitsi_participant_region"); el != nil {
-		p.state.Region = el.Text
-	}
-}
-
-func (p *participantActor) snapshot() State {
-	s := p.state
-	s.Features = sortedFeatures(p.features)
-	s.SessionID = p.jingle.sid
-	s.SessionState = p.jingle.state.String()
-	s.Bridge = p.jingle.bridge
-	s.BridgeSession = p.jingle.bridgeSession
-	return s
-}
 
 // restore takes over a session from the replicated state.
 func (p *participantActor) restore(r *Session) {
