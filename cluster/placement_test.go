@@ -293,3 +293,23 @@ func BenchmarkRanked(b *testing.B) {
 		})
 	}
 }
+
+func TestShardsSpreadRoomsAndAreStable(t *testing.T) {
+	const rooms, shards = 6400, DefaultShards
+	counts := make([]int, shards)
+	for i := range rooms {
+		counts[Shard(fmt.Sprintf("room-%d@conference.meet.jitsi", i), shards)]++
+	}
+	for s, n := range counts {
+		if n < rooms/shards/2 || n > rooms/shards*2 {
+			t.Errorf("shard %d has %d of %d rooms", s, n, rooms)
+		}
+	}
+	// Pinned like the score: nodes of different versions must agree.
+	if got := Shard("room@conference.meet.jitsi", shards); got != 37 {
+		t.Fatalf("Shard(room) = %d, pinned %d", got, 37)
+	}
+	if got := ShardKey(7); got != "shard/7" {
+		t.Fatalf("ShardKey(7) = %q", got)
+	}
+}

@@ -36,17 +36,19 @@ type ConferenceState struct {
 	Bridges   []*BridgeSessionState  `protobuf:"bytes,7,rep,name=bridges,proto3" json:"bridges,omitempty"`
 	NextSeq   int32                  `protobuf:"varint,8,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"`
 	Ended     bool                   `protobuf:"varint,9,opt,name=ended,proto3" json:"ended,omitempty"` // the conference ended: the replica forgets it
-	// final is the last state of a handover: the sender has left the room and
-	// stopped driving the conference; the receiver drives it from now on.
+	// final is the last state of a handover: the sender has stopped driving
+	// the conference (its session stays in the room, for the receiver to
+	// resume); the receiver drives it from now on.
 	Final bool `protobuf:"varint,10,opt,name=final,proto3" json:"final,omitempty"`
-	// reseat asks the standby to leave the room and join it again: the
-	// owner re-joined after losing its stream, which made the standby's
-	// session the one occupants' IQs go to.
-	Reseat bool `protobuf:"varint,11,opt,name=reseat,proto3" json:"reseat,omitempty"`
 	// sent_unix_ms is when the owner sent it. A final state older than the
 	// promotion delay was held up (by a partition) and is stale: the
 	// conference may have moved since.
-	SentUnixMs    int64 `protobuf:"varint,12,opt,name=sent_unix_ms,json=sentUnixMs,proto3" json:"sent_unix_ms,omitempty"`
+	SentUnixMs int64 `protobuf:"varint,12,opt,name=sent_unix_ms,json=sentUnixMs,proto3" json:"sent_unix_ms,omitempty"`
+	// session is the XEP-0198 resumption id of the focus session that is in
+	// the room: whoever drives the conference next resumes that session
+	// (ShardSession) rather than joining, so participants see no change.
+	Session       string `protobuf:"bytes,13,opt,name=session,proto3" json:"session,omitempty"`
+	Shard         int32  `protobuf:"varint,14,opt,name=shard,proto3" json:"shard,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,13 +153,6 @@ func (x *ConferenceState) GetFinal() bool {
 	return false
 }
 
-func (x *ConferenceState) GetReseat() bool {
-	if x != nil {
-		return x.Reseat
-	}
-	return false
-}
-
 func (x *ConferenceState) GetSentUnixMs() int64 {
 	if x != nil {
 		return x.SentUnixMs
@@ -165,30 +160,54 @@ func (x *ConferenceState) GetSentUnixMs() int64 {
 	return 0
 }
 
-// Sent by a node to the owner of a conference once its standby session has
-// joined the room: an owner handing the conference over may now leave.
-type StandbyJoined struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+func (x *ConferenceState) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *ConferenceState) GetShard() int32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+// The resumption state of a shard's focus session, sent by the node that
+// holds it to the node that would take the shard over, and acknowledged
+// (ShardSessionAck) before the session acknowledges stanzas to the server
+// with the same h: so the taker never offers an h the server refuses.
+type ShardSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard int32                  `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Id    string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`                     // XEP-0198 previd
+	Jid   string                 `protobuf:"bytes,3,opt,name=jid,proto3" json:"jid,omitempty"`                   // the session's full JID
+	H     uint32                 `protobuf:"varint,4,opt,name=h,proto3" json:"h,omitempty"`                      // stanzas received and handed on
+	MaxMs int64                  `protobuf:"varint,5,opt,name=max_ms,json=maxMs,proto3" json:"max_ms,omitempty"` // how long the server keeps it once cut
+	Owner string                 `protobuf:"bytes,6,opt,name=owner,proto3" json:"owner,omitempty"`               // node that holds (or held) it
+	// final: the holder cut its connection and stopped (handover, or cut off
+	// from its cluster); the receiver resumes it now.
+	Final         bool  `protobuf:"varint,7,opt,name=final,proto3" json:"final,omitempty"`
+	SentUnixMs    int64 `protobuf:"varint,8,opt,name=sent_unix_ms,json=sentUnixMs,proto3" json:"sent_unix_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *StandbyJoined) Reset() {
-	*x = StandbyJoined{}
+func (x *ShardSession) Reset() {
+	*x = ShardSession{}
 	mi := &file_cluster_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *StandbyJoined) String() string {
+func (x *ShardSession) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*StandbyJoined) ProtoMessage() {}
+func (*ShardSession) ProtoMessage() {}
 
-func (x *StandbyJoined) ProtoReflect() protoreflect.Message {
+func (x *ShardSession) ProtoReflect() protoreflect.Message {
 	mi := &file_cluster_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -200,21 +219,169 @@ func (x *StandbyJoined) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use StandbyJoined.ProtoReflect.Descriptor instead.
-func (*StandbyJoined) Descriptor() ([]byte, []int) {
+// Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
+func (*ShardSession) Descriptor() ([]byte, []int) {
 	return file_cluster_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *StandbyJoined) GetRoom() string {
+func (x *ShardSession) GetShard() int32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardSession) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ShardSession) GetJid() string {
+	if x != nil {
+		return x.Jid
+	}
+	return ""
+}
+
+func (x *ShardSession) GetH() uint32 {
+	if x != nil {
+		return x.H
+	}
+	return 0
+}
+
+func (x *ShardSession) GetMaxMs() int64 {
+	if x != nil {
+		return x.MaxMs
+	}
+	return 0
+}
+
+func (x *ShardSession) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *ShardSession) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+func (x *ShardSession) GetSentUnixMs() int64 {
+	if x != nil {
+		return x.SentUnixMs
+	}
+	return 0
+}
+
+type ShardSessionAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	H             uint32                 `protobuf:"varint,2,opt,name=h,proto3" json:"h,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardSessionAck) Reset() {
+	*x = ShardSessionAck{}
+	mi := &file_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardSessionAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardSessionAck) ProtoMessage() {}
+
+func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
+func (*ShardSessionAck) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ShardSessionAck) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ShardSessionAck) GetH() uint32 {
+	if x != nil {
+		return x.H
+	}
+	return 0
+}
+
+// A stanza that reached the previous owner of a conference after it handed
+// the conference over, passed on to the new owner.
+type ForwardedStanza struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Xml           string                 `protobuf:"bytes,2,opt,name=xml,proto3" json:"xml,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardedStanza) Reset() {
+	*x = ForwardedStanza{}
+	mi := &file_cluster_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardedStanza) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardedStanza) ProtoMessage() {}
+
+func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
+func (*ForwardedStanza) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ForwardedStanza) GetRoom() string {
 	if x != nil {
 		return x.Room
 	}
 	return ""
 }
 
-func (x *StandbyJoined) GetNode() string {
+func (x *ForwardedStanza) GetXml() string {
 	if x != nil {
-		return x.Node
+		return x.Xml
 	}
 	return ""
 }
@@ -231,7 +398,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -243,7 +410,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -256,7 +423,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -311,7 +478,7 @@ type MemberState struct {
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +490,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +503,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MemberState) GetNick() string {
@@ -460,7 +627,7 @@ type OfferOptions struct {
 
 func (x *OfferOptions) Reset() {
 	*x = OfferOptions{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +639,7 @@ func (x *OfferOptions) String() string {
 func (*OfferOptions) ProtoMessage() {}
 
 func (x *OfferOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +652,7 @@ func (x *OfferOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferOptions.ProtoReflect.Descriptor instead.
 func (*OfferOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OfferOptions) GetAudio() bool {
@@ -557,7 +724,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +736,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +749,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JingleState) GetSid() string {
@@ -633,7 +800,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +812,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +825,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -709,7 +876,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +888,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +901,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -783,7 +950,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +962,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +975,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -842,7 +1009,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1021,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,21 +1034,22 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 type RoomList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	Rooms         []string               `protobuf:"bytes,2,rep,name=rooms,proto3" json:"rooms,omitempty"`     // conferences this node drives
-	Standby       []string               `protobuf:"bytes,3,rep,name=standby,proto3" json:"standby,omitempty"` // conferences it stands by for
+	Rooms         []string               `protobuf:"bytes,2,rep,name=rooms,proto3" json:"rooms,omitempty"`       // conferences this node drives
+	Standby       []string               `protobuf:"bytes,3,rep,name=standby,proto3" json:"standby,omitempty"`   // conferences it stands by for
+	Sessions      []string               `protobuf:"bytes,4,rep,name=sessions,proto3" json:"sessions,omitempty"` // resumption ids of the focus sessions it holds
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1061,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1074,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RoomList) GetNode() string {
@@ -930,11 +1098,18 @@ func (x *RoomList) GetStandby() []string {
 	return nil
 }
 
+func (x *RoomList) GetSessions() []string {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\x95\x03\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xb3\x03\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -947,13 +1122,27 @@ const file_cluster_proto_rawDesc = "" +
 	"\bnext_seq\x18\b \x01(\x05R\anextSeq\x12\x14\n" +
 	"\x05ended\x18\t \x01(\bR\x05ended\x12\x14\n" +
 	"\x05final\x18\n" +
-	" \x01(\bR\x05final\x12\x16\n" +
-	"\x06reseat\x18\v \x01(\bR\x06reseat\x12 \n" +
+	" \x01(\bR\x05final\x12 \n" +
 	"\fsent_unix_ms\x18\f \x01(\x03R\n" +
-	"sentUnixMs\"7\n" +
-	"\rStandbyJoined\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
-	"\x04node\x18\x02 \x01(\tR\x04node\"\xa8\x01\n" +
+	"sentUnixMs\x12\x18\n" +
+	"\asession\x18\r \x01(\tR\asession\x12\x14\n" +
+	"\x05shard\x18\x0e \x01(\x05R\x05shardJ\x04\b\v\x10\f\"\xb9\x01\n" +
+	"\fShardSession\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x05R\x05shard\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +
+	"\x03jid\x18\x03 \x01(\tR\x03jid\x12\f\n" +
+	"\x01h\x18\x04 \x01(\rR\x01h\x12\x15\n" +
+	"\x06max_ms\x18\x05 \x01(\x03R\x05maxMs\x12\x14\n" +
+	"\x05owner\x18\x06 \x01(\tR\x05owner\x12\x14\n" +
+	"\x05final\x18\a \x01(\bR\x05final\x12 \n" +
+	"\fsent_unix_ms\x18\b \x01(\x03R\n" +
+	"sentUnixMs\"/\n" +
+	"\x0fShardSessionAck\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\f\n" +
+	"\x01h\x18\x02 \x01(\rR\x01h\"7\n" +
+	"\x0fForwardedStanza\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x10\n" +
+	"\x03xml\x18\x02 \x01(\tR\x03xml\"\xa8\x01\n" +
 	"\x11ConferenceOptions\x12\x10\n" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
@@ -1008,11 +1197,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\tsemantics\x18\x01 \x01(\tR\tsemantics\x12\x14\n" +
 	"\x05media\x18\x02 \x01(\tR\x05media\x12\x14\n" +
 	"\x05ssrcs\x18\x03 \x03(\x03R\x05ssrcs\"\v\n" +
-	"\tListRooms\"N\n" +
+	"\tListRooms\"j\n" +
 	"\bRoomList\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x14\n" +
 	"\x05rooms\x18\x02 \x03(\tR\x05rooms\x12\x18\n" +
-	"\astandby\x18\x03 \x03(\tR\astandbyB\x15Z\x13focal/proto;focalpbb\x06proto3"
+	"\astandby\x18\x03 \x03(\tR\astandby\x12\x1a\n" +
+	"\bsessions\x18\x04 \x03(\tR\bsessionsB\x15Z\x13focal/proto;focalpbb\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -1026,35 +1216,37 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_cluster_proto_goTypes = []any{
 	(*ConferenceState)(nil),    // 0: focal.v1.ConferenceState
-	(*StandbyJoined)(nil),      // 1: focal.v1.StandbyJoined
-	(*ConferenceOptions)(nil),  // 2: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 3: focal.v1.MemberState
-	(*OfferOptions)(nil),       // 4: focal.v1.OfferOptions
-	(*JingleState)(nil),        // 5: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 6: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 7: focal.v1.Source
-	(*SourceGroup)(nil),        // 8: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 9: focal.v1.ListRooms
-	(*RoomList)(nil),           // 10: focal.v1.RoomList
+	(*ShardSession)(nil),       // 1: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 2: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 3: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 4: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 5: focal.v1.MemberState
+	(*OfferOptions)(nil),       // 6: focal.v1.OfferOptions
+	(*JingleState)(nil),        // 7: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 8: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 9: focal.v1.Source
+	(*SourceGroup)(nil),        // 10: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 11: focal.v1.ListRooms
+	(*RoomList)(nil),           // 12: focal.v1.RoomList
 }
 var file_cluster_proto_depIdxs = []int32{
-	2, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	3, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	6, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	4, // 3: focal.v1.MemberState.offer:type_name -> focal.v1.OfferOptions
-	5, // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	7, // 5: focal.v1.MemberState.sources:type_name -> focal.v1.Source
-	8, // 6: focal.v1.MemberState.source_groups:type_name -> focal.v1.SourceGroup
-	7, // 7: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	8, // 8: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	4,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	5,  // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	8,  // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	6,  // 3: focal.v1.MemberState.offer:type_name -> focal.v1.OfferOptions
+	7,  // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	9,  // 5: focal.v1.MemberState.sources:type_name -> focal.v1.Source
+	10, // 6: focal.v1.MemberState.source_groups:type_name -> focal.v1.SourceGroup
+	9,  // 7: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	10, // 8: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1068,7 +1260,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
