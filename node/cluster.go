@@ -193,7 +193,7 @@ func (n *Node) drain(ctx context.Context) {
 	}
 	for {
 		res, err := n.system.Root.RequestFuture(n.directory, &focalpb.ListRooms{}, time.Second).Result()
-		if list, ok := res.(*focalpb.RoomList); err == nil && ok && len(list.Rooms) == 0 {
+		if list, ok := res.(*focalpb.RoomList); err == nil && ok && len(list.Rooms) == 0 && len(list.Sessions) == 0 {
 			n.log.Info("drained", "took", time.Since(start))
 			return
 		}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,6 +208,15 @@ func (c *Config) Resource() string {
 
 // ComponentJID is the address clients send conference requests to.
 func (c *Config) ComponentJID() string { return c.Subdomain + "." + c.Domain }
+
+// clientTLS is the TLS configuration of the focus's client streams (nil
+// without TLS).
+func (c *Config) clientTLS() *tls.Config {
+	if !c.UserTLS {
+		return nil
+	}
+	return &tls.Config{ServerName: c.UserDomain, InsecureSkipVerify: c.UserTLSInsecure, MinVersion: tls.VersionTLS12}
+}
 
 // FocusJID is the bare JID of the focus user.
 func (c *Config) FocusJID() string { return c.UserName + "@" + c.UserDomain }

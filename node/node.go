@@ -4,7 +4,6 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,7 +38,9 @@ type Node struct {
 	http      *http.Server
 
 	// Cluster, when Config.Clustered: the protoactor remote and the
-	// membership, and the subscription that feeds the directory placement.
+	// membership, and the subscription that feeds the directory placement;
+	// the shard sessions' goroutines.
+	shardRuns   sync.WaitGroup
 	remote      *remote.Remote
 	members     *cluster.Membership
 	changes     <-chan struct{}
@@ -88,17 +89,13 @@ func (n *Node) spawn() error {
 	cfg := n.cfg
 	root := n.system.Root
 
-	var tlsConfig *tls.Config
-	if cfg.UserTLS {
-		tlsConfig = &tls.Config{ServerName: cfg.UserDomain, InsecureSkipVerify: cfg.UserTLSInsecure, MinVersion: tls.VersionTLS12}
-	}
 	n.client = session.New(session.Config{
 		Name: "client",
 		Dial: session.ClientDialer(session.ClientOptions{
 			Addr:     cfg.clientAddr(),
 			JID:      cfg.FocusJID() + "/" + cfg.Resource(),
 			Password: cfg.UserPassword,
-			TLS:      tlsConfig,
+			TLS:      cfg.clientTLS(),
 		}),
 		Handler: func(el *xmpp.Element) { root.Send(n.ingress, &ingress.ClientStanza{El: el}) },
 		State: func(up bool, addr string) {
@@ -154,6 +151,9 @@ func (n *Node) spawn() error {
 	confCfg.JoinTimeout = cfg.JoinTimeout
 	confCfg.Bridges = n.bridges
 	confCfg.Logger = cfg.Logger
+	if cfg.Clustered() {
+		confCfg.Sessions = n.openShardSession
+	}
 	var err error
 	n.directory, err = root.SpawnNamed(conference.NewDirectory(confCfg, n.client), conference.DirectoryName)
 	if err != nil {
@@ -278,6 +278,7 @@ func (n *Node) Run(ctx context.Context) error {
 	// room; flushing the client stream gets those presences on the wire
 	// before the stream closes.
 	_ = n.system.Root.PoisonFuture(n.directory).Wait()
+	n.shardRuns.Wait()
 	if err := n.client.Flush(shutdownCtx); err != nil && !errors.Is(err, session.ErrNotConnected) {
 		n.log.Warn("flush client stream", "err", err)
 	}

@@ -48,7 +48,6 @@ type ConferenceState struct {
 	// the room: whoever drives the conference next resumes that session
 	// (ShardSession) rather than joining, so participants see no change.
 	Session       string `protobuf:"bytes,13,opt,name=session,proto3" json:"session,omitempty"`
-	Shard         int32  `protobuf:"varint,14,opt,name=shard,proto3" json:"shard,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,13 +164,6 @@ func (x *ConferenceState) GetSession() string {
 		return x.Session
 	}
 	return ""
-}
-
-func (x *ConferenceState) GetShard() int32 {
-	if x != nil {
-		return x.Shard
-	}
-	return 0
 }
 
 // The resumption state of a shard's focus session, sent by the node that
@@ -1109,7 +1101,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xb3\x03\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\x9d\x03\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1125,8 +1117,7 @@ const file_cluster_proto_rawDesc = "" +
 	" \x01(\bR\x05final\x12 \n" +
 	"\fsent_unix_ms\x18\f \x01(\x03R\n" +
 	"sentUnixMs\x12\x18\n" +
-	"\asession\x18\r \x01(\tR\asession\x12\x14\n" +
-	"\x05shard\x18\x0e \x01(\x05R\x05shardJ\x04\b\v\x10\f\"\xb9\x01\n" +
+	"\asession\x18\r \x01(\tR\asessionJ\x04\b\v\x10\f\"\xb9\x01\n" +
 	"\fShardSession\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\x05R\x05shard\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +

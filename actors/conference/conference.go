@@ -19,9 +19,12 @@ import (
 // conference-wide options taken from the first request.
 type conference struct {
 	cfg  Config
-	wire Wire
-	room string
-	log  *slog.Logger
+	wire Wire // the focus's session in the room
+	// bridgeWire reaches bridges: Colibri2 goes through the brewery room,
+	// so it is the node's own session, which is in it.
+	bridgeWire Wire
+	room       string
+	log        *slog.Logger
 
 	self *actor.PID
 	root *actor.RootContext
@@ -52,33 +55,34 @@ type conference struct {
 	inviteGen   int
 
 	// Cluster.
-	standby    bool   // another node drives it; this one stands by in the room
+	sessionID  string // XEP-0198 id of the session the focus is in the room with
+	standby    bool   // another node drives it; this one keeps its state
 	standbyFor string // the node driving it, while standby
 	latest     *focalpb.ConferenceState
-	buffered   []*xmpp.Element // occupants' IQs that reached a standby
+	buffered   []*xmpp.Element // stanzas passed on to a standby by a previous owner
 	restored   bool            // taken over: the occupant list must confirm the members
-	resyncing  bool            // re-sent the join to get the occupant list again
-	reseating  bool            // a standby left to join again behind the owner
 	replica    *actor.PID      // directory of the node standing by
-	handOverTo *actor.PID      // directory of the node this one hands over to
-	handOverTN string          // and that node's name
-	standbyIn  string          // node whose standby said it is in the room
-	handedOver bool
+	handedOver bool            // stopped driving without leaving: the session moves on
 	version    uint64
 }
 
-func newConference(cfg Config, wire Wire, room, focusAddr string, standby *focalpb.ConferenceState) *conference {
+// newConference makes a conference driven on wire (whose stream is up
+// with the given address and session, when addr is set), or, with a
+// standby state, one that stands by without a wire.
+func newConference(cfg Config, wire, bridgeWire Wire, room, focusAddr, sessionID string, standby *focalpb.ConferenceState) *conference {
 	c := &conference{
-		cfg:       cfg,
-		wire:      wire,
-		room:      room,
-		log:       cfg.Logger.With("room", room),
-		streamUp:  focusAddr != "",
-		focusAddr: focusAddr,
-		members:   make(map[string]*member),
-		meetingID: uuid.NewString(),
-		sources:   xmpp.NewConferenceSources(cfg.Sources),
-		bridges:   make(map[string]*bridgeSession),
+		cfg:        cfg,
+		wire:       wire,
+		bridgeWire: bridgeWire,
+		room:       room,
+		log:        cfg.Logger.With("room", room),
+		streamUp:   focusAddr != "",
+		focusAddr:  focusAddr,
+		sessionID:  sessionID,
+		members:    make(map[string]*member),
+		meetingID:  uuid.NewString(),
+		sources:    xmpp.NewConferenceSources(cfg.Sources),
+		bridges:    make(map[string]*bridgeSession),
 	}
 	if standby != nil {
 		c.standby, c.standbyFor, c.latest = true, standby.Owner, standby
@@ -96,7 +100,7 @@ func (c *conference) Receive(ctx actor.Context) {
 // changesState says whether msg may change what the replica must know.
 func changesState(msg any) bool {
 	switch msg.(type) {
-	case *focalpb.ConferenceRequest, *Stanza, selected, ownerGranted,
+	case *focalpb.ConferenceRequest, *Stanza, *StreamUp, selected, ownerGranted,
 		*bridge.Allocated, *bridge.ColibriFailed, *bridge.Down,
 		*participant.Ready, *participant.Accepted, *participant.SourcesChanged,
 		*participant.RestartRequested, *participant.SessionEnded, *participant.SessionChanged:
@@ -121,10 +125,11 @@ func (c *conference) handle(ctx actor.Context) {
 	case *Stanza:
 		c.onStanza(ctx, msg.El)
 	case *StreamUp:
-		c.streamUp, c.focusAddr = true, msg.Addr
-		c.join(ctx)
+		c.onStreamUp(ctx, msg)
 	case *StreamDown:
-		c.onStreamDown()
+		c.streamUp = false
+	case *rewire:
+		c.wire, c.streamUp = msg.wire, false
 	case idleTimeout:
 		c.onIdleTimeout(ctx, msg)
 	case joinTimeout:
@@ -160,26 +165,17 @@ func (c *conference) handle(ctx actor.Context) {
 	case *focalpb.ConferenceState:
 		c.onReplicatedState(ctx, msg)
 	case *promote:
-		c.promote(ctx)
+		c.promote(ctx, msg)
 	case *replicaIs:
-		if c.replica == nil || !c.replica.Equal(msg.pid) {
-			c.standbyIn = ""
-		}
 		c.replica = msg.pid
 		c.replicate(ctx)
 	case *handOver:
-		c.startHandOver(ctx, msg.to, msg.node)
+		c.handOver(ctx, msg.to, msg.node, "handed over to "+msg.node)
 	case *letGo:
 		// Best effort: if the replica can still be reached (this node only
-		// thinks it is cut off), it drives from this final state at once;
-		// otherwise the majority promotes it after the owner is declared dead.
-		if c.replica != nil && !c.standby {
-			ctx.Send(c.replica, c.exportState(true))
-		}
-		c.handedOver = true
-		c.end(ctx, "cut off from the cluster")
-	case *focalpb.StandbyJoined:
-		c.onStandbyJoined(ctx, msg)
+		// thinks it is cut off), it resumes at once; otherwise the majority
+		// does after the owner is declared dead.
+		c.handOver(ctx, c.replica, "", "cut off from the cluster")
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:
@@ -244,6 +240,10 @@ func (c *conference) failWaiting(ctx actor.Context, err xmpp.StanzaError) {
 }
 
 func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
+	if c.standby {
+		c.buffer(el)
+		return
+	}
 	switch el.Name.Local {
 	case xmpp.KindPresence:
 		if p, ok := xmpp.ParseOccupantPresence(el); ok {
@@ -251,10 +251,6 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 		}
 	case xmpp.KindIQ:
 		if !xmpp.IsIQRequest(el) {
-			return
-		}
-		if c.standby {
-			c.bufferIQ(el)
 			return
 		}
 		// Jingle and the rest of what occupants ask the focus is their

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/cluster"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -41,6 +42,13 @@ type Config struct {
 
 	// Node is this node's name in the cluster ("" when not clustered).
 	Node string
+	// Sessions opens the shard sessions conferences are driven on in a
+	// cluster; nil (outside a cluster) puts every conference on the
+	// directory's wire.
+	Sessions SessionOpener
+	// Shards is how many shards rooms are placed in (cluster.Shard); every
+	// node of a cluster must use the same.
+	Shards int
 	// PromoteDelay is how long a standby waits, once its owner is gone
 	// from the membership, before it drives the conference. It must exceed
 	// how much sooner the majority of a partition can declare a node dead
@@ -74,6 +82,7 @@ func DefaultConfig() Config {
 		AutoOwner:       true,
 		MinParticipants: 2,
 		PromoteDelay:    time.Second,
+		Shards:          cluster.DefaultShards,
 		JSONSources:     true,
 		Logger:          slog.Default(),
 	}

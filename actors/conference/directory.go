@@ -2,6 +2,8 @@ package conference
 
 import (
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -33,10 +35,18 @@ type directory struct {
 	members        []cluster.Member
 	standby        map[string]bool   // rooms this node stands by for
 	standbyOwner   map[string]string // room → node that replicates it here
+	standbySession map[string]string // room → resumption id of its focus session
 	promotePending map[string]bool   // a promotion delay runs
 	promoteDue     map[string]bool   // the delay ran out: promote if still owner
 	replicaOf      map[string]string // room → node told to stand by
 	handingOff     map[string]string // room → node it is being handed to
+
+	// Shard sessions (see sessions.go).
+	links     map[string]*link                 // by id
+	shardLink map[int]string                   // shard → session new conferences go on
+	roomLink  map[string]string                // room → session it is on
+	smStates  map[string]*focalpb.ShardSession // resumption states other nodes sent, by resumption id
+	linkSeq   int
 }
 
 // NewDirectory returns the props of a node's conference directory.
@@ -50,10 +60,15 @@ func NewDirectory(cfg Config, wire Wire) *actor.Props {
 			byPID:          make(map[string]string),
 			standby:        make(map[string]bool),
 			standbyOwner:   make(map[string]string),
+			standbySession: make(map[string]string),
 			promotePending: make(map[string]bool),
 			promoteDue:     make(map[string]bool),
 			replicaOf:      make(map[string]string),
 			handingOff:     make(map[string]string),
+			links:          make(map[string]*link),
+			shardLink:      make(map[int]string),
+			roomLink:       make(map[string]string),
+			smStates:       make(map[string]*focalpb.ShardSession),
 		}
 	})
 }
@@ -83,13 +98,20 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onPromoteDue(ctx, msg)
 	case *focalpb.ConferenceState:
 		d.onState(ctx, msg)
-	case *standbyJoined:
-		if owner, ok := d.member(msg.owner); ok {
-			ctx.Send(directoryOf(owner), &focalpb.StandbyJoined{Room: msg.room, Node: d.self})
-		}
-	case *focalpb.StandbyJoined:
-		if pid := d.rooms[msg.Room]; pid != nil {
-			ctx.Send(pid, msg)
+	case *focalpb.ShardSession:
+		d.onShardSession(ctx, msg)
+	case *SessionUp:
+		d.onSessionUp(ctx, msg)
+	case *SessionDown:
+		d.onSessionDown(ctx, msg)
+	case *SessionReleased:
+		d.onSessionReleased(ctx, msg)
+	case *SessionEnded:
+		d.onSessionEnded(ctx, msg)
+	case *focalpb.ForwardedStanza:
+		el, err := xmpp.Parse([]byte(msg.Xml))
+		if pid := d.rooms[msg.Room]; pid != nil && err == nil {
+			ctx.Send(pid, &Stanza{Room: msg.Room, El: el})
 		}
 	case *focalpb.ListRooms:
 		ctx.Respond(d.roomList())
@@ -98,13 +120,28 @@ func (d *directory) Receive(ctx actor.Context) {
 			ctx.Send(pid, msg)
 			return
 		}
+		if to := d.movedTo(msg.Room); to != nil {
+			// Handed over, and its session not yet released: the new
+			// owner answers it.
+			ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String()})
+			return
+		}
 		// An occupant talking to a focus that is not in its room (any more):
 		// say so rather than leave it waiting.
 		if xmpp.IsIQRequest(msg.El) {
-			_ = d.wire.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
+			var via interface{ Send(*xmpp.Element) error } = d.wire
+			if msg.Via != nil {
+				via = msg.Via
+			}
+			_ = via.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
 		}
 	case *StreamUp:
+		// The node's own client stream: conferences are on it only
+		// outside a cluster.
 		d.addr = msg.Addr
+		if d.cfg.Sessions != nil {
+			return
+		}
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}
@@ -114,6 +151,9 @@ func (d *directory) Receive(ctx actor.Context) {
 		}
 	case *StreamDown:
 		d.addr = ""
+		if d.cfg.Sessions != nil {
+			return
+		}
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}
@@ -125,20 +165,43 @@ func (d *directory) Receive(ctx actor.Context) {
 		ctx.Respond(list)
 	case *ended:
 		if pid := d.rooms[msg.room]; pid != nil && pid.Equal(ctx.Sender()) {
-			d.forget(msg.room)
+			d.conferenceGone(msg.room, msg.handedOver)
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if pid := d.rooms[room]; pid != nil && pid.Equal(msg.Who) {
-				d.forget(room)
+				d.conferenceGone(room, false)
 			}
+		}
+	case *actor.Stopped:
+		// The conferences have stopped (and left their rooms, unless
+		// handed over); the sessions go with the directory.
+		for _, l := range d.links {
+			d.closeLink(l)
 		}
 	}
 }
 
+// spawn starts a conference for room: driven from here, or, with a state,
+// standing by for the node that sent it.
 func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.ConferenceState) *actor.PID {
-	props := actor.PropsFromProducer(func() actor.Actor { return newConference(d.cfg, d.wire, room, d.addr, standby) })
+	wire, addr, sessionID := d.wire, d.addr, ""
+	switch {
+	case standby != nil:
+		wire, addr = nil, ""
+	case d.cfg.Sessions != nil:
+		l := d.sessionFor(room)
+		wire, addr, sessionID = l.s, "", l.session
+		if l.up {
+			addr = l.addr
+		}
+		l.rooms[room] = true
+		d.roomLink[room] = l.id
+	}
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return newConference(d.cfg, wire, d.wire, room, addr, sessionID, standby)
+	})
 	pid := ctx.SpawnPrefix(props, room)
 	d.rooms[room] = pid
 	d.byPID[pid.Id] = room
@@ -146,10 +209,43 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 	return pid
 }
 
+// conferenceGone forgets a conference that stopped, and settles its
+// session.
+func (d *directory) conferenceGone(room string, handedOver bool) {
+	if !d.standby[room] {
+		d.linkRoomEnded(room, handedOver, d.handingOff[room])
+	}
+	d.forget(room)
+}
+
 func (d *directory) forget(room string) {
+	if id := d.standbySession[room]; id != "" {
+		delete(d.standbySession, room)
+		if !slices.Contains(slices.Collect(maps.Values(d.standbySession)), id) {
+			delete(d.smStates, id)
+		}
+	}
 	delete(d.rooms, room)
 	delete(d.standby, room)
 	delete(d.standbyOwner, room)
 	delete(d.replicaOf, room)
 	delete(d.handingOff, room)
+}
+
+// movedTo is the directory a room was handed to while the session that is
+// its focus occupant is still held here.
+func (d *directory) movedTo(room string) *actor.PID {
+	l := d.links[d.roomLink[room]]
+	if l == nil {
+		return nil
+	}
+	node, ok := l.handed[room]
+	if !ok {
+		return nil
+	}
+	m, ok := d.member(node)
+	if !ok {
+		return nil
+	}
+	return directoryOf(m)
 }

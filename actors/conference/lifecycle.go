@@ -14,7 +14,7 @@ import (
 // join sends the MUC join presence if the stream is up; otherwise StreamUp
 // will call it again.
 func (c *conference) join(ctx actor.Context) {
-	if !c.streamUp || c.joined || c.ending {
+	if c.wire == nil || !c.streamUp || c.joined || c.ending {
 		return
 	}
 	c.joinGen++
@@ -51,22 +51,16 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 		c.log.Error("room refused the focus", "err", p.Error)
 		c.failWaiting(ctx, *p.Error)
 		c.end(ctx, "join refused")
-	case p.Unavailable && c.reseating:
-		c.reseating = false // the echo of our own leave; the join follows
 	case p.Unavailable:
 		// Kicked, or the room was destroyed: the room is gone for the focus.
 		c.joined = false
 		c.log.Warn("focus removed from the room", "codes", p.Codes)
 		c.end(ctx, "focus removed from the room")
 	case c.joined:
-		// A presence update about the focus (a role change, another focus
-		// session joining or leaving, or the echo of a resync).
+		// A presence update about the focus (a role change, or another
+		// focus session joining or leaving).
 		if p.Affiliation != xmpp.AffiliationOwner {
 			c.end(ctx, "focus lost owner")
-			return
-		}
-		if c.resyncing && p.Stanza.Child(nsResync, "resync") != nil {
-			c.onResynced(ctx)
 		}
 	default:
 		if p.Affiliation != xmpp.AffiliationOwner {
@@ -80,11 +74,7 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 		if c.joinT != nil {
 			c.joinT.Stop()
 		}
-		c.log.Info("focus joined the room", "rejoin", rejoin, "standby", c.standby)
-		if c.standby {
-			ctx.Send(ctx.Parent(), &standbyJoined{room: c.room, owner: c.standbyFor})
-			return
-		}
+		c.log.Info("focus joined the room", "rejoin", rejoin)
 		for _, to := range c.waiting {
 			c.respondReady(ctx, to)
 		}
@@ -93,30 +83,30 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 			c.restored = false
 			c.dropUnconfirmed(ctx)
 		}
-		if rejoin && c.replica != nil {
-			// The standby stayed while this session was out, so it is now
-			// the session occupants' IQs reach: it must re-join after us.
-			c.version++
-			ctx.Send(c.replica, &focalpb.ConferenceState{Room: c.room, Owner: c.cfg.Node, Version: c.version, Reseat: true})
-		}
 		c.electOwner(ctx)
 		c.inviteAll(ctx)
 	}
 }
 
-func (c *conference) onStreamDown() {
-	c.streamUp = false
-	if !c.joined {
+// onStreamUp: the focus's stream is up again. A resumed session (XEP-0198)
+// is still in the room, with what it missed redelivered; a new one is not:
+// the server took the focus out of the room with the old session, and
+// whoever is still there shows up again in the occupant list of the
+// re-join.
+func (c *conference) onStreamUp(ctx actor.Context, msg *StreamUp) {
+	c.streamUp, c.focusAddr, c.sessionID = true, msg.Addr, msg.Session
+	if msg.Resumed && c.joined {
 		return
 	}
-	// The server took the focus out of the room with the stream. Whoever is
-	// still there will show up again in the occupant list of the re-join.
-	c.joined = false
-	c.ownerPending = ""
-	for _, m := range c.members {
-		m.confirmed = false
+	if c.joined {
+		c.joined = false
+		c.ownerPending = ""
+		for _, m := range c.members {
+			m.confirmed = false
+		}
+		c.log.Warn("focus session lost; re-joining the room")
 	}
-	c.log.Warn("client stream lost; will re-join the room")
+	c.join(ctx)
 }
 
 // end leaves the room and stops the conference.
@@ -131,11 +121,11 @@ func (c *conference) end(ctx actor.Context, reason string) {
 		c.version++
 		ctx.Send(c.replica, &focalpb.ConferenceState{Room: c.room, Owner: c.cfg.Node, Version: c.version, Ended: true})
 	}
-	ctx.Request(ctx.Parent(), &ended{room: c.room})
-	if c.joined {
+	ctx.Request(ctx.Parent(), &ended{room: c.room, handedOver: c.handedOver})
+	if c.joined && !c.handedOver {
 		_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
-		c.joined = false
 	}
+	c.joined = false
 	c.failWaiting(ctx, xmpp.NewStanzaError(xmpp.ServiceUnavailable, "conference ended: "+reason))
 	ctx.Stop(ctx.Self())
 }
@@ -154,7 +144,7 @@ func (c *conference) onIdleTimeout(ctx actor.Context, msg idleTimeout) {
 	if msg.gen != c.idleGen || len(c.members) > 0 || c.standby {
 		return
 	}
-	if !c.joined {
+	if !c.joined || !c.streamUp {
 		return // out of the room with the stream; the re-join re-arms this
 	}
 	if c.everEmptied {

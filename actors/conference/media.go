@@ -132,7 +132,7 @@ func (c *conference) startBridgeSession(ctx actor.Context, jid, id, region strin
 		Room:             c.room,
 		RTCStatsDisabled: c.haveOptions && !c.options.RTCStatsEnabled,
 		Timeout:          c.cfg.RequestTimeout,
-		Wire:             c.wire,
+		Wire:             c.bridgeWire,
 		Logger:           c.log,
 		Resume:           resume,
 		Endpoints:        endpoints,
@@ -153,7 +153,7 @@ func (c *conference) expireBridges() {
 
 func (c *conference) expireOn(jid string) {
 	c.log.Info("expiring conference on the bridge", "bridge", jid)
-	c.wire.Request(bridge.ExpireConferenceIQ(jid, c.meetingID), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
+	c.bridgeWire.Request(bridge.ExpireConferenceIQ(jid, c.meetingID), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
 }
 
 // colibriMedia describes the offer's audio and video to the bridge.

@@ -12,26 +12,47 @@ import (
 type Stanza struct {
 	Room string // bare room JID
 	El   *xmpp.Element
+	// Via is the stream it came on, to answer on when no conference does
+	// (nil: the directory's wire).
+	Via interface{ Send(*xmpp.Element) error }
 }
 
-// StreamUp tells conferences the client stream (re)connected: they re-join
-// their rooms.
-type StreamUp struct{ Addr string }
+// StreamUp tells conferences their client stream is up. Resumed says the
+// XEP-0198 session carried on (the focus is still in every room);
+// otherwise it is a new session and they join their rooms.
+type StreamUp struct {
+	Addr    string // the focus's full JID
+	Session string // XEP-0198 resumption id; empty without stream management
+	Resumed bool
+}
 
-// StreamDown tells conferences the client stream dropped: the server has
-// taken the focus out of every room.
+// StreamDown tells conferences their client stream dropped. Without stream
+// management the server has taken the focus out of every room; with it,
+// the session may yet be resumed (StreamUp says which).
 type StreamDown struct{}
 
 // ended is sent by a conference to the directory before it stops, so that
 // requests arriving meanwhile create a new conference rather than reach a
-// stopping one.
-type ended struct{ room string }
+// stopping one. handedOver: it stopped without leaving the room.
+type ended struct {
+	room       string
+	handedOver bool
+}
 
 // Messages from the directory to a conference about its place in the
 // cluster.
 type (
-	// promote makes a standby conference the one that drives the room.
-	promote struct{}
+	// promote makes a standby conference the one that drives the room, on
+	// wire: a session that is the room's focus occupant already (seated:
+	// it was resumed) or has to join. up and addr say whether its stream
+	// is up and as whom.
+	promote struct {
+		wire    Wire
+		addr    string
+		session string
+		up      bool
+		seated  bool
+	}
 	// replicaIs names the directory that stands by for the conference.
 	replicaIs struct{ pid *actor.PID }
 	// handOver asks the conference to move to the node of that directory.
@@ -39,8 +60,11 @@ type (
 		to   *actor.PID
 		node string
 	}
-	// letGo makes the conference stop driving and leave the room, keeping
-	// its media: another node takes it over.
+	// rewire moves a conference whose session ended to a new one, whose
+	// StreamUp makes it join its room again.
+	rewire struct{ wire Wire }
+	// letGo makes the conference stop driving, keeping its media and its
+	// session in the room: another node takes it over.
 	letGo struct{}
 )
 

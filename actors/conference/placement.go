@@ -10,13 +10,14 @@ import (
 	"focal/proto"
 )
 
-// Placement of conferences over the cluster, the directory's side. The
-// owner of a room is the first member of its rendezvous ranking, the
-// replica the second. An owner sends every change of state to the
-// replica's directory, which keeps a standby conference in the room; when
-// the owner goes, the replica's standby is promoted; when a better owner
-// arrives, the owner makes it the replica, waits until it is in the room,
-// sends it the final state and leaves.
+// Placement of conferences over the cluster, the directory's side. Rooms
+// are placed by shard (cluster.Shard): the owner of a room is the first
+// member of its shard's rendezvous ranking, the replica the second. An
+// owner sends every change of state to the replica's directory, which
+// keeps a standby conference (not in the room); when the owner goes, the
+// replica resumes the shard's session and promotes its standbys; when a
+// better owner arrives, the owner sends it the final states, releases the
+// session, and the new owner resumes it.
 
 // directoryOf addresses the conference directory of a member.
 func directoryOf(m cluster.Member) *actor.PID {
@@ -37,8 +38,13 @@ func (d *directory) remoteOwner(room string) (cluster.Member, bool) {
 	if !d.clustered {
 		return cluster.Member{}, false
 	}
-	owner, ok := cluster.Owner(room, d.members)
+	owner, ok := cluster.Owner(cluster.ShardKey(d.shardOf(room)), d.members)
 	return owner, ok && owner.Name != d.self
+}
+
+// ranked is room's placement: its shard's members in rendezvous order.
+func (d *directory) ranked(room string) []cluster.Member {
+	return cluster.Ranked(cluster.ShardKey(d.shardOf(room)), d.members)
 }
 
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
@@ -56,20 +62,28 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 		}
 		d.place(ctx, room, pid)
 	}
+	for _, l := range d.links {
+		l.s.SetMayResume(!d.fenced && !l.releasing)
+		d.setSuccessor(l)
+		d.settle(l)
+	}
 }
 
 // fence stops a conference this node drives while it is in a minority:
 // the majority side takes it over from its standby, and two nodes must not
-// drive it. The conference leaves the room without ending anything on the
-// bridge; with the standby in the room participants see no unavailable.
-// Standby conferences stay: they are the majority's copy if this node is
-// the one that survives.
+// drive it. The conference stops without leaving the room or ending
+// anything on the bridge, and its session is released for the majority to
+// resume. Standby conferences stay: they are the majority's copy if this
+// node is the one that survives.
 func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
-	if d.standby[room] {
+	if d.standby[room] || d.handingOff[room] != "" {
 		return
 	}
 	d.log.Warn("no quorum: letting the conference go", "room", room)
-	d.forget(room)
+	d.handingOff[room] = d.replicaOf[room]
+	if d.handingOff[room] == "" {
+		d.handingOff[room] = "?" // nobody known: released for whoever resumes it
+	}
 	ctx.Send(pid, &letGo{})
 }
 
@@ -78,7 +92,7 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 	if !d.clustered {
 		return
 	}
-	ranked := cluster.Ranked(room, d.members)
+	ranked := d.ranked(room)
 	if len(ranked) == 0 {
 		return // this node is draining and alone: keep what it has
 	}
@@ -98,11 +112,10 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 				time.AfterFunc(d.cfg.PromoteDelay, func() { root.Send(self, &promoteDue{room: room}) })
 			}
 		case owner.Name == d.self:
-			d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room])
-			d.standby[room] = false
 			delete(d.promoteDue, room)
-			ctx.Send(pid, &promote{})
-			d.setReplica(ctx, room, pid, ranked)
+			if !d.promoting(room) {
+				d.takeOver(ctx, room)
+			}
 		case len(ranked) < 2 || ranked[1].Name != d.self:
 			if !ownerAlive {
 				return // keep it: it is the last copy until the new owner has it
@@ -137,12 +150,6 @@ func (d *directory) setReplica(ctx actor.Context, room string, pid *actor.PID, r
 // onState takes a replicated state from a conference's owner.
 func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	pid := d.rooms[st.Room]
-	if st.Reseat {
-		if pid != nil && d.standby[st.Room] {
-			ctx.Send(pid, st)
-		}
-		return
-	}
 	if st.Ended {
 		if pid != nil && d.standby[st.Room] {
 			d.forget(st.Room)
@@ -174,17 +181,16 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	if orphaned {
 		d.standbyOwner[st.Room] = ""
 	}
-	ctx.Send(pid, st)
-	if st.Final {
-		d.standby[st.Room] = false
-		if ranked := cluster.Ranked(st.Room, d.members); len(ranked) > 0 {
-			d.setReplica(ctx, st.Room, pid, ranked)
-		}
+	if st.Session != "" {
+		d.standbySession[st.Room] = st.Session
 	}
+	// A final state is driven from once its session, released by the
+	// sender after its last conference went, is resumed (onShardSession).
+	ctx.Send(pid, st)
 }
 
 func (d *directory) roomList() *focalpb.RoomList {
-	out := &focalpb.RoomList{Node: d.self}
+	out := &focalpb.RoomList{Node: d.self, Sessions: d.sessionIDs()}
 	for room := range d.rooms {
 		if d.standby[room] {
 			out.Standby = append(out.Standby, room)
@@ -194,6 +200,7 @@ func (d *directory) roomList() *focalpb.RoomList {
 	}
 	sort.Strings(out.Rooms)
 	sort.Strings(out.Standby)
+	sort.Strings(out.Sessions)
 	return out
 }
 

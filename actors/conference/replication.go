@@ -13,10 +13,8 @@ import (
 // replicate sends the conference's whole state to its replica, which takes
 // the conference over if this node dies. Sent before the stanzas that make
 // a change visible leave, on the same ordered link to the replica node.
-//
-// Nothing is sent before the focus is in the room: the standby must join
-// after the owner, because Prosody routes occupants' IQs to the session of
-// the focus occupant that joined first.
+// Nothing is sent before the focus is in the room: until then there is no
+// session to resume and nothing a participant saw.
 func (c *conference) replicate(ctx actor.Context) {
 	if c.standby || c.replica == nil || c.ending || !c.everJoin {
 		return
@@ -38,6 +36,7 @@ func (c *conference) exportState(final bool) *focalpb.ConferenceState {
 			StartVideoMuted: int32(c.options.StartVideoMuted),
 		},
 		NextSeq:    int32(c.nextSeq),
+		Session:    c.sessionID,
 		Final:      final,
 		SentUnixMs: time.Now().UnixMilli(),
 	}

@@ -24,9 +24,14 @@ const NSPing = "urn:xmpp:ping"
 // (conference requests).
 type ComponentStanza struct{ El *xmpp.Element }
 
-// ClientStanza is a stanza that arrived on the focus client stream (MUC
-// presence and whatever occupants send the focus).
-type ClientStanza struct{ El *xmpp.Element }
+// ClientStanza is a stanza that arrived on a focus client stream (MUC
+// presence and whatever occupants send the focus). Via is the stream it
+// came on, for answers that must come from the address it was sent to;
+// nil means Config.Client.
+type ClientStanza struct {
+	El  *xmpp.Element
+	Via Replier
+}
 
 // Replier sends a stanza on a stream without blocking.
 type Replier interface {
@@ -62,7 +67,11 @@ func (in *ingress) Receive(ctx actor.Context) {
 	case *ComponentStanza:
 		in.onComponentStanza(ctx, msg.El)
 	case *ClientStanza:
-		in.onClientStanza(ctx, msg.El)
+		via := msg.Via
+		if via == nil {
+			via = in.cfg.Client
+		}
+		in.onClientStanza(ctx, msg.El, via)
 	case *focalpb.ConferenceRequest:
 		// From HTTP: the conference answers the requester directly.
 		if err := in.validate(msg); err != nil {
@@ -154,24 +163,24 @@ func (in *ingress) validate(req *focalpb.ConferenceRequest) *xmpp.StanzaError {
 	return nil
 }
 
-func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element) {
+func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element, via Replier) {
 	from, err := jid.Parse(el.AttrValue("from"))
 	if err == nil && in.cfg.Bridges != nil && strings.EqualFold(from.Bare().String(), in.cfg.Brewery) {
 		ctx.Send(in.cfg.Bridges, &bridge.Stanza{El: el})
 		return
 	}
 	if err == nil && strings.EqualFold(from.Domainpart(), in.cfg.MUCDomain) && from.Localpart() != "" {
-		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el})
+		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el, Via: via})
 		return
 	}
 	if !xmpp.IsIQRequest(el) {
 		return
 	}
 	if p := el.FirstChild(); p != nil && p.Name.Space == NSPing && el.AttrValue("type") == xmpp.IQGet {
-		in.reply(in.cfg.Client, xmpp.ResultFor(el, nil))
+		in.reply(via, xmpp.ResultFor(el, nil))
 		return
 	}
-	in.reply(in.cfg.Client, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.ServiceUnavailable, "")))
+	in.reply(via, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.ServiceUnavailable, "")))
 }
 
 func (in *ingress) reply(r Replier, stanza *xmpp.Element) {

@@ -1,0 +1,364 @@
+package conference
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/cluster"
+	"focal/proto"
+	"focal/xmpp/session"
+)
+
+// Shard sessions, the directory's side. In a cluster the focus is in each
+// room through the XMPP session of the room's shard (cluster.Shard), one per
+// shard and node that drives it, with XEP-0198 on. The session is what
+// moves when the shard's conferences move: the holder sends its
+// resumption state to the next owner before each acknowledgement it gives
+// the server, and the next owner resumes it, when the holder dies or hands
+// the shard over, and is the same occupant in every room.
+
+// ShardSession is one focus session carrying the rooms of a shard on this
+// node. Its events reach the directory as SessionUp, SessionDown,
+// SessionReleased and SessionEnded.
+type ShardSession interface {
+	Wire
+	// SetSuccessor names the directory that takes the session over if this
+	// node goes (nil: nobody). The resumption state is sent there, and
+	// acknowledged, before every acknowledgement to the server.
+	SetSuccessor(*actor.PID)
+	// SetMayResume allows the session to resume itself after its
+	// connection drops. A node that may have lost the session to another
+	// must not: the other has acknowledged more, and the server would
+	// destroy the session.
+	SetMayResume(bool)
+	// Release writes what is queued, then cuts the connection without ending
+	// the XMPP session, which the server keeps for its successor.
+	Release()
+	// Close writes what is queued and ends the session: the server takes
+	// the focus out of every room it is still in.
+	Close()
+}
+
+// SessionOpener starts a shard session: a new one when resume has no ID,
+// otherwise a resumption of that one. id names it in the events.
+type SessionOpener func(id string, shard int, resume session.SMState) ShardSession
+
+// Events of shard sessions, sent to the directory.
+type (
+	// SessionUp: the stream is up, on a resumed (Resumed) or new session.
+	SessionUp struct {
+		ID      string
+		Addr    string // full JID
+		Session string // resumption id
+		Resumed bool
+	}
+	// SessionDown: the stream dropped; it is being re-established.
+	SessionDown struct{ ID string }
+	// SessionReleased: Release is done; State is what to resume from.
+	SessionReleased struct {
+		ID    string
+		State session.SMState
+		Err   error
+	}
+	// SessionEnded: the session stopped on its own (replaced by another
+	// connection, or resumption declined) and holds nothing any more.
+	SessionEnded struct {
+		ID  string
+		Err error
+	}
+)
+
+// link is the directory's record of one shard session it holds.
+type link struct {
+	id      string
+	shard   int
+	s       ShardSession
+	up      bool
+	addr    string
+	session string // resumption id, once known
+	resumed bool   // opened to resume a session another node held
+	// rooms it carries that this node drives; handed: rooms handed over
+	// (the session is still their focus occupant) → the node they went to.
+	rooms  map[string]bool
+	handed map[string]string
+	// waiting: standby rooms to promote once the session is up.
+	waiting   []string
+	releasing bool
+}
+
+func (d *directory) shardOf(room string) int { return cluster.Shard(room, d.cfg.Shards) }
+
+// sessionFor returns the session new conferences of room's shard go on,
+// opening one if this node has none.
+func (d *directory) sessionFor(room string) *link {
+	shard := d.shardOf(room)
+	if l := d.links[d.shardLink[shard]]; l != nil && !l.releasing {
+		return l
+	}
+	l := d.open(shard, session.SMState{})
+	d.shardLink[shard] = l.id
+	return l
+}
+
+func (d *directory) open(shard int, resume session.SMState) *link {
+	d.linkSeq++
+	id := fmt.Sprintf("shard-%d.%d", shard, d.linkSeq)
+	l := &link{id: id, shard: shard, rooms: map[string]bool{}, handed: map[string]string{},
+		resumed: resume.ID != "", session: resume.ID}
+	l.s = d.cfg.Sessions(id, shard, resume)
+	l.s.SetMayResume(true)
+	d.links[id] = l
+	d.setSuccessor(l)
+	d.log.Info("shard session opened", "shard", shard, "session", id, "resuming", resume.ID)
+	return l
+}
+
+// setSuccessor points the session's resumption state at the node that
+// would drive its shard if this one went.
+func (d *directory) setSuccessor(l *link) {
+	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
+		if m.Name != d.self {
+			l.s.SetSuccessor(directoryOf(m))
+			return
+		}
+	}
+	l.s.SetSuccessor(nil)
+}
+
+func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {
+	l := d.links[msg.ID]
+	if l == nil {
+		return
+	}
+	l.up, l.addr, l.session = true, msg.Addr, msg.Session
+	d.log.Info("shard session up", "session", l.id, "jid", msg.Addr, "resumed", msg.Resumed)
+	up := &StreamUp{Addr: msg.Addr, Session: msg.Session, Resumed: msg.Resumed}
+	for room := range l.rooms {
+		if pid := d.rooms[room]; pid != nil {
+			ctx.Send(pid, up)
+		}
+	}
+	waiting := l.waiting
+	l.waiting = nil
+	for _, room := range waiting {
+		// A resumed session is the focus occupant of these rooms already;
+		// a new one (the resumption failed) must join them.
+		d.promoteOn(ctx, room, l, msg.Resumed && l.resumed)
+	}
+	l.resumed = false
+}
+
+func (d *directory) onSessionDown(ctx actor.Context, msg *SessionDown) {
+	l := d.links[msg.ID]
+	if l == nil {
+		return
+	}
+	l.up = false
+	for room := range l.rooms {
+		if pid := d.rooms[room]; pid != nil {
+			ctx.Send(pid, &StreamDown{})
+		}
+	}
+}
+
+// promoteOn makes the standby of room drive it on l.
+func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bool) {
+	pid := d.rooms[room]
+	if pid == nil || !d.standby[room] {
+		return
+	}
+	d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room], "session", l.id, "seated", seated)
+	d.standby[room] = false
+	delete(d.standbyOwner, room)
+	delete(d.standbySession, room)
+	l.rooms[room] = true
+	d.roomLink[room] = l.id
+	ctx.Send(pid, &promote{wire: l.s, addr: l.addr, session: l.session, up: l.up, seated: seated})
+	if ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members); len(ranked) > 0 {
+		d.setReplica(ctx, room, pid, ranked)
+	}
+}
+
+// takeOver drives a standby conference from now on: on the session that
+// is its focus occupant, resumed if this node does not hold it yet, or, if
+// that cannot be resumed, on a new session that joins the room.
+func (d *directory) takeOver(ctx actor.Context, room string) {
+	id := d.standbySession[room]
+	for _, l := range d.links {
+		if id != "" && l.session == id && !l.releasing {
+			if l.up {
+				d.promoteOn(ctx, room, l, true)
+			} else {
+				l.waiting = append(l.waiting, room)
+			}
+			return
+		}
+	}
+	if st := d.smStates[id]; st != nil && id != "" {
+		l := d.open(int(st.Shard), session.SMState{ID: st.Id, JID: st.Jid, InboundH: st.H, Max: time.Duration(st.MaxMs) * time.Millisecond})
+		l.waiting = append(l.waiting, room)
+		delete(d.smStates, id)
+		return
+	}
+	d.log.Warn("no session to resume: joining afresh", "room", room, "session", id)
+	l := d.sessionFor(room)
+	if l.up {
+		d.promoteOn(ctx, room, l, false)
+	} else {
+		l.waiting = append(l.waiting, room)
+	}
+}
+
+// onShardSession keeps a resumption state another node sent, and resumes
+// the session at once when it is final (the sender stopped).
+func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) {
+	ctx.Respond(&focalpb.ShardSessionAck{Id: st.Id, H: st.H})
+	if old := d.smStates[st.Id]; old == nil || st.H >= old.H || st.Final {
+		d.smStates[st.Id] = st
+	}
+	if !st.Final {
+		return
+	}
+	var rooms []string
+	for room, id := range d.standbySession {
+		if id == st.Id && d.standby[room] {
+			rooms = append(rooms, room)
+		}
+	}
+	d.log.Info("shard session handed over", "session", st.Id, "from", st.Owner, "h", st.H, "rooms", len(rooms))
+	if len(rooms) == 0 || d.fenced {
+		return // kept: placement promotes the rooms later, or a later state names it
+	}
+	for _, room := range rooms {
+		delete(d.promotePending, room)
+		d.takeOver(ctx, room)
+	}
+}
+
+// linkRoomEnded: a conference driven on a session here stopped, having
+// left its room (the session may close once it carries nothing) or been
+// handed over to node to (the session is released once all its rooms are).
+func (d *directory) linkRoomEnded(room string, handedOver bool, to string) {
+	l := d.links[d.roomLink[room]]
+	if l == nil {
+		return
+	}
+	delete(l.rooms, room)
+	if handedOver {
+		l.handed[room] = to
+	} else {
+		delete(d.roomLink, room)
+	}
+	d.settle(l)
+}
+
+// settle releases a session whose rooms have all been handed over, and
+// closes one that carries no room and whose shard is not this node's.
+func (d *directory) settle(l *link) {
+	if len(l.rooms) > 0 || len(l.waiting) > 0 || l.releasing {
+		return
+	}
+	if len(l.handed) > 0 {
+		l.releasing = true
+		l.s.SetMayResume(false)
+		if d.shardLink[l.shard] == l.id {
+			delete(d.shardLink, l.shard)
+		}
+		d.log.Info("releasing shard session", "session", l.id, "rooms", len(l.handed))
+		l.s.Release()
+		return
+	}
+	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); d.clustered && ok && owner.Name == d.self && !d.fenced {
+		return // kept for the shard's next conference
+	}
+	d.closeLink(l)
+}
+
+func (d *directory) closeLink(l *link) {
+	d.log.Info("closing shard session", "session", l.id)
+	l.s.Close()
+	delete(d.links, l.id)
+	if d.shardLink[l.shard] == l.id {
+		delete(d.shardLink, l.shard)
+	}
+}
+
+// onSessionReleased sends the released session's state to the node its
+// rooms went to, which resumes it.
+func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
+	l := d.links[msg.ID]
+	if l == nil {
+		return
+	}
+	delete(d.links, l.id)
+	to := ""
+	for room, node := range l.handed {
+		if to == "" || node < to {
+			to = node
+		}
+		delete(d.roomLink, room)
+	}
+	if msg.Err != nil || msg.State.ID == "" {
+		d.log.Error("shard session not released", "session", l.id, "err", msg.Err)
+		return
+	}
+	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self {
+		to = owner.Name // only one node may resume it
+	}
+	m, ok := d.member(to)
+	if !ok {
+		d.log.Warn("released shard session: its taker is gone", "session", l.id, "to", to)
+		return
+	}
+	d.log.Info("shard session released", "session", l.id, "to", to, "h", msg.State.InboundH)
+	ctx.Send(directoryOf(m), &focalpb.ShardSession{
+		Shard: int32(l.shard), Id: msg.State.ID, Jid: msg.State.JID, H: msg.State.InboundH,
+		MaxMs: msg.State.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
+	})
+}
+
+func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
+	l := d.links[msg.ID]
+	if l == nil {
+		return
+	}
+	d.log.Warn("shard session ended", "session", l.id, "err", msg.Err, "rooms", len(l.rooms))
+	delete(d.links, l.id)
+	if d.shardLink[l.shard] == l.id {
+		delete(d.shardLink, l.shard)
+	}
+	// Its rooms lost their focus occupant with it: they go on a new
+	// session, which joins them.
+	for room := range l.rooms {
+		nl := d.sessionFor(room)
+		nl.rooms[room] = true
+		d.roomLink[room] = nl.id
+		if pid := d.rooms[room]; pid != nil {
+			ctx.Send(pid, &rewire{wire: nl.s})
+			if nl.up {
+				ctx.Send(pid, &StreamUp{Addr: nl.addr, Session: nl.session})
+			}
+		}
+	}
+}
+
+func (d *directory) sessionIDs() []string {
+	var ids []string
+	for _, l := range d.links {
+		ids = append(ids, l.id)
+	}
+	return ids
+}
+
+// promoting says whether room already waits for a session to come up.
+func (d *directory) promoting(room string) bool {
+	for _, l := range d.links {
+		if slices.Contains(l.waiting, room) {
+			return true
+		}
+	}
+	return false
+}

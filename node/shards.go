@@ -1,0 +1,189 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/conference"
+	"focal/actors/ingress"
+	"focal/proto"
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+const (
+	// handOffTimeout bounds how long a session's resumption state may take
+	// to be acknowledged by its successor before the session acknowledges
+	// stanzas to the server anyway. Waiting holds up reading: past this the
+	// successor is unreachable, and this node loses its quorum (and stops
+	// driving) within the contact window anyway.
+	handOffTimeout = 2 * time.Second
+	// handOffAttempt bounds one attempt, so that a new successor named
+	// meanwhile is tried.
+	handOffAttempt = 300 * time.Millisecond
+	// releaseTimeout bounds writing what is queued before a session is
+	// released or closed.
+	releaseTimeout = 2 * time.Second
+)
+
+// shardSession is one focus session for the rooms of a shard: a client
+// stream with XEP-0198 that ships its resumption state to the node that
+// would take the shard over before every acknowledgement.
+type shardSession struct {
+	*session.Session
+	node   *Node
+	id     string
+	shard  int
+	cancel context.CancelFunc
+
+	successor atomic.Pointer[actor.PID]
+	mayResume atomic.Bool
+
+	mu       sync.Mutex
+	state    session.SMState // the latest, as given to OnState
+	upID     string          // the server session last reported up
+	resumeID string          // the session it was opened to resume
+}
+
+// openShardSession is the conference.SessionOpener of a clustered node.
+func (n *Node) openShardSession(id string, shard int, resume session.SMState) conference.ShardSession {
+	cfg := n.cfg
+	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume}
+	ss.mayResume.Store(true)
+	// A resource of its own per session and process: binding never evicts
+	// another node's session, or a session this node resumed from another.
+	jid := cfg.FocusJID() + "/" + cfg.Resource() + "-s" + strconv.Itoa(shard) + "-" + randomSuffix()
+	ss.Session = session.New(session.Config{
+		Name: "shard-" + strconv.Itoa(shard),
+		Dial: session.ClientDialer(session.ClientOptions{
+			Addr: cfg.clientAddr(), JID: jid, Password: cfg.UserPassword, TLS: cfg.clientTLS(),
+		}),
+		Handler: func(el *xmpp.Element) { n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss}) },
+		State:   ss.onStreamState,
+		Logger:  cfg.Logger.With("session", id),
+		StreamManagement: &session.StreamManagement{
+			Resume:    resume,
+			OnState:   ss.handOff,
+			MayResume: func(session.SMState) bool { return ss.mayResume.Load() },
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	ss.cancel = cancel
+	n.shardRuns.Add(1)
+	go func() {
+		defer n.shardRuns.Done()
+		ss.Session.Run(ctx)
+		if err := ss.Session.Err(); err != nil {
+			n.system.Root.Send(n.directory, &conference.SessionEnded{ID: id, Err: err})
+		}
+	}()
+	return ss
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (ss *shardSession) onStreamState(up bool, addr string) {
+	root, dir := ss.node.system.Root, ss.node.directory
+	if !up {
+		root.Send(dir, &conference.SessionDown{ID: ss.id})
+		return
+	}
+	ss.mu.Lock()
+	sid := ss.state.ID
+	resumed := sid != "" && (sid == ss.upID || sid == ss.resumeID)
+	ss.upID = sid
+	ss.mu.Unlock()
+	root.Send(dir, &conference.SessionUp{ID: ss.id, Addr: addr, Session: sid, Resumed: resumed})
+}
+
+// handOff is the session's OnState: the resumption state goes to the
+// successor, and is acknowledged there, before the session acknowledges
+// the same stanzas to the server. So the successor never offers the server
+// an h below the one acknowledged, which would destroy the session.
+func (ss *shardSession) handOff(st session.SMState) {
+	ss.mu.Lock()
+	ss.state = st
+	ss.mu.Unlock()
+	if st.ID == "" {
+		return
+	}
+	msg := ss.stateMessage(st, false)
+	deadline := time.Now().Add(handOffTimeout)
+	for {
+		to := ss.successor.Load()
+		if to == nil {
+			return
+		}
+		_, err := ss.node.system.Root.RequestFuture(to, msg, handOffAttempt).Result()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ss.node.log.Warn("resumption state not acknowledged by the successor", "session", ss.id, "to", to.Address, "err", err)
+			return
+		}
+	}
+}
+
+func (ss *shardSession) stateMessage(st session.SMState, final bool) *focalpb.ShardSession {
+	return &focalpb.ShardSession{
+		Shard: int32(ss.shard), Id: st.ID, Jid: st.JID, H: st.InboundH, MaxMs: st.Max.Milliseconds(),
+		Owner: ss.node.cfg.Node, Final: final, SentUnixMs: time.Now().UnixMilli(),
+	}
+}
+
+func (ss *shardSession) SetSuccessor(pid *actor.PID) {
+	old := ss.successor.Swap(pid)
+	if pid == nil || (old != nil && old.Equal(pid)) {
+		return
+	}
+	// The new successor has nothing yet: give it the latest state now
+	// rather than at the next acknowledgement.
+	ss.mu.Lock()
+	st := ss.state
+	ss.mu.Unlock()
+	if st.ID != "" {
+		ss.node.system.Root.Send(pid, ss.stateMessage(st, false))
+	}
+}
+
+func (ss *shardSession) SetMayResume(ok bool) { ss.mayResume.Store(ok) }
+
+func (ss *shardSession) Release() {
+	ss.node.shardRuns.Add(1)
+	go func() {
+		defer ss.node.shardRuns.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if err := ss.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
+			ss.node.log.Warn("flush before release", "session", ss.id, "err", err)
+		}
+		st, err := ss.Detach(ctx)
+		ss.node.system.Root.Send(ss.node.directory, &conference.SessionReleased{ID: ss.id, State: st, Err: err})
+	}()
+}
+
+func (ss *shardSession) Close() {
+	ss.node.shardRuns.Add(1)
+	go func() {
+		defer ss.node.shardRuns.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if err := ss.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
+			ss.node.log.Warn("flush before close", "session", ss.id, "err", err)
+		}
+		ss.cancel()
+	}()
+}
