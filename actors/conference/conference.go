@@ -63,6 +63,7 @@ type conference struct {
 	restored   bool            // taken over: the occupant list must confirm the members
 	replica    *actor.PID      // directory of the node standing by
 	handedOver bool            // stopped driving without leaving: the session moves on
+	handedTo   *actor.PID      // the directory it sent its final state to
 	version    uint64
 }
 

@@ -164,14 +164,17 @@ func (d *directory) Receive(ctx actor.Context) {
 		}
 		ctx.Respond(list)
 	case *ended:
+		// Settled whenever it arrives: the directory may have seen the
+		// conference stop (a system message, ahead of this one) already.
+		d.linkRoomEnded(msg.room, ctx.Sender().Id, msg.handedOver, msg.handedTo)
 		if pid := d.rooms[msg.room]; pid != nil && pid.Equal(ctx.Sender()) {
-			d.conferenceGone(msg.room, msg.handedOver)
+			d.forget(msg.room)
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if pid := d.rooms[room]; pid != nil && pid.Equal(msg.Who) {
-				d.conferenceGone(room, false)
+				d.forget(room)
 			}
 		}
 	case *actor.Stopped:
@@ -196,7 +199,7 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 		if l.up {
 			addr = l.addr
 		}
-		l.rooms[room] = true
+		defer func() { l.rooms[room] = d.rooms[room].Id }()
 		d.roomLink[room] = l.id
 	}
 	props := actor.PropsFromProducer(func() actor.Actor {
@@ -207,15 +210,6 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 	d.byPID[pid.Id] = room
 	d.standby[room] = standby != nil
 	return pid
-}
-
-// conferenceGone forgets a conference that stopped, and settles its
-// session.
-func (d *directory) conferenceGone(room string, handedOver bool) {
-	if !d.standby[room] {
-		d.linkRoomEnded(room, handedOver, d.handingOff[room])
-	}
-	d.forget(room)
 }
 
 func (d *directory) forget(room string) {
@@ -239,13 +233,5 @@ func (d *directory) movedTo(room string) *actor.PID {
 	if l == nil {
 		return nil
 	}
-	node, ok := l.handed[room]
-	if !ok {
-		return nil
-	}
-	m, ok := d.member(node)
-	if !ok {
-		return nil
-	}
-	return directoryOf(m)
+	return l.handed[room]
 }

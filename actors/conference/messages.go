@@ -33,10 +33,12 @@ type StreamDown struct{}
 
 // ended is sent by a conference to the directory before it stops, so that
 // requests arriving meanwhile create a new conference rather than reach a
-// stopping one. handedOver: it stopped without leaving the room.
+// stopping one. handedOver: it stopped without leaving the room, and sent
+// its final state to handedTo (nil: nobody could be told).
 type ended struct {
 	room       string
 	handedOver bool
+	handedTo   *actor.PID
 }
 
 // Messages from the directory to a conference about its place in the

@@ -80,10 +80,7 @@ func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
 		return
 	}
 	d.log.Warn("no quorum: letting the conference go", "room", room)
-	d.handingOff[room] = d.replicaOf[room]
-	if d.handingOff[room] == "" {
-		d.handingOff[room] = "?" // nobody known: released for whoever resumes it
-	}
+	d.handingOff[room] = "(cut off)"
 	ctx.Send(pid, &letGo{})
 }
 

@@ -80,10 +80,11 @@ type link struct {
 	addr    string
 	session string // resumption id, once known
 	resumed bool   // opened to resume a session another node held
-	// rooms it carries that this node drives; handed: rooms handed over
-	// (the session is still their focus occupant) → the node they went to.
-	rooms  map[string]bool
-	handed map[string]string
+	// rooms it carries that this node drives (→ the conference's actor
+	// id); handed: rooms handed over (the session is still their focus
+	// occupant) → the directory they went to.
+	rooms  map[string]string
+	handed map[string]*actor.PID
 	// waiting: standby rooms to promote once the session is up.
 	waiting   []string
 	releasing bool
@@ -106,7 +107,7 @@ func (d *directory) sessionFor(room string) *link {
 func (d *directory) open(shard int, resume session.SMState) *link {
 	d.linkSeq++
 	id := fmt.Sprintf("shard-%d.%d", shard, d.linkSeq)
-	l := &link{id: id, shard: shard, rooms: map[string]bool{}, handed: map[string]string{},
+	l := &link{id: id, shard: shard, rooms: map[string]string{}, handed: map[string]*actor.PID{},
 		resumed: resume.ID != "", session: resume.ID}
 	l.s = d.cfg.Sessions(id, shard, resume)
 	l.s.SetMayResume(true)
@@ -174,7 +175,7 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 	d.standby[room] = false
 	delete(d.standbyOwner, room)
 	delete(d.standbySession, room)
-	l.rooms[room] = true
+	l.rooms[room] = pid.Id
 	d.roomLink[room] = l.id
 	ctx.Send(pid, &promote{wire: l.s, addr: l.addr, session: l.session, up: l.up, seated: seated})
 	if ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members); len(ranked) > 0 {
@@ -238,12 +239,13 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 	}
 }
 
-// linkRoomEnded: a conference driven on a session here stopped, having
-// left its room (the session may close once it carries nothing) or been
-// handed over to node to (the session is released once all its rooms are).
-func (d *directory) linkRoomEnded(room string, handedOver bool, to string) {
+// linkRoomEnded: the conference actor pid of room, driven on a session
+// here, stopped, having left its room (the session may close once it
+// carries nothing) or been handed over to the directory to (the session is
+// released once all its rooms are).
+func (d *directory) linkRoomEnded(room, pid string, handedOver bool, to *actor.PID) {
 	l := d.links[d.roomLink[room]]
-	if l == nil {
+	if l == nil || l.rooms[room] != pid {
 		return
 	}
 	delete(l.rooms, room)
@@ -294,10 +296,12 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		return
 	}
 	delete(d.links, l.id)
-	to := ""
-	for room, node := range l.handed {
-		if to == "" || node < to {
-			to = node
+	// Only one node may resume it: the shard's owner if that is another
+	// node, else whoever the rooms went to.
+	var to *actor.PID
+	for room, pid := range l.handed {
+		if to == nil {
+			to = pid
 		}
 		delete(d.roomLink, room)
 	}
@@ -305,16 +309,15 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		d.log.Error("shard session not released", "session", l.id, "err", msg.Err)
 		return
 	}
-	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self {
-		to = owner.Name // only one node may resume it
+	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self && !d.fenced {
+		to = directoryOf(owner)
 	}
-	m, ok := d.member(to)
-	if !ok {
-		d.log.Warn("released shard session: its taker is gone", "session", l.id, "to", to)
+	if to == nil {
+		d.log.Warn("released shard session: nobody to resume it", "session", l.id)
 		return
 	}
-	d.log.Info("shard session released", "session", l.id, "to", to, "h", msg.State.InboundH)
-	ctx.Send(directoryOf(m), &focalpb.ShardSession{
+	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)
+	ctx.Send(to, &focalpb.ShardSession{
 		Shard: int32(l.shard), Id: msg.State.ID, Jid: msg.State.JID, H: msg.State.InboundH,
 		MaxMs: msg.State.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
 	})
@@ -332,9 +335,9 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 	}
 	// Its rooms lost their focus occupant with it: they go on a new
 	// session, which joins them.
-	for room := range l.rooms {
+	for room, pid := range l.rooms {
 		nl := d.sessionFor(room)
-		nl.rooms[room] = true
+		nl.rooms[room] = pid
 		d.roomLink[room] = nl.id
 		if pid := d.rooms[room]; pid != nil {
 			ctx.Send(pid, &rewire{wire: nl.s})

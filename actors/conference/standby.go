@@ -91,7 +91,7 @@ func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason str
 	if to != nil {
 		ctx.Send(to, c.exportState(true))
 	}
-	c.handedOver = true
+	c.handedOver, c.handedTo = true, to
 	c.log.Info("conference handed over", "to", node)
 	c.end(ctx, reason)
 }
