@@ -20,14 +20,8 @@ import (
 )
 
 const (
-	// handOffTimeout bounds how long a session's resumption state may take
-	// to be acknowledged by its successor before the session acknowledges
-	// stanzas to the server anyway. Waiting holds up reading: past this the
-	// successor is unreachable, and this node loses its quorum (and stops
-	// driving) within the contact window anyway.
-	handOffTimeout = 2 * time.Second
-	// handOffAttempt bounds one attempt, so that a new successor named
-	// meanwhile is tried.
+	// handOffAttempt bounds one attempt to get the resumption state
+	// acknowledged, so that a new successor named meanwhile is tried.
 	handOffAttempt = 300 * time.Millisecond
 	// releaseTimeout bounds writing what is queued before a session is
 	// released or closed.
@@ -111,7 +105,10 @@ func (ss *shardSession) onStreamState(up bool, addr string) {
 // handOff is the session's OnState: the resumption state goes to the
 // successor, and is acknowledged there, before the session acknowledges
 // the same stanzas to the server. So the successor never offers the server
-// an h below the one acknowledged, which would destroy the session.
+// an h below the one acknowledged, which would destroy the session. It
+// waits as long as it takes (reading waits with it), unless the session
+// may no longer resume (this node is cut off or hands it over): acks are
+// held then, and it returns.
 func (ss *shardSession) handOff(st session.SMState) {
 	ss.mu.Lock()
 	ss.state = st
@@ -120,19 +117,18 @@ func (ss *shardSession) handOff(st session.SMState) {
 		return
 	}
 	msg := ss.stateMessage(st, false)
-	deadline := time.Now().Add(handOffTimeout)
-	for {
+	for warned := false; ; {
 		to := ss.successor.Load()
-		if to == nil {
+		if to == nil || !ss.mayResume.Load() {
 			return
 		}
 		_, err := ss.node.system.Root.RequestFuture(to, msg, handOffAttempt).Result()
 		if err == nil {
 			return
 		}
-		if time.Now().After(deadline) {
-			ss.node.log.Warn("resumption state not acknowledged by the successor", "session", ss.id, "to", to.Address, "err", err)
-			return
+		if !warned {
+			ss.node.log.Warn("resumption state not acknowledged by the successor yet", "session", ss.id, "to", to.Address, "err", err)
+			warned = true
 		}
 	}
 }
@@ -159,7 +155,19 @@ func (ss *shardSession) SetSuccessor(pid *actor.PID) {
 	}
 }
 
-func (ss *shardSession) SetMayResume(ok bool) { ss.mayResume.Store(ok) }
+// SetMayResume also holds acknowledgements to the server while the
+// session may not resume: handOff may then give up before the successor
+// has the state, and the server must not get an h it does not have. The
+// order matters for that: acks are held before handOff can see the flag.
+func (ss *shardSession) SetMayResume(ok bool) {
+	if !ok {
+		ss.HoldAcks(true)
+		ss.mayResume.Store(false)
+		return
+	}
+	ss.mayResume.Store(true)
+	ss.HoldAcks(false)
+}
 
 func (ss *shardSession) Release() {
 	ss.node.shardRuns.Add(1)

@@ -172,6 +172,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.replicate(ctx)
 	case *handOver:
 		c.handOver(ctx, msg.to, msg.node, "handed over to "+msg.node)
+	case *passOn:
+		c.passOn(ctx, msg)
 	case *letGo:
 		// Best effort: if the replica can still be reached (this node only
 		// thinks it is cut off), it resumes at once; otherwise the majority

@@ -55,6 +55,11 @@ type Config struct {
 	// than that node sees itself in a minority (memberlist's suspicion
 	// timeout shrinks with confirmations, which only the majority gets).
 	PromoteDelay time.Duration
+	// FenceDelay is how long the quorum must be missing before the node
+	// stops driving conferences. It absorbs the few milliseconds for which
+	// members believe a stale death gossiped by a member rejoining after a
+	// partition, and must stay well below PromoteDelay.
+	FenceDelay time.Duration
 
 	// Bridges is the node's brewery actor; nil runs conferences without
 	// media (no bridge is ever allocated).
@@ -82,6 +87,7 @@ func DefaultConfig() Config {
 		AutoOwner:       true,
 		MinParticipants: 2,
 		PromoteDelay:    time.Second,
+		FenceDelay:      250 * time.Millisecond,
 		Shards:          cluster.DefaultShards,
 		JSONSources:     true,
 		Logger:          slog.Default(),

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -39,6 +40,8 @@ type directory struct {
 	promotePending map[string]bool   // a promotion delay runs
 	promoteDue     map[string]bool   // the delay ran out: promote if still owner
 	replicaOf      map[string]string // room → node told to stand by
+	placement      *Placement        // the latest
+	lackingSince   time.Time         // quorum missing since (zero: it is not)
 	handingOff     map[string]string // room → node it is being handed to
 
 	// Shard sessions (see sessions.go).
@@ -46,6 +49,7 @@ type directory struct {
 	shardLink map[int]string                   // shard → session new conferences go on
 	roomLink  map[string]string                // room → session it is on
 	smStates  map[string]*focalpb.ShardSession // resumption states other nodes sent, by resumption id
+	highH     map[string]uint32                // highest h seen per resumption id
 	linkSeq   int
 }
 
@@ -69,6 +73,7 @@ func NewDirectory(cfg Config, wire Wire) *actor.Props {
 			shardLink:      make(map[int]string),
 			roomLink:       make(map[string]string),
 			smStates:       make(map[string]*focalpb.ShardSession),
+			highH:          make(map[string]uint32),
 		}
 	})
 }
@@ -94,6 +99,10 @@ func (d *directory) Receive(ctx actor.Context) {
 		ctx.Forward(pid)
 	case *Placement:
 		d.onPlacement(ctx, msg)
+	case fenceCheck:
+		if d.placement != nil {
+			d.onPlacement(ctx, d.placement)
+		}
 	case *promoteDue:
 		d.onPromoteDue(ctx, msg)
 	case *focalpb.ConferenceState:

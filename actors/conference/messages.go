@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/cluster"
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -65,6 +66,16 @@ type (
 	// rewire moves a conference whose session ended to a new one, whose
 	// StreamUp makes it join its room again.
 	rewire struct{ wire Wire }
+	// passOn makes a standby send its state to the directory of the
+	// conference's owner, as final and ownerless (Owner ""), followed by
+	// the resumption state of its session, and stop: the node held what
+	// may be the last copy, and is neither owner nor replica.
+	passOn struct {
+		to      *actor.PID
+		session *focalpb.ShardSession
+	}
+	// fenceCheck is the end of the directory's fence delay.
+	fenceCheck struct{}
 	// letGo makes the conference stop driving, keeping its media and its
 	// session in the room: another node takes it over.
 	letGo struct{}

@@ -50,10 +50,26 @@ func (d *directory) ranked(room string) []cluster.Member {
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Node = p.Self
-	fenced := len(p.Members) < p.Quorum || p.Reachable+1 < p.Quorum
-	if fenced != d.fenced {
-		d.fenced = fenced
-		d.log.Warn("cluster quorum changed", "members", len(p.Members), "reachable", p.Reachable, "quorum", p.Quorum, "fenced", fenced)
+	d.placement = p
+	lacking := len(p.Members) < p.Quorum || p.Reachable+1 < p.Quorum
+	switch {
+	case !lacking:
+		d.lackingSince = time.Time{}
+		if d.fenced {
+			d.fenced = false
+			d.log.Warn("cluster quorum regained", "members", len(p.Members), "reachable", p.Reachable, "quorum", p.Quorum)
+		}
+	case d.fenced:
+	case d.lackingSince.IsZero():
+		// Not at once: a member rejoining after a partition gossips
+		// stale deaths, which other members believe for a few
+		// milliseconds before the dead refute them.
+		d.lackingSince = time.Now()
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		time.AfterFunc(d.cfg.FenceDelay, func() { root.Send(self, fenceCheck{}) })
+	case time.Since(d.lackingSince) >= d.cfg.FenceDelay:
+		d.fenced = true
+		d.log.Warn("cluster quorum lost", "members", len(p.Members), "reachable", p.Reachable, "quorum", p.Quorum)
 	}
 	for room, pid := range d.rooms {
 		if d.fenced {
@@ -115,7 +131,11 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 			}
 		case len(ranked) < 2 || ranked[1].Name != d.self:
 			if !ownerAlive {
-				return // keep it: it is the last copy until the new owner has it
+				// This may be the last copy: it goes to the owner.
+				d.log.Info("passing the conference on to its owner", "room", room, "to", owner.Name)
+				ctx.Send(pid, &passOn{to: directoryOf(owner), session: d.smStates[d.standbySession[room]]})
+				d.forget(room)
+				return
 			}
 			d.log.Info("no longer the replica", "room", room)
 			d.forget(room)
@@ -154,19 +174,23 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		}
 		return
 	}
+	// orphaned: nobody drives it any more (its owner let go, or it was
+	// passed on by a node that held the last copy).
+	orphaned := st.Owner == ""
 	if st.Final && time.Since(time.UnixMilli(st.SentUnixMs)) > d.cfg.PromoteDelay {
 		// Held up, by a partition most likely: the sender let the
 		// conference go long ago and it may have moved since. Keep the
 		// state as a standby's; placement decides.
 		d.log.Warn("stale final state", "room", st.Room, "from", st.Owner, "age", time.Since(time.UnixMilli(st.SentUnixMs)))
 		st.Final = false
+		orphaned = true
 	}
-	orphaned := st.Final && d.fenced
-	if orphaned {
+	if st.Final && d.fenced {
 		// A node in a minority drives nothing, not even what it is handed:
 		// it keeps the state as a standby, ownerless, and promotes it (after
 		// the delay) once it has quorum again and ranks first.
 		st.Final = false
+		orphaned = true
 	}
 	if pid == nil {
 		pid = d.spawn(ctx, st.Room, st)

@@ -215,12 +215,28 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 
 // onShardSession keeps a resumption state another node sent, and resumes
 // the session at once when it is final (the sender stopped).
+//
+// h only grows along a session's life, whoever holds it, and resuming
+// with an h below one the server was given destroys the session: so a
+// state below the highest h this node has seen for the session (a final
+// state held up by a partition, say, while the session moved on) is stale
+// and dropped.
 func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) {
 	ctx.Respond(&focalpb.ShardSessionAck{Id: st.Id, H: st.H})
-	if old := d.smStates[st.Id]; old == nil || st.H >= old.H || st.Final {
-		d.smStates[st.Id] = st
+	if st.H < d.highH[st.Id] {
+		d.log.Warn("stale session state", "session", st.Id, "from", st.Owner, "h", st.H, "seen", d.highH[st.Id])
+		return
 	}
+	d.sawH(st.Id, st.H)
+	d.smStates[st.Id] = st
 	if !st.Final {
+		return
+	}
+	if age := time.Since(time.UnixMilli(st.SentUnixMs)); age > d.cfg.PromoteDelay {
+		// Held up: the sender let go long ago and placement may have
+		// moved the shard since. Kept for when placement promotes.
+		d.log.Warn("stale final session state", "session", st.Id, "from", st.Owner, "age", age)
+		st.Final = false
 		return
 	}
 	var rooms []string
@@ -230,7 +246,7 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 		}
 	}
 	d.log.Info("shard session handed over", "session", st.Id, "from", st.Owner, "h", st.H, "rooms", len(rooms))
-	if len(rooms) == 0 || d.fenced {
+	if owner, ok := cluster.Owner(cluster.ShardKey(int(st.Shard)), d.members); len(rooms) == 0 || d.fenced || (ok && owner.Name != d.self) {
 		return // kept: placement promotes the rooms later, or a later state names it
 	}
 	for _, room := range rooms {
@@ -316,6 +332,7 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		d.log.Warn("released shard session: nobody to resume it", "session", l.id)
 		return
 	}
+	d.sawH(msg.State.ID, msg.State.InboundH)
 	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)
 	ctx.Send(to, &focalpb.ShardSession{
 		Shard: int32(l.shard), Id: msg.State.ID, Jid: msg.State.JID, H: msg.State.InboundH,
@@ -346,6 +363,20 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 			}
 		}
 	}
+}
+
+// maxHighH bounds the sessions whose highest h is remembered; ids of
+// sessions long gone are dropped first (at random, as maps go).
+const maxHighH = 4096
+
+func (d *directory) sawH(id string, h uint32) {
+	if _, ok := d.highH[id]; !ok && len(d.highH) >= maxHighH {
+		for old := range d.highH {
+			delete(d.highH, old)
+			break
+		}
+	}
+	d.highH[id] = max(d.highH[id], h)
 }
 
 func (d *directory) sessionIDs() []string {

@@ -1,7 +1,10 @@
 package conference
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"focal/proto"
 	"focal/xmpp"
@@ -78,6 +81,20 @@ func (c *conference) buffer(el *xmpp.Element) {
 		return
 	}
 	c.buffered = append(c.buffered, el)
+}
+
+func (c *conference) passOn(ctx actor.Context, msg *passOn) {
+	if c.standby && c.latest != nil {
+		st := proto.Clone(c.latest).(*focalpb.ConferenceState)
+		st.Final, st.Owner, st.SentUnixMs = true, "", time.Now().UnixMilli()
+		ctx.Send(msg.to, st)
+		if msg.session != nil {
+			sm := proto.Clone(msg.session).(*focalpb.ShardSession)
+			sm.Final, sm.Owner, sm.SentUnixMs = true, "", time.Now().UnixMilli()
+			ctx.Send(msg.to, sm)
+		}
+	}
+	ctx.Stop(ctx.Self())
 }
 
 // handOver sends the final state to the new owner and stops driving the

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,7 +102,14 @@ func drivers(ctx context.Context, c *clustertest.Cluster) (map[string][]string, 
 	answers := make(chan answer, len(running))
 	for _, n := range running {
 		go func() {
-			rooms, err := n.OwnRooms(ctx)
+			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			rooms, err := n.OwnRooms(qctx)
+			if err != nil && qctx.Err() != nil && ctx.Err() == nil {
+				// A node that does not answer for this long is stuck: its
+				// goroutine dump (SIGQUIT) lands in its log for the failure.
+				_ = syscall.Kill(n.PID(), syscall.SIGQUIT)
+			}
 			answers <- answer{n.Name(), rooms, err}
 		}()
 	}
@@ -153,6 +161,10 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 	cut := c.Node(0)
 	if counts[cut.Name()] == 0 {
 		t.Fatalf("%s drives none of the conferences: %v", cut.Name(), d)
+	}
+	seen := map[string][2]int{}
+	for _, p := range pairs {
+		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
 	}
 
 	// Sample the drivers until every conference is driven by one node of
@@ -222,9 +234,26 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 		return len(d) == conferences && mine > 0
 	})
 	t.Logf("healed: %s drives conferences again %v later", cut.Name(), time.Since(healed).Round(time.Millisecond))
+
+	// Every conference still works, wherever it is driven now.
+	for i, p := range pairs {
+		ssrc := int64(710000 + i)
+		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v71", MSID: fmt.Sprintf("healed-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
+		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
+			t.Fatalf("%s: source-add after healing: %v", p.room, err)
+		}
+		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+			t.Fatalf("%s: bob never got the new source after healing: %v", p.room, err)
+		}
+	}
 	for _, p := range pairs {
 		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
 			t.Errorf("%s: sessions re-initiated", p.room)
+		}
+		// The focus's session moved between nodes by resumption: no
+		// presence of the focus, in the partition or after.
+		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
+			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
 		}
 	}
 }

@@ -82,6 +82,7 @@ type Session struct {
 	sm      *smSession // nil without StreamManagement
 	stopErr error      // why Run returned on its own
 	detach  bool       // Detach asked Run to return without ending the session
+	holdAck bool       // HoldAcks: no <a/> is written
 	cancel  context.CancelFunc
 
 	// writeMu is held while writing to a stream, so that serve knows when
@@ -259,6 +260,20 @@ func (s *Session) Detach(ctx context.Context) (SMState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sm.state, nil
+}
+
+// HoldAcks stops (hold true) or resumes answering the server's <r/> with
+// <a/>. A session whose resumption state may not have reached the process
+// that would resume it holds them: the server then never learns an h that
+// process does not have. Stanzas keep flowing both ways meanwhile; the
+// server just keeps more of them queued.
+func (s *Session) HoldAcks(hold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdAck = hold
+	if hold && s.sm != nil {
+		s.sm.ackDue = false
+	}
 }
 
 func (s *Session) stop(err error) {
@@ -582,8 +597,10 @@ func (s *Session) handleSM(el *xmpp.Element) error {
 			s.sm.report(st) // before the <a/> below: see StreamManagement.OnState
 		}
 		s.mu.Lock()
-		s.sm.ackDue, s.sm.ackH = true, st.InboundH
-		s.wakeWriterLocked()
+		if !s.holdAck {
+			s.sm.ackDue, s.sm.ackH = true, st.InboundH
+			s.wakeWriterLocked()
+		}
 		s.mu.Unlock()
 	case "a":
 		h, err := parseH(el.AttrValue("h"))
