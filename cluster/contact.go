@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net"
 	"sync"
 	"time"
 
@@ -33,13 +34,16 @@ func (c *contacts) touch(name string) {
 // met records a member joining: contact, unless it is coming back after
 // being declared dead. A member can be re-added by gossip from a third
 // node (or by stale messages) while this node still cannot reach it; only
-// an acknowledged probe counts then.
-func (c *contacts) met(name string) {
+// an acknowledged probe counts then. It reports whether the member came
+// back, for the caller to probe it at once.
+func (c *contacts) met(name string) (returning bool) {
 	c.mu.Lock()
-	if _, before := c.last[name]; !before {
-		c.last[name] = c.now()
+	defer c.mu.Unlock()
+	if _, before := c.last[name]; before {
+		return true
 	}
-	c.mu.Unlock()
+	c.last[name] = c.now()
+	return false
 }
 
 // lost records a member declared dead: no contact until it answers again.
@@ -63,4 +67,27 @@ func (c *contacts) AckPayload() []byte { return nil }
 // NotifyPingComplete records an acknowledged probe.
 func (c *contacts) NotifyPingComplete(other *memberlist.Node, _ time.Duration, _ []byte) {
 	c.touch(other.Name)
+}
+
+// probeReturned pings a member re-added after it was declared dead, so that
+// contact with it is known at once rather than at its next turn in the
+// probe round: after a partition heals, a node must not go on counting its
+// peers unreachable (and stop driving conferences) for want of a probe.
+// A member re-added by stale gossip does not answer and stays unreachable.
+func (m *Membership) probeReturned(name, addr string) {
+	m.life.Lock()
+	if m.shutDown {
+		m.life.Unlock()
+		return
+	}
+	m.probes.Add(1)
+	m.life.Unlock()
+	defer m.probes.Done()
+	udp, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return
+	}
+	if _, err := m.ml.Ping(name, udp); err == nil {
+		m.view.contacts.touch(name)
+	}
 }

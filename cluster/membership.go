@@ -34,6 +34,7 @@ type Membership struct {
 	stopJoin     chan struct{}
 	stopJoinOnce sync.Once
 	joining      sync.WaitGroup
+	probes       sync.WaitGroup // probeReturned calls
 }
 
 // Start binds the gossip address and starts gossiping. It does not wait for
@@ -50,20 +51,20 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	log := cfg.Logger.With("node", cfg.Name)
 	v := newView(cfg.Name, log)
-	ml, err := memberlist.Create(memberlistConfig(cfg, ip, port, meta, v))
-	if err != nil {
-		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Gossip, err)
-	}
 	m := &Membership{
-		ml:       ml,
 		view:     v,
 		meta:     meta,
 		log:      log,
 		timing:   cfg.Timing,
 		name:     cfg.Name,
-		addr:     ml.LocalNode().Address(),
 		stopJoin: make(chan struct{}),
 	}
+	v.returned = m.probeReturned
+	ml, err := memberlist.Create(memberlistConfig(cfg, ip, port, meta, v))
+	if err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Gossip, err)
+	}
+	m.ml, m.addr = ml, ml.LocalNode().Address()
 	peers := m.others(cfg.Join)
 	log.Info("cluster membership started", "gossip", m.addr, "join", peers)
 	if len(peers) > 0 {
@@ -173,6 +174,7 @@ func (m *Membership) Shutdown() error {
 	m.shutDown = true
 	m.stopJoining()
 	err := m.ml.Shutdown()
+	m.probes.Wait()
 	m.view.close()
 	if err != nil {
 		return fmt.Errorf("shut down gossip: %w", err)

@@ -21,6 +21,10 @@ type view struct {
 	log      *slog.Logger
 	contacts *contacts
 
+	// returned is told (without memberlist's lock held) of a member
+	// re-added after it was declared dead; set before gossip starts.
+	returned func(name, addr string)
+
 	mu      sync.Mutex
 	members map[string]Member
 	subs    map[chan struct{}]struct{}
@@ -69,8 +73,8 @@ func (v *view) put(n *memberlist.Node) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, known := v.members[n.Name]; !known {
-		v.contacts.met(n.Name)
+	if _, known := v.members[n.Name]; !known && v.contacts.met(n.Name) && v.returned != nil {
+		go v.returned(n.Name, n.Address())
 	}
 	v.members[n.Name] = Member{Name: n.Name, Addr: n.Address(), NodeMeta: meta}
 	v.notifyLocked()

@@ -321,3 +321,90 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 		}
 	}
 }
+
+// A rolling restart (each node in turn drained with SIGTERM and started
+// again) keeps every conference: each one works at the end, on the same
+// bridge conference and Jingle sessions, and no participant saw a presence
+// of the focus.
+func TestRollingRestartKeepsEveryConference(t *testing.T) {
+	const conferences = 12
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitCluster(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]pair, conferences)
+	for i := range pairs {
+		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("rolling-%02d", i)))
+	}
+	seen := map[string][2]int{}
+	for _, p := range pairs {
+		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
+	}
+	before, err := c.Bridge(0).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allDriven := func(what string) {
+		t.Helper()
+		for {
+			d, err := drivers(ctx, c)
+			if err == nil && len(d) == conferences {
+				once := true
+				for _, nodes := range d {
+					once = once && len(nodes) == 1
+				}
+				if once {
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: drivers %v (%v)", what, d, err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	started := time.Now()
+	for _, n := range c.Nodes() {
+		if err := n.Term(); err != nil {
+			t.Fatalf("terminate %s: %v", n.Name(), err)
+		}
+		allDriven(n.Name() + " drained")
+		if err := n.Start(); err != nil {
+			t.Fatalf("start %s again: %v", n.Name(), err)
+		}
+		if err := c.WaitCluster(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		allDriven(n.Name() + " back")
+	}
+	t.Logf("rolling restart of %d nodes with %d conferences took %v", len(c.Nodes()), conferences, time.Since(started).Round(time.Millisecond))
+
+	for i, p := range pairs {
+		ssrc := int64(500000 + i)
+		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v5", MSID: fmt.Sprintf("roll-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
+		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
+			t.Fatalf("%s: source-add after the rolling restart: %v", p.room, err)
+		}
+		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+			t.Fatalf("%s: bob never got the new source: %v", p.room, err)
+		}
+	}
+	after, err := c.Bridge(0).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated || after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
+		t.Errorf("bridge re-created media: %+v before, %+v after", before.Counters, after.Counters)
+	}
+	for _, p := range pairs {
+		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
+			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
+		}
+		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
+			t.Errorf("%s: sessions re-initiated: alice %d, bob %d", p.room, p.alice.media.Sessions(), p.bob.media.Sessions())
+		}
+	}
+}
