@@ -70,9 +70,22 @@ func NewColibriSession(cfg ColibriConfig, id string) *actor.Props {
 type colibriResponse struct {
 	endpoint string
 	allocate bool
+	mod      xmpp.Colibri2ConferenceModify // what was asked, to ask again
+	attempt  int
 	res      *xmpp.Element
 	err      error
 }
+
+// colibriRetry re-sends a request that could not reach the bridge.
+type colibriRetry struct{ r colibriResponse }
+
+// Requests that fail because the node's own stream to the server is down
+// (the bridge never saw them) are sent again once it may be back, this
+// often and this many times, rather than taken as the bridge failing.
+const (
+	colibriRetryInterval = 250 * time.Millisecond
+	colibriRetries       = 40
+)
 
 func (s *colibriSession) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -84,6 +97,10 @@ func (s *colibriSession) Receive(ctx actor.Context) {
 		s.update(msg)
 	case *ExpireEndpoint:
 		s.expireEndpoint(msg.Endpoint)
+	case colibriRetry:
+		if !s.failed {
+			s.request(msg.r.mod, msg.r.endpoint, msg.r.allocate, msg.r.attempt+1)
+		}
 	case colibriResponse:
 		s.onResponse(ctx, msg)
 	}
@@ -161,6 +178,10 @@ func (s *colibriSession) send(mod xmpp.Colibri2ConferenceModify, endpoint string
 		}
 		s.created = true
 	}
+	s.request(mod, endpoint, allocate, 0)
+}
+
+func (s *colibriSession) request(mod xmpp.Colibri2ConferenceModify, endpoint string, allocate bool, attempt int) {
 	el, err := xmpp.ElementOf(mod)
 	if err != nil {
 		s.log.Error("build conference-modify", "err", err)
@@ -169,7 +190,7 @@ func (s *colibriSession) send(mod xmpp.Colibri2ConferenceModify, endpoint string
 	self, root := s.self, s.root
 	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout,
 		func(res *xmpp.Element, err error) {
-			root.Send(self, colibriResponse{endpoint: endpoint, allocate: allocate, res: res, err: err})
+			root.Send(self, colibriResponse{endpoint: endpoint, allocate: allocate, mod: mod, attempt: attempt, res: res, err: err})
 		})
 }
 
@@ -229,11 +250,26 @@ func (s *colibriSession) onError(ctx actor.Context, r colibriResponse) {
 	}
 	var se xmpp.StanzaError
 	if !errors.As(r.err, &se) {
-		// The stream is down: the conference hears StreamDown and starts over.
+		// The node's stream to the server is down, not the bridge: ask
+		// again once it may be back.
+		if r.attempt < colibriRetries {
+			self, root := s.self, s.root
+			time.AfterFunc(colibriRetryInterval, func() { root.Send(self, colibriRetry{r}) })
+			return
+		}
 		s.fail(ctx, r.endpoint, r.err, ScopeSession, false)
 		return
 	}
 	reason, endpoint := colibriReason(r.res)
+	if se.Condition == xmpp.Conflict && reason == xmpp.Colibri2ConferenceAlreadyExists && r.mod.Create {
+		// Meeting ids are this conference's own: the bridge has it already
+		// (a create that reached it before our stream dropped, say).
+		// Carry on with it rather than start over into the same conflict.
+		s.log.Info("bridge has the conference already; carrying on with it")
+		r.mod.Create, r.mod.Name, r.mod.RTCStatsEnabled = false, "", nil
+		s.request(r.mod, r.endpoint, r.allocate, r.attempt+1)
+		return
+	}
 	scope, markFailed := classify(se.Condition, reason, r.allocate)
 	if scope == ScopeEndpoint && endpoint != "" {
 		r.endpoint = endpoint

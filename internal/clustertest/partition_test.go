@@ -19,22 +19,9 @@ import (
 // packets can be told apart on loopback.
 const cutUID = 65534
 
-// partitionEnv opts in to the partition test. It is not in the default
-// run yet: the partitioned phase holds (the cut node lets go before the
-// majority promotes, in every run so far), but healing is not reliable:
-// memberlist's views flap while the cut node rejoins (peers briefly
-// declared dead by its stale gossip), and in about half the runs a
-// conference was driven twice for a moment, or by nobody, or the node
-// never got its share back. That is the failure this test exists to catch;
-// until it is fixed it would fail the suite at random.
-const partitionEnv = "FOCAL_PARTITION_TEST"
-
-// needFirewall skips the test without root or nft, or unless asked for.
+// needFirewall skips the test without root or nft (.ci/run has both).
 func needFirewall(t *testing.T) {
 	t.Helper()
-	if os.Getenv(partitionEnv) == "" {
-		t.Skip("set " + partitionEnv + "=1 to run the partition test (see partitionEnv)")
-	}
 	if os.Geteuid() != 0 {
 		t.Skip("partition test needs root for nftables")
 	}
