@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func open(b *testing.B, srv *prosodytest.Server, resource string, resume session
 		Dial:             session.ClientDialer(userOptions(srv, srv.C2SAddr, "alice", resource)),
 		Handler:          func(*xmpp.Element) {},
 		StreamManagement: &session.StreamManagement{Resume: resume},
+		Logger:           slog.New(slog.DiscardHandler),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
