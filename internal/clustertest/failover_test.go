@@ -65,6 +65,62 @@ func joinPair(ctx context.Context, t *testing.T, c *clustertest.Cluster, room st
 	return p
 }
 
+// received records how many stanzas each participant has had so far, so
+// that checks can look at what came after.
+func received(pairs []pair) map[string][2]int {
+	seen := map[string][2]int{}
+	for _, p := range pairs {
+		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
+	}
+	return seen
+}
+
+// newSource is a video source of alice's that the conference has not seen.
+func newSource(ssrc int64, tag string) xmpp.SourceSet {
+	return xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-" + tag, MSID: fmt.Sprintf("%s-%d v", tag, ssrc), VideoType: xmpp.SourceVideoDesktop}}}
+}
+
+// addSource has alice signal a new source (again if the first attempts
+// race a handover, see sourceAddSoon) and waits until bob has it: the
+// conference is driven, and fans out.
+func (p pair) addSource(ctx context.Context, t *testing.T, ssrc int64, tag, when string) {
+	t.Helper()
+	if err := sourceAddSoon(ctx, p.alice, newSource(ssrc, tag)); err != nil {
+		t.Fatalf("%s: source-add %s: %v", p.room, when, err)
+	}
+	if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+		t.Fatalf("%s: bob never got the source added %s: %v", p.room, when, err)
+	}
+}
+
+// checkUndisturbed checks what participants saw since seen: no presence of
+// the focus at all (its session moved by resumption), and still their
+// first Jingle session each.
+func checkUndisturbed(t *testing.T, pairs []pair, seen map[string][2]int) {
+	t.Helper()
+	for _, p := range pairs {
+		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
+			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
+		}
+		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
+			t.Errorf("%s: sessions re-initiated: alice %d, bob %d", p.room, p.alice.media.Sessions(), p.bob.media.Sessions())
+		}
+	}
+}
+
+// checkBridgeKept checks the bridge created no conference and no endpoint
+// since before.
+func checkBridgeKept(ctx context.Context, t *testing.T, c *clustertest.Cluster, before bridgeStatus) {
+	t.Helper()
+	after, err := c.Bridge(0).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated || after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
+		t.Errorf("bridge re-created media: %+v before, %+v after", before.Counters, after.Counters)
+	}
+}
+
 // sourceAddSoon sends a source-add, again if the first attempts fail: an
 // IQ that reaches the focus occupant's previous session while Prosody has
 // not yet processed that session's leave is answered item-not-found by the
@@ -120,10 +176,7 @@ func TestJoiningNodeTakesItsShare(t *testing.T) {
 	for i := range pairs {
 		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("share-%02d", i)))
 	}
-	seen := map[string][2]int{}
-	for _, p := range pairs {
-		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
-	}
+	seen := received(pairs)
 	before, err := c.Bridge(0).Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -164,30 +217,10 @@ func TestJoiningNodeTakesItsShare(t *testing.T) {
 		if !slices.Contains(mine, p.room) {
 			continue
 		}
-		ssrc := int64(800000 + i)
-		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v8", MSID: fmt.Sprintf("share-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
-			t.Fatalf("%s: source-add after the handover: %v", p.room, err)
-		}
-		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
-			t.Fatalf("%s: bob never got the new source: %v", p.room, err)
-		}
+		p.addSource(ctx, t, int64(800000+i), "share", "after the handover")
 	}
-	after, err := c.Bridge(0).Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated || after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
-		t.Errorf("bridge re-created media: %+v before, %+v after", before.Counters, after.Counters)
-	}
-	for _, p := range pairs {
-		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
-			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
-		}
-		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
-			t.Errorf("%s: sessions re-initiated", p.room)
-		}
-	}
+	checkBridgeKept(ctx, t, c, before)
+	checkUndisturbed(t, pairs, seen)
 }
 
 // ownerGoes runs conferences of two on three nodes, makes the node that
@@ -236,10 +269,7 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string][2]int{}
-	for _, p := range pairs {
-		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
-	}
+	seen := received(pairs)
 
 	killed := time.Now()
 	if err := how(node); err != nil {
@@ -262,8 +292,7 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 			// Sent at once: until the next owner resumes the focus's
 			// session, Prosody queues it there, then redelivers it.
 			ssrc := int64(900000 + i)
-			add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v9", MSID: fmt.Sprintf("screen-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-			if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+			if err := p.alice.media.SendSourceAdd(ctx, newSource(ssrc, "screen")); err != nil {
 				t.Errorf("%s: source-add after the kill: %v", p.room, err)
 				return
 			}
@@ -306,20 +335,8 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated {
-		t.Errorf("bridge conferences re-created: %d before, %d after", before.Counters.ConferencesCreated, after.Counters.ConferencesCreated)
-	}
-	if after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
-		t.Errorf("bridge endpoints re-created: %d before, %d after", before.Counters.EndpointsCreated, after.Counters.EndpointsCreated)
-	}
-	for _, p := range pairs {
-		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
-			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
-		}
-		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
-			t.Errorf("%s: sessions re-initiated: alice %d, bob %d", p.room, p.alice.media.Sessions(), p.bob.media.Sessions())
-		}
-	}
+	checkBridgeKept(ctx, t, c, before)
+	checkUndisturbed(t, pairs, seen)
 }
 
 // A rolling restart (each node in turn drained with SIGTERM and started
@@ -338,10 +355,7 @@ func TestRollingRestartKeepsEveryConference(t *testing.T) {
 	for i := range pairs {
 		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("rolling-%02d", i)))
 	}
-	seen := map[string][2]int{}
-	for _, p := range pairs {
-		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
-	}
+	seen := received(pairs)
 	before, err := c.Bridge(0).Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -383,28 +397,8 @@ func TestRollingRestartKeepsEveryConference(t *testing.T) {
 	t.Logf("rolling restart of %d nodes with %d conferences took %v", len(c.Nodes()), conferences, time.Since(started).Round(time.Millisecond))
 
 	for i, p := range pairs {
-		ssrc := int64(500000 + i)
-		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v5", MSID: fmt.Sprintf("roll-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
-			t.Fatalf("%s: source-add after the rolling restart: %v", p.room, err)
-		}
-		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
-			t.Fatalf("%s: bob never got the new source: %v", p.room, err)
-		}
+		p.addSource(ctx, t, int64(500000+i), "roll", "after the rolling restart")
 	}
-	after, err := c.Bridge(0).Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Counters.ConferencesCreated != before.Counters.ConferencesCreated || after.Counters.EndpointsCreated != before.Counters.EndpointsCreated {
-		t.Errorf("bridge re-created media: %+v before, %+v after", before.Counters, after.Counters)
-	}
-	for _, p := range pairs {
-		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
-			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
-		}
-		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
-			t.Errorf("%s: sessions re-initiated: alice %d, bob %d", p.room, p.alice.media.Sessions(), p.bob.media.Sessions())
-		}
-	}
+	checkBridgeKept(ctx, t, c, before)
+	checkUndisturbed(t, pairs, seen)
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"focal/internal/clustertest"
-	"focal/xmpp"
 )
 
 // cutUID is the user the node to be cut off runs as, so that its own
@@ -149,10 +148,7 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 	if counts[cut.Name()] == 0 {
 		t.Fatalf("%s drives none of the conferences: %v", cut.Name(), d)
 	}
-	seen := map[string][2]int{}
-	for _, p := range pairs {
-		seen[p.room] = [2]int{len(p.alice.c.Received()), len(p.bob.c.Received())}
-	}
+	seen := received(pairs)
 
 	// Sample the drivers until every conference is driven by one node of
 	// the majority.
@@ -195,14 +191,7 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 
 	// The conferences work on the majority side.
 	for i, p := range pairs {
-		ssrc := int64(700000 + i)
-		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v7", MSID: fmt.Sprintf("part-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
-			t.Fatalf("%s: source-add during the partition: %v", p.room, err)
-		}
-		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
-			t.Fatalf("%s: bob never got the new source: %v", p.room, err)
-		}
+		p.addSource(ctx, t, int64(700000+i), "part", "during the partition")
 	}
 
 	// Healed, the node takes its share back, still one driver per room.
@@ -224,23 +213,9 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 
 	// Every conference still works, wherever it is driven now.
 	for i, p := range pairs {
-		ssrc := int64(710000 + i)
-		add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v71", MSID: fmt.Sprintf("healed-%d v", i), VideoType: xmpp.SourceVideoDesktop}}}
-		if err := sourceAddSoon(ctx, p.alice, add); err != nil {
-			t.Fatalf("%s: source-add after healing: %v", p.room, err)
-		}
-		if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
-			t.Fatalf("%s: bob never got the new source after healing: %v", p.room, err)
-		}
+		p.addSource(ctx, t, int64(710000+i), "healed", "after healing")
 	}
-	for _, p := range pairs {
-		if p.alice.media.Sessions() != 1 || p.bob.media.Sessions() != 1 {
-			t.Errorf("%s: sessions re-initiated", p.room)
-		}
-		// The focus's session moved between nodes by resumption: no
-		// presence of the focus, in the partition or after.
-		if n := focusPresences(p.alice, p.room, seen[p.room][0]) + focusPresences(p.bob, p.room, seen[p.room][1]); n > 0 {
-			t.Errorf("%s: participants saw %d presences of the focus", p.room, n)
-		}
-	}
+	// The focus's session moved between nodes by resumption: no presence
+	// of the focus, in the partition or after.
+	checkUndisturbed(t, pairs, seen)
 }

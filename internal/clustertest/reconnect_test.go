@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"focal/internal/clustertest"
-	"focal/xmpp"
 )
 
 // cutClientStream resets the TCP connections node has to Prosody's c2s
@@ -70,8 +69,7 @@ func TestOwnerStreamReconnectResumesItsSession(t *testing.T) {
 	// Sent at once, while the owner may still be reconnecting: it goes
 	// through the owner to the other participant.
 	const ssrc = 600000
-	add := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-v6", MSID: "re v", VideoType: xmpp.SourceVideoDesktop}}}
-	if err := p.alice.media.SendSourceAdd(ctx, add); err != nil {
+	if err := p.alice.media.SendSourceAdd(ctx, newSource(ssrc, "re")); err != nil {
 		t.Fatalf("source-add after the reconnect: %v", err)
 	}
 	if err := p.bob.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
