@@ -1034,7 +1034,7 @@ type RoomList struct {
 	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
 	Rooms         []string               `protobuf:"bytes,2,rep,name=rooms,proto3" json:"rooms,omitempty"`       // conferences this node drives
 	Standby       []string               `protobuf:"bytes,3,rep,name=standby,proto3" json:"standby,omitempty"`   // conferences it stands by for
-	Sessions      []string               `protobuf:"bytes,4,rep,name=sessions,proto3" json:"sessions,omitempty"` // resumption ids of the focus sessions it holds
+	Sessions      []string               `protobuf:"bytes,4,rep,name=sessions,proto3" json:"sessions,omitempty"` // the shard sessions it holds (its own ids)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -2,8 +2,6 @@ package conference
 
 import (
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -37,6 +35,7 @@ type directory struct {
 	standby        map[string]bool   // rooms this node stands by for
 	standbyOwner   map[string]string // room → node that replicates it here
 	standbySession map[string]string // room → resumption id of its focus session
+	sessionRooms   map[string]int    // resumption id → standby rooms on it
 	promotePending map[string]bool   // a promotion delay runs
 	promoteDue     map[string]bool   // the delay ran out: promote if still owner
 	replicaOf      map[string]string // room → node told to stand by
@@ -65,6 +64,7 @@ func NewDirectory(cfg Config, wire Wire) *actor.Props {
 			standby:        make(map[string]bool),
 			standbyOwner:   make(map[string]string),
 			standbySession: make(map[string]string),
+			sessionRooms:   make(map[string]int),
 			promotePending: make(map[string]bool),
 			promoteDue:     make(map[string]bool),
 			replicaOf:      make(map[string]string),
@@ -222,12 +222,7 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 }
 
 func (d *directory) forget(room string) {
-	if id := d.standbySession[room]; id != "" {
-		delete(d.standbySession, room)
-		if !slices.Contains(slices.Collect(maps.Values(d.standbySession)), id) {
-			delete(d.smStates, id)
-		}
-	}
+	d.setStandbySession(room, "")
 	delete(d.rooms, room)
 	delete(d.standby, room)
 	delete(d.standbyOwner, room)

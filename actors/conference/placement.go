@@ -203,7 +203,7 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		d.standbyOwner[st.Room] = ""
 	}
 	if st.Session != "" {
-		d.standbySession[st.Room] = st.Session
+		d.setStandbySession(st.Room, st.Session)
 	}
 	// A final state is driven from once its session, released by the
 	// sender after its last conference went, is resumed (onShardSession).

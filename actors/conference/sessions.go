@@ -174,7 +174,7 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 	d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room], "session", l.id, "seated", seated)
 	d.standby[room] = false
 	delete(d.standbyOwner, room)
-	delete(d.standbySession, room)
+	d.setStandbySession(room, "")
 	l.rooms[room] = pid.Id
 	d.roomLink[room] = l.id
 	ctx.Send(pid, &promote{wire: l.s, addr: l.addr, session: l.session, up: l.up, seated: seated})
@@ -229,6 +229,7 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 	}
 	d.sawH(st.Id, st.H)
 	d.smStates[st.Id] = st
+	d.pruneStates()
 	if !st.Final {
 		return
 	}
@@ -385,6 +386,44 @@ func (d *directory) sessionIDs() []string {
 		ids = append(ids, l.id)
 	}
 	return ids
+}
+
+// maxStates is how many resumption states a directory keeps before it
+// drops those of sessions no standby room is on whose server-side life
+// (hibernation included) is surely over.
+const maxStates = 1024
+
+func (d *directory) pruneStates() {
+	if len(d.smStates) <= maxStates {
+		return
+	}
+	for id, st := range d.smStates {
+		if d.sessionRooms[id] == 0 && time.Since(time.UnixMilli(st.SentUnixMs)) > time.Duration(st.MaxMs)*time.Millisecond {
+			delete(d.smStates, id)
+		}
+	}
+}
+
+// setStandbySession records the session a standby room's focus is on (""
+// for none), and forgets the resumption state of a session no standby room
+// is on any more.
+func (d *directory) setStandbySession(room, id string) {
+	old := d.standbySession[room]
+	if old == id {
+		return
+	}
+	if old != "" {
+		if d.sessionRooms[old]--; d.sessionRooms[old] <= 0 {
+			delete(d.sessionRooms, old)
+			delete(d.smStates, old)
+		}
+	}
+	if id == "" {
+		delete(d.standbySession, room)
+		return
+	}
+	d.standbySession[room] = id
+	d.sessionRooms[id]++
 }
 
 // promoting says whether room already waits for a session to come up.
