@@ -20,6 +20,9 @@ import (
 )
 
 const (
+	// barrierTimeout bounds the wait for the conferences to have handled
+	// what the session handed on; past it the state goes anyway.
+	barrierTimeout = 2 * time.Second
 	// handOffAttempt bounds one attempt to get the resumption state
 	// acknowledged, so that a new successor named meanwhile is tried.
 	handOffAttempt = 300 * time.Millisecond
@@ -113,8 +116,14 @@ func (ss *shardSession) handOff(st session.SMState) {
 	ss.mu.Lock()
 	ss.state = st
 	ss.mu.Unlock()
-	if st.ID == "" {
+	if st.ID == "" || !ss.mayResume.Load() {
 		return
+	}
+	// Every stanza counted in st.InboundH has been handed to the ingress;
+	// the barrier follows them to their conferences, and returns once the
+	// states they lead to are on their way to the replica, ahead of msg.
+	if _, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result(); err != nil {
+		ss.node.log.Warn("stanzas not known handled before acknowledging them", "session", ss.id, "err", err)
 	}
 	msg := ss.stateMessage(st, false)
 	for warned := false; ; {
@@ -184,6 +193,7 @@ func (ss *shardSession) Release() {
 }
 
 func (ss *shardSession) Close() {
+	ss.SetMayResume(false) // ending: nothing to hand off any more
 	ss.node.shardRuns.Add(1)
 	go func() {
 		defer ss.node.shardRuns.Done()

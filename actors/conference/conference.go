@@ -179,6 +179,10 @@ func (c *conference) handle(ctx actor.Context) {
 		// thinks it is cut off), it resumes at once; otherwise the majority
 		// does after the owner is declared dead.
 		c.handOver(ctx, c.replica, "", "cut off from the cluster")
+	case *Barrier:
+		c.onBarrier(ctx, msg)
+	case barrierDone:
+		msg.reply()
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:

@@ -109,6 +109,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onState(ctx, msg)
 	case *focalpb.ShardSession:
 		d.onShardSession(ctx, msg)
+	case *Barrier:
+		d.onBarrier(ctx, msg)
 	case *SessionUp:
 		d.onSessionUp(ctx, msg)
 	case *SessionDown:

@@ -32,6 +32,17 @@ type StreamUp struct {
 // the session may yet be resumed (StreamUp says which).
 type StreamDown struct{}
 
+// Barrier is answered (with itself) once the conferences on shard session
+// Session have handled every stanza it handed on before the barrier, and
+// sent the replica the state that results. A shard session passes one
+// before it acknowledges stanzas to the server, so that what it
+// acknowledges is in the replica's copy (sessions.go).
+type Barrier struct{ Session string }
+
+// barrierDone: the conference's participants have answered a barrier;
+// reply answers the directory once what they sent before is handled.
+type barrierDone struct{ reply func() }
+
 // ended is sent by a conference to the directory before it stops, so that
 // requests arriving meanwhile create a new conference rather than reach a
 // stopping one. handedOver: it stopped without leaving the room, and sent

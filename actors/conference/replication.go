@@ -22,6 +22,31 @@ func (c *conference) replicate(ctx actor.Context) {
 	ctx.Send(c.replica, c.exportState(false))
 }
 
+// onBarrier answers a session's barrier once the participants have
+// handled what reached them before it, and this conference what they sent
+// it meanwhile (the participants' messages come before their answers, and
+// barrierDone after those): by then every resulting state is on its way to
+// the replica, ahead of the answer.
+func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
+	to := ctx.Sender()
+	if to == nil {
+		return
+	}
+	var futures []*actor.Future
+	for _, m := range c.members {
+		if m.pid != nil {
+			futures = append(futures, ctx.RequestFuture(m.pid, &participant.Barrier{}, barrierTimeout))
+		}
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		for _, f := range futures {
+			_ = f.Wait()
+		}
+		root.Send(self, barrierDone{reply: func() { root.Send(to, b) }})
+	}()
+}
+
 func (c *conference) exportState(final bool) *focalpb.ConferenceState {
 	c.version++
 	st := &focalpb.ConferenceState{

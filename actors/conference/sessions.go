@@ -388,6 +388,33 @@ func (d *directory) sessionIDs() []string {
 	return ids
 }
 
+// barrierTimeout bounds a barrier's wait for one conference: a conference
+// that does not answer (stopping, say) must not hold the session up.
+const barrierTimeout = time.Second
+
+// onBarrier passes a barrier to every conference on the session and
+// answers once all have (or the timeout passed for those that did not).
+func (d *directory) onBarrier(ctx actor.Context, b *Barrier) {
+	var futures []*actor.Future
+	if l := d.links[b.Session]; l != nil {
+		for room := range l.rooms {
+			if pid := d.rooms[room]; pid != nil {
+				futures = append(futures, ctx.RequestFuture(pid, b, barrierTimeout))
+			}
+		}
+	}
+	to, root := ctx.Sender(), ctx.ActorSystem().Root
+	if to == nil {
+		return
+	}
+	go func() {
+		for _, f := range futures {
+			_ = f.Wait()
+		}
+		root.Send(to, b)
+	}()
+}
+
 // maxStates is how many resumption states a directory keeps before it
 // drops those of sessions no standby room is on whose server-side life
 // (hibernation included) is surely over.

@@ -72,6 +72,9 @@ func (in *ingress) Receive(ctx actor.Context) {
 			via = in.cfg.Client
 		}
 		in.onClientStanza(ctx, msg.El, via)
+	case *conference.Barrier:
+		// Behind every stanza this actor passed on before it.
+		ctx.Forward(in.cfg.Directory)
 	case *focalpb.ConferenceRequest:
 		// From HTTP: the conference answers the requester directly.
 		if err := in.validate(msg); err != nil {

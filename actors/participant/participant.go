@@ -91,6 +91,8 @@ func (p *participantActor) Receive(ctx actor.Context) {
 		p.reportSession(ctx)
 	case *RemoteSources:
 		p.onRemoteSources(msg)
+	case *Barrier:
+		ctx.Respond(msg)
 	case *Terminate:
 		p.terminate(msg.Reason, msg.Text)
 		p.reportSession(ctx)
