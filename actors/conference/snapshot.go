@@ -15,8 +15,14 @@ type GetSnapshot struct{}
 
 // Snapshot is a copy of a conference's state for debugging views.
 type Snapshot struct {
-	Room         string           `json:"room"`
-	MeetingID    string           `json:"meeting_id"`
+	Room      string `json:"room"`
+	MeetingID string `json:"meeting_id"`
+	// Node is the node driving the conference ("" outside a cluster);
+	// Standby says this node only keeps a copy for it.
+	Node    string `json:"owner,omitempty"`
+	Standby bool   `json:"standby,omitempty"`
+	// Focus is the full JID of the focus session in the room.
+	Focus        string           `json:"focus,omitempty"`
 	Joined       bool             `json:"joined"`
 	Options      Options          `json:"options"`
 	Participants []MemberSnapshot `json:"participants"`
@@ -43,8 +49,11 @@ type MemberSnapshot struct {
 }
 
 func (c *conference) snapshot() Snapshot {
-	s := Snapshot{Room: c.room, MeetingID: c.meetingID, Joined: c.joined, Options: c.options,
+	s := Snapshot{Room: c.room, MeetingID: c.meetingID, Node: c.cfg.Node, Focus: c.focusAddr, Joined: c.joined, Options: c.options,
 		Participants: []MemberSnapshot{}, Bridges: []BridgeSnapshot{}}
+	if c.standby {
+		s.Node, s.Standby, s.Focus = c.standbyFor, true, ""
+	}
 	for _, m := range c.membersInOrder() {
 		ms := MemberSnapshot{Nick: m.nick, JID: m.realJID, Role: m.role, Affiliation: m.affiliation, Bridge: m.bridge,
 			JingleSID: m.session.SID, JingleState: m.session.State}

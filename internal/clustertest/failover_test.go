@@ -213,6 +213,24 @@ func TestJoiningNodeTakesItsShare(t *testing.T) {
 		}
 	}
 	t.Logf("%s drives %d of %d conferences %v after it started", newcomer.Name(), len(mine), conferences, time.Since(started).Round(time.Millisecond))
+	// Its debug view says so too, with the session it resumed.
+	snaps, err := newcomer.Conferences(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := slices.Clone(mine)
+	for _, s := range snaps {
+		if s.Standby {
+			continue
+		}
+		if s.Node != newcomer.Name() || s.Focus == "" || !s.Joined || len(s.Participants) != 2 || len(s.Bridges) != 1 {
+			t.Errorf("/debug/conferences on %s: %+v", newcomer.Name(), s)
+		}
+		missing = slices.DeleteFunc(missing, func(r string) bool { return r == s.Room })
+	}
+	if len(missing) != 0 {
+		t.Errorf("/debug/conferences on %s lacks %v", newcomer.Name(), missing)
+	}
 	for i, p := range pairs {
 		if !slices.Contains(mine, p.room) {
 			continue

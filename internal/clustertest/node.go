@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"focal/actors/conference"
 	"focal/api"
 )
 
@@ -87,17 +88,30 @@ func (n *Node) Members(ctx context.Context) (api.ClusterView, error) {
 
 func (n *Node) getCluster(ctx context.Context, path string) (api.ClusterView, error) {
 	var v api.ClusterView
+	err := n.getJSON(ctx, path, &v)
+	return v, err
+}
+
+// Conferences is the node's GET /debug/conferences: every conference it
+// drives or stands by for.
+func (n *Node) Conferences(ctx context.Context) ([]conference.Snapshot, error) {
+	var out []conference.Snapshot
+	err := n.getJSON(ctx, "/debug/conferences", &out)
+	return out, err
+}
+
+func (n *Node) getJSON(ctx context.Context, path string, v any) error {
 	body, status, err := n.get(ctx, path)
 	if err != nil {
-		return v, err
+		return err
 	}
 	if status != http.StatusOK {
-		return v, fmt.Errorf("%s: GET %s: %d %s", n.name, path, status, body)
+		return fmt.Errorf("%s: GET %s: %d %s", n.name, path, status, body)
 	}
-	if err := json.Unmarshal(body, &v); err != nil {
-		return v, fmt.Errorf("%s: GET %s: %w", n.name, path, err)
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: GET %s: %w", n.name, path, err)
 	}
-	return v, nil
+	return nil
 }
 
 // get fetches path from the node's HTTP API.
