@@ -1,0 +1,170 @@
+package conference
+
+import (
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/cluster"
+	"focal/proto"
+	"focal/xmpp/session"
+)
+
+// Taking a shard over, the directory's side: the resumption states other
+// nodes send (kept by session, stale ones dropped), and the promotion of
+// standby conferences onto the session that is their room's focus
+// occupant, resumed here if need be.
+
+// promoteOn makes the standby of room drive it on l.
+func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bool) {
+	pid := d.rooms[room]
+	if pid == nil || !d.standby[room] {
+		return
+	}
+	d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room], "session", l.id, "seated", seated)
+	d.standby[room] = false
+	delete(d.standbyOwner, room)
+	d.setStandbySession(room, "")
+	l.rooms[room] = pid.Id
+	d.roomLink[room] = l.id
+	ctx.Send(pid, &promote{wire: l.s, addr: l.addr, session: l.session, up: l.up, seated: seated})
+	if ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members); len(ranked) > 0 {
+		d.setReplica(ctx, room, pid, ranked)
+	}
+}
+
+// takeOver drives a standby conference from now on: on the session that
+// is its focus occupant, resumed if this node does not hold it yet, or, if
+// that cannot be resumed, on a new session that joins the room.
+func (d *directory) takeOver(ctx actor.Context, room string) {
+	id := d.standbySession[room]
+	for _, l := range d.links {
+		if id != "" && l.session == id && !l.releasing {
+			if l.up {
+				d.promoteOn(ctx, room, l, true)
+			} else {
+				l.waiting = append(l.waiting, room)
+			}
+			return
+		}
+	}
+	if st := d.smStates[id]; st != nil && id != "" {
+		l := d.open(int(st.Shard), session.SMState{ID: st.Id, JID: st.Jid, InboundH: st.H, Max: time.Duration(st.MaxMs) * time.Millisecond})
+		l.waiting = append(l.waiting, room)
+		delete(d.smStates, id)
+		return
+	}
+	d.log.Warn("no session to resume: joining afresh", "room", room, "session", id)
+	l := d.sessionFor(room)
+	if l.up {
+		d.promoteOn(ctx, room, l, false)
+	} else {
+		l.waiting = append(l.waiting, room)
+	}
+}
+
+// onShardSession keeps a resumption state another node sent, and resumes
+// the session at once when it is final (the sender stopped).
+//
+// h only grows along a session's life, whoever holds it, and resuming
+// with an h below one the server was given destroys the session: so a
+// state below the highest h this node has seen for the session (a final
+// state held up by a partition, say, while the session moved on) is stale
+// and dropped.
+func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) {
+	ctx.Respond(&focalpb.ShardSessionAck{Id: st.Id, H: st.H})
+	if st.H < d.highH[st.Id] {
+		d.log.Warn("stale session state", "session", st.Id, "from", st.Owner, "h", st.H, "seen", d.highH[st.Id])
+		return
+	}
+	d.sawH(st.Id, st.H)
+	d.smStates[st.Id] = st
+	d.pruneStates()
+	if !st.Final {
+		return
+	}
+	if age := time.Since(time.UnixMilli(st.SentUnixMs)); age > d.cfg.PromoteDelay {
+		// Held up: the sender let go long ago and placement may have
+		// moved the shard since. Kept for when placement promotes.
+		d.log.Warn("stale final session state", "session", st.Id, "from", st.Owner, "age", age)
+		st.Final = false
+		return
+	}
+	var rooms []string
+	for room, id := range d.standbySession {
+		if id == st.Id && d.standby[room] {
+			rooms = append(rooms, room)
+		}
+	}
+	d.log.Info("shard session handed over", "session", st.Id, "from", st.Owner, "h", st.H, "rooms", len(rooms))
+	if owner, ok := cluster.Owner(cluster.ShardKey(int(st.Shard)), d.members); len(rooms) == 0 || d.fenced || (ok && owner.Name != d.self) {
+		return // kept: placement promotes the rooms later, or a later state names it
+	}
+	for _, room := range rooms {
+		delete(d.promotePending, room)
+		d.takeOver(ctx, room)
+	}
+}
+
+// maxHighH bounds the sessions whose highest h is remembered; ids of
+// sessions long gone are dropped first (at random, as maps go).
+const maxHighH = 4096
+
+func (d *directory) sawH(id string, h uint32) {
+	if _, ok := d.highH[id]; !ok && len(d.highH) >= maxHighH {
+		for old := range d.highH {
+			delete(d.highH, old)
+			break
+		}
+	}
+	d.highH[id] = max(d.highH[id], h)
+}
+
+// maxStates is how many resumption states a directory keeps before it
+// drops those of sessions no standby room is on whose server-side life
+// (hibernation included) is surely over.
+const maxStates = 1024
+
+func (d *directory) pruneStates() {
+	if len(d.smStates) <= maxStates {
+		return
+	}
+	for id, st := range d.smStates {
+		if d.sessionRooms[id] == 0 && time.Since(time.UnixMilli(st.SentUnixMs)) > time.Duration(st.MaxMs)*time.Millisecond {
+			delete(d.smStates, id)
+		}
+	}
+}
+
+// setStandbySession records the session a standby room's focus is on (""
+// for none), and forgets the resumption state of a session no standby room
+// is on any more.
+func (d *directory) setStandbySession(room, id string) {
+	old := d.standbySession[room]
+	if old == id {
+		return
+	}
+	if old != "" {
+		if d.sessionRooms[old]--; d.sessionRooms[old] <= 0 {
+			delete(d.sessionRooms, old)
+			delete(d.smStates, old)
+		}
+	}
+	if id == "" {
+		delete(d.standbySession, room)
+		return
+	}
+	d.standbySession[room] = id
+	d.sessionRooms[id]++
+}
+
+// promoting says whether room already waits for a session to come up.
+func (d *directory) promoting(room string) bool {
+	for _, l := range d.links {
+		if slices.Contains(l.waiting, room) {
+			return true
+		}
+	}
+	return false
+}
