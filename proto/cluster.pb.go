@@ -1097,6 +1097,106 @@ func (x *RoomList) GetSessions() []string {
 	return nil
 }
 
+// Asks a node whether it holds a focus session (SessionHeld answers).
+// Before resuming a session another node sent it, a node asks that node:
+// membership views disagree for a while after a partition heals, and
+// resuming a session its holder still drives would destroy it.
+type SessionQuery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionQuery) Reset() {
+	*x = SessionQuery{}
+	mi := &file_cluster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionQuery) ProtoMessage() {}
+
+func (x *SessionQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
+func (*SessionQuery) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SessionQuery) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type SessionHeld struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Held          bool                   `protobuf:"varint,2,opt,name=held,proto3" json:"held,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionHeld) Reset() {
+	*x = SessionHeld{}
+	mi := &file_cluster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionHeld) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionHeld) ProtoMessage() {}
+
+func (x *SessionHeld) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
+func (*SessionHeld) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SessionHeld) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SessionHeld) GetHeld() bool {
+	if x != nil {
+		return x.Held
+	}
+	return false
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
@@ -1193,7 +1293,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x14\n" +
 	"\x05rooms\x18\x02 \x03(\tR\x05rooms\x12\x18\n" +
 	"\astandby\x18\x03 \x03(\tR\astandby\x12\x1a\n" +
-	"\bsessions\x18\x04 \x03(\tR\bsessionsB\x15Z\x13focal/proto;focalpbb\x06proto3"
+	"\bsessions\x18\x04 \x03(\tR\bsessions\"\x1e\n" +
+	"\fSessionQuery\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
+	"\vSessionHeld\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04held\x18\x02 \x01(\bR\x04heldB\x15Z\x13focal/proto;focalpbb\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -1207,7 +1312,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cluster_proto_goTypes = []any{
 	(*ConferenceState)(nil),    // 0: focal.v1.ConferenceState
 	(*ShardSession)(nil),       // 1: focal.v1.ShardSession
@@ -1222,6 +1327,8 @@ var file_cluster_proto_goTypes = []any{
 	(*SourceGroup)(nil),        // 10: focal.v1.SourceGroup
 	(*ListRooms)(nil),          // 11: focal.v1.ListRooms
 	(*RoomList)(nil),           // 12: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 13: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 14: focal.v1.SessionHeld
 }
 var file_cluster_proto_depIdxs = []int32{
 	4,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
@@ -1251,7 +1358,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -49,6 +49,8 @@ type directory struct {
 	roomLink  map[string]string                // room → session it is on
 	smStates  map[string]*focalpb.ShardSession // resumption states other nodes sent, by resumption id
 	highH     map[string]uint32                // highest h seen per resumption id
+	asking    map[string][]string              // resumption id → rooms waiting for its holder's answer
+	known     map[string]cluster.Member        // every member ever seen, by name (its last address)
 	linkSeq   int
 }
 
@@ -74,6 +76,8 @@ func NewDirectory(cfg Config, wire Wire) *actor.Props {
 			roomLink:       make(map[string]string),
 			smStates:       make(map[string]*focalpb.ShardSession),
 			highH:          make(map[string]uint32),
+			asking:         make(map[string][]string),
+			known:          make(map[string]cluster.Member),
 		}
 	})
 }
@@ -111,6 +115,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onShardSession(ctx, msg)
 	case *Barrier:
 		d.onBarrier(ctx, msg)
+	case *focalpb.SessionQuery:
+		d.onSessionQuery(ctx, msg)
 	case *SessionUp:
 		d.onSessionUp(ctx, msg)
 	case *SessionDown:

@@ -51,6 +51,9 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Node = p.Self
 	d.placement = p
+	for _, m := range p.Members {
+		d.known[m.Name] = m
+	}
 	lacking := len(p.Members) < p.Quorum || p.Reachable+1 < p.Quorum
 	switch {
 	case !lacking:

@@ -50,9 +50,21 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 		}
 	}
 	if st := d.smStates[id]; st != nil && id != "" {
-		l := d.open(int(st.Shard), session.SMState{ID: st.Id, JID: st.Jid, InboundH: st.H, Max: time.Duration(st.MaxMs) * time.Millisecond})
-		l.waiting = append(l.waiting, room)
-		delete(d.smStates, id)
+		if rooms, asking := d.asking[id]; asking {
+			d.asking[id] = append(rooms, room)
+			return
+		}
+		holder, known := d.known[st.Owner]
+		if st.Final || !known || holder.Name == d.self {
+			d.resume(st, []string{room})
+			return
+		}
+		// Its holder is gone from this node's view, but views disagree for
+		// a while after a partition heals: resuming a session its holder
+		// still drives would destroy it. Ask first; no answer is a yes.
+		d.asking[id] = []string{room}
+		f := ctx.RequestFuture(directoryOf(holder), &focalpb.SessionQuery{Id: id}, sessionQueryTimeout)
+		ctx.ReenterAfter(f, func(res any, _ error) { d.onSessionAnswer(id, res) })
 		return
 	}
 	d.log.Warn("no session to resume: joining afresh", "room", room, "session", id)
@@ -62,6 +74,44 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 	} else {
 		l.waiting = append(l.waiting, room)
 	}
+}
+
+// sessionQueryTimeout bounds the wait for a session's holder to say
+// whether it still holds it; a dead or cut-off holder does not answer.
+const sessionQueryTimeout = 150 * time.Millisecond
+
+// resume opens the session st describes, for the rooms on it.
+func (d *directory) resume(st *focalpb.ShardSession, rooms []string) {
+	l := d.open(int(st.Shard), session.SMState{ID: st.Id, JID: st.Jid, InboundH: st.H, Max: time.Duration(st.MaxMs) * time.Millisecond})
+	l.waiting = append(l.waiting, rooms...)
+	delete(d.smStates, st.Id)
+}
+
+// onSessionAnswer goes on with taking over the rooms of session id once
+// its last holder answered (or did not).
+func (d *directory) onSessionAnswer(id string, res any) {
+	rooms := d.asking[id]
+	delete(d.asking, id)
+	if held, ok := res.(*focalpb.SessionHeld); ok && held.Held {
+		// Placement will move the rooms by handover once the views agree.
+		d.log.Warn("not taking over: the session's holder still drives it", "session", id, "rooms", len(rooms))
+		return
+	}
+	st := d.smStates[id]
+	rooms = slices.DeleteFunc(rooms, func(r string) bool { return !d.standby[r] || d.standbySession[r] != id })
+	if st == nil || len(rooms) == 0 || d.fenced {
+		return
+	}
+	d.resume(st, rooms)
+}
+
+// onSessionQuery says whether this node holds (and drives on) a session.
+func (d *directory) onSessionQuery(ctx actor.Context, q *focalpb.SessionQuery) {
+	held := false
+	for _, l := range d.links {
+		held = held || (l.session == q.Id && !l.releasing)
+	}
+	ctx.Respond(&focalpb.SessionHeld{Id: q.Id, Held: held})
 }
 
 // onShardSession keeps a resumption state another node sent, and resumes
@@ -159,8 +209,14 @@ func (d *directory) setStandbySession(room, id string) {
 	d.sessionRooms[id]++
 }
 
-// promoting says whether room already waits for a session to come up.
+// promoting says whether room already waits for a session to come up,
+// or for its holder's answer.
 func (d *directory) promoting(room string) bool {
+	for _, rooms := range d.asking {
+		if slices.Contains(rooms, room) {
+			return true
+		}
+	}
 	for _, l := range d.links {
 		if slices.Contains(l.waiting, room) {
 			return true
