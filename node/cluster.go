@@ -86,40 +86,46 @@ func (n *Node) startMembership() error {
 const contactWindow = time.Second
 
 // followPlacement tells the directory the new placement after every change
-// of the member list, and whenever the node's reach crosses its quorum,
-// until the membership shuts down. Changes coalesce in the subscription, so
-// a slow directory never holds memberlist up.
+// of the member list, and whenever the number of members it reaches
+// changes, until the membership shuts down. Changes coalesce in the
+// subscription, so a slow directory never holds memberlist up. Reach is
+// sampled every 100 ms: the directory decides on quorum from the latest
+// placement, so that one must never lag behind for longer (a member
+// re-added after a flap is reachable again within milliseconds, between
+// two membership changes).
 func (n *Node) followPlacement() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	quorum := n.cfg.Quorum()
-	reached := n.members.Reachable(contactWindow)+1 >= quorum
+	reach := n.sendPlacement()
 	for {
 		select {
 		case _, ok := <-n.changes:
 			if !ok {
 				return
 			}
-			n.sendPlacement()
+			reach = n.sendPlacement()
 		case <-tick.C:
-			if now := n.members.Reachable(contactWindow)+1 >= quorum; now != reached {
-				reached = now
-				n.sendPlacement()
+			if n.members.Reachable(contactWindow) != reach {
+				reach = n.sendPlacement()
 			}
 		}
 	}
 }
 
-func (n *Node) sendPlacement() {
+// sendPlacement gives the directory the current placement, and returns
+// the reach it told.
+func (n *Node) sendPlacement() int {
 	members := n.members.Members()
+	reach := n.members.Reachable(contactWindow)
 	n.system.Root.Send(n.directory, &conference.Placement{
-		Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum(), Reachable: n.members.Reachable(contactWindow),
+		Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum(), Reachable: reach,
 	})
 	names := make([]string, len(members))
 	for i, m := range members {
 		names[i] = m.Name
 	}
-	n.log.Debug("placement sent to the directory", "members", names)
+	n.log.Debug("placement sent to the directory", "members", names, "reachable", reach)
+	return reach
 }
 
 // clusterMembers is GET /cluster's view of the cluster.
