@@ -65,6 +65,24 @@ func joinPair(ctx context.Context, t *testing.T, c *clustertest.Cluster, room st
 	return p
 }
 
+// startPairs starts a cluster, waits until its first `members` nodes
+// form it, and runs n conferences of two, named prefix-NN. The context
+// bounds the whole test.
+func startPairs(t *testing.T, opts clustertest.Options, members, n int, prefix string) (*clustertest.Cluster, context.Context, []pair) {
+	t.Helper()
+	c := clustertest.Start(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	if err := c.WaitCluster(ctx, members); err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]pair, n)
+	for i := range pairs {
+		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("%s-%02d", prefix, i)))
+	}
+	return c, ctx, pairs
+}
+
 // received records how many stanzas each participant has had so far, so
 // that checks can look at what came after.
 func received(pairs []pair) map[string][2]int {
@@ -166,16 +184,7 @@ func TestOwnerTerminatedHandsConferencesOver(t *testing.T) {
 // nothing visible to participants.
 func TestJoiningNodeTakesItsShare(t *testing.T) {
 	const conferences = 12
-	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1, StartOrder: []int{0, 1}})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	pairs := make([]pair, conferences)
-	for i := range pairs {
-		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("share-%02d", i)))
-	}
+	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1, StartOrder: []int{0, 1}}, 2, conferences, "share")
 	seen := received(pairs)
 	before, err := c.Bridge(0).Status(ctx)
 	if err != nil {
@@ -248,16 +257,7 @@ func TestJoiningNodeTakesItsShare(t *testing.T) {
 // new Jingle session.
 func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 	const conferences = 30
-	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	pairs := make([]pair, conferences)
-	for i := range pairs {
-		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("failover-%02d", i)))
-	}
+	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1}, 3, conferences, "failover")
 
 	// Kill the node that drives the most of them.
 	holder, err := c.ComponentHolder(ctx)
@@ -363,16 +363,7 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 // of the focus.
 func TestRollingRestartKeepsEveryConference(t *testing.T) {
 	const conferences = 12
-	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	pairs := make([]pair, conferences)
-	for i := range pairs {
-		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("rolling-%02d", i)))
-	}
+	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1}, 3, conferences, "rolling")
 	seen := received(pairs)
 	before, err := c.Bridge(0).Status(ctx)
 	if err != nil {

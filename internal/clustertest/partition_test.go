@@ -126,16 +126,7 @@ func TestPartitionedNodeNeverDrivesAlongsideTheMajority(t *testing.T) {
 	const conferences = 9
 	needFirewall(t)
 	// node1 runs as another user, to be cut off later.
-	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1, UIDs: map[int]uint32{0: cutUID}})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	pairs := make([]pair, conferences)
-	for i := range pairs {
-		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("partition-%02d", i)))
-	}
+	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1, UIDs: map[int]uint32{0: cutUID}}, 3, conferences, "partition")
 	d, err := drivers(ctx, c)
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,12 @@
 package clustertest_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"focal/internal/clustertest"
 )
@@ -47,13 +45,8 @@ func TestOwnerStreamReconnectResumesItsSession(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to reset sockets (ss -K)")
 	}
-	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	p := joinPair(ctx, t, c, c.Room("reconnect"))
+	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1}, 3, 1, "reconnect")
+	p := pairs[0]
 	d, err := drivers(ctx, c)
 	if err != nil {
 		t.Fatal(err)
