@@ -131,6 +131,7 @@ func (ss *shardSession) handOff(st session.SMState) {
 		if to == nil || !ss.mayResume.Load() {
 			return
 		}
+		start := time.Now()
 		_, err := ss.node.system.Root.RequestFuture(to, msg, handOffAttempt).Result()
 		if err == nil {
 			return
@@ -139,6 +140,8 @@ func (ss *shardSession) handOff(st session.SMState) {
 			ss.node.log.Warn("resumption state not acknowledged by the successor yet", "session", ss.id, "to", to.Address, "err", err)
 			warned = true
 		}
+		// An attempt can fail at once (no route to a dead node): pace them.
+		time.Sleep(handOffAttempt - time.Since(start))
 	}
 }
 
