@@ -182,29 +182,28 @@ func (ss *shardSession) SetMayResume(ok bool) {
 }
 
 func (ss *shardSession) Release() {
-	ss.node.shardRuns.Add(1)
-	go func() {
-		defer ss.node.shardRuns.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		defer cancel()
-		if err := ss.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
-			ss.node.log.Warn("flush before release", "session", ss.id, "err", err)
-		}
+	ss.afterFlush("release", func(ctx context.Context) {
 		st, err := ss.Detach(ctx)
 		ss.node.system.Root.Send(ss.node.directory, &conference.SessionReleased{ID: ss.id, State: st, Err: err})
-	}()
+	})
 }
 
 func (ss *shardSession) Close() {
 	ss.SetMayResume(false) // ending: nothing to hand off any more
+	ss.afterFlush("close", func(context.Context) { ss.cancel() })
+}
+
+// afterFlush writes what is queued, then does then, off the caller's
+// goroutine (the directory's Receive) and within releaseTimeout in all.
+func (ss *shardSession) afterFlush(what string, then func(context.Context)) {
 	ss.node.shardRuns.Add(1)
 	go func() {
 		defer ss.node.shardRuns.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 		defer cancel()
 		if err := ss.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
-			ss.node.log.Warn("flush before close", "session", ss.id, "err", err)
+			ss.node.log.Warn("flush before "+what, "session", ss.id, "err", err)
 		}
-		ss.cancel()
+		then(ctx)
 	}()
 }

@@ -41,7 +41,7 @@ type directory struct {
 	replicaOf      map[string]string // room → node told to stand by
 	placement      *Placement        // the latest
 	lackingSince   time.Time         // quorum missing since (zero: it is not)
-	handingOff     map[string]string // room → node it is being handed to
+	handingOff     map[string]string // room → node it is being handed to, or cutOff
 
 	// Shard sessions (see sessions.go).
 	links     map[string]*link                 // by id
@@ -207,22 +207,25 @@ func (d *directory) Receive(ctx actor.Context) {
 // standing by for the node that sent it.
 func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.ConferenceState) *actor.PID {
 	wire, addr, sessionID := d.wire, d.addr, ""
+	var l *link // the shard session it is driven on, in a cluster
 	switch {
 	case standby != nil:
 		wire, addr = nil, ""
 	case d.cfg.Sessions != nil:
-		l := d.sessionFor(room)
+		l = d.sessionFor(room)
 		wire, addr, sessionID = l.s, "", l.session
 		if l.up {
 			addr = l.addr
 		}
-		defer func() { l.rooms[room] = d.rooms[room].Id }()
-		d.roomLink[room] = l.id
 	}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return newConference(d.cfg, wire, d.wire, room, addr, sessionID, standby)
 	})
 	pid := ctx.SpawnPrefix(props, room)
+	if l != nil {
+		l.rooms[room] = pid.Id
+		d.roomLink[room] = l.id
+	}
 	d.rooms[room] = pid
 	d.byPID[pid.Id] = room
 	d.standby[room] = standby != nil

@@ -99,9 +99,13 @@ func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
 		return
 	}
 	d.log.Warn("no quorum: letting the conference go", "room", room)
-	d.handingOff[room] = "(cut off)"
+	d.handingOff[room] = cutOff
 	ctx.Send(pid, &letGo{})
 }
+
+// cutOff marks, in handingOff, a conference let go for want of quorum: it
+// goes to whoever resumes its session, not to a node of this one's choice.
+const cutOff = "(cut off)"
 
 // place brings one local conference in line with the current placement.
 func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {

@@ -39,12 +39,7 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 		}
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	go func() {
-		for _, f := range futures {
-			_ = f.Wait()
-		}
-		root.Send(self, barrierDone{reply: func() { root.Send(to, b) }})
-	}()
+	afterAll(futures, func() { root.Send(self, barrierDone{reply: func() { root.Send(to, b) }}) })
 }
 
 func (c *conference) exportState(final bool) *focalpb.ConferenceState {

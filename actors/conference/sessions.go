@@ -297,14 +297,19 @@ func (d *directory) onBarrier(ctx actor.Context, b *Barrier) {
 			}
 		}
 	}
-	to, root := ctx.Sender(), ctx.ActorSystem().Root
-	if to == nil {
-		return
+	if to, root := ctx.Sender(), ctx.ActorSystem().Root; to != nil {
+		afterAll(futures, func() { root.Send(to, b) })
 	}
+}
+
+// afterAll calls then, on a goroutine of its own, once every future has
+// completed or timed out: an actor waits for answers without blocking
+// its Receive.
+func afterAll(futures []*actor.Future, then func()) {
 	go func() {
 		for _, f := range futures {
 			_ = f.Wait()
 		}
-		root.Send(to, b)
+		then()
 	}()
 }

@@ -39,15 +39,13 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 // that cannot be resumed, on a new session that joins the room.
 func (d *directory) takeOver(ctx actor.Context, room string) {
 	id := d.standbySession[room]
-	for _, l := range d.links {
-		if id != "" && l.session == id && !l.releasing {
-			if l.up {
-				d.promoteOn(ctx, room, l, true)
-			} else {
-				l.waiting = append(l.waiting, room)
-			}
-			return
+	if l := d.heldLink(id); l != nil {
+		if l.up {
+			d.promoteOn(ctx, room, l, true)
+		} else {
+			l.waiting = append(l.waiting, room)
 		}
+		return
 	}
 	if st := d.smStates[id]; st != nil && id != "" {
 		if rooms, asking := d.asking[id]; asking {
@@ -107,11 +105,21 @@ func (d *directory) onSessionAnswer(id string, res any) {
 
 // onSessionQuery says whether this node holds (and drives on) a session.
 func (d *directory) onSessionQuery(ctx actor.Context, q *focalpb.SessionQuery) {
-	held := false
-	for _, l := range d.links {
-		held = held || (l.session == q.Id && !l.releasing)
+	ctx.Respond(&focalpb.SessionHeld{Id: q.Id, Held: d.heldLink(q.Id) != nil})
+}
+
+// heldLink is the link of the session with resumption id id that this node
+// holds (or is resuming) and drives on, if any.
+func (d *directory) heldLink(id string) *link {
+	if id == "" {
+		return nil
 	}
-	ctx.Respond(&focalpb.SessionHeld{Id: q.Id, Held: held})
+	for _, l := range d.links {
+		if l.session == id && !l.releasing {
+			return l
+		}
+	}
+	return nil
 }
 
 // onShardSession keeps a resumption state another node sent, and resumes
