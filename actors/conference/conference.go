@@ -52,7 +52,9 @@ type conference struct {
 	sources     *xmpp.ConferenceSources
 	bridges     map[string]*bridgeSession // by bridge JID
 	bridgeOrder []string                  // bridges in the order the conference took them
-	inviteGen   int
+	selecting   *selection                // the Select in flight, if any
+	selectGen   int
+	noBridge    bool // the last selection found no bridge
 
 	// Cluster.
 	sessionID  string // XEP-0198 id of the session the focus is in the room with
@@ -146,7 +148,7 @@ func (c *conference) handle(ctx actor.Context) {
 	case *bridge.Down:
 		c.onBridgeDown(ctx, msg)
 	case *bridge.Up:
-		c.inviteAll(ctx)
+		c.retrySelection(ctx)
 	case *participant.Ready:
 		c.onReady(ctx, msg)
 	case *participant.Accepted:

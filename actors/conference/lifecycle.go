@@ -84,7 +84,7 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 			c.dropUnconfirmed(ctx)
 		}
 		c.electOwner(ctx)
-		c.inviteAll(ctx)
+		c.selectBridges(ctx)
 	}
 }
 

@@ -1,7 +1,6 @@
 package conference
 
 import (
-	"errors"
 	"slices"
 	"time"
 
@@ -23,44 +22,6 @@ type bridgeSession struct {
 	added    []time.Time    // when endpoints were added, for load ramp-up
 }
 
-// selected is the brewery's answer to one invite's Select.
-type selected struct {
-	nick string
-	gen  int
-	res  *bridge.Selected
-	err  error
-}
-
-// inviteAll invites every participant that has no endpoint yet, once the
-// room has enough participants for media (Jicofo's min-participants).
-func (c *conference) inviteAll(ctx actor.Context) {
-	if c.cfg.Bridges == nil || !c.joined || len(c.members) < c.cfg.MinParticipants {
-		return
-	}
-	for _, m := range c.membersInOrder() {
-		if m.offer != nil && m.bridge == "" && !m.selecting && !m.noMedia {
-			c.invite(ctx, m)
-		}
-	}
-}
-
-// invite asks the brewery for a bridge for m; the answer comes back as a
-// selected message, so the conference keeps serving meanwhile.
-func (c *conference) invite(ctx actor.Context, m *member) {
-	if c.cfg.Bridges == nil || !c.joined || len(c.members) < c.cfg.MinParticipants {
-		return // inviteAll picks m up when this changes
-	}
-	c.inviteGen++
-	m.selecting, m.inviteGen = true, c.inviteGen
-	req := &bridge.Select{Room: c.room, Region: m.region, Bridges: c.conferenceBridges()}
-	f := ctx.RequestFuture(c.cfg.Bridges, req, c.cfg.RequestTimeout)
-	nick, gen := m.nick, m.inviteGen
-	ctx.ReenterAfter(f, func(res any, err error) {
-		sel, _ := res.(*bridge.Selected)
-		c.onSelected(ctx, selected{nick: nick, gen: gen, res: sel, err: err})
-	})
-}
-
 func (c *conference) conferenceBridges() []bridge.ConferenceBridge {
 	out := make([]bridge.ConferenceBridge, 0, len(c.bridgeOrder))
 	for _, jid := range c.bridgeOrder {
@@ -78,37 +39,6 @@ func (c *conference) endpointsOn(jid string) int {
 		}
 	}
 	return n
-}
-
-func (c *conference) onSelected(ctx actor.Context, s selected) {
-	m := c.members[s.nick]
-	if m == nil || m.inviteGen != s.gen || !m.selecting {
-		return
-	}
-	m.selecting = false
-	err := s.err
-	if err == nil && s.res == nil {
-		err = errors.New("no answer from the brewery")
-	}
-	if err == nil {
-		err = s.res.Err
-	}
-	if err != nil {
-		// It waits for a bridge to come up (bridge.Up).
-		c.log.Warn("no bridge for participant", "participant", m.nick, "err", err)
-		return
-	}
-	bs := c.bridgeSession(ctx, s.res.Bridge, s.res.Region)
-	bs.added = append(bs.added, time.Now())
-	m.bridge, m.bridgeSession, m.allocated = bs.jid, bs.id, false
-	ctx.Send(bs.pid, &bridge.Allocate{
-		Endpoint: m.nick,
-		StatsID:  m.statsID,
-		Media:    colibriMedia(*m.offer),
-		SCTP:     m.offer.SCTP,
-		Sources:  c.sources.SourcesOf(m.nick),
-		Visitor:  m.role == xmpp.RoleVisitor,
-	})
 }
 
 // bridgeSession returns the conference's session on jid, starting one if
@@ -260,14 +190,14 @@ func (c *conference) move(ctx actor.Context, m *member, reason string, expire bo
 	c.log.Info("re-inviting participant", "participant", m.nick, "reason", reason)
 	c.dropEndpoint(ctx, m, expire)
 	c.withdrawSources(ctx, m.nick)
-	c.invite(ctx, m)
+	c.selectBridges(ctx)
 }
 
 // dropEndpoint forgets m's endpoint (expiring it on the bridge if asked),
 // and ends the bridge session when nobody is left on it.
 func (c *conference) dropEndpoint(ctx actor.Context, m *member, expire bool) {
 	jid := m.bridge
-	m.bridge, m.bridgeSession, m.allocated, m.selecting = "", "", false, false
+	m.bridge, m.bridgeSession, m.allocated = "", "", false
 	bs := c.bridges[jid]
 	if bs == nil {
 		return

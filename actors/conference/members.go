@@ -26,8 +26,6 @@ type member struct {
 	// Media: what to offer (nil until the participant's features are
 	// known), and the endpoint it has or is getting.
 	offer         *xmpp.JingleOfferOptions
-	selecting     bool // waiting for the brewery to pick a bridge
-	inviteGen     int
 	bridge        string // bridge JID of its endpoint
 	bridgeSession string
 	allocated     bool // the bridge answered with a transport

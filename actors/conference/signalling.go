@@ -19,10 +19,9 @@ func (c *conference) onReady(ctx actor.Context, r *participant.Ready) {
 	}
 	offer := r.Offer
 	m.offer = &offer
-	if m.bridge == "" && !m.selecting {
-		c.invite(ctx, m)
-	}
-	c.inviteAll(ctx) // m may be the participant that makes media worth it
+	// m may be the participant that makes media worth it, or one a bridge
+	// is found for now.
+	c.retrySelection(ctx)
 }
 
 func (c *conference) onAccepted(ctx actor.Context, a *participant.Accepted) {

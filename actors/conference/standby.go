@@ -65,7 +65,7 @@ func (c *conference) promote(ctx actor.Context, p *promote) {
 	c.buffered = nil
 	if p.seated {
 		c.electOwner(ctx)
-		c.inviteAll(ctx)
+		c.selectBridges(ctx)
 		return
 	}
 	c.join(ctx)

@@ -1,0 +1,124 @@
+package conference
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/bridge"
+	"focal/xmpp"
+)
+
+// Bridge choice is one decision at a time per conference, as in Jicofo:
+// each Select carries the conference's bridges as they stand, every
+// earlier answer included. Two selections in flight at once would each see
+// the bridges as they were before either answer, and a strategy such as
+// single, which keeps a conference on its first bridge, could put two
+// participants who joined together on two bridges that do not relay
+// between them. Members that need a bridge meanwhile wait for the answer;
+// who waits is derived from the members (needsBridge), never queued.
+
+// selection is the one Select in flight: for which member, and which
+// request (gen) it is, so that a late answer to an older one is ignored.
+type selection struct {
+	nick string
+	gen  int
+}
+
+// selected is the brewery's answer to the selection gen.
+type selected struct {
+	nick string
+	gen  int
+	res  *bridge.Selected
+	err  error
+}
+
+// needsBridge says whether m is to be placed on a bridge: its features are
+// known, it has no endpoint, and it is not kept out of media.
+func (m *member) needsBridge() bool {
+	return m.offer != nil && m.bridge == "" && !m.noMedia
+}
+
+// selectBridges starts the next selection, for the first member in join
+// order that needs a bridge, unless one is in flight or the last one
+// found no bridge (then a bridge coming up, or a new participant, retries:
+// retrySelection).
+func (c *conference) selectBridges(ctx actor.Context) {
+	if c.cfg.Bridges == nil || !c.joined || len(c.members) < c.cfg.MinParticipants {
+		return // a join, a participant or a promotion calls this again
+	}
+	if c.selecting != nil || c.noBridge {
+		return
+	}
+	for _, m := range c.membersInOrder() {
+		if m.needsBridge() {
+			c.requestBridge(ctx, m)
+			return
+		}
+	}
+}
+
+// retrySelection selects again after a selection found no bridge.
+func (c *conference) retrySelection(ctx actor.Context) {
+	c.noBridge = false
+	c.selectBridges(ctx)
+}
+
+// requestBridge asks the brewery for m's bridge; the answer comes back as
+// a selected message, so the conference keeps serving meanwhile.
+func (c *conference) requestBridge(ctx actor.Context, m *member) {
+	c.selectGen++
+	sel := selection{nick: m.nick, gen: c.selectGen}
+	c.selecting = &sel
+	req := &bridge.Select{Room: c.room, Region: m.region, Bridges: c.conferenceBridges()}
+	f := ctx.RequestFuture(c.cfg.Bridges, req, c.cfg.RequestTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		s, _ := res.(*bridge.Selected)
+		c.onSelected(ctx, selected{nick: sel.nick, gen: sel.gen, res: s, err: err})
+	})
+}
+
+// onSelected places the member the answer is for (if it still needs a
+// bridge) and starts the next selection.
+func (c *conference) onSelected(ctx actor.Context, s selected) {
+	if c.selecting == nil || c.selecting.gen != s.gen {
+		return
+	}
+	c.selecting = nil
+	err := s.err
+	if err == nil && s.res == nil {
+		err = errors.New("no answer from the brewery")
+	}
+	if err == nil {
+		err = s.res.Err
+	}
+	m := c.members[s.nick]
+	switch {
+	case m == nil || !m.needsBridge():
+		// It left, or ended its media, meanwhile.
+	case err != nil:
+		// Nobody else would get one either: wait for a bridge to come up.
+		c.log.Warn("no bridge for participant", "participant", m.nick, "err", err)
+		c.noBridge = true
+		return
+	default:
+		c.place(ctx, m, s.res.Bridge, s.res.Region)
+	}
+	c.selectBridges(ctx)
+}
+
+// place gives m an endpoint on the bridge jid.
+func (c *conference) place(ctx actor.Context, m *member, jid, region string) {
+	bs := c.bridgeSession(ctx, jid, region)
+	bs.added = append(bs.added, time.Now())
+	m.bridge, m.bridgeSession, m.allocated = bs.jid, bs.id, false
+	ctx.Send(bs.pid, &bridge.Allocate{
+		Endpoint: m.nick,
+		StatsID:  m.statsID,
+		Media:    colibriMedia(*m.offer),
+		SCTP:     m.offer.SCTP,
+		Sources:  c.sources.SourcesOf(m.nick),
+		Visitor:  m.role == xmpp.RoleVisitor,
+	})
+}
