@@ -9,7 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"focal/actors/conference"
+	"focal/actors/directory"
 	"focal/proto"
 )
 
@@ -75,7 +75,7 @@ func (cfg Config) askRooms(m *ClusterMember, timeout time.Duration) {
 		m.Error = "no remote address"
 		return
 	}
-	pid := actor.NewPID(m.Remote, conference.DirectoryName)
+	pid := actor.NewPID(m.Remote, directory.Name)
 	res, err := cfg.Root.RequestFuture(pid, &focalpb.ListRooms{}, timeout).Result()
 	if err != nil {
 		m.Error = fmt.Sprintf("directory did not answer: %v", err)

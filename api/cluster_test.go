@@ -11,9 +11,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"focal/actors/conference"
+	"focal/actors/directory"
 	"focal/cluster"
-	focalpb "focal/proto"
+	"focal/proto"
 )
 
 // A member whose directory answers gets its sorted room lists; one that
@@ -26,7 +26,7 @@ func TestClusterViewAsksEveryMembersDirectory(t *testing.T) {
 		if _, ok := ctx.Message().(*focalpb.ListRooms); ok {
 			ctx.Respond(&focalpb.RoomList{Node: "a", Rooms: []string{"r2@conf", "r1@conf"}, Standby: []string{"s1@conf"}})
 		}
-	}), conference.DirectoryName)
+	}), directory.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

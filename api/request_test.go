@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	focalpb "focal/proto"
+	"focal/proto"
 	"focal/xmpp"
 )
 

@@ -37,7 +37,11 @@ type Config struct {
 	// ClusterTimeout bounds how long GET /cluster waits for each member's
 	// room list (default 1 s).
 	ClusterTimeout time.Duration
-	Logger         *slog.Logger
+	// DebugTimeout bounds how long GET /debug/conferences waits for the
+	// conferences' snapshots, all asked at once (default 1 s): one busy
+	// conference must not stall the view of the others.
+	DebugTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // Handler returns the API's routes.

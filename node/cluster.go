@@ -10,7 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/remote"
 
-	"focal/actors/conference"
+	"focal/actors/directory"
 	"focal/cluster"
 	"focal/proto"
 )
@@ -117,7 +117,7 @@ func (n *Node) followPlacement() {
 func (n *Node) sendPlacement() int {
 	members := n.members.Members()
 	reach := n.members.Reachable(contactWindow)
-	n.system.Root.Send(n.directory, &conference.Placement{
+	n.system.Root.Send(n.directory, &directory.Placement{
 		Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum(), Reachable: reach,
 	})
 	names := make([]string, len(members))

@@ -17,6 +17,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/conference"
+	"focal/actors/directory"
 	"focal/actors/ingress"
 	"focal/api"
 	"focal/cluster"
@@ -135,7 +136,7 @@ func (n *Node) spawn() error {
 			Nick:      cfg.Resource(),
 			Selection: cfg.Selection,
 			Health:    cfg.BridgeHealth,
-			Events:    actor.NewPID(n.system.Address(), conference.DirectoryName),
+			Events:    actor.NewPID(n.system.Address(), directory.Name),
 			Logger:    cfg.Logger,
 		}, n.client)
 		if err != nil {
@@ -145,17 +146,17 @@ func (n *Node) spawn() error {
 			return fmt.Errorf("spawn brewery: %w", err)
 		}
 	}
-	confCfg := conference.DefaultConfig()
-	confCfg.FocusJID = cfg.FocusJID()
-	confCfg.InitialTimeout = cfg.InitialTimeout
-	confCfg.JoinTimeout = cfg.JoinTimeout
-	confCfg.Bridges = n.bridges
-	confCfg.Logger = cfg.Logger
+	dirCfg := directory.DefaultConfig()
+	dirCfg.Conference.FocusJID = cfg.FocusJID()
+	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
+	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
+	dirCfg.Conference.Bridges = n.bridges
+	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {
-		confCfg.Sessions = n.openShardSession
+		dirCfg.Sessions = n.openShardSession
 	}
 	var err error
-	n.directory, err = root.SpawnNamed(conference.NewDirectory(confCfg, n.client), conference.DirectoryName)
+	n.directory, err = root.SpawnNamed(directory.Props(dirCfg, n.client), directory.Name)
 	if err != nil {
 		return fmt.Errorf("spawn conference directory: %w", err)
 	}

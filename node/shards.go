@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/conference"
+	"focal/actors/directory"
 	"focal/actors/ingress"
 	"focal/proto"
 	"focal/xmpp"
@@ -50,8 +51,8 @@ type shardSession struct {
 	resumeID string          // the session it was opened to resume
 }
 
-// openShardSession is the conference.SessionOpener of a clustered node.
-func (n *Node) openShardSession(id string, shard int, resume session.SMState) conference.ShardSession {
+// openShardSession is the directory.SessionOpener of a clustered node.
+func (n *Node) openShardSession(id string, shard int, resume session.SMState) directory.ShardSession {
 	cfg := n.cfg
 	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume}
 	ss.mayResume.Store(true)
@@ -79,7 +80,7 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) co
 		defer n.shardRuns.Done()
 		ss.Session.Run(ctx)
 		if err := ss.Session.Err(); err != nil {
-			n.system.Root.Send(n.directory, &conference.SessionEnded{ID: id, Err: err})
+			n.system.Root.Send(n.directory, &directory.SessionEnded{ID: id, Err: err})
 		}
 	}()
 	return ss
@@ -94,7 +95,7 @@ func randomSuffix() string {
 func (ss *shardSession) onStreamState(up bool, addr string) {
 	root, dir := ss.node.system.Root, ss.node.directory
 	if !up {
-		root.Send(dir, &conference.SessionDown{ID: ss.id})
+		root.Send(dir, &directory.SessionDown{ID: ss.id})
 		return
 	}
 	ss.mu.Lock()
@@ -102,7 +103,7 @@ func (ss *shardSession) onStreamState(up bool, addr string) {
 	resumed := sid != "" && (sid == ss.upID || sid == ss.resumeID)
 	ss.upID = sid
 	ss.mu.Unlock()
-	root.Send(dir, &conference.SessionUp{ID: ss.id, Addr: addr, Session: sid, Resumed: resumed})
+	root.Send(dir, &directory.SessionUp{ID: ss.id, Addr: addr, Session: sid, Resumed: resumed})
 }
 
 // handOff is the session's OnState: the resumption state goes to the
@@ -184,7 +185,7 @@ func (ss *shardSession) SetMayResume(ok bool) {
 func (ss *shardSession) Release() {
 	ss.afterFlush("release", func(ctx context.Context) {
 		st, err := ss.Detach(ctx)
-		ss.node.system.Root.Send(ss.node.directory, &conference.SessionReleased{ID: ss.id, State: st, Err: err})
+		ss.node.system.Root.Send(ss.node.directory, &directory.SessionReleased{ID: ss.id, State: st, Err: err})
 	})
 }
 

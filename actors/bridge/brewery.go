@@ -16,13 +16,6 @@ import (
 // BreweryName is the brewery actor's name on every node.
 const BreweryName = "bridges"
 
-// Wire is the part of the client stream the bridge actors use; neither call
-// blocks.
-type Wire interface {
-	Send(stanza *xmpp.Element) error
-	Request(iq *xmpp.Element, timeout time.Duration, cb session.ResponseFunc)
-}
-
 // HealthConfig says how bridges are health-checked (Jicofo's
 // bridge.health-checks: every 10 s, one retry after 5 s).
 type HealthConfig struct {
@@ -53,7 +46,7 @@ var DefaultHealth = HealthConfig{Enabled: true, Interval: 10 * time.Second, Time
 // fed by the bridge actors) and the bridge actors themselves.
 type brewery struct {
 	cfg      Config
-	wire     Wire
+	wire     session.Wire
 	log      *slog.Logger
 	selector *selection.Selector
 	bridges  map[string]*actor.PID // occupant JID → bridge actor
@@ -62,7 +55,7 @@ type brewery struct {
 
 // NewBrewery returns the brewery actor's props, or an error for an invalid
 // selection config.
-func NewBrewery(cfg Config, wire Wire) (*actor.Props, error) {
+func NewBrewery(cfg Config, wire session.Wire) (*actor.Props, error) {
 	sel, err := selection.New(cfg.Selection)
 	if err != nil {
 		return nil, fmt.Errorf("brewery: %w", err)

@@ -16,7 +16,7 @@ import (
 // half an interval, and a report to the brewery when both fail.
 type bridgeActor struct {
 	jid    string
-	wire   Wire
+	wire   session.Wire
 	health HealthConfig
 	log    *slog.Logger
 
@@ -28,7 +28,7 @@ type bridgeActor struct {
 	failed bool
 }
 
-func newBridgeActor(jid string, wire Wire, health HealthConfig, log *slog.Logger) actor.Actor {
+func newBridgeActor(jid string, wire session.Wire, health HealthConfig, log *slog.Logger) actor.Actor {
 	return &bridgeActor{jid: jid, wire: wire, health: health, log: log.With("bridge", jid)}
 }
 

@@ -21,7 +21,7 @@ type ColibriConfig struct {
 	// (the bridge's default is on; Jicofo only ever sends false).
 	RTCStatsDisabled bool
 	Timeout          time.Duration
-	Wire             Wire
+	Wire             session.Wire
 	Logger           *slog.Logger
 	// Resume carries on a session another node created: the conference
 	// exists on the bridge with these endpoints, so nothing is re-created.

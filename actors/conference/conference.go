@@ -12,6 +12,7 @@ import (
 	"focal/actors/participant"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // conference is the actor for one room. It alone holds the room's state: whether the
@@ -19,10 +20,10 @@ import (
 // conference-wide options taken from the first request.
 type conference struct {
 	cfg  Config
-	wire Wire // the focus's session in the room
+	wire session.Wire // the focus's session in the room
 	// bridgeWire reaches bridges: Colibri2 goes through the brewery room,
 	// so it is the node's own session, which is in it.
-	bridgeWire Wire
+	bridgeWire session.Wire
 	room       string
 	log        *slog.Logger
 
@@ -69,26 +70,43 @@ type conference struct {
 	version    uint64
 }
 
-// newConference makes a conference driven on wire (whose stream is up
-// with the given address and session, when addr is set), or, with a
-// standby state, one that stands by without a wire.
-func newConference(cfg Config, wire, bridgeWire Wire, room, focusAddr, sessionID string, standby *focalpb.ConferenceState) *conference {
+// Start is where a new conference begins: driven on Wire, whose stream
+// is up as Addr with XEP-0198 resumption id Session when Addr is set, or,
+// with Standby, standing by for that state's owner, out of the room and
+// without a wire.
+type Start struct {
+	Room string
+	Wire session.Wire // the focus's session in the room
+	// BridgeWire reaches bridges: the node's own session, which is in the
+	// brewery room.
+	BridgeWire session.Wire
+	Addr       string
+	Session    string
+	Standby    *focalpb.ConferenceState
+}
+
+// Props returns the props of the conference actor of one room.
+func Props(cfg Config, s Start) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return newConference(cfg, s) })
+}
+
+func newConference(cfg Config, s Start) *conference {
 	c := &conference{
 		cfg:        cfg,
-		wire:       wire,
-		bridgeWire: bridgeWire,
-		room:       room,
-		log:        cfg.Logger.With("room", room),
-		streamUp:   focusAddr != "",
-		focusAddr:  focusAddr,
-		sessionID:  sessionID,
+		wire:       s.Wire,
+		bridgeWire: s.BridgeWire,
+		room:       s.Room,
+		log:        cfg.Logger.With("room", s.Room),
+		streamUp:   s.Addr != "",
+		focusAddr:  s.Addr,
+		sessionID:  s.Session,
 		members:    make(map[string]*member),
 		meetingID:  uuid.NewString(),
 		sources:    xmpp.NewConferenceSources(cfg.Sources),
 		bridges:    make(map[string]*bridgeSession),
 	}
-	if standby != nil {
-		c.standby, c.standbyFor, c.latest = true, standby.Owner, standby
+	if st := s.Standby; st != nil {
+		c.standby, c.standbyFor, c.latest = true, st.Owner, st
 	}
 	return c
 }
@@ -131,8 +149,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onStreamUp(ctx, msg)
 	case *StreamDown:
 		c.streamUp = false
-	case *rewire:
-		c.wire, c.streamUp = msg.wire, false
+	case *Rewire:
+		c.wire, c.streamUp = msg.Wire, false
 	case idleTimeout:
 		c.onIdleTimeout(ctx, msg)
 	case joinTimeout:
@@ -167,16 +185,16 @@ func (c *conference) handle(ctx actor.Context) {
 		}
 	case *focalpb.ConferenceState:
 		c.onReplicatedState(ctx, msg)
-	case *promote:
+	case *Promote:
 		c.promote(ctx, msg)
-	case *replicaIs:
-		c.replica = msg.pid
+	case *ReplicaIs:
+		c.replica = msg.PID
 		c.replicate(ctx)
-	case *handOver:
-		c.handOver(ctx, msg.to, msg.node, "handed over to "+msg.node)
-	case *passOn:
+	case *HandOver:
+		c.handOver(ctx, msg.To, msg.Node, "handed over to "+msg.Node)
+	case *PassOn:
 		c.passOn(ctx, msg)
-	case *letGo:
+	case *LetGo:
 		// Best effort: if the replica can still be reached (this node only
 		// thinks it is cut off), it resumes at once; otherwise the majority
 		// does after the owner is declared dead.

@@ -6,17 +6,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"focal/cluster"
 	"focal/xmpp"
-	"focal/xmpp/session"
 )
-
-// Wire is the part of an XMPP stream a conference uses. Both calls return at
-// once; responses come back through the callback, which must not block.
-type Wire interface {
-	Send(stanza *xmpp.Element) error
-	Request(iq *xmpp.Element, timeout time.Duration, cb session.ResponseFunc)
-}
 
 // Config of the conferences of one node.
 type Config struct {
@@ -40,26 +31,9 @@ type Config struct {
 	// the owner leaves (Jicofo's enable-auto-owner).
 	AutoOwner bool
 
-	// Node is this node's name in the cluster ("" when not clustered).
+	// Node is this node's name in the cluster ("" when not clustered): the
+	// owner named in the replicated state.
 	Node string
-	// Sessions opens the shard sessions conferences are driven on in a
-	// cluster; nil (outside a cluster) puts every conference on the
-	// directory's wire.
-	Sessions SessionOpener
-	// Shards is how many shards rooms are placed in (cluster.Shard); every
-	// node of a cluster must use the same.
-	Shards int
-	// PromoteDelay is how long a standby waits, once its owner is gone
-	// from the membership, before it drives the conference. It must exceed
-	// how much sooner the majority of a partition can declare a node dead
-	// than that node sees itself in a minority (memberlist's suspicion
-	// timeout shrinks with confirmations, which only the majority gets).
-	PromoteDelay time.Duration
-	// FenceDelay is how long the quorum must be missing before the node
-	// stops driving conferences. It absorbs the few milliseconds for which
-	// members believe a stale death gossiped by a member rejoining after a
-	// partition, and must stay well below PromoteDelay.
-	FenceDelay time.Duration
 
 	// Bridges is the node's brewery actor; nil runs conferences without
 	// media (no bridge is ever allocated).
@@ -86,9 +60,6 @@ func DefaultConfig() Config {
 		RequestTimeout:  15 * time.Second,
 		AutoOwner:       true,
 		MinParticipants: 2,
-		PromoteDelay:    time.Second,
-		FenceDelay:      250 * time.Millisecond,
-		Shards:          cluster.DefaultShards,
 		JSONSources:     true,
 		Logger:          slog.Default(),
 	}

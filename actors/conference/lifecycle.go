@@ -121,7 +121,7 @@ func (c *conference) end(ctx actor.Context, reason string) {
 		c.version++
 		ctx.Send(c.replica, &focalpb.ConferenceState{Room: c.room, Owner: c.cfg.Node, Version: c.version, Ended: true})
 	}
-	ctx.Request(ctx.Parent(), &ended{room: c.room, handedOver: c.handedOver, handedTo: c.handedTo})
+	ctx.Request(ctx.Parent(), &Ended{Room: c.room, HandedOver: c.handedOver, HandedTo: c.handedTo})
 	if c.joined && !c.handedOver {
 		_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
 	}

@@ -1,10 +1,9 @@
 package conference
 
 import (
+	"focal/proto"
 	"log/slog"
 	"strconv"
-
-	"focal/proto"
 )
 
 // Options are the conference-wide settings the first request carries.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/await"
 	"focal/actors/participant"
 	"focal/proto"
 	"focal/xmpp"
@@ -27,6 +28,10 @@ func (c *conference) replicate(ctx actor.Context) {
 // it meanwhile (the participants' messages come before their answers, and
 // barrierDone after those): by then every resulting state is on its way to
 // the replica, ahead of the answer.
+// participantBarrierTimeout bounds the wait for one participant: one that
+// does not answer (stopping, say) must not hold the session up.
+const participantBarrierTimeout = time.Second
+
 func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	to := ctx.Sender()
 	if to == nil {
@@ -35,11 +40,11 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	var futures []*actor.Future
 	for _, m := range c.members {
 		if m.pid != nil {
-			futures = append(futures, ctx.RequestFuture(m.pid, &participant.Barrier{}, barrierTimeout))
+			futures = append(futures, ctx.RequestFuture(m.pid, &participant.Barrier{}, participantBarrierTimeout))
 		}
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	afterAll(futures, func() { root.Send(self, barrierDone{reply: func() { root.Send(to, b) }}) })
+	await.All(futures, func() { root.Send(self, barrierDone{reply: func() { root.Send(to, b) }}) })
 }
 
 func (c *conference) exportState(final bool) *focalpb.ConferenceState {

@@ -1,22 +1,12 @@
 package conference
 
-import (
-	"github.com/asynkron/protoactor-go/actor"
-)
-
-// ListConferences asks the directory for a Conferences reply.
-type ListConferences struct{}
-
-// Conferences lists the conference actors of a node.
-type Conferences struct{ PIDs []*actor.PID }
-
-// GetSnapshot asks a conference for a Snapshot reply.
-type GetSnapshot struct{}
-
 // Snapshot is a copy of a conference's state for debugging views.
 type Snapshot struct {
-	Room      string `json:"room"`
-	MeetingID string `json:"meeting_id"`
+	Room string `json:"room"`
+	// Unanswered: the conference did not answer in time; nothing else is
+	// known of it.
+	Unanswered bool   `json:"unanswered,omitempty"`
+	MeetingID  string `json:"meeting_id"`
 	// Node is the node driving the conference ("" outside a cluster);
 	// Standby says this node only keeps a copy for it.
 	Node    string `json:"owner,omitempty"`

@@ -37,19 +37,19 @@ func (c *conference) onReplicatedState(ctx actor.Context, st *focalpb.Conference
 // on the given session. seated says the session is already the focus
 // occupant of the room (it was resumed); otherwise the conference joins,
 // and the occupant list it gets confirms which members are still there.
-func (c *conference) promote(ctx actor.Context, p *promote) {
+func (c *conference) promote(ctx actor.Context, p *Promote) {
 	if !c.standby {
 		return
 	}
 	c.standby = false
-	c.wire, c.focusAddr, c.sessionID, c.streamUp = p.wire, p.addr, p.session, p.up
+	c.wire, c.focusAddr, c.sessionID, c.streamUp = p.Wire, p.Addr, p.Session, p.Up
 	if c.latest != nil {
 		c.importState(ctx, c.latest)
 		c.latest = nil
-		c.restored = !p.seated
+		c.restored = !p.Seated
 	}
-	c.log.Info("driving the conference", "seated", p.seated, "buffered", len(c.buffered))
-	if p.seated {
+	c.log.Info("driving the conference", "seated", p.Seated, "buffered", len(c.buffered))
+	if p.Seated {
 		c.joined, c.everJoin = true, true
 		for _, m := range c.members {
 			m.confirmed = true
@@ -63,7 +63,7 @@ func (c *conference) promote(ctx actor.Context, p *promote) {
 		c.onStanza(ctx, el)
 	}
 	c.buffered = nil
-	if p.seated {
+	if p.Seated {
 		c.electOwner(ctx)
 		c.selectBridges(ctx)
 		return
@@ -83,15 +83,15 @@ func (c *conference) buffer(el *xmpp.Element) {
 	c.buffered = append(c.buffered, el)
 }
 
-func (c *conference) passOn(ctx actor.Context, msg *passOn) {
+func (c *conference) passOn(ctx actor.Context, msg *PassOn) {
 	if c.standby && c.latest != nil {
 		st := proto.Clone(c.latest).(*focalpb.ConferenceState)
 		st.Final, st.Owner, st.SentUnixMs = true, "", time.Now().UnixMilli()
-		ctx.Send(msg.to, st)
-		if msg.session != nil {
-			sm := proto.Clone(msg.session).(*focalpb.ShardSession)
+		ctx.Send(msg.To, st)
+		if msg.Session != nil {
+			sm := proto.Clone(msg.Session).(*focalpb.ShardSession)
 			sm.Final, sm.Owner, sm.SentUnixMs = true, "", time.Now().UnixMilli()
-			ctx.Send(msg.to, sm)
+			ctx.Send(msg.To, sm)
 		}
 	}
 	ctx.Stop(ctx.Self())

@@ -13,18 +13,11 @@ import (
 	"focal/xmpp/session"
 )
 
-// Wire is the part of the client stream a participant uses; neither call
-// blocks.
-type Wire interface {
-	Send(stanza *xmpp.Element) error
-	Request(iq *xmpp.Element, timeout time.Duration, cb session.ResponseFunc)
-}
-
 // Config of one participant actor.
 type Config struct {
 	Room string // bare room JID
 	Nick string // the occupant's nick, also its endpoint id
-	Wire Wire
+	Wire session.Wire
 	// RequestTimeout bounds session-initiate and disco#info. A
 	// session-initiate that times out counts as delivered (Jicofo does the
 	// same: slow clients still answer with session-accept).

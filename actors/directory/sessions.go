@@ -1,4 +1,4 @@
-package conference
+package directory
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/await"
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
 	"focal/xmpp/session"
@@ -23,7 +25,7 @@ import (
 // node. Its events reach the directory as SessionUp, SessionDown,
 // SessionReleased and SessionEnded.
 type ShardSession interface {
-	Wire
+	session.Wire
 	// SetSuccessor names the directory that takes the session over if this
 	// node goes (nil: nobody). The resumption state is sent there, and
 	// acknowledged, before every acknowledgement to the server.
@@ -135,7 +137,7 @@ func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {
 	}
 	l.up, l.addr, l.session = true, msg.Addr, msg.Session
 	d.log.Info("shard session up", "session", l.id, "jid", msg.Addr, "resumed", msg.Resumed)
-	up := &StreamUp{Addr: msg.Addr, Session: msg.Session, Resumed: msg.Resumed}
+	up := &conference.StreamUp{Addr: msg.Addr, Session: msg.Session, Resumed: msg.Resumed}
 	for room := range l.rooms {
 		if pid := d.rooms[room]; pid != nil {
 			ctx.Send(pid, up)
@@ -159,7 +161,7 @@ func (d *directory) onSessionDown(ctx actor.Context, msg *SessionDown) {
 	l.up = false
 	for room := range l.rooms {
 		if pid := d.rooms[room]; pid != nil {
-			ctx.Send(pid, &StreamDown{})
+			ctx.Send(pid, &conference.StreamDown{})
 		}
 	}
 }
@@ -266,9 +268,9 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 		nl.rooms[room] = pid
 		d.roomLink[room] = nl.id
 		if pid := d.rooms[room]; pid != nil {
-			ctx.Send(pid, &rewire{wire: nl.s})
+			ctx.Send(pid, &conference.Rewire{Wire: nl.s})
 			if nl.up {
-				ctx.Send(pid, &StreamUp{Addr: nl.addr, Session: nl.session})
+				ctx.Send(pid, &conference.StreamUp{Addr: nl.addr, Session: nl.session})
 			}
 		}
 	}
@@ -288,7 +290,7 @@ const barrierTimeout = time.Second
 
 // onBarrier passes a barrier to every conference on the session and
 // answers once all have (or the timeout passed for those that did not).
-func (d *directory) onBarrier(ctx actor.Context, b *Barrier) {
+func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 	var futures []*actor.Future
 	if l := d.links[b.Session]; l != nil {
 		for room := range l.rooms {
@@ -298,18 +300,6 @@ func (d *directory) onBarrier(ctx actor.Context, b *Barrier) {
 		}
 	}
 	if to, root := ctx.Sender(), ctx.ActorSystem().Root; to != nil {
-		afterAll(futures, func() { root.Send(to, b) })
+		await.All(futures, func() { root.Send(to, b) })
 	}
-}
-
-// afterAll calls then, on a goroutine of its own, once every future has
-// completed or timed out: an actor waits for answers without blocking
-// its Receive.
-func afterAll(futures []*actor.Future, then func()) {
-	go func() {
-		for _, f := range futures {
-			_ = f.Wait()
-		}
-		then()
-	}()
 }

@@ -1,4 +1,4 @@
-package conference
+package directory
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
 	"focal/xmpp/session"
@@ -28,7 +29,7 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 	d.setStandbySession(room, "")
 	l.rooms[room] = pid.Id
 	d.roomLink[room] = l.id
-	ctx.Send(pid, &promote{wire: l.s, addr: l.addr, session: l.session, up: l.up, seated: seated})
+	ctx.Send(pid, &conference.Promote{Wire: l.s, Addr: l.addr, Session: l.session, Up: l.up, Seated: seated})
 	if ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members); len(ranked) > 0 {
 		d.setReplica(ctx, room, pid, ranked)
 	}

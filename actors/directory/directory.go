@@ -1,4 +1,4 @@
-package conference
+package directory
 
 import (
 	"log/slog"
@@ -7,21 +7,19 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/bridge"
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
-
-// DirectoryName is the directory's actor name on every node, so that other
-// nodes can address it.
-const DirectoryName = "conferences"
 
 // directory creates conference actors on the first request for a room and
 // routes later requests and stanzas to them. The room → actor map is its own
 // state: nothing else reads or writes it.
 type directory struct {
 	cfg   Config
-	wire  Wire
+	wire  session.Wire
 	log   *slog.Logger
 	rooms map[string]*actor.PID
 	byPID map[string]string // PID id → room, to forget stopped conferences
@@ -54,13 +52,15 @@ type directory struct {
 	linkSeq   int
 }
 
-// NewDirectory returns the props of a node's conference directory.
-func NewDirectory(cfg Config, wire Wire) *actor.Props {
+// Props returns the props of a node's conference directory, which talks
+// to the server on wire (the node's own client session) outside shard
+// sessions.
+func Props(cfg Config, wire session.Wire) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &directory{
 			cfg:            cfg,
 			wire:           wire,
-			log:            cfg.Logger.With("actor", DirectoryName),
+			log:            cfg.Conference.Logger.With("actor", Name),
 			rooms:          make(map[string]*actor.PID),
 			byPID:          make(map[string]string),
 			standby:        make(map[string]bool),
@@ -113,7 +113,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onState(ctx, msg)
 	case *focalpb.ShardSession:
 		d.onShardSession(ctx, msg)
-	case *Barrier:
+	case *conference.Barrier:
 		d.onBarrier(ctx, msg)
 	case *focalpb.SessionQuery:
 		d.onSessionQuery(ctx, msg)
@@ -128,11 +128,11 @@ func (d *directory) Receive(ctx actor.Context) {
 	case *focalpb.ForwardedStanza:
 		el, err := xmpp.Parse([]byte(msg.Xml))
 		if pid := d.rooms[msg.Room]; pid != nil && err == nil {
-			ctx.Send(pid, &Stanza{Room: msg.Room, El: el})
+			ctx.Send(pid, &conference.Stanza{Room: msg.Room, El: el})
 		}
 	case *focalpb.ListRooms:
 		ctx.Respond(d.roomList())
-	case *Stanza:
+	case *conference.Stanza:
 		if pid := d.rooms[msg.Room]; pid != nil {
 			ctx.Send(pid, msg)
 			return
@@ -152,7 +152,7 @@ func (d *directory) Receive(ctx actor.Context) {
 			}
 			_ = via.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
 		}
-	case *StreamUp:
+	case *conference.StreamUp:
 		// The node's own client stream: conferences are on it only
 		// outside a cluster.
 		d.addr = msg.Addr
@@ -166,7 +166,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		for _, pid := range d.rooms {
 			ctx.Send(pid, msg)
 		}
-	case *StreamDown:
+	case *conference.StreamDown:
 		d.addr = ""
 		if d.cfg.Sessions != nil {
 			return
@@ -175,17 +175,17 @@ func (d *directory) Receive(ctx actor.Context) {
 			ctx.Send(pid, msg)
 		}
 	case *ListConferences:
-		list := &Conferences{}
-		for _, pid := range d.rooms {
-			list.PIDs = append(list.PIDs, pid)
+		list := &Conferences{Rooms: make(map[string]*actor.PID, len(d.rooms))}
+		for room, pid := range d.rooms {
+			list.Rooms[room] = pid
 		}
 		ctx.Respond(list)
-	case *ended:
+	case *conference.Ended:
 		// Settled whenever it arrives: the directory may have seen the
 		// conference stop (a system message, ahead of this one) already.
-		d.linkRoomEnded(msg.room, ctx.Sender().Id, msg.handedOver, msg.handedTo)
-		if pid := d.rooms[msg.room]; pid != nil && pid.Equal(ctx.Sender()) {
-			d.forget(msg.room)
+		d.linkRoomEnded(msg.Room, ctx.Sender().Id, msg.HandedOver, msg.HandedTo)
+		if pid := d.rooms[msg.Room]; pid != nil && pid.Equal(ctx.Sender()) {
+			d.forget(msg.Room)
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
@@ -218,8 +218,8 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 			addr = l.addr
 		}
 	}
-	props := actor.PropsFromProducer(func() actor.Actor {
-		return newConference(d.cfg, wire, d.wire, room, addr, sessionID, standby)
+	props := conference.Props(d.cfg.Conference, conference.Start{
+		Room: room, Wire: wire, BridgeWire: d.wire, Addr: addr, Session: sessionID, Standby: standby,
 	})
 	pid := ctx.SpawnPrefix(props, room)
 	if l != nil {

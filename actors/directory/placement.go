@@ -1,4 +1,4 @@
-package conference
+package directory
 
 import (
 	"sort"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
 )
@@ -21,7 +22,7 @@ import (
 
 // directoryOf addresses the conference directory of a member.
 func directoryOf(m cluster.Member) *actor.PID {
-	return actor.NewPID(m.Remote, DirectoryName)
+	return actor.NewPID(m.Remote, Name)
 }
 
 func (d *directory) member(name string) (cluster.Member, bool) {
@@ -49,7 +50,7 @@ func (d *directory) ranked(room string) []cluster.Member {
 
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
-	d.cfg.Node = p.Self
+	d.cfg.Conference.Node = p.Self
 	d.placement = p
 	for _, m := range p.Members {
 		d.known[m.Name] = m
@@ -100,7 +101,7 @@ func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
 	}
 	d.log.Warn("no quorum: letting the conference go", "room", room)
 	d.handingOff[room] = cutOff
-	ctx.Send(pid, &letGo{})
+	ctx.Send(pid, &conference.LetGo{})
 }
 
 // cutOff marks, in handingOff, a conference let go for want of quorum: it
@@ -140,7 +141,7 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 			if !ownerAlive {
 				// This may be the last copy: it goes to the owner.
 				d.log.Info("passing the conference on to its owner", "room", room, "to", owner.Name)
-				ctx.Send(pid, &passOn{to: directoryOf(owner), session: d.smStates[d.standbySession[room]]})
+				ctx.Send(pid, &conference.PassOn{To: directoryOf(owner), Session: d.smStates[d.standbySession[room]]})
 				d.forget(room)
 				return
 			}
@@ -153,7 +154,7 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 	if owner.Name != d.self {
 		if d.handingOff[room] != owner.Name {
 			d.handingOff[room] = owner.Name
-			ctx.Send(pid, &handOver{to: directoryOf(owner), node: owner.Name})
+			ctx.Send(pid, &conference.HandOver{To: directoryOf(owner), Node: owner.Name})
 		}
 		return
 	}
@@ -167,7 +168,7 @@ func (d *directory) setReplica(ctx actor.Context, room string, pid *actor.PID, r
 	}
 	if d.replicaOf[room] != ranked[1].Name {
 		d.replicaOf[room] = ranked[1].Name
-		ctx.Send(pid, &replicaIs{pid: directoryOf(ranked[1])})
+		ctx.Send(pid, &conference.ReplicaIs{PID: directoryOf(ranked[1])})
 	}
 }
 
@@ -231,9 +232,6 @@ func (d *directory) roomList() *focalpb.RoomList {
 	sort.Strings(out.Sessions)
 	return out
 }
-
-// promoteDue is the end of a standby's promotion delay.
-type promoteDue struct{ room string }
 
 func (d *directory) onPromoteDue(ctx actor.Context, msg *promoteDue) {
 	delete(d.promotePending, msg.room)

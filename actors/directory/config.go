@@ -1,0 +1,44 @@
+package directory
+
+import (
+	"time"
+
+	"focal/actors/conference"
+	"focal/cluster"
+)
+
+// Config of a node's directory.
+type Config struct {
+	// Conference configures the conferences the directory starts; its Node
+	// is set from the placement once the node is in a cluster.
+	Conference conference.Config
+	// Sessions opens the shard sessions conferences are driven on in a
+	// cluster; nil (outside a cluster) puts every conference on the
+	// directory's wire.
+	Sessions SessionOpener
+	// Shards is how many shards rooms are placed in (cluster.Shard); every
+	// node of a cluster must use the same.
+	Shards int
+	// PromoteDelay is how long a standby waits, once its owner is gone
+	// from the membership, before it drives the conference. It must exceed
+	// how much sooner the majority of a partition can declare a node dead
+	// than that node sees itself in a minority (memberlist's suspicion
+	// timeout shrinks with confirmations, which only the majority gets).
+	PromoteDelay time.Duration
+	// FenceDelay is how long the quorum must be missing before the node
+	// stops driving conferences. It absorbs the few milliseconds for which
+	// members believe a stale death gossiped by a member rejoining after a
+	// partition, and must stay well below PromoteDelay.
+	FenceDelay time.Duration
+}
+
+// DefaultConfig has Jicofo's conference defaults and the cluster timing
+// the README's partition rule is built on.
+func DefaultConfig() Config {
+	return Config{
+		Conference:   conference.DefaultConfig(),
+		Shards:       cluster.DefaultShards,
+		PromoteDelay: time.Second,
+		FenceDelay:   250 * time.Millisecond,
+	}
+}
