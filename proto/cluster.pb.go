@@ -23,8 +23,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type SessionState int32
+
+const (
+	SessionState_SESSION_NONE    SessionState = 0 // never invited
+	SessionState_SESSION_PENDING SessionState = 1 // session-initiate sent, not yet accepted
+	SessionState_SESSION_ACTIVE  SessionState = 2 // accepted
+	SessionState_SESSION_ENDED   SessionState = 3 // terminated by either side
+)
+
+// Enum value maps for SessionState.
+var (
+	SessionState_name = map[int32]string{
+		0: "SESSION_NONE",
+		1: "SESSION_PENDING",
+		2: "SESSION_ACTIVE",
+		3: "SESSION_ENDED",
+	}
+	SessionState_value = map[string]int32{
+		"SESSION_NONE":    0,
+		"SESSION_PENDING": 1,
+		"SESSION_ACTIVE":  2,
+		"SESSION_ENDED":   3,
+	}
+)
+
+func (x SessionState) Enum() *SessionState {
+	p := new(SessionState)
+	*p = x
+	return p
+}
+
+func (x SessionState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionState) Descriptor() protoreflect.EnumDescriptor {
+	return file_cluster_proto_enumTypes[0].Descriptor()
+}
+
+func (SessionState) Type() protoreflect.EnumType {
+	return &file_cluster_proto_enumTypes[0]
+}
+
+func (x SessionState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionState.Descriptor instead.
+func (SessionState) EnumDescriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{0}
+}
+
 // The whole state of a conference, sent by its owner to its replica after
-// every change, so that the replica can drive it if the owner dies.
+// every change, so that the replica can drive it if the owner dies. It is
+// the one definition of that state: the conference actor keeps its
+// members and bridge sessions in these messages, and the replica's
+// import and the debug view read them, so a field added here is
+// replicated without further code.
 type ConferenceState struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Room      string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
@@ -47,7 +103,9 @@ type ConferenceState struct {
 	// session is the XEP-0198 resumption id of the focus session that is in
 	// the room: whoever drives the conference next resumes that session
 	// (ShardSession) rather than joining, so participants see no change.
-	Session       string `protobuf:"bytes,13,opt,name=session,proto3" json:"session,omitempty"`
+	Session string `protobuf:"bytes,13,opt,name=session,proto3" json:"session,omitempty"`
+	// sources: every participant's sources, by endpoint (nick).
+	Sources       []*EndpointSources `protobuf:"bytes,14,rep,name=sources,proto3" json:"sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -164,6 +222,13 @@ func (x *ConferenceState) GetSession() string {
 		return x.Session
 	}
 	return ""
+}
+
+func (x *ConferenceState) GetSources() []*EndpointSources {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
 }
 
 // The resumption state of a shard's focus session, sent by the node that
@@ -456,14 +521,13 @@ type MemberState struct {
 	Seq           int32                  `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
 	StatsId       string                 `protobuf:"bytes,6,opt,name=stats_id,json=statsId,proto3" json:"stats_id,omitempty"`
 	Region        string                 `protobuf:"bytes,7,opt,name=region,proto3" json:"region,omitempty"`
-	Offer         *OfferOptions          `protobuf:"bytes,8,opt,name=offer,proto3" json:"offer,omitempty"` // unset until the participant's features are known
 	Bridge        string                 `protobuf:"bytes,9,opt,name=bridge,proto3" json:"bridge,omitempty"`
 	BridgeSession string                 `protobuf:"bytes,10,opt,name=bridge_session,json=bridgeSession,proto3" json:"bridge_session,omitempty"`
 	Allocated     bool                   `protobuf:"varint,11,opt,name=allocated,proto3" json:"allocated,omitempty"`
 	NoMedia       bool                   `protobuf:"varint,12,opt,name=no_media,json=noMedia,proto3" json:"no_media,omitempty"`
-	Jingle        *JingleState           `protobuf:"bytes,13,opt,name=jingle,proto3" json:"jingle,omitempty"`
-	Sources       []*Source              `protobuf:"bytes,14,rep,name=sources,proto3" json:"sources,omitempty"`
-	SourceGroups  []*SourceGroup         `protobuf:"bytes,15,rep,name=source_groups,json=sourceGroups,proto3" json:"source_groups,omitempty"`
+	// jingle is the participant actor's state, as it last reported it: what
+	// to offer the participant follows from the features it holds.
+	Jingle        *JingleState `protobuf:"bytes,13,opt,name=jingle,proto3" json:"jingle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -547,13 +611,6 @@ func (x *MemberState) GetRegion() string {
 	return ""
 }
 
-func (x *MemberState) GetOffer() *OfferOptions {
-	if x != nil {
-		return x.Offer
-	}
-	return nil
-}
-
 func (x *MemberState) GetBridge() string {
 	if x != nil {
 		return x.Bridge
@@ -589,48 +646,30 @@ func (x *MemberState) GetJingle() *JingleState {
 	return nil
 }
 
-func (x *MemberState) GetSources() []*Source {
-	if x != nil {
-		return x.Sources
-	}
-	return nil
-}
-
-func (x *MemberState) GetSourceGroups() []*SourceGroup {
-	if x != nil {
-		return x.SourceGroups
-	}
-	return nil
-}
-
-type OfferOptions struct {
+// The sources one endpoint signalled.
+type EndpointSources struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Audio         bool                   `protobuf:"varint,1,opt,name=audio,proto3" json:"audio,omitempty"`
-	Video         bool                   `protobuf:"varint,2,opt,name=video,proto3" json:"video,omitempty"`
-	Sctp          bool                   `protobuf:"varint,3,opt,name=sctp,proto3" json:"sctp,omitempty"`
-	Tcc           bool                   `protobuf:"varint,4,opt,name=tcc,proto3" json:"tcc,omitempty"`
-	Remb          bool                   `protobuf:"varint,5,opt,name=remb,proto3" json:"remb,omitempty"`
-	Rtx           bool                   `protobuf:"varint,6,opt,name=rtx,proto3" json:"rtx,omitempty"`
-	OpusRed       bool                   `protobuf:"varint,7,opt,name=opus_red,json=opusRed,proto3" json:"opus_red,omitempty"`
-	JsonSources   bool                   `protobuf:"varint,8,opt,name=json_sources,json=jsonSources,proto3" json:"json_sources,omitempty"`
+	Endpoint      string                 `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Sources       []*Source              `protobuf:"bytes,2,rep,name=sources,proto3" json:"sources,omitempty"`
+	Groups        []*SourceGroup         `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *OfferOptions) Reset() {
-	*x = OfferOptions{}
+func (x *EndpointSources) Reset() {
+	*x = EndpointSources{}
 	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *OfferOptions) String() string {
+func (x *EndpointSources) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*OfferOptions) ProtoMessage() {}
+func (*EndpointSources) ProtoMessage() {}
 
-func (x *OfferOptions) ProtoReflect() protoreflect.Message {
+func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -642,74 +681,41 @@ func (x *OfferOptions) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use OfferOptions.ProtoReflect.Descriptor instead.
-func (*OfferOptions) Descriptor() ([]byte, []int) {
+// Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
+func (*EndpointSources) Descriptor() ([]byte, []int) {
 	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *OfferOptions) GetAudio() bool {
+func (x *EndpointSources) GetEndpoint() string {
 	if x != nil {
-		return x.Audio
+		return x.Endpoint
 	}
-	return false
+	return ""
 }
 
-func (x *OfferOptions) GetVideo() bool {
+func (x *EndpointSources) GetSources() []*Source {
 	if x != nil {
-		return x.Video
+		return x.Sources
 	}
-	return false
+	return nil
 }
 
-func (x *OfferOptions) GetSctp() bool {
+func (x *EndpointSources) GetGroups() []*SourceGroup {
 	if x != nil {
-		return x.Sctp
+		return x.Groups
 	}
-	return false
+	return nil
 }
 
-func (x *OfferOptions) GetTcc() bool {
-	if x != nil {
-		return x.Tcc
-	}
-	return false
-}
-
-func (x *OfferOptions) GetRemb() bool {
-	if x != nil {
-		return x.Remb
-	}
-	return false
-}
-
-func (x *OfferOptions) GetRtx() bool {
-	if x != nil {
-		return x.Rtx
-	}
-	return false
-}
-
-func (x *OfferOptions) GetOpusRed() bool {
-	if x != nil {
-		return x.OpusRed
-	}
-	return false
-}
-
-func (x *OfferOptions) GetJsonSources() bool {
-	if x != nil {
-		return x.JsonSources
-	}
-	return false
-}
-
+// A participant's Jingle session with the focus: the participant actor's
+// whole state, and what another node needs to carry the session on.
 type JingleState struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Sid           string                 `protobuf:"bytes,1,opt,name=sid,proto3" json:"sid,omitempty"`
-	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"` // pending, active or ended
 	Bridge        string                 `protobuf:"bytes,3,opt,name=bridge,proto3" json:"bridge,omitempty"`
 	BridgeSession string                 `protobuf:"bytes,4,opt,name=bridge_session,json=bridgeSession,proto3" json:"bridge_session,omitempty"`
-	Features      []string               `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"`
+	Features      []string               `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"` // what the client advertised, sorted
+	State         SessionState           `protobuf:"varint,6,opt,name=state,proto3,enum=focal.v1.SessionState" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -751,13 +757,6 @@ func (x *JingleState) GetSid() string {
 	return ""
 }
 
-func (x *JingleState) GetState() string {
-	if x != nil {
-		return x.State
-	}
-	return ""
-}
-
 func (x *JingleState) GetBridge() string {
 	if x != nil {
 		return x.Bridge
@@ -777,6 +776,13 @@ func (x *JingleState) GetFeatures() []string {
 		return x.Features
 	}
 	return nil
+}
+
+func (x *JingleState) GetState() SessionState {
+	if x != nil {
+		return x.State
+	}
+	return SessionState_SESSION_NONE
 }
 
 type BridgeSessionState struct {
@@ -1201,7 +1207,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\x9d\x03\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xd2\x03\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1217,7 +1223,8 @@ const file_cluster_proto_rawDesc = "" +
 	" \x01(\bR\x05final\x12 \n" +
 	"\fsent_unix_ms\x18\f \x01(\x03R\n" +
 	"sentUnixMs\x12\x18\n" +
-	"\asession\x18\r \x01(\tR\asessionJ\x04\b\v\x10\f\"\xb9\x01\n" +
+	"\asession\x18\r \x01(\tR\asession\x123\n" +
+	"\asources\x18\x0e \x03(\v2\x19.focal.v1.EndpointSourcesR\asourcesJ\x04\b\v\x10\f\"\xb9\x01\n" +
 	"\fShardSession\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\x05R\x05shard\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +
@@ -1238,7 +1245,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
 	"\x11start_audio_muted\x18\x03 \x01(\x05R\x0fstartAudioMuted\x12*\n" +
-	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xf4\x03\n" +
+	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xf0\x02\n" +
 	"\vMemberState\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x19\n" +
 	"\breal_jid\x18\x02 \x01(\tR\arealJid\x12\x12\n" +
@@ -1246,31 +1253,23 @@ const file_cluster_proto_rawDesc = "" +
 	"\vaffiliation\x18\x04 \x01(\tR\vaffiliation\x12\x10\n" +
 	"\x03seq\x18\x05 \x01(\x05R\x03seq\x12\x19\n" +
 	"\bstats_id\x18\x06 \x01(\tR\astatsId\x12\x16\n" +
-	"\x06region\x18\a \x01(\tR\x06region\x12,\n" +
-	"\x05offer\x18\b \x01(\v2\x16.focal.v1.OfferOptionsR\x05offer\x12\x16\n" +
+	"\x06region\x18\a \x01(\tR\x06region\x12\x16\n" +
 	"\x06bridge\x18\t \x01(\tR\x06bridge\x12%\n" +
 	"\x0ebridge_session\x18\n" +
 	" \x01(\tR\rbridgeSession\x12\x1c\n" +
 	"\tallocated\x18\v \x01(\bR\tallocated\x12\x19\n" +
 	"\bno_media\x18\f \x01(\bR\anoMedia\x12-\n" +
-	"\x06jingle\x18\r \x01(\v2\x15.focal.v1.JingleStateR\x06jingle\x12*\n" +
-	"\asources\x18\x0e \x03(\v2\x10.focal.v1.SourceR\asources\x12:\n" +
-	"\rsource_groups\x18\x0f \x03(\v2\x15.focal.v1.SourceGroupR\fsourceGroups\"\xc4\x01\n" +
-	"\fOfferOptions\x12\x14\n" +
-	"\x05audio\x18\x01 \x01(\bR\x05audio\x12\x14\n" +
-	"\x05video\x18\x02 \x01(\bR\x05video\x12\x12\n" +
-	"\x04sctp\x18\x03 \x01(\bR\x04sctp\x12\x10\n" +
-	"\x03tcc\x18\x04 \x01(\bR\x03tcc\x12\x12\n" +
-	"\x04remb\x18\x05 \x01(\bR\x04remb\x12\x10\n" +
-	"\x03rtx\x18\x06 \x01(\bR\x03rtx\x12\x19\n" +
-	"\bopus_red\x18\a \x01(\bR\aopusRed\x12!\n" +
-	"\fjson_sources\x18\b \x01(\bR\vjsonSources\"\x90\x01\n" +
+	"\x06jingle\x18\r \x01(\v2\x15.focal.v1.JingleStateR\x06jingleJ\x04\b\b\x10\tJ\x04\b\x0e\x10\x0fJ\x04\b\x0f\x10\x10\"\x88\x01\n" +
+	"\x0fEndpointSources\x12\x1a\n" +
+	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12*\n" +
+	"\asources\x18\x02 \x03(\v2\x10.focal.v1.SourceR\asources\x12-\n" +
+	"\x06groups\x18\x03 \x03(\v2\x15.focal.v1.SourceGroupR\x06groups\"\xae\x01\n" +
 	"\vJingleState\x12\x10\n" +
-	"\x03sid\x18\x01 \x01(\tR\x03sid\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\tR\x05state\x12\x16\n" +
+	"\x03sid\x18\x01 \x01(\tR\x03sid\x12\x16\n" +
 	"\x06bridge\x18\x03 \x01(\tR\x06bridge\x12%\n" +
 	"\x0ebridge_session\x18\x04 \x01(\tR\rbridgeSession\x12\x1a\n" +
-	"\bfeatures\x18\x05 \x03(\tR\bfeatures\"\xbc\x01\n" +
+	"\bfeatures\x18\x05 \x03(\tR\bfeatures\x12,\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x16.focal.v1.SessionStateR\x05stateJ\x04\b\x02\x10\x03\"\xbc\x01\n" +
 	"\x12BridgeSessionState\x12\x10\n" +
 	"\x03jid\x18\x01 \x01(\tR\x03jid\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
@@ -1298,7 +1297,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
 	"\vSessionHeld\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04held\x18\x02 \x01(\bR\x04heldB\x15Z\x13focal/proto;focalpbb\x06proto3"
+	"\x04held\x18\x02 \x01(\bR\x04held*\\\n" +
+	"\fSessionState\x12\x10\n" +
+	"\fSESSION_NONE\x10\x00\x12\x13\n" +
+	"\x0fSESSION_PENDING\x10\x01\x12\x12\n" +
+	"\x0eSESSION_ACTIVE\x10\x02\x12\x11\n" +
+	"\rSESSION_ENDED\x10\x03B\x15Z\x13focal/proto;focalpbb\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -1312,39 +1316,42 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
+var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cluster_proto_goTypes = []any{
-	(*ConferenceState)(nil),    // 0: focal.v1.ConferenceState
-	(*ShardSession)(nil),       // 1: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 2: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 3: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 4: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 5: focal.v1.MemberState
-	(*OfferOptions)(nil),       // 6: focal.v1.OfferOptions
-	(*JingleState)(nil),        // 7: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 8: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 9: focal.v1.Source
-	(*SourceGroup)(nil),        // 10: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 11: focal.v1.ListRooms
-	(*RoomList)(nil),           // 12: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 13: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 14: focal.v1.SessionHeld
+	(SessionState)(0),          // 0: focal.v1.SessionState
+	(*ConferenceState)(nil),    // 1: focal.v1.ConferenceState
+	(*ShardSession)(nil),       // 2: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 3: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 4: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 5: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 6: focal.v1.MemberState
+	(*EndpointSources)(nil),    // 7: focal.v1.EndpointSources
+	(*JingleState)(nil),        // 8: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 9: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 10: focal.v1.Source
+	(*SourceGroup)(nil),        // 11: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 12: focal.v1.ListRooms
+	(*RoomList)(nil),           // 13: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 14: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 15: focal.v1.SessionHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	4,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	5,  // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	8,  // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	6,  // 3: focal.v1.MemberState.offer:type_name -> focal.v1.OfferOptions
-	7,  // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	9,  // 5: focal.v1.MemberState.sources:type_name -> focal.v1.Source
-	10, // 6: focal.v1.MemberState.source_groups:type_name -> focal.v1.SourceGroup
-	9,  // 7: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	10, // 8: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	5,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	6,  // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	9,  // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	7,  // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	8,  // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	10, // 5: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	11, // 6: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	0,  // 7: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	10, // 8: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	11, // 9: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1357,13 +1364,14 @@ func file_cluster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_cluster_proto_goTypes,
 		DependencyIndexes: file_cluster_proto_depIdxs,
+		EnumInfos:         file_cluster_proto_enumTypes,
 		MessageInfos:      file_cluster_proto_msgTypes,
 	}.Build()
 	File_cluster_proto = out.File

@@ -15,9 +15,10 @@ import (
 	"focal/xmpp/session"
 )
 
-// conference is the actor for one room. It alone holds the room's state: whether the
-// focus is in the room, who else is, who was asked to wait for ready, and the
-// conference-wide options taken from the first request.
+// conference is the actor for one room. It alone holds the room's state.
+// What its replica must know is kept in the shape the replica receives
+// (state.go): st, the members' and bridge sessions' embedded messages,
+// and the source map; the rest is how this node drives the room now.
 type conference struct {
 	cfg  Config
 	wire session.Wire // the focus's session in the room
@@ -30,6 +31,16 @@ type conference struct {
 	self *actor.PID
 	root *actor.RootContext
 
+	// st holds the conference's own replicated fields (meeting id,
+	// options, join counter, focus session); its members, bridges and
+	// sources are kept below and put in only by replicatedState.
+	st      *focalpb.ConferenceState
+	members map[string]*member
+	sources *xmpp.ConferenceSources
+	bridges map[string]*bridgeSession // by bridge JID
+	// bridgeOrder: bridges in the order the conference took them.
+	bridgeOrder []string
+
 	streamUp bool
 	joined   bool // the focus is in the room, as owner
 	everJoin bool // the room was joined at least once
@@ -37,37 +48,30 @@ type conference struct {
 	joinT    *time.Timer
 	waiting  []*actor.PID // requesters to answer once joined
 
-	options      Options
-	haveOptions  bool
-	members      map[string]*member
-	nextSeq      int
 	idleGen      int
 	idleT        *time.Timer
 	everEmptied  bool // somebody joined and everybody left
 	ending       bool
 	ownerPending string // nick being granted owner
 
-	// Media.
-	focusAddr   string // the focus's full JID, the initiator of Jingle sessions
-	meetingID   string // the conference's id on bridges
-	sources     *xmpp.ConferenceSources
-	bridges     map[string]*bridgeSession // by bridge JID
-	bridgeOrder []string                  // bridges in the order the conference took them
-	selecting   *selection                // the Select in flight, if any
-	selectGen   int
-	noBridge    bool // the last selection found no bridge
+	focusAddr string     // the focus's full JID, the initiator of Jingle sessions
+	selecting *selection // the bridge Select in flight, if any
+	selectGen int
+	noBridge  bool // the last selection found no bridge
 
 	// Cluster.
-	sessionID  string // XEP-0198 id of the session the focus is in the room with
 	standby    bool   // another node drives it; this one keeps its state
 	standbyFor string // the node driving it, while standby
 	latest     *focalpb.ConferenceState
 	buffered   []*xmpp.Element // stanzas passed on to a standby by a previous owner
 	restored   bool            // taken over: the occupant list must confirm the members
 	replica    *actor.PID      // directory of the node standing by
-	handedOver bool            // stopped driving without leaving: the session moves on
-	handedTo   *actor.PID      // the directory it sent its final state to
+	// replicated is the state last sent to the replica (without the
+	// envelope: version, owner, time); version counts what was sent.
+	replicated *focalpb.ConferenceState
 	version    uint64
+	handedOver bool       // stopped driving without leaving: the session moves on
+	handedTo   *actor.PID // the directory it sent its final state to
 }
 
 // Start is where a new conference begins: driven on Wire, whose stream
@@ -99,9 +103,8 @@ func newConference(cfg Config, s Start) *conference {
 		log:        cfg.Logger.With("room", s.Room),
 		streamUp:   s.Addr != "",
 		focusAddr:  s.Addr,
-		sessionID:  s.Session,
+		st:         &focalpb.ConferenceState{Room: s.Room, MeetingId: uuid.NewString(), Session: s.Session},
 		members:    make(map[string]*member),
-		meetingID:  uuid.NewString(),
 		sources:    xmpp.NewConferenceSources(cfg.Sources),
 		bridges:    make(map[string]*bridgeSession),
 	}
@@ -113,21 +116,9 @@ func newConference(cfg Config, s Start) *conference {
 
 func (c *conference) Receive(ctx actor.Context) {
 	c.handle(ctx)
-	if changesState(ctx.Message()) {
-		c.replicate(ctx)
-	}
-}
-
-// changesState says whether msg may change what the replica must know.
-func changesState(msg any) bool {
-	switch msg.(type) {
-	case *focalpb.ConferenceRequest, *Stanza, *StreamUp, selected, ownerGranted,
-		*bridge.Allocated, *bridge.ColibriFailed, *bridge.Down,
-		*participant.Ready, *participant.Accepted, *participant.SourcesChanged,
-		*participant.RestartRequested, *participant.SessionEnded, *participant.SessionChanged:
-		return true
-	}
-	return false
+	// Whatever the message, a state that differs from the replica's copy
+	// goes to it: no list of state-changing messages to keep.
+	c.replicateChanges(ctx)
 }
 
 func (c *conference) handle(ctx actor.Context) {
@@ -167,8 +158,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onBridgeDown(ctx, msg)
 	case *bridge.Up:
 		c.retrySelection(ctx)
-	case *participant.Ready:
-		c.onReady(ctx, msg)
+	case *participant.StateChanged:
+		c.onParticipantState(ctx, msg)
 	case *participant.Accepted:
 		c.onAccepted(ctx, msg)
 	case *participant.TransportChanged:
@@ -179,17 +170,13 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onRestartRequested(ctx, msg)
 	case *participant.SessionEnded:
 		c.onSessionEnded(ctx, msg)
-	case *participant.SessionChanged:
-		if m := c.members[msg.Nick]; m != nil {
-			m.session = msg.Session
-		}
 	case *focalpb.ConferenceState:
 		c.onReplicatedState(ctx, msg)
 	case *Promote:
 		c.promote(ctx, msg)
 	case *ReplicaIs:
-		c.replica = msg.PID
-		c.replicate(ctx)
+		// The new replica has nothing yet: it gets the whole state.
+		c.replica, c.replicated = msg.PID, nil
 	case *HandOver:
 		c.handOver(ctx, msg.To, msg.Node, "handed over to "+msg.Node)
 	case *PassOn:
@@ -223,9 +210,8 @@ func (c *conference) handle(ctx actor.Context) {
 }
 
 func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest) {
-	if !c.haveOptions {
-		c.options = optionsFrom(req.Properties, c.log)
-		c.haveOptions = true
+	if c.st.Options == nil {
+		c.st.Options = optionsFrom(req.Properties, c.log)
 	}
 	if c.joined && !c.standby {
 		// A new request while nobody is in the room yet gives the requester

@@ -94,7 +94,7 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 // whoever is still there shows up again in the occupant list of the
 // re-join.
 func (c *conference) onStreamUp(ctx actor.Context, msg *StreamUp) {
-	c.streamUp, c.focusAddr, c.sessionID = true, msg.Addr, msg.Session
+	c.streamUp, c.focusAddr, c.st.Session = true, msg.Addr, msg.Session
 	if msg.Resumed && c.joined {
 		return
 	}

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"focal/proto"
 	"slices"
 	"time"
 
@@ -12,14 +13,14 @@ import (
 )
 
 // bridgeSession is the conference's colibri session on one bridge, as the
-// conference sees it; the colibri session actor owns the wire side.
+// conference sees it; the colibri session actor owns the wire side. Its
+// embedded BridgeSessionState (bridge, session id sent to clients as
+// <bridge-session id/>, region, the bridge's feedback sources) is what the
+// replica keeps.
 type bridgeSession struct {
-	jid      string
-	id       string // sent to clients as <bridge-session id/>
-	region   string
-	pid      *actor.PID
-	feedback xmpp.SourceSet // the bridge's own sources
-	added    []time.Time    // when endpoints were added, for load ramp-up
+	*focalpb.BridgeSessionState
+	pid   *actor.PID
+	added []time.Time // when endpoints were added, for load ramp-up
 }
 
 func (c *conference) conferenceBridges() []bridge.ConferenceBridge {
@@ -34,7 +35,7 @@ func (c *conference) conferenceBridges() []bridge.ConferenceBridge {
 func (c *conference) endpointsOn(jid string) int {
 	n := 0
 	for _, m := range c.members {
-		if m.bridge == jid {
+		if m.Bridge == jid {
 			n++
 		}
 	}
@@ -47,30 +48,27 @@ func (c *conference) bridgeSession(ctx actor.Context, jid, region string) *bridg
 	if bs := c.bridges[jid]; bs != nil {
 		return bs
 	}
-	return c.startBridgeSession(ctx, jid, xmpp.NewID(), region, false, nil)
+	return c.startBridgeSession(ctx, &focalpb.BridgeSessionState{Jid: jid, Id: xmpp.NewID(), Region: region}, false, nil)
 }
 
-// resumeBridgeSession carries on a session another node started.
-func (c *conference) resumeBridgeSession(ctx actor.Context, jid, id, region string, endpoints []string) *bridgeSession {
-	return c.startBridgeSession(ctx, jid, id, region, true, endpoints)
-}
-
-func (c *conference) startBridgeSession(ctx actor.Context, jid, id, region string, resume bool, endpoints []string) *bridgeSession {
+// startBridgeSession starts the colibri session st describes: a new one,
+// or (resume) one another node started, with endpoints on it already.
+func (c *conference) startBridgeSession(ctx actor.Context, st *focalpb.BridgeSessionState, resume bool, endpoints []string) *bridgeSession {
 	props := bridge.NewColibriSession(bridge.ColibriConfig{
-		Bridge:           jid,
-		MeetingID:        c.meetingID,
+		Bridge:           st.Jid,
+		MeetingID:        c.st.MeetingId,
 		Room:             c.room,
-		RTCStatsDisabled: c.haveOptions && !c.options.RTCStatsEnabled,
+		RTCStatsDisabled: !c.options().RtcstatsEnabled,
 		Timeout:          c.cfg.RequestTimeout,
 		Wire:             c.bridgeWire,
 		Logger:           c.log,
 		Resume:           resume,
 		Endpoints:        endpoints,
-	}, id)
-	bs := &bridgeSession{jid: jid, id: id, region: region, pid: ctx.Spawn(props)}
-	c.bridges[jid] = bs
-	c.bridgeOrder = append(c.bridgeOrder, jid)
-	c.log.Info("bridge session started", "bridge", jid, "bridge_session", id, "resumed", resume)
+	}, st.Id)
+	bs := &bridgeSession{BridgeSessionState: st, pid: ctx.Spawn(props)}
+	c.bridges[st.Jid] = bs
+	c.bridgeOrder = append(c.bridgeOrder, st.Jid)
+	c.log.Info("bridge session started", "bridge", st.Jid, "bridge_session", st.Id, "resumed", resume)
 	return bs
 }
 
@@ -83,7 +81,7 @@ func (c *conference) expireBridges() {
 
 func (c *conference) expireOn(jid string) {
 	c.log.Info("expiring conference on the bridge", "bridge", jid)
-	c.bridgeWire.Request(bridge.ExpireConferenceIQ(jid, c.meetingID), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
+	c.bridgeWire.Request(bridge.ExpireConferenceIQ(jid, c.st.MeetingId), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
 }
 
 // colibriMedia describes the offer's audio and video to the bridge.
@@ -101,24 +99,24 @@ func colibriMedia(o xmpp.JingleOfferOptions) []xmpp.Colibri2Media {
 func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 	bs := c.bridges[a.Bridge]
 	m := c.members[a.Endpoint]
-	if bs == nil || bs.id != a.Session || m == nil || m.bridgeSession != a.Session {
+	if bs == nil || bs.Id != a.Session || m == nil || m.BridgeSession != a.Session {
 		return // the participant left or moved meanwhile; its expire is on its way
 	}
 	if !a.Feedback.Empty() {
-		bs.feedback = a.Feedback
+		bs.Feedback, bs.FeedbackGroups = exportSources(a.Feedback)
 	}
-	m.allocated = true
-	c.log.Info("endpoint allocated", "participant", m.nick, "bridge", a.Bridge)
+	m.Allocated = true
+	c.log.Info("endpoint allocated", "participant", m.Nick, "bridge", a.Bridge)
 	ctx.Send(m.pid, &participant.Invite{
 		Initiator:       c.focusAddr,
 		Bridge:          a.Bridge,
 		BridgeSession:   a.Session,
-		Region:          bs.region,
+		Region:          bs.Region,
 		Transport:       a.Transport,
 		SCTPPort:        a.SCTPPort,
-		Sources:         c.remoteSources(m.nick, bs),
-		StartAudioMuted: c.options.StartAudioMuted >= 0 && m.seq > c.options.StartAudioMuted,
-		StartVideoMuted: c.options.StartVideoMuted >= 0 && m.seq > c.options.StartVideoMuted,
+		Sources:         c.remoteSources(m.Nick, bs),
+		StartAudioMuted: startMuted(c.options().StartAudioMuted, m.Seq),
+		StartVideoMuted: startMuted(c.options().StartVideoMuted, m.Seq),
 	})
 }
 
@@ -126,15 +124,15 @@ func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 // sources and the bridge's feedback sources.
 func (c *conference) remoteSources(nick string, bs *bridgeSession) map[string]xmpp.SourceSet {
 	out := c.sources.Except(nick)
-	if !bs.feedback.Empty() {
-		out[xmpp.SourceOwnerBridge] = bs.feedback.Clone()
+	if feedback := importSources(bs.Feedback, bs.FeedbackGroups); !feedback.Empty() {
+		out[xmpp.SourceOwnerBridge] = feedback
 	}
 	return out
 }
 
 func (c *conference) onColibriFailed(ctx actor.Context, f *bridge.ColibriFailed) {
 	bs := c.bridges[f.Bridge]
-	if bs == nil || bs.id != f.Session {
+	if bs == nil || bs.Id != f.Session {
 		return
 	}
 	if f.MarkFailed && c.cfg.Bridges != nil {
@@ -144,15 +142,15 @@ func (c *conference) onColibriFailed(ctx actor.Context, f *bridge.ColibriFailed)
 	case bridge.ScopeSession:
 		c.removeBridge(ctx, f.Bridge, "colibri: "+f.Err.Error())
 	case bridge.ScopeEndpoint:
-		if m := c.members[f.Endpoint]; m != nil && m.bridgeSession == f.Session {
+		if m := c.members[f.Endpoint]; m != nil && m.BridgeSession == f.Session {
 			c.move(ctx, m, "endpoint lost: "+f.Err.Error(), false)
 		}
 	case bridge.ScopeRequest:
-		if m := c.members[f.Endpoint]; m != nil && m.bridgeSession == f.Session && !m.allocated {
+		if m := c.members[f.Endpoint]; m != nil && m.BridgeSession == f.Session && !m.Allocated {
 			// The bridge refused this participant's allocation as invalid:
 			// asking again would get the same answer.
-			c.log.Error("participant cannot be allocated", "participant", m.nick, "err", f.Err)
-			m.bridge, m.bridgeSession, m.noMedia = "", "", true
+			c.log.Error("participant cannot be allocated", "participant", m.Nick, "err", f.Err)
+			m.Bridge, m.BridgeSession, m.NoMedia = "", "", true
 		}
 	}
 }
@@ -167,7 +165,7 @@ func (c *conference) removeBridge(ctx actor.Context, jid, reason string) {
 	c.log.Warn("leaving bridge", "bridge", jid, "reason", reason)
 	c.stopBridgeSession(ctx, jid)
 	for _, m := range c.membersInOrder() {
-		if m.bridge == jid {
+		if m.Bridge == jid {
 			c.move(ctx, m, "bridge "+jid+": "+reason, false)
 		}
 	}
@@ -187,17 +185,17 @@ func (c *conference) stopBridgeSession(ctx actor.Context, jid string) {
 // a new Jingle session: its sources are withdrawn from the others until it
 // accepts the new session (Jicofo's RestartJingle re-invite).
 func (c *conference) move(ctx actor.Context, m *member, reason string, expire bool) {
-	c.log.Info("re-inviting participant", "participant", m.nick, "reason", reason)
+	c.log.Info("re-inviting participant", "participant", m.Nick, "reason", reason)
 	c.dropEndpoint(ctx, m, expire)
-	c.withdrawSources(ctx, m.nick)
+	c.withdrawSources(ctx, m.Nick)
 	c.selectBridges(ctx)
 }
 
 // dropEndpoint forgets m's endpoint (expiring it on the bridge if asked),
 // and ends the bridge session when nobody is left on it.
 func (c *conference) dropEndpoint(ctx actor.Context, m *member, expire bool) {
-	jid := m.bridge
-	m.bridge, m.bridgeSession, m.allocated = "", "", false
+	jid := m.Bridge
+	m.Bridge, m.BridgeSession, m.Allocated = "", "", false
 	bs := c.bridges[jid]
 	if bs == nil {
 		return
@@ -208,7 +206,7 @@ func (c *conference) dropEndpoint(ctx actor.Context, m *member, expire bool) {
 		return
 	}
 	if expire {
-		ctx.Send(bs.pid, &bridge.ExpireEndpoint{Endpoint: m.nick})
+		ctx.Send(bs.pid, &bridge.ExpireEndpoint{Endpoint: m.Nick})
 	}
 }
 

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"focal/proto"
 	"slices"
 	"strings"
 
@@ -10,32 +11,24 @@ import (
 	"focal/xmpp"
 )
 
-// member is what the conference needs to know about an occupant to run the
-// room (roles and join order); the participant actor holds the rest.
+// member is one occupant of the room. Its embedded MemberState is the
+// part the replica keeps (presence, join order, endpoint, and the Jingle
+// state its participant actor reported); the rest is this node's.
 type member struct {
-	nick        string
-	realJID     string
-	role        string
-	affiliation string
-	seq         int // join order, for owner election
-	confirmed   bool
-	pid         *actor.PID
-	statsID     string
-	region      string
+	*focalpb.MemberState
+	pid       *actor.PID
+	confirmed bool // in the occupant list since the focus last joined
+}
 
-	// Media: what to offer (nil until the participant's features are
-	// known), and the endpoint it has or is getting.
-	offer         *xmpp.JingleOfferOptions
-	bridge        string // bridge JID of its endpoint
-	bridgeSession string
-	allocated     bool // the bridge answered with a transport
-	noMedia       bool // not to be invited (ended its session, or refused by the bridge)
-	session       participant.Session
+// offer is what to offer the participant, nil until its features are
+// known.
+func (m *member) offer() *xmpp.JingleOfferOptions {
+	return participant.Offer(m.GetJingle().GetFeatures())
 }
 
 // spawnParticipant starts the actor of a participant, carrying on restore
 // when another node started its session.
-func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *participant.Session) *actor.PID {
+func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *focalpb.JingleState) *actor.PID {
 	return ctx.Spawn(participant.Props(participant.Config{
 		Room:           c.room,
 		Nick:           nick,
@@ -67,25 +60,25 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 	}
 	m := c.members[p.Nick]
 	if m == nil {
-		c.nextSeq++
-		m = &member{nick: p.Nick, seq: c.nextSeq}
+		c.st.NextSeq++
+		m = &member{MemberState: &focalpb.MemberState{Nick: p.Nick, Seq: c.st.NextSeq}}
 		m.pid = c.spawnParticipant(ctx, p.Nick, nil)
 		c.members[p.Nick] = m
 		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
 		c.idleGen++ // somebody came: the conference is not idle any more
 	}
-	if p.Role != m.role || p.Affiliation != m.affiliation {
-		c.log.Info("participant role", "participant", m.nick, "role", p.Role, "affiliation", p.Affiliation)
+	if p.Role != m.Role || p.Affiliation != m.Affiliation {
+		c.log.Info("participant role", "participant", m.Nick, "role", p.Role, "affiliation", p.Affiliation)
 	}
-	m.realJID, m.role, m.affiliation, m.confirmed = p.RealJID, p.Role, p.Affiliation, true
+	m.RealJid, m.Role, m.Affiliation, m.confirmed = p.RealJID, p.Role, p.Affiliation, true
 	// Jitsi clients announce these as un-namespaced presence children.
 	if el := p.Stanza.Child("", "stats-id"); el != nil {
-		m.statsID = el.Text
+		m.StatsId = el.Text
 	}
 	if el := p.Stanza.Child("", "jitsi_participant_region"); el != nil {
-		m.region = el.Text
+		m.Region = el.Text
 	}
-	if c.ownerPending == m.nick && m.affiliation == xmpp.AffiliationOwner {
+	if c.ownerPending == m.Nick && m.Affiliation == xmpp.AffiliationOwner {
 		c.ownerPending = ""
 	}
 	c.electOwner(ctx)
@@ -138,22 +131,22 @@ func (c *conference) electOwner(ctx actor.Context) {
 	}
 	var first *member
 	for _, m := range c.members {
-		if m.affiliation == xmpp.AffiliationOwner {
+		if m.Affiliation == xmpp.AffiliationOwner {
 			return
 		}
-		if m.role == xmpp.RoleVisitor || m.realJID == "" {
+		if m.Role == xmpp.RoleVisitor || m.RealJid == "" {
 			continue
 		}
-		if first == nil || m.seq < first.seq {
+		if first == nil || m.Seq < first.Seq {
 			first = m
 		}
 	}
 	if first == nil {
 		return
 	}
-	bare, _, _ := strings.Cut(first.realJID, "/")
-	c.ownerPending = first.nick
-	nick := first.nick
+	bare, _, _ := strings.Cut(first.RealJid, "/")
+	c.ownerPending = first.Nick
+	nick := first.Nick
 	self, root := c.self, c.root
 	c.log.Info("granting owner", "participant", nick)
 	c.wire.Request(xmpp.SetAffiliationIQ(c.room, bare, xmpp.AffiliationOwner), c.cfg.RequestTimeout,
@@ -172,10 +165,10 @@ func (c *conference) onOwnerGranted(ctx actor.Context, msg ownerGranted) {
 
 // forget removes a participant: its actor, its endpoint and its sources.
 func (c *conference) forget(ctx actor.Context, m *member) {
-	delete(c.members, m.nick)
+	delete(c.members, m.Nick)
 	ctx.Stop(m.pid)
 	c.dropEndpoint(ctx, m, true)
-	c.withdrawSources(ctx, m.nick)
+	c.withdrawSources(ctx, m.Nick)
 }
 
 // membersInOrder returns the participants in join order.
@@ -184,6 +177,6 @@ func (c *conference) membersInOrder() []*member {
 	for _, m := range c.members {
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b *member) int { return a.seq - b.seq })
+	slices.SortFunc(out, func(a, b *member) int { return int(a.Seq - b.Seq) })
 	return out
 }

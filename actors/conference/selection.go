@@ -37,7 +37,7 @@ type selected struct {
 // needsBridge says whether m is to be placed on a bridge: its features are
 // known, it has no endpoint, and it is not kept out of media.
 func (m *member) needsBridge() bool {
-	return m.offer != nil && m.bridge == "" && !m.noMedia
+	return m.offer() != nil && m.Bridge == "" && !m.NoMedia
 }
 
 // selectBridges starts the next selection, for the first member in join
@@ -69,9 +69,9 @@ func (c *conference) retrySelection(ctx actor.Context) {
 // a selected message, so the conference keeps serving meanwhile.
 func (c *conference) requestBridge(ctx actor.Context, m *member) {
 	c.selectGen++
-	sel := selection{nick: m.nick, gen: c.selectGen}
+	sel := selection{nick: m.Nick, gen: c.selectGen}
 	c.selecting = &sel
-	req := &bridge.Select{Room: c.room, Region: m.region, Bridges: c.conferenceBridges()}
+	req := &bridge.Select{Room: c.room, Region: m.Region, Bridges: c.conferenceBridges()}
 	f := ctx.RequestFuture(c.cfg.Bridges, req, c.cfg.RequestTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		s, _ := res.(*bridge.Selected)
@@ -99,7 +99,7 @@ func (c *conference) onSelected(ctx actor.Context, s selected) {
 		// It left, or ended its media, meanwhile.
 	case err != nil:
 		// Nobody else would get one either: wait for a bridge to come up.
-		c.log.Warn("no bridge for participant", "participant", m.nick, "err", err)
+		c.log.Warn("no bridge for participant", "participant", m.Nick, "err", err)
 		c.noBridge = true
 		return
 	default:
@@ -112,13 +112,14 @@ func (c *conference) onSelected(ctx actor.Context, s selected) {
 func (c *conference) place(ctx actor.Context, m *member, jid, region string) {
 	bs := c.bridgeSession(ctx, jid, region)
 	bs.added = append(bs.added, time.Now())
-	m.bridge, m.bridgeSession, m.allocated = bs.jid, bs.id, false
+	m.Bridge, m.BridgeSession, m.Allocated = bs.Jid, bs.Id, false
+	offer := m.offer()
 	ctx.Send(bs.pid, &bridge.Allocate{
-		Endpoint: m.nick,
-		StatsID:  m.statsID,
-		Media:    colibriMedia(*m.offer),
-		SCTP:     m.offer.SCTP,
-		Sources:  c.sources.SourcesOf(m.nick),
-		Visitor:  m.role == xmpp.RoleVisitor,
+		Endpoint: m.Nick,
+		StatsID:  m.StatsId,
+		Media:    colibriMedia(*offer),
+		SCTP:     offer.SCTP,
+		Sources:  c.sources.SourcesOf(m.Nick),
+		Visitor:  m.Role == xmpp.RoleVisitor,
 	})
 }

@@ -12,40 +12,44 @@ import (
 // owns the conference-wide source map: it validates every change, answers
 // the client, tells the bridge and fans the change out to the others.
 
-func (c *conference) onReady(ctx actor.Context, r *participant.Ready) {
+// onParticipantState keeps what a participant reported for the replica.
+// The first state with the client's features makes it ready to invite.
+func (c *conference) onParticipantState(ctx actor.Context, r *participant.StateChanged) {
 	m := c.members[r.Nick]
 	if m == nil {
 		return
 	}
-	offer := r.Offer
-	m.offer = &offer
-	// m may be the participant that makes media worth it, or one a bridge
-	// is found for now.
-	c.retrySelection(ctx)
+	ready := m.offer() != nil
+	m.Jingle = r.State
+	if !ready && m.offer() != nil {
+		// m may be the participant that makes media worth it, or one a
+		// bridge is found for now.
+		c.retrySelection(ctx)
+	}
 }
 
 func (c *conference) onAccepted(ctx actor.Context, a *participant.Accepted) {
 	m := c.members[a.Nick]
-	if m == nil || !m.allocated {
+	if m == nil || !m.Allocated {
 		c.reply(xmpp.ErrorFor(a.IQ, xmpp.NewStanzaError(xmpp.ItemNotFound, "no endpoint for "+a.Nick)))
 		return
 	}
-	added, err := c.sources.TryAdd(m.nick, a.Sources)
+	added, err := c.sources.TryAdd(m.Nick, a.Sources)
 	if err != nil {
 		c.reply(xmpp.ErrorFor(a.IQ, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
 	} else {
 		c.reply(xmpp.ResultFor(a.IQ, nil))
 	}
-	all := c.sources.SourcesOf(m.nick)
-	c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.nick, Transport: a.Transport, Sources: &all, InitialLastN: a.InitialLastN})
+	all := c.sources.SourcesOf(m.Nick)
+	c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Transport: a.Transport, Sources: &all, InitialLastN: a.InitialLastN})
 	if err == nil {
-		c.fanOut(ctx, m.nick, false, added)
+		c.fanOut(ctx, m.Nick, false, added)
 	}
 }
 
 func (c *conference) onTransport(ctx actor.Context, t *participant.TransportChanged) {
-	if m := c.members[t.Nick]; m != nil && m.allocated {
-		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.nick, Transport: t.Transport})
+	if m := c.members[t.Nick]; m != nil && m.Allocated {
+		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Transport: t.Transport})
 	}
 }
 
@@ -58,9 +62,9 @@ func (c *conference) onSourcesChanged(ctx actor.Context, s *participant.SourcesC
 	var changed xmpp.SourceSet
 	var err error
 	if s.Remove {
-		changed, err = c.sources.TryRemove(m.nick, s.Sources)
+		changed, err = c.sources.TryRemove(m.Nick, s.Sources)
 	} else {
-		changed, err = c.sources.TryAdd(m.nick, s.Sources)
+		changed, err = c.sources.TryAdd(m.Nick, s.Sources)
 	}
 	if err != nil {
 		c.reply(xmpp.ErrorFor(s.IQ, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
@@ -70,11 +74,11 @@ func (c *conference) onSourcesChanged(ctx actor.Context, s *participant.SourcesC
 	if changed.Empty() {
 		return
 	}
-	all := c.sources.SourcesOf(m.nick)
-	if m.allocated {
-		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.nick, Sources: &all})
+	all := c.sources.SourcesOf(m.Nick)
+	if m.Allocated {
+		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Sources: &all})
 	}
-	c.fanOut(ctx, m.nick, s.Remove, changed)
+	c.fanOut(ctx, m.Nick, s.Remove, changed)
 }
 
 func (c *conference) onRestartRequested(ctx actor.Context, r *participant.RestartRequested) {
@@ -88,10 +92,10 @@ func (c *conference) onSessionEnded(ctx actor.Context, e *participant.SessionEnd
 	if m == nil {
 		return
 	}
-	c.log.Info("participant's media ended", "participant", m.nick, "reason", e.Reason)
+	c.log.Info("participant's media ended", "participant", m.Nick, "reason", e.Reason)
 	c.dropEndpoint(ctx, m, true)
-	c.withdrawSources(ctx, m.nick)
-	m.noMedia = true // not invited again while it stays in the room
+	c.withdrawSources(ctx, m.Nick)
+	m.NoMedia = true // not invited again while it stays in the room
 }
 
 // withdrawSources removes every source of nick and tells the others.
@@ -105,14 +109,14 @@ func (c *conference) withdrawSources(ctx actor.Context, nick string) {
 func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set xmpp.SourceSet) {
 	msg := &participant.RemoteSources{Remove: remove, Sources: map[string]xmpp.SourceSet{owner: set}}
 	for _, m := range c.members {
-		if m.nick != owner {
+		if m.Nick != owner {
 			ctx.Send(m.pid, msg)
 		}
 	}
 }
 
 func (c *conference) updateEndpoint(ctx actor.Context, m *member, u *bridge.UpdateEndpoint) {
-	if bs := c.bridges[m.bridge]; bs != nil {
+	if bs := c.bridges[m.Bridge]; bs != nil {
 		ctx.Send(bs.pid, u)
 	}
 }

@@ -1,12 +1,16 @@
 package conference
 
-// Snapshot is a copy of a conference's state for debugging views.
+import "focal/proto"
+
+// Snapshot is a conference as the debug view shows it: read off the
+// replicated state (the live one, or the owner's latest on a standby),
+// plus where this node stands.
 type Snapshot struct {
 	Room string `json:"room"`
 	// Unanswered: the conference did not answer in time; nothing else is
 	// known of it.
 	Unanswered bool   `json:"unanswered,omitempty"`
-	MeetingID  string `json:"meeting_id"`
+	MeetingID  string `json:"meeting_id,omitempty"`
 	// Node is the node driving the conference ("" outside a cluster);
 	// Standby says this node only keeps a copy for it.
 	Node    string `json:"owner,omitempty"`
@@ -17,6 +21,15 @@ type Snapshot struct {
 	Options      Options          `json:"options"`
 	Participants []MemberSnapshot `json:"participants"`
 	Bridges      []BridgeSnapshot `json:"bridges"`
+}
+
+// Options are the conference-wide options of the first request.
+type Options struct {
+	RTCStatsEnabled bool `json:"rtcstatsEnabled"`
+	// StartAudioMuted and StartVideoMuted mute every participant beyond
+	// that many; -1 when not set.
+	StartAudioMuted int `json:"startAudioMuted"`
+	StartVideoMuted int `json:"startVideoMuted"`
 }
 
 // BridgeSnapshot is one of the conference's bridge sessions.
@@ -39,21 +52,59 @@ type MemberSnapshot struct {
 }
 
 func (c *conference) snapshot() Snapshot {
-	s := Snapshot{Room: c.room, MeetingID: c.meetingID, Node: c.cfg.Node, Focus: c.focusAddr, Joined: c.joined, Options: c.options,
-		Participants: []MemberSnapshot{}, Bridges: []BridgeSnapshot{}}
 	if c.standby {
-		s.Node, s.Standby, s.Focus = c.standbyFor, true, ""
-	}
-	for _, m := range c.membersInOrder() {
-		ms := MemberSnapshot{Nick: m.nick, JID: m.realJID, Role: m.role, Affiliation: m.affiliation, Bridge: m.bridge,
-			JingleSID: m.session.SID, JingleState: m.session.State}
-		if src := c.sources.SourcesOf(m.nick); !src.Empty() {
-			ms.Sources = src.String()
+		s := Snapshot{Room: c.room, Node: c.standbyFor, Standby: true}
+		if c.latest != nil {
+			s = snapshotOf(c.latest)
+			s.Node, s.Standby = c.standbyFor, true
 		}
-		s.Participants = append(s.Participants, ms)
+		return s
 	}
-	for _, jid := range c.bridgeOrder {
-		s.Bridges = append(s.Bridges, BridgeSnapshot{JID: jid, Session: c.bridges[jid].id, Endpoints: c.endpointsOn(jid)})
+	s := snapshotOf(c.replicatedState())
+	s.Node, s.Focus, s.Joined = c.cfg.Node, c.focusAddr, c.joined
+	return s
+}
+
+// snapshotOf reads a replicated state for the debug view.
+func snapshotOf(st *focalpb.ConferenceState) Snapshot {
+	o := st.Options
+	if o == nil {
+		o = defaultOptions()
+	}
+	s := Snapshot{
+		Room: st.Room, MeetingID: st.MeetingId,
+		Options:      Options{RTCStatsEnabled: o.RtcstatsEnabled, StartAudioMuted: int(o.StartAudioMuted), StartVideoMuted: int(o.StartVideoMuted)},
+		Participants: []MemberSnapshot{}, Bridges: []BridgeSnapshot{},
+	}
+	sources := map[string]string{}
+	for _, es := range st.Sources {
+		sources[es.Endpoint] = importSources(es.Sources, es.Groups).String()
+	}
+	endpoints := map[string]int{}
+	for _, m := range st.Members {
+		s.Participants = append(s.Participants, MemberSnapshot{
+			Nick: m.Nick, JID: m.RealJid, Role: m.Role, Affiliation: m.Affiliation, Bridge: m.Bridge,
+			Sources: sources[m.Nick], JingleSID: m.GetJingle().GetSid(), JingleState: sessionStateName(m.GetJingle().GetState()),
+		})
+		if m.Bridge != "" {
+			endpoints[m.Bridge]++
+		}
+	}
+	for _, b := range st.Bridges {
+		s.Bridges = append(s.Bridges, BridgeSnapshot{JID: b.Jid, Session: b.Id, Endpoints: endpoints[b.Jid]})
 	}
 	return s
+}
+
+// sessionStateName is how the debug view names a Jingle session state.
+func sessionStateName(s focalpb.SessionState) string {
+	switch s {
+	case focalpb.SessionState_SESSION_PENDING:
+		return "pending"
+	case focalpb.SessionState_SESSION_ACTIVE:
+		return "active"
+	case focalpb.SessionState_SESSION_ENDED:
+		return "ended"
+	}
+	return ""
 }

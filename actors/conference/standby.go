@@ -42,12 +42,12 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		return
 	}
 	c.standby = false
-	c.wire, c.focusAddr, c.sessionID, c.streamUp = p.Wire, p.Addr, p.Session, p.Up
 	if c.latest != nil {
 		c.importState(ctx, c.latest)
 		c.latest = nil
 		c.restored = !p.Seated
 	}
+	c.wire, c.focusAddr, c.st.Session, c.streamUp = p.Wire, p.Addr, p.Session, p.Up
 	c.log.Info("driving the conference", "seated", p.Seated, "buffered", len(c.buffered))
 	if p.Seated {
 		c.joined, c.everJoin = true, true
@@ -106,7 +106,7 @@ func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason str
 		return
 	}
 	if to != nil {
-		ctx.Send(to, c.exportState(true))
+		ctx.Send(to, c.stamp(c.replicatedState(), true))
 	}
 	c.handedOver, c.handedTo = true, to
 	c.log.Info("conference handed over", "to", node)

@@ -1,11 +1,8 @@
 package participant
 
 import (
-	"sort"
-
-	"github.com/asynkron/protoactor-go/actor"
-
 	"focal/xmpp"
+	"slices"
 )
 
 // Features a Jitsi client advertises in disco#info that change what the
@@ -49,45 +46,47 @@ func (p *participantActor) discoverFeatures() {
 	})
 }
 
-// onFeatures records the client's features and tells the conference the
-// participant can be invited. A client that does not answer, or answers
-// with nothing, gets Jicofo's fallback: audio, video and a data channel.
-func (p *participantActor) onFeatures(ctx actor.Context, msg discoResult) {
-	p.features = make(map[string]bool, len(msg.features))
-	for _, f := range msg.features {
-		p.features[f] = true
-	}
-	if msg.err != nil || len(p.features) == 0 {
+// onFeatures records the client's features, which tells the conference
+// (through the reported state) that the participant can be invited. A
+// client that does not answer, or answers with nothing, gets Jicofo's
+// fallback: audio, video and a data channel.
+func (p *participantActor) onFeatures(msg discoResult) {
+	features := msg.features
+	if msg.err != nil || len(features) == 0 {
 		p.log.Info("client features unknown; using defaults", "err", msg.err)
-		p.features = map[string]bool{FeatureAudio: true, FeatureVideo: true, FeatureSCTP: true}
+		features = []string{FeatureAudio, FeatureVideo, FeatureSCTP}
 	}
-	ctx.Send(ctx.Parent(), &Ready{Nick: p.cfg.Nick, Offer: p.offerOptions()})
+	features = slices.Clone(features)
+	slices.Sort(features)
+	p.st.Features = slices.Compact(features)
+	p.indexFeatures()
 }
 
-// offerOptions says what to offer this client (Jicofo offers REMB only to
-// clients without transport-cc).
-func (p *participantActor) offerOptions() xmpp.JingleOfferOptions {
-	f := p.features
-	return xmpp.JingleOfferOptions{
-		Audio:   f[FeatureAudio],
-		Video:   f[FeatureVideo],
-		SCTP:    f[FeatureSCTP],
-		TCC:     f[FeatureTCC],
-		REMB:    f[FeatureREMB] && !f[FeatureTCC],
-		RTX:     f[FeatureRTX],
-		OpusRED: f[FeatureOpusRED],
+func (p *participantActor) indexFeatures() {
+	p.features = make(map[string]bool, len(p.st.Features))
+	for _, f := range p.st.Features {
+		p.features[f] = true
+	}
+}
+
+// Offer says what to offer a client with these features, nil while they
+// are unknown (Jicofo offers REMB only to clients without transport-cc).
+func Offer(features []string) *xmpp.JingleOfferOptions {
+	if len(features) == 0 {
+		return nil
+	}
+	has := func(f string) bool { return slices.Contains(features, f) }
+	return &xmpp.JingleOfferOptions{
+		Audio:   has(FeatureAudio),
+		Video:   has(FeatureVideo),
+		SCTP:    has(FeatureSCTP),
+		TCC:     has(FeatureTCC),
+		REMB:    has(FeatureREMB) && !has(FeatureTCC),
+		RTX:     has(FeatureRTX),
+		OpusRED: has(FeatureOpusRED),
 	}
 }
 
 func (p *participantActor) jsonSources() bool {
 	return p.cfg.JSONSources && p.features[FeatureJSONSources]
-}
-
-func sortedFeatures(f map[string]bool) []string {
-	out := make([]string, 0, len(f))
-	for k := range f {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

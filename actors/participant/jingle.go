@@ -3,6 +3,7 @@ package participant
 import (
 	"errors"
 	"fmt"
+	"focal/proto"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -10,50 +11,13 @@ import (
 	"focal/xmpp/session"
 )
 
-// sessionState is where the Jingle session with the occupant stands.
-type sessionState int
-
+// Where the Jingle session with the occupant stands.
 const (
-	sessionNone    sessionState = iota // never invited
-	sessionPending                     // session-initiate sent, no session-accept yet
-	sessionActive                      // accepted
-	sessionEnded                       // terminated by either side
+	sessionNone    = focalpb.SessionState_SESSION_NONE
+	sessionPending = focalpb.SessionState_SESSION_PENDING
+	sessionActive  = focalpb.SessionState_SESSION_ACTIVE
+	sessionEnded   = focalpb.SessionState_SESSION_ENDED
 )
-
-func (s sessionState) String() string {
-	switch s {
-	case sessionPending:
-		return "pending"
-	case sessionActive:
-		return "active"
-	case sessionEnded:
-		return "ended"
-	}
-	return "none"
-}
-
-func parseSessionState(s string) sessionState {
-	switch s {
-	case "pending":
-		return sessionPending
-	case "active":
-		return sessionActive
-	case "ended":
-		return sessionEnded
-	}
-	return sessionNone
-}
-
-// jingleSession is the participant's current Jingle session.
-type jingleSession struct {
-	sid           string
-	state         sessionState
-	bridge        string
-	bridgeSession string
-	// queued are source changes of the others that arrived before the
-	// session was accepted; they are sent, in order, once it is.
-	queued []*RemoteSources
-}
 
 // initiateResult is the occupant's answer to a session-initiate.
 type initiateResult struct {
@@ -65,17 +29,18 @@ type initiateResult struct {
 // session is terminated first ("moving", as Jicofo's RestartJingle re-invite
 // does), so the client sets up a fresh peer connection.
 func (p *participantActor) invite(_ actor.Context, inv *Invite) {
-	if p.jingle.state == sessionPending || p.jingle.state == sessionActive {
+	if p.st.State == sessionPending || p.st.State == sessionActive {
 		p.terminate(xmpp.JingleReasonSuccess, "moving")
 	}
-	opts := p.offerOptions()
+	opts := *Offer(p.st.Features)
 	opts.StartAudioMuted, opts.StartVideoMuted = inv.StartAudioMuted, inv.StartVideoMuted
 	sid := xmpp.NewID()
 	j := xmpp.NewJingleOffer(sid, inv.Initiator, opts)
 	j.UseBridgeTransport(inv.Transport, inv.SCTPPort)
 	j.BridgeSession = &xmpp.JingleBridgeSession{ID: inv.BridgeSession, Region: inv.Region}
 	p.putSources(j, inv.Sources)
-	p.jingle = jingleSession{sid: sid, state: sessionPending, bridge: inv.Bridge, bridgeSession: inv.BridgeSession}
+	p.st.Sid, p.st.State, p.st.Bridge, p.st.BridgeSession = sid, sessionPending, inv.Bridge, inv.BridgeSession
+	p.queued = nil
 
 	el, err := xmpp.ElementOf(j)
 	if err != nil {
@@ -112,7 +77,7 @@ func (p *participantActor) putSources(j *xmpp.Jingle, sources map[string]xmpp.So
 }
 
 func (p *participantActor) onInitiateResult(ctx actor.Context, r initiateResult) {
-	if r.sid != p.jingle.sid || p.jingle.state != sessionPending {
+	if r.sid != p.st.Sid || p.st.State != sessionPending {
 		return
 	}
 	switch {
@@ -126,9 +91,9 @@ func (p *participantActor) onInitiateResult(ctx actor.Context, r initiateResult)
 }
 
 func (p *participantActor) onRemoteSources(msg *RemoteSources) {
-	switch p.jingle.state {
+	switch p.st.State {
 	case sessionPending:
-		p.jingle.queued = append(p.jingle.queued, msg)
+		p.queued = append(p.queued, msg)
 	case sessionActive:
 		p.sendSources(msg)
 	}
@@ -140,7 +105,7 @@ func (p *participantActor) sendSources(msg *RemoteSources) {
 	if msg.Remove {
 		action = xmpp.JingleSourceRemove
 	}
-	j := &xmpp.Jingle{Action: action, SID: p.jingle.sid}
+	j := &xmpp.Jingle{Action: action, SID: p.st.Sid}
 	p.putSources(j, msg.Sources)
 	el, err := xmpp.ElementOf(j)
 	if err != nil {
@@ -158,12 +123,12 @@ func (p *participantActor) sendSources(msg *RemoteSources) {
 
 // terminate sends session-terminate for the current session, if any.
 func (p *participantActor) terminate(reason, text string) {
-	if p.jingle.state != sessionPending && p.jingle.state != sessionActive {
+	if p.st.State != sessionPending && p.st.State != sessionActive {
 		return
 	}
-	j := &xmpp.Jingle{Action: xmpp.JingleSessionTerminate, SID: p.jingle.sid,
+	j := &xmpp.Jingle{Action: xmpp.JingleSessionTerminate, SID: p.st.Sid,
 		Reason: &xmpp.JingleReason{Condition: reason, Text: text}}
-	p.jingle.state, p.jingle.queued = sessionEnded, nil
+	p.st.State, p.queued = sessionEnded, nil
 	el, err := xmpp.ElementOf(j)
 	if err != nil {
 		p.log.Error("build session-terminate", "err", err)
@@ -192,11 +157,11 @@ func (p *participantActor) onIQ(ctx actor.Context, iq *xmpp.Element) {
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "unsupported jingle action "+string(j.Action))))
 		return
 	}
-	if j.SID == "" || j.SID != p.jingle.sid {
+	if j.SID == "" || j.SID != p.st.Sid {
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ItemNotFound, fmt.Sprintf("unknown jingle session %q", j.SID))))
 		return
 	}
-	if p.jingle.state == sessionEnded {
+	if p.st.State == sessionEnded {
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.Gone, "jingle session "+j.SID+" has ended")))
 		return
 	}
@@ -232,7 +197,7 @@ func handled(a xmpp.JingleAction) bool {
 }
 
 func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
-	if p.jingle.state != sessionPending {
+	if p.st.State != sessionPending {
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, "session "+j.SID+" was already accepted")))
 		return
 	}
@@ -241,17 +206,17 @@ func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
 		return
 	}
-	p.jingle.state = sessionActive
+	p.st.State = sessionActive
 	acc := &Accepted{Nick: p.cfg.Nick, Transport: j.ICETransport(), Sources: sources, IQ: iq}
 	if n, ok := j.InitialLastN(); ok {
 		acc.InitialLastN = &n
 	}
 	p.log.Info("session accepted", "sid", j.SID, "sources", sources.String())
 	ctx.Send(ctx.Parent(), acc)
-	for _, q := range p.jingle.queued {
+	for _, q := range p.queued {
 		p.sendSources(q)
 	}
-	p.jingle.queued = nil
+	p.queued = nil
 }
 
 func (p *participantActor) onSourceChange(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle, remove bool) {
@@ -290,7 +255,7 @@ func (p *participantActor) onSessionInfo(ctx actor.Context, iq *xmpp.Element, j 
 		p.reply(xmpp.ResultFor(iq, nil)) // mute and other informational payloads
 		return
 	}
-	if bs != nil && bs.ID != p.jingle.bridgeSession {
+	if bs != nil && bs.ID != p.st.BridgeSession {
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ItemNotFound, "stale bridge session "+bs.ID)))
 		return
 	}
@@ -304,7 +269,7 @@ func (p *participantActor) onSessionInfo(ctx actor.Context, iq *xmpp.Element, j 
 }
 
 func (p *participantActor) onTerminate(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
-	p.jingle.state, p.jingle.queued = sessionEnded, nil
+	p.st.State, p.queued = sessionEnded, nil
 	restart := j.BridgeSession != nil && j.BridgeSession.Restart
 	if !restart {
 		p.reply(xmpp.ResultFor(iq, nil))

@@ -1,6 +1,7 @@
 package participant
 
 import (
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -43,13 +44,6 @@ type (
 
 // Messages from a participant to its conference (its parent).
 type (
-	// Ready says the participant's features are known (or could not be
-	// learnt, in which case Jicofo's defaults apply): it can be invited.
-	Ready struct {
-		Nick  string
-		Offer xmpp.JingleOfferOptions
-	}
-
 	// Accepted is a session-accept (or transport-accept) of the current
 	// session. The conference validates the sources, answers IQ and
 	// updates the bridge.
@@ -85,13 +79,14 @@ type (
 		Reason string
 	}
 
-	// SessionChanged reports the participant's Jingle session after every
-	// change, for the conference's replicated state.
-	SessionChanged struct {
-		Nick    string
-		Session Session
+	// StateChanged reports the participant's state after every change:
+	// the conference keeps it for its replica (and learns from the
+	// features that the participant can be invited). State is not changed
+	// by either side once sent.
+	StateChanged struct {
+		Nick  string
+		State *focalpb.JingleState
 	}
-
 	// SessionEnded says the participant ended its session for good (a
 	// session-terminate without restart) or never accepted the invite: its
 	// endpoint and sources go.
@@ -100,13 +95,3 @@ type (
 		Reason string
 	}
 )
-
-// Session is what a participant's Jingle session is, enough for another
-// node to carry it on.
-type Session struct {
-	SID           string
-	State         string // "", "pending", "active" or "ended"
-	Bridge        string
-	BridgeSession string
-	Features      []string
-}

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
+	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -28,9 +30,10 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now reads the clock for rate limits; tests may replace it.
 	Now func() time.Time
-	// Restore, when set, carries on a session another node started: the
-	// features are known and no disco#info is sent.
-	Restore *Session
+	// Restore, when set, carries on a session another node started (the
+	// state it last reported): the features are known and no disco#info is
+	// sent.
+	Restore *focalpb.JingleState
 }
 
 type participantActor struct {
@@ -39,8 +42,16 @@ type participantActor struct {
 	self *actor.PID
 	root *actor.RootContext
 
-	features map[string]bool
-	jingle   jingleSession
+	// st is the participant's state: its Jingle session and the client's
+	// features, in the shape the replica keeps. reported is what the
+	// conference was last told; after every message a state that differs
+	// from it is reported (StateChanged), so no change can go unreported.
+	st       *focalpb.JingleState
+	reported *focalpb.JingleState
+	features map[string]bool // st.Features, for lookups
+	// queued are source changes of the others that arrived before the
+	// session was accepted; they are sent, in order, once it is.
+	queued   []*RemoteSources
 	restarts *restartLimit
 }
 
@@ -53,11 +64,18 @@ func Props(cfg Config) *actor.Props {
 		cfg.RequestTimeout = 15 * time.Second
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &participantActor{
+		p := &participantActor{
 			cfg:      cfg,
 			log:      cfg.Logger.With("participant", cfg.Nick),
+			st:       &focalpb.JingleState{},
 			restarts: newRestartLimit(),
 		}
+		if r := cfg.Restore; r != nil {
+			p.st = proto.Clone(r).(*focalpb.JingleState)
+			p.indexFeatures()
+		}
+		p.reported = p.st
+		return p
 	})
 }
 
@@ -65,64 +83,41 @@ func Props(cfg Config) *actor.Props {
 type IQ struct{ El *xmpp.Element }
 
 func (p *participantActor) Receive(ctx actor.Context) {
+	p.handle(ctx)
+	if !proto.Equal(p.st, p.reported) {
+		p.reported = proto.Clone(p.st).(*focalpb.JingleState)
+		// Neither side changes a reported state: it is replaced.
+		ctx.Send(ctx.Parent(), &StateChanged{Nick: p.cfg.Nick, State: p.reported})
+	}
+}
+
+func (p *participantActor) handle(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		p.self, p.root = ctx.Self(), ctx.ActorSystem().Root
-		if r := p.cfg.Restore; r != nil {
-			p.restore(r)
+		if p.cfg.Restore != nil {
+			p.log.Info("session taken over", "sid", p.st.Sid, "state", p.st.State)
 			return
 		}
 		p.discoverFeatures()
 	case discoResult:
-		p.onFeatures(ctx, msg)
-		p.reportSession(ctx)
+		p.onFeatures(msg)
 	case *Invite:
 		p.invite(ctx, msg)
-		p.reportSession(ctx)
 	case initiateResult:
 		p.onInitiateResult(ctx, msg)
-		p.reportSession(ctx)
 	case *RemoteSources:
 		p.onRemoteSources(msg)
 	case *Barrier:
 		ctx.Respond(msg)
 	case *Terminate:
 		p.terminate(msg.Reason, msg.Text)
-		p.reportSession(ctx)
 	case *IQ:
-		before := p.jingle
 		p.onIQ(ctx, msg.El)
-		if p.jingle.sid != before.sid || p.jingle.state != before.state {
-			p.reportSession(ctx)
-		}
-	case *actor.Stopping:
-		// The occupant left: its session ends with it, nothing to send.
-		p.jingle.state = sessionEnded
 	}
 }
 
 func (p *participantActor) occupantJID() string { return p.cfg.Room + "/" + p.cfg.Nick }
-
-// restore takes over a session from the replicated state.
-func (p *participantActor) restore(r *Session) {
-	p.features = make(map[string]bool, len(r.Features))
-	for _, f := range r.Features {
-		p.features[f] = true
-	}
-	p.jingle = jingleSession{sid: r.SID, state: parseSessionState(r.State), bridge: r.Bridge, bridgeSession: r.BridgeSession}
-	p.log.Info("session taken over", "sid", r.SID, "state", r.State)
-}
-
-// reportSession tells the conference where the session stands.
-func (p *participantActor) reportSession(ctx actor.Context) {
-	ctx.Send(ctx.Parent(), &SessionChanged{Nick: p.cfg.Nick, Session: Session{
-		SID:           p.jingle.sid,
-		State:         p.jingle.state.String(),
-		Bridge:        p.jingle.bridge,
-		BridgeSession: p.jingle.bridgeSession,
-		Features:      sortedFeatures(p.features),
-	}})
-}
 
 // deliver hands msg (a response callback's result) to the participant.
 func (p *participantActor) deliver(msg any) {
