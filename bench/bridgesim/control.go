@@ -18,6 +18,7 @@ const controlStartTimeout = 30 * time.Second
 type Status struct {
 	Nick        string            `json:"nick"`
 	JID         string            `json:"jid"`
+	Fingerprint string            `json:"fingerprint"` // DTLS, in every transport it allocates: which bridge a session-initiate points at
 	Running     bool              `json:"running"`
 	Connected   bool              `json:"connected"`
 	Joined      bool              `json:"joined"`
@@ -40,7 +41,7 @@ type Status struct {
 func StatusOf(b *Bridge, detail bool) Status {
 	st := b.State()
 	out := Status{
-		Nick: st.Nick, JID: b.JID(), Running: st.Running, Connected: st.Connected, Joined: st.Joined,
+		Nick: st.Nick, JID: b.JID(), Fingerprint: b.fingerprint, Running: st.Running, Connected: st.Connected, Joined: st.Joined,
 		Left: st.Left, Hung: st.Hung, Dead: st.Dead, Stats: st.Stats.Map(),
 		Conferences: len(st.Conferences), Counters: st.Counters,
 	}
