@@ -66,9 +66,11 @@ type conference struct {
 	buffered   []*xmpp.Element // stanzas passed on to a standby by a previous owner
 	restored   bool            // taken over: the occupant list must confirm the members
 	replica    *actor.PID      // directory of the node standing by
-	// replicated is the state last sent to the replica (without the
-	// envelope: version, owner, time); version counts what was sent.
-	replicated *focalpb.ConferenceState
+	// replicated encodes the state last sent to the replica (without the
+	// envelope: version, owner, time), spare is a buffer for the next
+	// encoding, and version counts what was sent.
+	replicated []byte
+	spare      []byte
 	version    uint64
 	handedOver bool       // stopped driving without leaving: the session moves on
 	handedTo   *actor.PID // the directory it sent its final state to

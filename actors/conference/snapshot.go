@@ -60,7 +60,7 @@ func (c *conference) snapshot() Snapshot {
 		}
 		return s
 	}
-	s := snapshotOf(c.replicatedState())
+	s := snapshotOf(c.stateView())
 	s.Node, s.Focus, s.Joined = c.cfg.Node, c.focusAddr, c.joined
 	return s
 }

@@ -17,22 +17,29 @@ import (
 // imports them back, and the debug snapshot is read off them, so none of
 // the three lists fields of its own.
 
-// replicatedState derives, from the live conference, the state a replica
-// keeps: without the envelope (version, owner, time), which goes on when
-// it is sent.
-func (c *conference) replicatedState() *focalpb.ConferenceState {
+// stateView puts the live state together in one message. It shares the
+// members' and bridge sessions' messages with the conference: it is for
+// reading at once (encoding, the debug view), never to be sent or kept.
+func (c *conference) stateView() *focalpb.ConferenceState {
 	st := proto.Clone(c.st).(*focalpb.ConferenceState)
 	for _, m := range c.membersInOrder() {
-		st.Members = append(st.Members, proto.Clone(m.MemberState).(*focalpb.MemberState))
+		st.Members = append(st.Members, m.MemberState)
 	}
 	for _, jid := range c.bridgeOrder {
-		st.Bridges = append(st.Bridges, proto.Clone(c.bridges[jid].BridgeSessionState).(*focalpb.BridgeSessionState))
+		st.Bridges = append(st.Bridges, c.bridges[jid].BridgeSessionState)
 	}
 	for _, owner := range c.sources.Owners() {
 		srcs, groups := exportSources(c.sources.SourcesOf(owner))
 		st.Sources = append(st.Sources, &focalpb.EndpointSources{Endpoint: owner, Sources: srcs, Groups: groups})
 	}
 	return st
+}
+
+// replicatedState is the state a replica keeps, a copy of the live one
+// without the envelope (version, owner, time), which goes on when it is
+// sent.
+func (c *conference) replicatedState() *focalpb.ConferenceState {
+	return proto.Clone(c.stateView()).(*focalpb.ConferenceState)
 }
 
 // importState rebuilds the conference from a replicated state: participant

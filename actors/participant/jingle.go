@@ -32,7 +32,14 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 	if p.st.State == sessionPending || p.st.State == sessionActive {
 		p.terminate(xmpp.JingleReasonSuccess, "moving")
 	}
-	opts := *Offer(p.st.Features)
+	offer := Offer(p.st.Features)
+	if offer == nil {
+		// The conference invites only participants whose features it
+		// was told of.
+		p.log.Error("invited before the client's features are known")
+		return
+	}
+	opts := *offer
 	opts.StartAudioMuted, opts.StartVideoMuted = inv.StartAudioMuted, inv.StartVideoMuted
 	sid := xmpp.NewID()
 	j := xmpp.NewJingleOffer(sid, inv.Initiator, opts)
