@@ -1,14 +1,7 @@
 package xmpp
 
 import (
-	"bytes"
-	"encoding/json"
 	"encoding/xml"
-	"errors"
-	"fmt"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -189,29 +182,6 @@ func (j *Jingle) InitialLastN() (int, bool) {
 	return 0, false
 }
 
-// UseBridgeTransport puts a copy of the bridge's transport t into every
-// content, adds the <sctpmap/> for sctpPort to the data content and rtcp-mux to
-// every RTP description, the way Jicofo completes an offer after allocating
-// the participant on a bridge.
-func (j *Jingle) UseBridgeTransport(t *JingleICETransport, sctpPort int) {
-	for i := range j.Contents {
-		c := &j.Contents[i]
-		if t != nil {
-			c.Transport = t.Clone()
-			if c.Name == JingleContentData {
-				c.Transport.SCTPMap = &JingleSCTPMap{
-					Number:   sctpPort,
-					Protocol: JingleSCTPProtocolDataChannel,
-					Streams:  JingleSCTPDefaultStreams,
-				}
-			}
-		}
-		if c.Description != nil && c.Description.RTCPMux == nil {
-			c.Description.RTCPMux = &JingleEmpty{}
-		}
-	}
-}
-
 // JingleContent is one <content/> of a Jingle session: a media description
 // and a transport.
 type JingleContent struct {
@@ -229,6 +199,23 @@ type JingleContent struct {
 	Sources []JingleSource     `xml:"urn:xmpp:jingle:apps:rtp:ssma:0 source"`
 	Extra   []JingleRawElement `xml:",any"`
 }
+
+// Media returns the media type of c, lower-cased: its description's media
+// or, without one, the content name ("audio", "video", "application"…).
+func (c *JingleContent) Media() string {
+	m := c.Name
+	if c.Description != nil && c.Description.Media != "" {
+		m = c.Description.Media
+	}
+	return strings.ToLower(m)
+}
+
+// Media types of an RTP description (the media of an SDP m-line).
+const (
+	JingleMediaAudio       = "audio"
+	JingleMediaVideo       = "video"
+	JingleMediaApplication = "application"
+)
 
 // JingleRTPDescription is <description xmlns='urn:xmpp:jingle:apps:rtp:1'/>.
 type JingleRTPDescription struct {
@@ -427,11 +414,9 @@ type JingleCandidate struct {
 	Type       string `xml:"type,attr"`
 }
 
-// SCTP map defaults of Jicofo's offer.
-const (
-	JingleSCTPProtocolDataChannel = "webrtc-datachannel"
-	JingleSCTPDefaultStreams      = 1024
-)
+// JingleSCTPProtocolDataChannel is the protocol of the data channel's
+// <sctpmap/>.
+const JingleSCTPProtocolDataChannel = "webrtc-datachannel"
 
 // JingleSCTPMap is <sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'
 // number protocol streams/>, the data channel's SCTP port.
@@ -491,7 +476,7 @@ type JingleStartMuted struct {
 }
 
 // JingleJSONMessage is <json-message xmlns='http://jitsi.org/jitmeet'>…</json-message>.
-// Jicofo uses it to send sources compactly (see JingleEncodeJSONSources).
+// Jicofo uses it to send sources compactly (see focal/media/sources.EncodeJSON).
 type JingleJSONMessage struct {
 	Text string `xml:",chardata"`
 }
@@ -624,509 +609,4 @@ func (x JingleRawElement) Clone() JingleRawElement {
 		c.Children = append(c.Children, ch.Clone())
 	}
 	return c
-}
-
-// ErrJingleNoJSONSources is returned by JingleDecodeJSONSources for a JSON
-// message that is not about sources.
-var ErrJingleNoJSONSources = errors.New("jingle: json-message carries no sources")
-
-// JingleEncodeJSONSources encodes the sources of each owner in Jicofo's
-// compact form, the text of a <json-message/>:
-//
-//	{"sources":{"<owner>":[[videoSources],[videoGroups],[audioSources],[audioGroups]]}}
-//
-// A source is {"s":ssrc,"n":name,"m":msid} plus "v":"d" for desktop video; a
-// group is ["s"|"f",ssrc…]. The audio-group list is left out when empty, as
-// Jicofo does. Owners are written in sorted order. Groups with semantics
-// other than SIM and FID cannot be expressed and are left out.
-func JingleEncodeJSONSources(sources map[string]SourceSet) string {
-	owners := make([]string, 0, len(sources))
-	for o := range sources {
-		owners = append(owners, o)
-	}
-	sort.Strings(owners)
-	var b bytes.Buffer
-	b.WriteString(`{"sources":{`)
-	for i, owner := range owners {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		jingleJSONString(&b, owner)
-		b.WriteString(":[")
-		set := sources[owner]
-		jingleJSONSourceList(&b, set, SourceVideo)
-		b.WriteByte(',')
-		jingleJSONGroupList(&b, set, SourceVideo)
-		b.WriteByte(',')
-		jingleJSONSourceList(&b, set, SourceAudio)
-		if slices.ContainsFunc(set.Groups, func(g SourceGroup) bool { return g.Media == SourceAudio && jingleJSONSemantics(g.Semantics) != "" }) {
-			b.WriteByte(',')
-			jingleJSONGroupList(&b, set, SourceAudio)
-		}
-		b.WriteByte(']')
-	}
-	b.WriteString("}}")
-	return b.String()
-}
-
-// NewJingleJSONSources returns the <json-message/> carrying sources.
-func NewJingleJSONSources(sources map[string]SourceSet) *JingleJSONMessage {
-	return &JingleJSONMessage{Text: JingleEncodeJSONSources(sources)}
-}
-
-func jingleJSONString(b *bytes.Buffer, s string) {
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)       // encoding a string cannot fail
-	b.Truncate(b.Len() - 1) // the encoder's newline
-}
-
-func jingleJSONSemantics(sem string) string {
-	switch sem {
-	case JingleSemanticsSIM:
-		return "s"
-	case JingleSemanticsFID:
-		return "f"
-	}
-	return ""
-}
-
-func jingleJSONSourceList(b *bytes.Buffer, set SourceSet, media SourceMedia) {
-	b.WriteByte('[')
-	n := 0
-	for _, src := range set.Sources {
-		if src.Media != media {
-			continue
-		}
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		n++
-		b.WriteString(`{"s":`)
-		b.WriteString(strconv.FormatInt(src.SSRC, 10))
-		if src.Name != "" {
-			b.WriteString(`,"n":`)
-			jingleJSONString(b, src.Name)
-		}
-		if src.MSID != "" {
-			b.WriteString(`,"m":`)
-			jingleJSONString(b, src.MSID)
-		}
-		if src.VideoType == SourceVideoDesktop {
-			b.WriteString(`,"v":"d"`)
-		}
-		b.WriteByte('}')
-	}
-	b.WriteByte(']')
-}
-
-func jingleJSONGroupList(b *bytes.Buffer, set SourceSet, media SourceMedia) {
-	b.WriteByte('[')
-	n := 0
-	for _, g := range set.Groups {
-		sem := jingleJSONSemantics(g.Semantics)
-		if g.Media != media || sem == "" {
-			continue
-		}
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		n++
-		b.WriteString(`["` + sem + `"`)
-		for _, s := range g.SSRCs {
-			b.WriteByte(',')
-			b.WriteString(strconv.FormatInt(s, 10))
-		}
-		b.WriteByte(']')
-	}
-	b.WriteByte(']')
-}
-
-// JingleDecodeJSONSources decodes the compact sources of a <json-message/>
-// (see JingleEncodeJSONSources). Missing trailing lists are empty. An SSRC may
-// be a JSON number or a string of digits. A video type is set (to desktop)
-// only when "v" is present and truthy, as clients read it. Ranges are not
-// checked here; SourceValidator does that.
-func JingleDecodeJSONSources(text string) (map[string]SourceSet, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(text), &top); err != nil {
-		return nil, fmt.Errorf("jingle: json-message: %w", err)
-	}
-	raw, ok := top["sources"]
-	if !ok || string(raw) == "null" {
-		return nil, ErrJingleNoJSONSources
-	}
-	var owners map[string][]json.RawMessage
-	if err := json.Unmarshal(raw, &owners); err != nil {
-		return nil, fmt.Errorf("jingle: json-message sources: %w", err)
-	}
-	out := make(map[string]SourceSet, len(owners))
-	for owner, lists := range owners {
-		var set SourceSet
-		for i, list := range lists {
-			var err error
-			switch i {
-			case 0:
-				set.Sources, err = jingleJSONDecodeSources(list, SourceVideo, set.Sources)
-			case 1:
-				set.Groups, err = jingleJSONDecodeGroups(list, SourceVideo, set.Groups)
-			case 2:
-				set.Sources, err = jingleJSONDecodeSources(list, SourceAudio, set.Sources)
-			case 3:
-				set.Groups, err = jingleJSONDecodeGroups(list, SourceAudio, set.Groups)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("jingle: json-message sources of %q: %w", owner, err)
-			}
-		}
-		out[owner] = set
-	}
-	return out, nil
-}
-
-type jingleJSONSource struct {
-	S json.RawMessage `json:"s"`
-	N string          `json:"n"`
-	M string          `json:"m"`
-	V json.RawMessage `json:"v"`
-}
-
-func jingleJSONDecodeSources(raw json.RawMessage, media SourceMedia, into []Source) ([]Source, error) {
-	var list []jingleJSONSource
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return into, err
-	}
-	for _, js := range list {
-		ssrc, err := jingleJSONSSRC(js.S)
-		if err != nil {
-			return into, err
-		}
-		src := Source{SSRC: ssrc, Media: media, Name: js.N, MSID: js.M}
-		if jingleJSONTruthy(js.V) {
-			src.VideoType = SourceVideoDesktop
-		}
-		into = append(into, src)
-	}
-	return into, nil
-}
-
-func jingleJSONDecodeGroups(raw json.RawMessage, media SourceMedia, into []SourceGroup) ([]SourceGroup, error) {
-	var list [][]json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return into, err
-	}
-	for _, items := range list {
-		if len(items) == 0 {
-			return into, errors.New("empty ssrc group")
-		}
-		var sem string
-		if err := json.Unmarshal(items[0], &sem); err != nil {
-			return into, fmt.Errorf("ssrc group semantics: %w", err)
-		}
-		g := SourceGroup{Media: media, SSRCs: []int64{}}
-		switch sem {
-		case "s":
-			g.Semantics = JingleSemanticsSIM
-		case "f":
-			g.Semantics = JingleSemanticsFID
-		default:
-			return into, fmt.Errorf("unknown ssrc group semantics %q", sem)
-		}
-		for _, it := range items[1:] {
-			ssrc, err := jingleJSONSSRC(it)
-			if err != nil {
-				return into, err
-			}
-			g.SSRCs = append(g.SSRCs, ssrc)
-		}
-		into = append(into, g)
-	}
-	return into, nil
-}
-
-func jingleJSONSSRC(raw json.RawMessage) (int64, error) {
-	var v any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return 0, fmt.Errorf("ssrc: %w", err)
-	}
-	var s string
-	switch t := v.(type) {
-	case json.Number:
-		s = t.String()
-	case string:
-		s = t
-	default:
-		return 0, fmt.Errorf("ssrc: not a number: %s", raw)
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("ssrc: %w", err)
-	}
-	return n, nil
-}
-
-func jingleJSONTruthy(raw json.RawMessage) bool {
-	switch strings.TrimSpace(string(raw)) {
-	case "", "null", "false", `""`, "0":
-		return false
-	}
-	return true
-}
-
-// RTP header extension URIs of Jicofo's offer.
-const (
-	JingleExtAudioLevel            = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-	JingleExtTOffset               = "urn:ietf:params:rtp-hdrext:toffset"
-	JingleExtAbsSendTime           = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
-	JingleExtRID                   = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
-	JingleExtTransportCC           = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-	JingleExtVideoContentType      = "http://www.webrtc.org/experiments/rtp-hdrext/video-content-type"
-	JingleExtFramemarking          = "http://tools.ietf.org/html/draft-ietf-avtext-framemarking-07"
-	JingleExtMID                   = "urn:ietf:params:rtp-hdrext:sdes:mid"
-	JingleExtDependencyDescriptor  = "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension"
-	JingleExtVideoLayersAllocation = "http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00"
-)
-
-// JingleH264ProfileLevelID is the value Jicofo gives H.264's profile-level-id
-// fmtp parameter. It carries the other parameters too, as Jicofo sends it.
-const JingleH264ProfileLevelID = "42e01f;level-asymmetry-allowed=1;packetization-mode=1;"
-
-// JingleVideoCodec configures one video codec of the offer.
-type JingleVideoCodec struct {
-	Enabled bool
-	PT      int
-	RTXPT   int  // payload type of its RTX stream; negative disables RTX
-	REMB    bool // offer goog-remb (only to clients that want REMB)
-}
-
-// JingleHdrExt configures one RTP header extension of the offer.
-type JingleHdrExt struct {
-	Enabled bool
-	ID      int
-}
-
-// JingleAudioCodec configures an audio payload type of the offer.
-type JingleAudioCodec struct {
-	Enabled bool
-	PT      int
-}
-
-// JingleOpusCodec configures opus and its RED encapsulation.
-type JingleOpusCodec struct {
-	Enabled      bool
-	PT           int
-	MinPTime     int
-	UseInbandFEC bool // not offered while RED is enabled
-	RED          JingleAudioCodec
-}
-
-// JingleCodecConfig is the codecs and header extensions the focus offers
-// (Jicofo's jicofo.codec section).
-type JingleCodecConfig struct {
-	AV1, VP8, H264, VP9 JingleVideoCodec
-	Opus                JingleOpusCodec
-	TelephoneEvent      JingleAudioCodec
-
-	AudioLevel, AV1DependencyDescriptor, VideoLayersAllocation, TOF, AbsSendTime,
-	RID, TCC, VideoContentType, Framemarking, MID JingleHdrExt
-
-	ExtmapAllowMixed bool
-}
-
-// JingleDefaultCodecConfig returns Jicofo's defaults: AV1 41 (RTX 42), VP8
-// 100 (96), H264 107 (99), VP9 101 (97), opus 111 with minptime 10 and
-// in-band FEC, RED 112 off, telephone-event 126; header extensions
-// audio-level 1, abs-send-time 3, transport-cc 5, mid 10, AV1 dependency
-// descriptor 11 on and toffset 2, rid 4, video-content-type 7, framemarking
-// 9, video-layers-allocation 12 off; extmap-allow-mixed on.
-func JingleDefaultCodecConfig() JingleCodecConfig {
-	var c JingleCodecConfig
-	c.AV1 = JingleVideoCodec{Enabled: true, PT: 41, RTXPT: 42, REMB: true}
-	c.VP8 = JingleVideoCodec{Enabled: true, PT: 100, RTXPT: 96, REMB: true}
-	c.H264 = JingleVideoCodec{Enabled: true, PT: 107, RTXPT: 99, REMB: true}
-	c.VP9 = JingleVideoCodec{Enabled: true, PT: 101, RTXPT: 97, REMB: true}
-	c.Opus = JingleOpusCodec{Enabled: true, PT: 111, MinPTime: 10, UseInbandFEC: true,
-		RED: JingleAudioCodec{Enabled: false, PT: 112}}
-	c.TelephoneEvent = JingleAudioCodec{Enabled: true, PT: 126}
-	c.AudioLevel = JingleHdrExt{true, 1}
-	c.TOF = JingleHdrExt{false, 2}
-	c.AbsSendTime = JingleHdrExt{true, 3}
-	c.RID = JingleHdrExt{false, 4}
-	c.TCC = JingleHdrExt{true, 5}
-	c.VideoContentType = JingleHdrExt{false, 7}
-	c.Framemarking = JingleHdrExt{false, 9}
-	c.MID = JingleHdrExt{true, 10}
-	c.AV1DependencyDescriptor = JingleHdrExt{true, 11}
-	c.VideoLayersAllocation = JingleHdrExt{false, 12}
-	c.ExtmapAllowMixed = true
-	return c
-}
-
-// JingleOfferOptions say what to offer one participant, from its features
-// (disco#info) and the conference's state.
-type JingleOfferOptions struct {
-	Audio   bool // the client supports audio
-	Video   bool // the client supports video
-	SCTP    bool // offer a data channel (client support and SCTP enabled)
-	TCC     bool // transport-cc
-	REMB    bool // goog-remb (Jicofo offers it only to clients without TCC)
-	RTX     bool
-	OpusRED bool
-
-	// StartAudioMuted and StartVideoMuted add <startmuted/> to the offer.
-	StartAudioMuted bool
-	StartVideoMuted bool
-
-	// Codecs overrides JingleDefaultCodecConfig.
-	Codecs *JingleCodecConfig
-}
-
-// JingleDefaultOfferOptions is what Jicofo offers a client whose features are
-// unknown: audio, video, SCTP, TCC, RTX and opus RED; no REMB.
-func JingleDefaultOfferOptions() JingleOfferOptions {
-	return JingleOfferOptions{Audio: true, Video: true, SCTP: true, TCC: true, RTX: true, OpusRED: true}
-}
-
-// JingleOfferContents builds the contents of an offer: "audio", "video" and
-// "data" (each only if offered), created by the initiator with senders both,
-// without transports (see Jingle.UseBridgeTransport) or sources.
-func JingleOfferContents(o JingleOfferOptions) []JingleContent {
-	cfg := JingleDefaultCodecConfig()
-	if o.Codecs != nil {
-		cfg = *o.Codecs
-	}
-	content := func(name string, d *JingleRTPDescription) JingleContent {
-		return JingleContent{Creator: JingleCreatorInitiator, Name: name, Senders: JingleSendersBoth, Description: d}
-	}
-	var out []JingleContent
-	if o.Audio {
-		out = append(out, content(JingleContentAudio, jingleAudioDescription(cfg, o)))
-	}
-	if o.Video {
-		out = append(out, content(JingleContentVideo, jingleVideoDescription(cfg, o)))
-	}
-	if o.SCTP {
-		out = append(out, content(JingleContentData, &JingleRTPDescription{Media: "application"}))
-	}
-	return out
-}
-
-// NewJingleOffer returns a session-initiate from initiator with the offer
-// contents for o, a BUNDLE group and, if asked, <startmuted/>. The caller
-// adds the bridge transport, the bridge session and the sources.
-func NewJingleOffer(sid, initiator string, o JingleOfferOptions) *Jingle {
-	j := &Jingle{Action: JingleSessionInitiate, SID: sid, Initiator: initiator, Contents: JingleOfferContents(o)}
-	j.SetBundleGroup()
-	if o.StartAudioMuted || o.StartVideoMuted {
-		j.StartMuted = &JingleStartMuted{Audio: o.StartAudioMuted, Video: o.StartVideoMuted}
-	}
-	return j
-}
-
-func jingleExt(h JingleHdrExt, uri string) []JingleRTPHdrExt {
-	if !h.Enabled {
-		return nil
-	}
-	return []JingleRTPHdrExt{{ID: h.ID, URI: uri}}
-}
-
-func jingleAudioDescription(cfg JingleCodecConfig, o JingleOfferOptions) *JingleRTPDescription {
-	d := &JingleRTPDescription{Media: "audio", MaxPTime: 60}
-	d.HeaderExtensions = append(d.HeaderExtensions, jingleExt(cfg.AudioLevel, JingleExtAudioLevel)...)
-	d.HeaderExtensions = append(d.HeaderExtensions, jingleExt(cfg.MID, JingleExtMID)...)
-	if o.TCC {
-		d.HeaderExtensions = append(d.HeaderExtensions, jingleExt(cfg.TCC, JingleExtTransportCC)...)
-	}
-	if cfg.Opus.Enabled {
-		if cfg.Opus.RED.Enabled && o.OpusRED {
-			// RED goes first, so that it is the codec chosen; its fmtp names opus
-			// as both primary and redundant encoding.
-			pt := strconv.Itoa(cfg.Opus.PT)
-			d.PayloadTypes = append(d.PayloadTypes, JinglePayloadType{
-				ID: cfg.Opus.RED.PT, Name: "red", ClockRate: 48000, Channels: 2,
-				Parameters: []JingleParameter{{Value: pt + "/" + pt}},
-			})
-		}
-		opus := JinglePayloadType{ID: cfg.Opus.PT, Name: "opus", ClockRate: 48000, Channels: 2}
-		opus.Parameters = append(opus.Parameters, JingleParameter{Name: "minptime", Value: strconv.Itoa(cfg.Opus.MinPTime)})
-		if cfg.Opus.UseInbandFEC && !cfg.Opus.RED.Enabled {
-			opus.Parameters = append(opus.Parameters, JingleParameter{Name: "useinbandfec", Value: "1"})
-		}
-		if cfg.TCC.Enabled && o.TCC {
-			opus.RTCPFeedback = append(opus.RTCPFeedback, JingleRTCPFeedback{Type: "transport-cc"})
-		}
-		d.PayloadTypes = append(d.PayloadTypes, opus)
-	}
-	if cfg.TelephoneEvent.Enabled {
-		d.PayloadTypes = append(d.PayloadTypes, JinglePayloadType{ID: cfg.TelephoneEvent.PT, Name: "telephone-event", ClockRate: 8000})
-	}
-	if cfg.ExtmapAllowMixed {
-		d.ExtmapAllowMixed = &JingleEmpty{}
-	}
-	return d
-}
-
-func jingleVideoDescription(cfg JingleCodecConfig, o JingleOfferOptions) *JingleRTPDescription {
-	d := &JingleRTPDescription{Media: "video"}
-	video := func(c JingleVideoCodec, name string) {
-		if !c.Enabled {
-			return
-		}
-		pt := JinglePayloadType{ID: c.PT, Name: name, ClockRate: 90000}
-		pt.RTCPFeedback = []JingleRTCPFeedback{{Type: "ccm", Subtype: "fir"}, {Type: "nack"}, {Type: "nack", Subtype: "pli"}}
-		if c.REMB && o.REMB {
-			pt.RTCPFeedback = append(pt.RTCPFeedback, JingleRTCPFeedback{Type: "goog-remb"})
-		}
-		if cfg.TCC.Enabled && o.TCC {
-			pt.RTCPFeedback = append(pt.RTCPFeedback, JingleRTCPFeedback{Type: "transport-cc"})
-		}
-		if name == "H264" {
-			pt.Parameters = []JingleParameter{{Name: "profile-level-id", Value: JingleH264ProfileLevelID}}
-		}
-		d.PayloadTypes = append(d.PayloadTypes, pt)
-	}
-	video(cfg.AV1, "AV1")
-	video(cfg.VP8, "VP8")
-	video(cfg.H264, "H264")
-	video(cfg.VP9, "VP9")
-	rtx := func(c JingleVideoCodec, feedback bool) {
-		if !o.RTX || !c.Enabled || c.RTXPT < 0 {
-			return
-		}
-		pt := JinglePayloadType{ID: c.RTXPT, Name: "rtx", ClockRate: 90000,
-			Parameters: []JingleParameter{{Name: "apt", Value: strconv.Itoa(c.PT)}}}
-		if feedback {
-			pt.RTCPFeedback = []JingleRTCPFeedback{{Type: "ccm", Subtype: "fir"}, {Type: "nack"}, {Type: "nack", Subtype: "pli"}}
-		}
-		d.PayloadTypes = append(d.PayloadTypes, pt)
-	}
-	rtx(cfg.AV1, true)
-	rtx(cfg.VP8, true)
-	rtx(cfg.VP9, true)
-	rtx(cfg.H264, false)
-
-	for _, e := range []struct {
-		h   JingleHdrExt
-		uri string
-	}{
-		{cfg.VideoLayersAllocation, JingleExtVideoLayersAllocation},
-		{cfg.AV1DependencyDescriptor, JingleExtDependencyDescriptor},
-		{cfg.TOF, JingleExtTOffset},
-		{cfg.MID, JingleExtMID},
-		{cfg.AbsSendTime, JingleExtAbsSendTime},
-		{cfg.Framemarking, JingleExtFramemarking},
-		{cfg.VideoContentType, JingleExtVideoContentType},
-		{cfg.RID, JingleExtRID},
-	} {
-		d.HeaderExtensions = append(d.HeaderExtensions, jingleExt(e.h, e.uri)...)
-	}
-	if o.TCC {
-		d.HeaderExtensions = append(d.HeaderExtensions, jingleExt(cfg.TCC, JingleExtTransportCC)...)
-	}
-	if cfg.ExtmapAllowMixed {
-		d.ExtmapAllowMixed = &JingleEmpty{}
-	}
-	return d
 }

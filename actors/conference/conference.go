@@ -10,6 +10,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -49,7 +50,7 @@ type conference struct {
 	// Media.
 	focusAddr   string // the focus's full JID, the initiator of Jingle sessions
 	meetingID   string // the conference's id on bridges
-	sources     *xmpp.ConferenceSources
+	sources     *sources.Map
 	bridges     map[string]*bridgeSession // by bridge JID
 	bridgeOrder []string                  // bridges in the order the conference took them
 	inviteGen   int
@@ -82,7 +83,7 @@ func newConference(cfg Config, wire, bridgeWire Wire, room, focusAddr, sessionID
 		sessionID:  sessionID,
 		members:    make(map[string]*member),
 		meetingID:  uuid.NewString(),
-		sources:    xmpp.NewConferenceSources(cfg.Sources),
+		sources:    sources.NewMap(cfg.Sources),
 		bridges:    make(map[string]*bridgeSession),
 	}
 	if standby != nil {

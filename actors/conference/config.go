@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/cluster"
+	"focal/media/sources"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -68,7 +69,7 @@ type Config struct {
 	// anybody is invited to a media session (Jicofo's min-participants).
 	MinParticipants int
 	// Sources bounds what each endpoint may signal.
-	Sources xmpp.SourceValidator
+	Sources sources.Validator
 	// JSONSources signals sources as <json-message/> to clients that
 	// support it.
 	JSONSources bool

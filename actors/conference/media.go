@@ -9,6 +9,8 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/offer"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -19,8 +21,8 @@ type bridgeSession struct {
 	id       string // sent to clients as <bridge-session id/>
 	region   string
 	pid      *actor.PID
-	feedback xmpp.SourceSet // the bridge's own sources
-	added    []time.Time    // when endpoints were added, for load ramp-up
+	feedback sources.Set // the bridge's own sources
+	added    []time.Time // when endpoints were added, for load ramp-up
 }
 
 // selected is the brewery's answer to one invite's Select.
@@ -157,9 +159,9 @@ func (c *conference) expireOn(jid string) {
 }
 
 // colibriMedia describes the offer's audio and video to the bridge.
-func colibriMedia(o xmpp.JingleOfferOptions) []xmpp.Colibri2Media {
+func colibriMedia(o offer.Options) []xmpp.Colibri2Media {
 	var out []xmpp.Colibri2Media
-	contents := xmpp.JingleOfferContents(o)
+	contents := offer.Contents(o)
 	for i := range contents {
 		if m, ok := xmpp.Colibri2MediaFromJingle(&contents[i]); ok {
 			out = append(out, m)
@@ -194,10 +196,10 @@ func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 
 // remoteSources is what nick is told about in its offer: everybody else's
 // sources and the bridge's feedback sources.
-func (c *conference) remoteSources(nick string, bs *bridgeSession) map[string]xmpp.SourceSet {
+func (c *conference) remoteSources(nick string, bs *bridgeSession) map[string]sources.Set {
 	out := c.sources.Except(nick)
 	if !bs.feedback.Empty() {
-		out[xmpp.SourceOwnerBridge] = bs.feedback.Clone()
+		out[sources.OwnerBridge] = bs.feedback.Clone()
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/participant"
+	"focal/media/offer"
 	"focal/xmpp"
 )
 
@@ -25,7 +26,7 @@ type member struct {
 
 	// Media: what to offer (nil until the participant's features are
 	// known), and the endpoint it has or is getting.
-	offer         *xmpp.JingleOfferOptions
+	offer         *offer.Options
 	selecting     bool // waiting for the brewery to pick a bridge
 	inviteGen     int
 	bridge        string // bridge JID of its endpoint

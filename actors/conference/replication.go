@@ -6,8 +6,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/participant"
+	"focal/media/offer"
+	"focal/media/sources"
 	"focal/proto"
-	"focal/xmpp"
 )
 
 // replicate sends the conference's whole state to its replica, which takes
@@ -105,7 +106,7 @@ func (c *conference) importState(ctx actor.Context, st *focalpb.ConferenceState)
 			bridge: ms.Bridge, bridgeSession: ms.BridgeSession, allocated: ms.Allocated, noMedia: ms.NoMedia,
 		}
 		if o := ms.Offer; o != nil {
-			m.offer = &xmpp.JingleOfferOptions{Audio: o.Audio, Video: o.Video, SCTP: o.Sctp, TCC: o.Tcc, REMB: o.Remb, RTX: o.Rtx, OpusRED: o.OpusRed}
+			m.offer = &offer.Options{Audio: o.Audio, Video: o.Video, SCTP: o.Sctp, TCC: o.Tcc, REMB: o.Remb, RTX: o.Rtx, OpusRED: o.OpusRed}
 		}
 		var restore *participant.Session
 		if j := ms.Jingle; j != nil {
@@ -142,7 +143,7 @@ func (c *conference) importState(ctx actor.Context, st *focalpb.ConferenceState)
 	c.log.Info("conference taken over", "from", st.Owner, "version", st.Version, "participants", len(c.members), "bridges", len(c.bridges))
 }
 
-func exportSources(set xmpp.SourceSet) ([]*focalpb.Source, []*focalpb.SourceGroup) {
+func exportSources(set sources.Set) ([]*focalpb.Source, []*focalpb.SourceGroup) {
 	var srcs []*focalpb.Source
 	var groups []*focalpb.SourceGroup
 	for _, s := range set.Sources {
@@ -154,13 +155,13 @@ func exportSources(set xmpp.SourceSet) ([]*focalpb.Source, []*focalpb.SourceGrou
 	return srcs, groups
 }
 
-func importSources(srcs []*focalpb.Source, groups []*focalpb.SourceGroup) xmpp.SourceSet {
-	var set xmpp.SourceSet
+func importSources(srcs []*focalpb.Source, groups []*focalpb.SourceGroup) sources.Set {
+	var set sources.Set
 	for _, s := range srcs {
-		set.Sources = append(set.Sources, xmpp.Source{SSRC: s.Ssrc, Media: xmpp.SourceMedia(s.Media), Name: s.Name, MSID: s.Msid, VideoType: s.VideoType})
+		set.Sources = append(set.Sources, sources.Source{SSRC: s.Ssrc, Media: sources.Media(s.Media), Name: s.Name, MSID: s.Msid, VideoType: s.VideoType})
 	}
 	for _, g := range groups {
-		set.Groups = append(set.Groups, xmpp.SourceGroup{Semantics: g.Semantics, Media: xmpp.SourceMedia(g.Media), SSRCs: append([]int64(nil), g.Ssrcs...)})
+		set.Groups = append(set.Groups, sources.Group{Semantics: g.Semantics, Media: sources.Media(g.Media), SSRCs: append([]int64(nil), g.Ssrcs...)})
 	}
 	return set
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/media/offer"
 	"focal/xmpp"
 )
 
@@ -66,9 +67,9 @@ func (p *participantActor) onFeatures(ctx actor.Context, msg discoResult) {
 
 // offerOptions says what to offer this client (Jicofo offers REMB only to
 // clients without transport-cc).
-func (p *participantActor) offerOptions() xmpp.JingleOfferOptions {
+func (p *participantActor) offerOptions() offer.Options {
 	f := p.features
-	return xmpp.JingleOfferOptions{
+	return offer.Options{
 		Audio:   f[FeatureAudio],
 		Video:   f[FeatureVideo],
 		SCTP:    f[FeatureSCTP],

@@ -1,6 +1,8 @@
 package participant
 
 import (
+	"focal/media/offer"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -17,7 +19,7 @@ type (
 		SCTPPort      int
 		// Sources are everybody else's sources by owner (endpoint id, or
 		// "jvb" for the bridge's feedback sources).
-		Sources         map[string]xmpp.SourceSet
+		Sources         map[string]sources.Set
 		StartAudioMuted bool
 		StartVideoMuted bool
 	}
@@ -26,7 +28,7 @@ type (
 	// signalled with source-add or source-remove once the session is up.
 	RemoteSources struct {
 		Remove  bool
-		Sources map[string]xmpp.SourceSet
+		Sources map[string]sources.Set
 	}
 
 	// Barrier is answered (with itself) once the participant has handled
@@ -47,7 +49,7 @@ type (
 	// learnt, in which case Jicofo's defaults apply): it can be invited.
 	Ready struct {
 		Nick  string
-		Offer xmpp.JingleOfferOptions
+		Offer offer.Options
 	}
 
 	// Accepted is a session-accept (or transport-accept) of the current
@@ -56,7 +58,7 @@ type (
 	Accepted struct {
 		Nick         string
 		Transport    *xmpp.JingleICETransport
-		Sources      xmpp.SourceSet
+		Sources      sources.Set
 		InitialLastN *int
 		IQ           *xmpp.Element
 	}
@@ -73,7 +75,7 @@ type (
 	SourcesChanged struct {
 		Nick    string
 		Remove  bool
-		Sources xmpp.SourceSet
+		Sources sources.Set
 		IQ      *xmpp.Element
 	}
 
