@@ -9,6 +9,7 @@ import (
 	"focal/actors/conference"
 	"focal/bench/bridgesim"
 	"focal/internal/testclient"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -118,7 +119,7 @@ func TestTwoParticipantsGetSessionsOnTheLessLoadedBridge(t *testing.T) {
 		if o.Jingle.Content(xmpp.JingleContentData) == nil || o.Jingle.Content(xmpp.JingleContentAudio) == nil {
 			t.Errorf("offer contents = %+v", o.Jingle.Contents)
 		}
-		if fb := o.Sources[xmpp.SourceOwnerBridge]; fb.Empty() {
+		if fb := o.Sources[sources.OwnerBridge]; fb.Empty() {
 			t.Errorf("offer lacks the bridge's feedback sources: %v", o.Sources)
 		}
 	}
@@ -243,21 +244,21 @@ func TestInvalidSourcesAreRejected(t *testing.T) {
 	}
 	taken := bob.media.SSRCs()[0]
 
-	tooMany := xmpp.SourceSet{}
+	tooMany := sources.Set{}
 	for i := range 21 {
-		tooMany.Sources = append(tooMany.Sources, xmpp.Source{SSRC: int64(7000 + i), Media: xmpp.SourceAudio, Name: "alice-a" + string(rune('a'+i))})
+		tooMany.Sources = append(tooMany.Sources, sources.Source{SSRC: int64(7000 + i), Media: sources.Audio, Name: "alice-a" + string(rune('a'+i))})
 	}
 	cases := []struct {
 		name string
-		set  xmpp.SourceSet
+		set  sources.Set
 	}{
-		{"ssrc zero", xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: 0, Media: xmpp.SourceAudio, Name: "alice-a9"}}}},
-		{"ssrc above 2^32-1", xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: 1 << 32, Media: xmpp.SourceAudio, Name: "alice-a9"}}}},
-		{"ssrc of another participant", xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: taken, Media: xmpp.SourceAudio, Name: "alice-a9"}}}},
+		{"ssrc zero", sources.Set{Sources: []sources.Source{{SSRC: 0, Media: sources.Audio, Name: "alice-a9"}}}},
+		{"ssrc above 2^32-1", sources.Set{Sources: []sources.Source{{SSRC: 1 << 32, Media: sources.Audio, Name: "alice-a9"}}}},
+		{"ssrc of another participant", sources.Set{Sources: []sources.Source{{SSRC: taken, Media: sources.Audio, Name: "alice-a9"}}}},
 		{"more than 20 sources", tooMany},
-		{"FID group with one ssrc", xmpp.SourceSet{
-			Sources: []xmpp.Source{{SSRC: 5001, Media: xmpp.SourceVideo, Name: "alice-v9", MSID: "m v"}},
-			Groups:  []xmpp.SourceGroup{{Semantics: xmpp.JingleSemanticsFID, Media: xmpp.SourceVideo, SSRCs: []int64{5001}}},
+		{"FID group with one ssrc", sources.Set{
+			Sources: []sources.Source{{SSRC: 5001, Media: sources.Video, Name: "alice-v9", MSID: "m v"}},
+			Groups:  []sources.Group{{Semantics: xmpp.JingleSemanticsFID, Media: sources.Video, SSRCs: []int64{5001}}},
 		}},
 	}
 	for _, tc := range cases {
@@ -273,7 +274,7 @@ func TestInvalidSourcesAreRejected(t *testing.T) {
 		}
 	}
 	// A valid one goes through.
-	good := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: 4242, Media: xmpp.SourceVideo, Name: "alice-v1", MSID: "alice-desktop v1", VideoType: xmpp.SourceVideoDesktop}}}
+	good := sources.Set{Sources: []sources.Source{{SSRC: 4242, Media: sources.Video, Name: "alice-v1", MSID: "alice-desktop v1", VideoType: sources.VideoDesktop}}}
 	if err := alice.media.SendSourceAdd(ctx, good); err != nil {
 		t.Fatalf("valid source-add: %v", err)
 	}
@@ -282,7 +283,7 @@ func TestInvalidSourcesAreRejected(t *testing.T) {
 	}
 }
 
-func findSSRC(sources map[string]xmpp.SourceSet, ssrc int64) (string, bool) {
+func findSSRC(sources map[string]sources.Set, ssrc int64) (string, bool) {
 	for owner, set := range sources {
 		if _, ok := set.Find(ssrc); ok {
 			return owner, true

@@ -156,12 +156,12 @@ func Colibri2MediaFromJingle(c *JingleContent) (Colibri2Media, bool) {
 	if c == nil || c.Description == nil {
 		return Colibri2Media{}, false
 	}
-	m, ok := SourceMediaOf(c)
-	if !ok {
+	m := c.Media()
+	if m != JingleMediaAudio && m != JingleMediaVideo {
 		return Colibri2Media{}, false
 	}
 	d := c.Description
-	out := Colibri2Media{Type: string(m)}
+	out := Colibri2Media{Type: m}
 	for _, pt := range d.PayloadTypes {
 		pt.Parameters = append([]JingleParameter(nil), pt.Parameters...)
 		pt.RTCPFeedback = append([]JingleRTCPFeedback(nil), pt.RTCPFeedback...)

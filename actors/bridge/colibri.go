@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/media/sources"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -227,7 +228,7 @@ func (s *colibriSession) onResponse(ctx actor.Context, r colibriResponse) {
 		return
 	}
 	if mod.Sources != nil {
-		fb, err := xmpp.SourceSetFromColibri2(mod.Sources, true)
+		fb, err := sources.FromColibri2(mod.Sources, true)
 		if err != nil {
 			s.log.Warn("ignoring malformed feedback sources", "err", err)
 		} else {

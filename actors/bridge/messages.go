@@ -3,6 +3,7 @@ package bridge
 import (
 	"time"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -99,7 +100,7 @@ type (
 		StatsID  string
 		Media    []xmpp.Colibri2Media // the codecs of the participant's offer
 		SCTP     bool
-		Sources  xmpp.SourceSet
+		Sources  sources.Set
 		Visitor  bool
 	}
 
@@ -111,7 +112,7 @@ type (
 		Endpoint  string
 		Transport *xmpp.JingleICETransport
 		SCTPPort  int
-		Feedback  xmpp.SourceSet
+		Feedback  sources.Set
 	}
 
 	// UpdateEndpoint passes on what the participant signalled: its ICE
@@ -119,7 +120,7 @@ type (
 	UpdateEndpoint struct {
 		Endpoint     string
 		Transport    *xmpp.JingleICETransport
-		Sources      *xmpp.SourceSet
+		Sources      *sources.Set
 		InitialLastN *int
 	}
 

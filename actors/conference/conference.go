@@ -10,6 +10,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
@@ -36,7 +37,7 @@ type conference struct {
 	// sources are kept below and put in only by replicatedState.
 	st      *focalpb.ConferenceState
 	members map[string]*member
-	sources *xmpp.ConferenceSources
+	sources *sources.Map
 	bridges map[string]*bridgeSession // by bridge JID
 	// bridgeOrder: bridges in the order the conference took them.
 	bridgeOrder []string
@@ -107,7 +108,7 @@ func newConference(cfg Config, s Start) *conference {
 		focusAddr:  s.Addr,
 		st:         &focalpb.ConferenceState{Room: s.Room, MeetingId: uuid.NewString(), Session: s.Session},
 		members:    make(map[string]*member),
-		sources:    xmpp.NewConferenceSources(cfg.Sources),
+		sources:    sources.NewMap(cfg.Sources),
 		bridges:    make(map[string]*bridgeSession),
 	}
 	if st := s.Standby; st != nil {

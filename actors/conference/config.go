@@ -1,12 +1,11 @@
 package conference
 
 import (
+	"focal/media/sources"
 	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"focal/xmpp"
 )
 
 // Config of the conferences of one node.
@@ -42,7 +41,7 @@ type Config struct {
 	// anybody is invited to a media session (Jicofo's min-participants).
 	MinParticipants int
 	// Sources bounds what each endpoint may signal.
-	Sources xmpp.SourceValidator
+	Sources sources.Validator
 	// JSONSources signals sources as <json-message/> to clients that
 	// support it.
 	JSONSources bool

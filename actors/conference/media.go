@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"focal/media/offer"
+	"focal/media/sources"
 	"focal/proto"
 	"slices"
 	"time"
@@ -85,9 +87,9 @@ func (c *conference) expireOn(jid string) {
 }
 
 // colibriMedia describes the offer's audio and video to the bridge.
-func colibriMedia(o xmpp.JingleOfferOptions) []xmpp.Colibri2Media {
+func colibriMedia(o offer.Options) []xmpp.Colibri2Media {
 	var out []xmpp.Colibri2Media
-	contents := xmpp.JingleOfferContents(o)
+	contents := offer.Contents(o)
 	for i := range contents {
 		if m, ok := xmpp.Colibri2MediaFromJingle(&contents[i]); ok {
 			out = append(out, m)
@@ -122,10 +124,10 @@ func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 
 // remoteSources is what nick is told about in its offer: everybody else's
 // sources and the bridge's feedback sources.
-func (c *conference) remoteSources(nick string, bs *bridgeSession) map[string]xmpp.SourceSet {
+func (c *conference) remoteSources(nick string, bs *bridgeSession) map[string]sources.Set {
 	out := c.sources.Except(nick)
 	if feedback := importSources(bs.Feedback, bs.FeedbackGroups); !feedback.Empty() {
-		out[xmpp.SourceOwnerBridge] = feedback
+		out[sources.OwnerBridge] = feedback
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"focal/media/offer"
 	"focal/proto"
 	"slices"
 	"strings"
@@ -22,7 +23,7 @@ type member struct {
 
 // offer is what to offer the participant, nil until its features are
 // known.
-func (m *member) offer() *xmpp.JingleOfferOptions {
+func (m *member) offer() *offer.Options {
 	return participant.Offer(m.GetJingle().GetFeatures())
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -59,7 +60,7 @@ func (c *conference) onSourcesChanged(ctx actor.Context, s *participant.SourcesC
 		c.reply(xmpp.ErrorFor(s.IQ, xmpp.NewStanzaError(xmpp.ItemNotFound, "no participant "+s.Nick)))
 		return
 	}
-	var changed xmpp.SourceSet
+	var changed sources.Set
 	var err error
 	if s.Remove {
 		changed, err = c.sources.TryRemove(m.Nick, s.Sources)
@@ -106,8 +107,8 @@ func (c *conference) withdrawSources(ctx actor.Context, nick string) {
 }
 
 // fanOut signals a change of owner's sources to every other participant.
-func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set xmpp.SourceSet) {
-	msg := &participant.RemoteSources{Remove: remove, Sources: map[string]xmpp.SourceSet{owner: set}}
+func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set sources.Set) {
+	msg := &participant.RemoteSources{Remove: remove, Sources: map[string]sources.Set{owner: set}}
 	for _, m := range c.members {
 		if m.Nick != owner {
 			ctx.Send(m.pid, msg)

@@ -5,8 +5,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/media/sources"
 	"focal/proto"
-	"focal/xmpp"
 )
 
 // The replicated state has one definition, focalpb.ConferenceState. The
@@ -87,7 +87,7 @@ func (c *conference) importState(ctx actor.Context, from *focalpb.ConferenceStat
 
 // exportSources and importSources encode a source set in the replicated
 // state.
-func exportSources(set xmpp.SourceSet) ([]*focalpb.Source, []*focalpb.SourceGroup) {
+func exportSources(set sources.Set) ([]*focalpb.Source, []*focalpb.SourceGroup) {
 	var srcs []*focalpb.Source
 	var groups []*focalpb.SourceGroup
 	for _, s := range set.Sources {
@@ -99,13 +99,13 @@ func exportSources(set xmpp.SourceSet) ([]*focalpb.Source, []*focalpb.SourceGrou
 	return srcs, groups
 }
 
-func importSources(srcs []*focalpb.Source, groups []*focalpb.SourceGroup) xmpp.SourceSet {
-	var set xmpp.SourceSet
+func importSources(srcs []*focalpb.Source, groups []*focalpb.SourceGroup) sources.Set {
+	var set sources.Set
 	for _, s := range srcs {
-		set.Sources = append(set.Sources, xmpp.Source{SSRC: s.Ssrc, Media: xmpp.SourceMedia(s.Media), Name: s.Name, MSID: s.Msid, VideoType: s.VideoType})
+		set.Sources = append(set.Sources, sources.Source{SSRC: s.Ssrc, Media: sources.Media(s.Media), Name: s.Name, MSID: s.Msid, VideoType: s.VideoType})
 	}
 	for _, g := range groups {
-		set.Groups = append(set.Groups, xmpp.SourceGroup{Semantics: g.Semantics, Media: xmpp.SourceMedia(g.Media), SSRCs: append([]int64(nil), g.Ssrcs...)})
+		set.Groups = append(set.Groups, sources.Group{Semantics: g.Semantics, Media: sources.Media(g.Media), SSRCs: append([]int64(nil), g.Ssrcs...)})
 	}
 	return set
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"focal/media/sources"
 	"focal/proto"
-	"focal/xmpp"
 )
 
 // benchConference is a conference of n members, each with a Jingle state
@@ -28,16 +28,16 @@ func benchConference(b *testing.B, n int) *conference {
 				Features: []string{"urn:xmpp:jingle:apps:rtp:audio", "urn:xmpp:jingle:apps:rtp:video", "urn:ietf:rfc:4588"}},
 		}}
 		base := int64(i)*10 + 1
-		set := xmpp.SourceSet{
-			Sources: []xmpp.Source{{SSRC: base, Media: xmpp.SourceAudio, Name: nick + "-a0", MSID: nick + "-a"}},
+		set := sources.Set{
+			Sources: []sources.Source{{SSRC: base, Media: sources.Audio, Name: nick + "-a0", MSID: nick + "-a"}},
 		}
 		for l := range int64(3) {
 			set.Sources = append(set.Sources,
-				xmpp.Source{SSRC: base + 1 + 2*l, Media: xmpp.SourceVideo, Name: nick + "-v0", MSID: nick + "-v"},
-				xmpp.Source{SSRC: base + 2 + 2*l, Media: xmpp.SourceVideo, Name: nick + "-v0", MSID: nick + "-v"})
-			set.Groups = append(set.Groups, xmpp.SourceGroup{Semantics: "FID", Media: xmpp.SourceVideo, SSRCs: []int64{base + 1 + 2*l, base + 2 + 2*l}})
+				sources.Source{SSRC: base + 1 + 2*l, Media: sources.Video, Name: nick + "-v0", MSID: nick + "-v"},
+				sources.Source{SSRC: base + 2 + 2*l, Media: sources.Video, Name: nick + "-v0", MSID: nick + "-v"})
+			set.Groups = append(set.Groups, sources.Group{Semantics: "FID", Media: sources.Video, SSRCs: []int64{base + 1 + 2*l, base + 2 + 2*l}})
 		}
-		set.Groups = append(set.Groups, xmpp.SourceGroup{Semantics: "SIM", Media: xmpp.SourceVideo, SSRCs: []int64{base + 1, base + 3, base + 5}})
+		set.Groups = append(set.Groups, sources.Group{Semantics: "SIM", Media: sources.Video, SSRCs: []int64{base + 1, base + 3, base + 5}})
 		if _, err := c.sources.TryAdd(nick, set); err != nil {
 			b.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package participant
 
 import (
+	"focal/media/offer"
 	"focal/xmpp"
 	"slices"
 )
@@ -71,12 +72,12 @@ func (p *participantActor) indexFeatures() {
 
 // Offer says what to offer a client with these features, nil while they
 // are unknown (Jicofo offers REMB only to clients without transport-cc).
-func Offer(features []string) *xmpp.JingleOfferOptions {
+func Offer(features []string) *offer.Options {
 	if len(features) == 0 {
 		return nil
 	}
 	has := func(f string) bool { return slices.Contains(features, f) }
-	return &xmpp.JingleOfferOptions{
+	return &offer.Options{
 		Audio:   has(FeatureAudio),
 		Video:   has(FeatureVideo),
 		SCTP:    has(FeatureSCTP),

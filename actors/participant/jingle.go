@@ -3,10 +3,12 @@ package participant
 import (
 	"errors"
 	"fmt"
+	"focal/media/offer"
 	"focal/proto"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/media/sources"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -32,18 +34,18 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 	if p.st.State == sessionPending || p.st.State == sessionActive {
 		p.terminate(xmpp.JingleReasonSuccess, "moving")
 	}
-	offer := Offer(p.st.Features)
-	if offer == nil {
+	forClient := Offer(p.st.Features)
+	if forClient == nil {
 		// The conference invites only participants whose features it
 		// was told of.
 		p.log.Error("invited before the client's features are known")
 		return
 	}
-	opts := *offer
+	opts := *forClient
 	opts.StartAudioMuted, opts.StartVideoMuted = inv.StartAudioMuted, inv.StartVideoMuted
 	sid := xmpp.NewID()
-	j := xmpp.NewJingleOffer(sid, inv.Initiator, opts)
-	j.UseBridgeTransport(inv.Transport, inv.SCTPPort)
+	j := offer.New(sid, inv.Initiator, opts)
+	offer.UseBridgeTransport(j, inv.Transport, inv.SCTPPort)
 	j.BridgeSession = &xmpp.JingleBridgeSession{ID: inv.BridgeSession, Region: inv.Region}
 	p.putSources(j, inv.Sources)
 	p.st.Sid, p.st.State, p.st.Bridge, p.st.BridgeSession = sid, sessionPending, inv.Bridge, inv.BridgeSession
@@ -60,27 +62,27 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 		func(_ *xmpp.Element, err error) { deliver(initiateResult{sid: sid, err: err}) })
 }
 
-// putSources adds sources to a Jingle element the way this client reads
+// putSources adds the sources of each owner to a Jingle element the way this client reads
 // them: compact JSON, or ssma <source/> elements in the contents.
-func (p *participantActor) putSources(j *xmpp.Jingle, sources map[string]xmpp.SourceSet) {
-	if len(sources) == 0 {
+func (p *participantActor) putSources(j *xmpp.Jingle, byOwner map[string]sources.Set) {
+	if len(byOwner) == 0 {
 		return
 	}
 	if p.jsonSources() {
-		j.JSONMessage = xmpp.NewJingleJSONSources(sources)
+		j.JSONMessage = sources.NewJSONMessage(byOwner)
 		return
 	}
 	// In <ssrc-info owner/> a participant's sources belong to its occupant
 	// JID (lib-jitsi-meet takes the endpoint id from its resource); the
 	// bridge's stay "jvb".
-	byJID := make(map[string]xmpp.SourceSet, len(sources))
-	for owner, set := range sources {
-		if owner != xmpp.SourceOwnerBridge {
+	byJID := make(map[string]sources.Set, len(byOwner))
+	for owner, set := range byOwner {
+		if owner != sources.OwnerBridge {
 			owner = p.cfg.Room + "/" + owner
 		}
 		byJID[owner] = set
 	}
-	j.Contents = xmpp.JingleContentsWithSources(j.Contents, byJID)
+	j.Contents = sources.JingleContentsWith(j.Contents, byJID)
 }
 
 func (p *participantActor) onInitiateResult(ctx actor.Context, r initiateResult) {
@@ -237,14 +239,14 @@ func (p *participantActor) onSourceChange(ctx actor.Context, iq *xmpp.Element, j
 
 // readSources reads the client's own sources from contents or, for
 // clients speaking JSON, from <json-message/> (its only owner).
-func (p *participantActor) readSources(j *xmpp.Jingle) (xmpp.SourceSet, error) {
-	set, err := xmpp.SourceSetFromJingle(j.Contents)
+func (p *participantActor) readSources(j *xmpp.Jingle) (sources.Set, error) {
+	set, err := sources.FromJingle(j.Contents)
 	if err != nil || j.JSONMessage == nil {
 		return set, err
 	}
-	byOwner, err := xmpp.JingleDecodeJSONSources(j.JSONMessage.Text)
+	byOwner, err := sources.DecodeJSON(j.JSONMessage.Text)
 	if err != nil {
-		return xmpp.SourceSet{}, fmt.Errorf("json-message: %w", err)
+		return sources.Set{}, fmt.Errorf("json-message: %w", err)
 	}
 	for _, s := range byOwner {
 		set = set.Union(s)

@@ -1,6 +1,7 @@
 package participant
 
 import (
+	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -18,7 +19,7 @@ type (
 		SCTPPort      int
 		// Sources are everybody else's sources by owner (endpoint id, or
 		// "jvb" for the bridge's feedback sources).
-		Sources         map[string]xmpp.SourceSet
+		Sources         map[string]sources.Set
 		StartAudioMuted bool
 		StartVideoMuted bool
 	}
@@ -27,7 +28,7 @@ type (
 	// signalled with source-add or source-remove once the session is up.
 	RemoteSources struct {
 		Remove  bool
-		Sources map[string]xmpp.SourceSet
+		Sources map[string]sources.Set
 	}
 
 	// Barrier is answered (with itself) once the participant has handled
@@ -50,7 +51,7 @@ type (
 	Accepted struct {
 		Nick         string
 		Transport    *xmpp.JingleICETransport
-		Sources      xmpp.SourceSet
+		Sources      sources.Set
 		InitialLastN *int
 		IQ           *xmpp.Element
 	}
@@ -67,7 +68,7 @@ type (
 	SourcesChanged struct {
 		Nick    string
 		Remove  bool
-		Sources xmpp.SourceSet
+		Sources sources.Set
 		IQ      *xmpp.Element
 	}
 

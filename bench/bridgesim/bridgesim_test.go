@@ -21,6 +21,7 @@ import (
 
 	"focal/bench/bridgesim"
 	"focal/internal/prosodytest"
+	"focal/media/sources"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -400,11 +401,11 @@ func testColibri2Lifecycle(t *testing.T, e *env) {
 	if s := got.Transport.SCTP; s == nil || s.Port != bridgesim.SCTPPort {
 		t.Errorf("sctp = %+v, want port %d", s, bridgesim.SCTPPort)
 	}
-	feedback, err := xmpp.SourceSetFromColibri2(out.Sources, false)
+	feedback, err := sources.FromColibri2(out.Sources, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, media := range []xmpp.SourceMedia{xmpp.SourceAudio, xmpp.SourceVideo} {
+	for _, media := range []sources.Media{sources.Audio, sources.Video} {
 		ssrcs := feedback.SSRCs(media)
 		if len(ssrcs) != 1 {
 			t.Fatalf("feedback %s SSRCs = %v, want one", media, ssrcs)

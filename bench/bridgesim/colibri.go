@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -344,7 +345,7 @@ func (b *Bridge) newTransport(meetingID, id string, generation int, relayWS bool
 // feedbackSources are a new conference's bridge sources: one audio and one
 // video source with random SSRCs and the msids clients expect.
 func feedbackSources() *xmpp.Colibri2Sources {
-	source := func(media xmpp.SourceMedia, id string) xmpp.Colibri2MediaSource {
+	source := func(media sources.Media, id string) xmpp.Colibri2MediaSource {
 		return xmpp.Colibri2MediaSource{
 			Type: string(media),
 			ID:   id,
@@ -358,8 +359,8 @@ func feedbackSources() *xmpp.Colibri2Sources {
 		}
 	}
 	return &xmpp.Colibri2Sources{MediaSources: []xmpp.Colibri2MediaSource{
-		source(xmpp.SourceAudio, feedbackAudioID),
-		source(xmpp.SourceVideo, feedbackVideoID),
+		source(sources.Audio, feedbackAudioID),
+		source(sources.Video, feedbackVideoID),
 	}}
 }
 

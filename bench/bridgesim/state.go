@@ -3,6 +3,7 @@ package bridgesim
 import (
 	"slices"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -72,8 +73,8 @@ type Endpoint struct {
 }
 
 // SourceSet returns the endpoint's sources as a source set.
-func (e Endpoint) SourceSet() (xmpp.SourceSet, error) {
-	return xmpp.SourceSetFromColibri2(e.Sources, false)
+func (e Endpoint) SourceSet() (sources.Set, error) {
+	return sources.FromColibri2(e.Sources, false)
 }
 
 // Relay is a link to another bridge of the conference.

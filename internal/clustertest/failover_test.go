@@ -11,6 +11,7 @@ import (
 	"focal/bench/bridgesim"
 	"focal/internal/clustertest"
 	"focal/internal/testclient"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -94,8 +95,8 @@ func received(pairs []pair) map[string][2]int {
 }
 
 // newSource is a video source of alice's that the conference has not seen.
-func newSource(ssrc int64, tag string) xmpp.SourceSet {
-	return xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: ssrc, Media: xmpp.SourceVideo, Name: "alice-" + tag, MSID: fmt.Sprintf("%s-%d v", tag, ssrc), VideoType: xmpp.SourceVideoDesktop}}}
+func newSource(ssrc int64, tag string) sources.Set {
+	return sources.Set{Sources: []sources.Source{{SSRC: ssrc, Media: sources.Video, Name: "alice-" + tag, MSID: fmt.Sprintf("%s-%d v", tag, ssrc), VideoType: sources.VideoDesktop}}}
 }
 
 // addSource has alice signal a new source (again if the first attempts
@@ -144,7 +145,7 @@ func checkBridgeKept(ctx context.Context, t *testing.T, c *clustertest.Cluster, 
 // not yet processed that session's leave is answered item-not-found by the
 // node that let the conference go (or lost with it), as it would be for any
 // client in that window.
-func sourceAddSoon(ctx context.Context, m *participant, add xmpp.SourceSet) error {
+func sourceAddSoon(ctx context.Context, m *participant, add sources.Set) error {
 	var err error
 	for range 3 {
 		actx, cancel := context.WithTimeout(ctx, 3*time.Second)

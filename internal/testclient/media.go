@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -28,7 +29,7 @@ type MediaOptions struct {
 	// Sources, when not nil, are the endpoint's own sources as given (an
 	// empty set for an endpoint that sends nothing). Nil builds one audio
 	// and one video source with random SSRCs unique in the process.
-	Sources *xmpp.SourceSet
+	Sources *sources.Set
 	// Simulcast (three SIM layers) and RTX (a FID stream per video SSRC)
 	// shape the default video sources.
 	Simulcast, RTX bool
@@ -60,7 +61,7 @@ type Offer struct {
 	StartMuted    *xmpp.JingleStartMuted
 	// Sources are the other endpoints' sources by owner, from <source/>
 	// elements or, when JSONSources, from the <json-message/>.
-	Sources     map[string]xmpp.SourceSet
+	Sources     map[string]sources.Set
 	JSONSources bool
 	Jingle      *xmpp.Jingle // the whole payload
 }
@@ -89,12 +90,12 @@ type Media struct {
 
 	mu              sync.Mutex
 	changed         chan struct{} // closed and replaced on every change
-	local           xmpp.SourceSet
+	local           sources.Set
 	sessions        []*mediaSession
 	awaited         int // sessions returned by AwaitSession
 	replaces        []Offer
 	awaitedReplaces int
-	remote          map[string]xmpp.SourceSet
+	remote          map[string]sources.Set
 	remoteTransport *xmpp.JingleICETransport
 	actions         []xmpp.JingleAction
 }
@@ -121,7 +122,7 @@ func NewMedia(c *Client, opts MediaOptions) *Media {
 // newMedia builds the endpoint without hooking it to c (unit tests call
 // handleIQ directly).
 func newMedia(c *Client, opts MediaOptions) *Media {
-	m := &Media{c: c, opts: opts, nick: opts.Nick, changed: make(chan struct{}), remote: map[string]xmpp.SourceSet{}}
+	m := &Media{c: c, opts: opts, nick: opts.Nick, changed: make(chan struct{}), remote: map[string]sources.Set{}}
 	if m.nick == "" {
 		m.nick = xmpp.NewID()[:8]
 	}
@@ -154,7 +155,7 @@ func (m *Media) Nick() string { return m.nick }
 func (m *Media) Transport() *xmpp.JingleICETransport { return m.transport.Clone() }
 
 // LocalSources returns the endpoint's own sources.
-func (m *Media) LocalSources() xmpp.SourceSet {
+func (m *Media) LocalSources() sources.Set {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.local.Clone()
@@ -234,7 +235,7 @@ func (m *Media) Actions() []xmpp.JingleAction {
 
 // RemoteSources returns the other endpoints' sources as the focus signalled
 // them in the current session, by owner.
-func (m *Media) RemoteSources() map[string]xmpp.SourceSet {
+func (m *Media) RemoteSources() map[string]sources.Set {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return cloneView(m.remote)
@@ -315,8 +316,8 @@ func (m *Media) AwaitEnded(ctx context.Context) (*xmpp.JingleReason, error) {
 
 // AwaitRemoteSources waits until match accepts the remote sources by owner,
 // and returns them.
-func (m *Media) AwaitRemoteSources(ctx context.Context, match func(map[string]xmpp.SourceSet) bool) (map[string]xmpp.SourceSet, error) {
-	var view map[string]xmpp.SourceSet
+func (m *Media) AwaitRemoteSources(ctx context.Context, match func(map[string]sources.Set) bool) (map[string]sources.Set, error) {
+	var view map[string]sources.Set
 	err := m.await(ctx, "remote sources", func() bool {
 		view = cloneView(m.remote)
 		return match(view)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -51,7 +52,7 @@ type answer struct {
 	action       xmpp.JingleAction // session-accept or transport-accept
 	responder    string            // our full JID
 	owner        string            // room@muc/nick, on our sources
-	sources      xmpp.SourceSet
+	sources      sources.Set
 	transport    *xmpp.JingleICETransport
 	initialLastN *int
 }
@@ -63,7 +64,7 @@ type answer struct {
 // of a description; a BUNDLE group over all of them.
 func buildAnswer(offer Offer, a answer) *xmpp.Jingle {
 	var base []xmpp.JingleContent
-	offered := map[xmpp.SourceMedia]bool{}
+	offered := map[sources.Media]bool{}
 	for _, oc := range offer.Contents {
 		c := xmpp.JingleContent{
 			Creator:   xmpp.JingleCreatorResponder,
@@ -71,12 +72,12 @@ func buildAnswer(offer Offer, a answer) *xmpp.Jingle {
 			Senders:   xmpp.JingleSendersBoth,
 			Transport: a.transport.Clone(),
 		}
-		media, isRTP := xmpp.SourceMediaOf(&oc)
+		media, isRTP := sources.MediaOf(&oc)
 		switch {
 		case isRTP:
 			offered[media] = true
 			c.Description = answerDescription(oc.Description, media)
-			if media == xmpp.SourceVideo && a.initialLastN != nil {
+			if media == sources.Video && a.initialLastN != nil {
 				c.InitialLastN = &xmpp.Colibri2InitialLastN{Value: *a.initialLastN}
 			}
 		case oc.Name == xmpp.JingleContentData:
@@ -88,7 +89,7 @@ func buildAnswer(offer Offer, a answer) *xmpp.Jingle {
 		}
 		base = append(base, c)
 	}
-	var mine xmpp.SourceSet
+	var mine sources.Set
 	for _, s := range a.sources.Sources {
 		if offered[s.Media] {
 			mine.Sources = append(mine.Sources, s)
@@ -104,7 +105,7 @@ func buildAnswer(offer Offer, a answer) *xmpp.Jingle {
 		SID:       offer.SID,
 		Initiator: offer.Initiator,
 		Responder: a.responder,
-		Contents:  xmpp.JingleContentsWithSources(base, map[string]xmpp.SourceSet{a.owner: mine}),
+		Contents:  sources.JingleContentsWith(base, map[string]sources.Set{a.owner: mine}),
 	}
 	j.SetBundleGroup()
 	return j
@@ -112,7 +113,7 @@ func buildAnswer(offer Offer, a answer) *xmpp.Jingle {
 
 // answerDescription keeps the offered codecs and header extensions of d, and
 // none of its sources (those are the other endpoints').
-func answerDescription(d *xmpp.JingleRTPDescription, media xmpp.SourceMedia) *xmpp.JingleRTPDescription {
+func answerDescription(d *xmpp.JingleRTPDescription, media sources.Media) *xmpp.JingleRTPDescription {
 	out := &xmpp.JingleRTPDescription{Media: string(media), RTCPMux: &xmpp.JingleEmpty{}}
 	if d != nil {
 		out.PayloadTypes = slices.Clone(d.PayloadTypes)

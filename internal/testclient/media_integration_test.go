@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"focal/internal/prosodytest"
+	"focal/media/offer"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -63,11 +65,11 @@ func TestMediaEndpointThroughProsody(t *testing.T) {
 	}
 
 	// session-initiate, answered by session-accept to the sender.
-	offer := xmpp.NewJingleOffer("sid-p", focus.JID(), xmpp.JingleDefaultOfferOptions())
-	offer.UseBridgeTransport(bridgeTransport(), 5000)
-	offer.BridgeSession = &xmpp.JingleBridgeSession{ID: "bs-p"}
-	offer.JSONMessage = xmpp.NewJingleJSONSources(map[string]xmpp.SourceSet{"peer1": peerSources()})
-	if err := send(offer); err != nil {
+	initiate := offer.New("sid-p", focus.JID(), offer.DefaultOptions())
+	offer.UseBridgeTransport(initiate, bridgeTransport(), 5000)
+	initiate.BridgeSession = &xmpp.JingleBridgeSession{ID: "bs-p"}
+	initiate.JSONMessage = sources.NewJSONMessage(map[string]sources.Set{"peer1": peerSources()})
+	if err := send(initiate); err != nil {
 		t.Fatalf("session-initiate: %v", err)
 	}
 	if o, err := media.AwaitSession(ctx); err != nil || o.SID != "sid-p" {
@@ -79,7 +81,7 @@ func TestMediaEndpointThroughProsody(t *testing.T) {
 		acc.ICETransport().Ufrag != media.Transport().Ufrag {
 		t.Errorf("session-accept: sid %q responder %q transport %+v", acc.SID, acc.Responder, acc.ICETransport())
 	}
-	if set, err := xmpp.SourceSetFromJingle(acc.Contents); err != nil || !sameSet(set, media.LocalSources()) {
+	if set, err := sources.FromJingle(acc.Contents); err != nil || !sameSet(set, media.LocalSources()) {
 		t.Errorf("session-accept sources %+v (%v), want %+v", set, err, media.LocalSources())
 	}
 	if src := acc.Content("audio").Description.Sources[0]; src.SSRCInfo == nil || src.SSRCInfo.Owner != owner {
@@ -93,7 +95,7 @@ func TestMediaEndpointThroughProsody(t *testing.T) {
 	}
 
 	// The focus's source-add and source-remove.
-	bob := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: 5001, Media: xmpp.SourceAudio, Name: "bob-a0", MSID: "bob-audio-0 b"}}}
+	bob := sources.Set{Sources: []sources.Source{{SSRC: 5001, Media: sources.Audio, Name: "bob-a0", MSID: "bob-audio-0 b"}}}
 	if err := send(&xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: "sid-p", Contents: bob.JingleContents("bob")}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestMediaEndpointThroughProsody(t *testing.T) {
 
 	// Our source-add reaches the focus tagged with our owner; its error
 	// comes back as the error of SendSourceRemove.
-	screen := xmpp.SourceSet{Sources: []xmpp.Source{{SSRC: 6001, Media: xmpp.SourceVideo, Name: "alice-v1", MSID: "alice-video-1 s", VideoType: xmpp.SourceVideoDesktop}}}
+	screen := sources.Set{Sources: []sources.Source{{SSRC: 6001, Media: sources.Video, Name: "alice-v1", MSID: "alice-video-1 s", VideoType: sources.VideoDesktop}}}
 	if err := media.SendSourceAdd(ctx, screen); err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +136,11 @@ func TestMediaEndpointThroughProsody(t *testing.T) {
 	}
 
 	// transport-replace, answered by transport-accept.
-	replace := xmpp.NewJingleOffer("sid-p", focus.JID(), xmpp.JingleDefaultOfferOptions())
+	replace := offer.New("sid-p", focus.JID(), offer.DefaultOptions())
 	replace.Action = xmpp.JingleTransportReplace
 	newTransport := bridgeTransport()
 	newTransport.Ufrag = "replaced"
-	replace.UseBridgeTransport(newTransport, 5000)
+	offer.UseBridgeTransport(replace, newTransport, 5000)
 	if err := send(replace); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestRejectingEndpointAnswersTheOfferWithAnError(t *testing.T) {
 	defer cancel()
 	focus, bob := dial(t, ctx, p), dial(t, ctx, p)
 	NewMedia(bob, MediaOptions{RejectInitiate: true})
-	iq, err := jingleIQ(bob.JID(), xmpp.NewJingleOffer("sid-r", focus.JID(), xmpp.JingleDefaultOfferOptions()))
+	iq, err := jingleIQ(bob.JID(), offer.New("sid-r", focus.JID(), offer.DefaultOptions()))
 	if err != nil {
 		t.Fatal(err)
 	}

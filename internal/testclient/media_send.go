@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -29,7 +30,7 @@ func (m *Media) Accept(ctx context.Context) error {
 
 // SendSourceAdd signals new sources of ours. Once the focus accepted them
 // they are among LocalSources.
-func (m *Media) SendSourceAdd(ctx context.Context, set xmpp.SourceSet) error {
+func (m *Media) SendSourceAdd(ctx context.Context, set sources.Set) error {
 	s, owner, err := m.session(xmpp.JingleSourceAdd)
 	if err != nil {
 		return err
@@ -46,7 +47,7 @@ func (m *Media) SendSourceAdd(ctx context.Context, set xmpp.SourceSet) error {
 
 // SendSourceRemove signals that sources of ours are gone. Once the focus
 // accepted that, they are no longer among LocalSources.
-func (m *Media) SendSourceRemove(ctx context.Context, set xmpp.SourceSet) error {
+func (m *Media) SendSourceRemove(ctx context.Context, set sources.Set) error {
 	s, owner, err := m.session(xmpp.JingleSourceRemove)
 	if err != nil {
 		return err
@@ -56,8 +57,8 @@ func (m *Media) SendSourceRemove(ctx context.Context, set xmpp.SourceSet) error 
 		return err
 	}
 	m.mu.Lock()
-	view := map[string]xmpp.SourceSet{"": m.local}
-	removeSources(view, map[string]xmpp.SourceSet{"": set})
+	view := map[string]sources.Set{"": m.local}
+	removeSources(view, map[string]sources.Set{"": set})
 	m.local = view[""]
 	m.mu.Unlock()
 	return nil

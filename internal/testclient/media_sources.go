@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -36,21 +37,21 @@ func newSSRC() int64 {
 // microphone: sources named <nick>-a0 and <nick>-v0 with an msid each, video
 // as three simulcast layers when simulcast is set, and an RTX (FID) stream
 // per video SSRC when rtx is set.
-func defaultSources(nick string, simulcast, rtx bool) xmpp.SourceSet {
-	var set xmpp.SourceSet
-	set.Sources = append(set.Sources, xmpp.Source{
+func defaultSources(nick string, simulcast, rtx bool) sources.Set {
+	var set sources.Set
+	set.Sources = append(set.Sources, sources.Source{
 		SSRC:  newSSRC(),
-		Media: xmpp.SourceAudio,
-		Name:  xmpp.SourceDefaultName(nick, xmpp.SourceAudio, 0),
+		Media: sources.Audio,
+		Name:  sources.DefaultName(nick, sources.Audio, 0),
 		MSID:  nick + "-audio-0 " + nick + "-a0-track",
 	})
-	video := func(ssrc int64) xmpp.Source {
-		return xmpp.Source{
+	video := func(ssrc int64) sources.Source {
+		return sources.Source{
 			SSRC:      ssrc,
-			Media:     xmpp.SourceVideo,
-			Name:      xmpp.SourceDefaultName(nick, xmpp.SourceVideo, 0),
+			Media:     sources.Video,
+			Name:      sources.DefaultName(nick, sources.Video, 0),
 			MSID:      nick + "-video-0 " + nick + "-v0-track",
-			VideoType: xmpp.SourceVideoCamera,
+			VideoType: sources.VideoCamera,
 		}
 	}
 	layers := 1
@@ -63,16 +64,16 @@ func defaultSources(nick string, simulcast, rtx bool) xmpp.SourceSet {
 		set.Sources = append(set.Sources, video(primaries[i]))
 	}
 	if simulcast {
-		set.Groups = append(set.Groups, xmpp.SourceGroup{
-			Semantics: xmpp.JingleSemanticsSIM, Media: xmpp.SourceVideo, SSRCs: slices.Clone(primaries),
+		set.Groups = append(set.Groups, sources.Group{
+			Semantics: xmpp.JingleSemanticsSIM, Media: sources.Video, SSRCs: slices.Clone(primaries),
 		})
 	}
 	if rtx {
 		for _, p := range primaries {
 			r := newSSRC()
 			set.Sources = append(set.Sources, video(r))
-			set.Groups = append(set.Groups, xmpp.SourceGroup{
-				Semantics: xmpp.JingleSemanticsFID, Media: xmpp.SourceVideo, SSRCs: []int64{p, r},
+			set.Groups = append(set.Groups, sources.Group{
+				Semantics: xmpp.JingleSemanticsFID, Media: sources.Video, SSRCs: []int64{p, r},
 			})
 		}
 	}
@@ -82,13 +83,13 @@ func defaultSources(nick string, simulcast, rtx bool) xmpp.SourceSet {
 // remoteSources reads the sources a Jingle IQ of the focus carries, by owner:
 // from its <json-message/> when the focus sent them as JSON, else from the
 // <source/> elements of its contents.
-func remoteSources(j *xmpp.Jingle) (map[string]xmpp.SourceSet, error) {
+func remoteSources(j *xmpp.Jingle) (map[string]sources.Set, error) {
 	if j.JSONMessage != nil {
-		out, err := xmpp.JingleDecodeJSONSources(j.JSONMessage.Text)
+		out, err := sources.DecodeJSON(j.JSONMessage.Text)
 		if err == nil {
 			return out, nil
 		}
-		if !errors.Is(err, xmpp.ErrJingleNoJSONSources) {
+		if !errors.Is(err, sources.ErrNoJSONSources) {
 			return nil, fmt.Errorf("read json-message sources: %w", err)
 		}
 	}
@@ -98,7 +99,7 @@ func remoteSources(j *xmpp.Jingle) (map[string]xmpp.SourceSet, error) {
 // sourcesByOwner splits the sources of contents by the owner of their
 // <ssrc-info/> ("" when they have none). A group belongs to the owner of its
 // first SSRC, as groups carry no owner of their own.
-func sourcesByOwner(contents []xmpp.JingleContent) (map[string]xmpp.SourceSet, error) {
+func sourcesByOwner(contents []xmpp.JingleContent) (map[string]sources.Set, error) {
 	ownerOf := map[int64]string{}
 	owners := map[string]bool{}
 	forEachContent(contents, func(srcs []xmpp.JingleSource, _ []xmpp.JingleSourceGroup) {
@@ -119,7 +120,7 @@ func sourcesByOwner(contents []xmpp.JingleContent) (map[string]xmpp.SourceSet, e
 			owners[groupOwner(g)] = true
 		}
 	})
-	out := map[string]xmpp.SourceSet{}
+	out := map[string]sources.Set{}
 	for _, owner := range slices.Sorted(maps.Keys(owners)) {
 		filtered := make([]xmpp.JingleContent, len(contents))
 		for i, c := range contents {
@@ -132,7 +133,7 @@ func sourcesByOwner(contents []xmpp.JingleContent) (map[string]xmpp.SourceSet, e
 			}
 			filtered[i] = c
 		}
-		set, err := xmpp.SourceSetFromJingle(filtered)
+		set, err := sources.FromJingle(filtered)
 		if err != nil {
 			return nil, fmt.Errorf("read sources of %q: %w", owner, err)
 		}
@@ -170,7 +171,7 @@ func keep[T any](in []T, ok func(T) bool) []T {
 }
 
 // addSources merges add into the view by owner.
-func addSources(view, add map[string]xmpp.SourceSet) {
+func addSources(view, add map[string]sources.Set) {
 	for owner, set := range add {
 		view[owner] = view[owner].Union(set)
 	}
@@ -180,9 +181,9 @@ func addSources(view, add map[string]xmpp.SourceSet) {
 // the groups that contain them, and rm's groups. It goes by SSRC, not by the
 // whole source, because a source-remove need not repeat every attribute,
 // and not by owner, because SSRCs are unique in a conference.
-func removeSources(view, rm map[string]xmpp.SourceSet) {
+func removeSources(view, rm map[string]sources.Set) {
 	gone := map[int64]bool{}
-	var groups []xmpp.SourceGroup
+	var groups []sources.Group
 	for _, set := range rm {
 		for _, s := range set.Sources {
 			gone[s.SSRC] = true
@@ -190,9 +191,9 @@ func removeSources(view, rm map[string]xmpp.SourceSet) {
 		groups = append(groups, set.Groups...)
 	}
 	for owner, set := range view {
-		var left xmpp.SourceSet
-		left.Sources = keep(set.Sources, func(s xmpp.Source) bool { return !gone[s.SSRC] })
-		left.Groups = keep(set.Groups, func(g xmpp.SourceGroup) bool {
+		var left sources.Set
+		left.Sources = keep(set.Sources, func(s sources.Source) bool { return !gone[s.SSRC] })
+		left.Groups = keep(set.Groups, func(g sources.Group) bool {
 			return !slices.ContainsFunc(g.SSRCs, func(s int64) bool { return gone[s] }) &&
 				!slices.ContainsFunc(groups, g.Equal)
 		})
@@ -205,8 +206,8 @@ func removeSources(view, rm map[string]xmpp.SourceSet) {
 }
 
 // cloneView deep-copies a view of sources by owner.
-func cloneView(view map[string]xmpp.SourceSet) map[string]xmpp.SourceSet {
-	out := make(map[string]xmpp.SourceSet, len(view))
+func cloneView(view map[string]sources.Set) map[string]sources.Set {
+	out := make(map[string]sources.Set, len(view))
 	for o, s := range view {
 		out[o] = s.Clone()
 	}
@@ -214,7 +215,7 @@ func cloneView(view map[string]xmpp.SourceSet) map[string]xmpp.SourceSet {
 }
 
 // viewHasSSRC reports whether any owner of view has a source with ssrc.
-func viewHasSSRC(view map[string]xmpp.SourceSet, ssrc int64) bool {
+func viewHasSSRC(view map[string]sources.Set, ssrc int64) bool {
 	for _, s := range view {
 		if _, ok := s.Find(ssrc); ok {
 			return true

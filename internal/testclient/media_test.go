@@ -8,6 +8,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"focal/media/offer"
+	"focal/media/sources"
 	"focal/xmpp"
 )
 
@@ -30,34 +32,34 @@ func shortCtx(t *testing.T) context.Context {
 }
 
 // peerSources are another endpoint's: a microphone and a camera with RTX.
-func peerSources() xmpp.SourceSet {
-	return xmpp.SourceSet{
-		Sources: []xmpp.Source{
-			{SSRC: 111, Media: xmpp.SourceAudio, Name: "peer1-a0", MSID: "peer1-audio-0 t1"},
-			{SSRC: 222, Media: xmpp.SourceVideo, Name: "peer1-v0", MSID: "peer1-video-0 t2", VideoType: xmpp.SourceVideoCamera},
-			{SSRC: 223, Media: xmpp.SourceVideo, Name: "peer1-v0", MSID: "peer1-video-0 t2", VideoType: xmpp.SourceVideoCamera},
+func peerSources() sources.Set {
+	return sources.Set{
+		Sources: []sources.Source{
+			{SSRC: 111, Media: sources.Audio, Name: "peer1-a0", MSID: "peer1-audio-0 t1"},
+			{SSRC: 222, Media: sources.Video, Name: "peer1-v0", MSID: "peer1-video-0 t2", VideoType: sources.VideoCamera},
+			{SSRC: 223, Media: sources.Video, Name: "peer1-v0", MSID: "peer1-video-0 t2", VideoType: sources.VideoCamera},
 		},
-		Groups: []xmpp.SourceGroup{{Semantics: xmpp.JingleSemanticsFID, Media: xmpp.SourceVideo, SSRCs: []int64{222, 223}}},
+		Groups: []sources.Group{{Semantics: xmpp.JingleSemanticsFID, Media: sources.Video, SSRCs: []int64{222, 223}}},
 	}
 }
 
 // bridgeSources are the bridge's feedback sources, as the focus signals them.
-func bridgeSources() xmpp.SourceSet {
-	return xmpp.SourceSet{Sources: []xmpp.Source{
-		{SSRC: 900, Media: xmpp.SourceAudio, Name: "jvb-a0", MSID: "mixedmslabel mixedlabelaudio0"},
-		{SSRC: 901, Media: xmpp.SourceVideo, Name: "jvb-v0", MSID: "mixedmslabel mixedlabelvideo0"},
+func bridgeSources() sources.Set {
+	return sources.Set{Sources: []sources.Source{
+		{SSRC: 900, Media: sources.Audio, Name: "jvb-a0", MSID: "mixedmslabel mixedlabelaudio0"},
+		{SSRC: 901, Media: sources.Video, Name: "jvb-v0", MSID: "mixedmslabel mixedlabelvideo0"},
 	}}
 }
 
 // mySources are fixed, so that the tests are deterministic.
-func mySources() *xmpp.SourceSet {
-	return &xmpp.SourceSet{
-		Sources: []xmpp.Source{
-			{SSRC: 1001, Media: xmpp.SourceAudio, Name: "alice-a0", MSID: "alice-audio-0 a"},
-			{SSRC: 2001, Media: xmpp.SourceVideo, Name: "alice-v0", MSID: "alice-video-0 v", VideoType: xmpp.SourceVideoCamera},
-			{SSRC: 2002, Media: xmpp.SourceVideo, Name: "alice-v0", MSID: "alice-video-0 v", VideoType: xmpp.SourceVideoCamera},
+func mySources() *sources.Set {
+	return &sources.Set{
+		Sources: []sources.Source{
+			{SSRC: 1001, Media: sources.Audio, Name: "alice-a0", MSID: "alice-audio-0 a"},
+			{SSRC: 2001, Media: sources.Video, Name: "alice-v0", MSID: "alice-video-0 v", VideoType: sources.VideoCamera},
+			{SSRC: 2002, Media: sources.Video, Name: "alice-v0", MSID: "alice-video-0 v", VideoType: sources.VideoCamera},
 		},
-		Groups: []xmpp.SourceGroup{{Semantics: xmpp.JingleSemanticsFID, Media: xmpp.SourceVideo, SSRCs: []int64{2001, 2002}}},
+		Groups: []sources.Group{{Semantics: xmpp.JingleSemanticsFID, Media: sources.Video, SSRCs: []int64{2001, 2002}}},
 	}
 }
 
@@ -74,15 +76,15 @@ func bridgeTransport() *xmpp.JingleICETransport {
 // elements, or as JSON when json is set.
 func offerIQ(t *testing.T, sid string, json bool) *xmpp.Element {
 	t.Helper()
-	j := xmpp.NewJingleOffer(sid, testInitiator, xmpp.JingleDefaultOfferOptions())
-	j.UseBridgeTransport(bridgeTransport(), 5000)
+	j := offer.New(sid, testInitiator, offer.DefaultOptions())
+	offer.UseBridgeTransport(j, bridgeTransport(), 5000)
 	j.BridgeSession = &xmpp.JingleBridgeSession{ID: "bs-1", Region: "eu"}
 	j.StartMuted = &xmpp.JingleStartMuted{Audio: true}
-	others := map[string]xmpp.SourceSet{"peer1": peerSources(), xmpp.SourceOwnerBridge: bridgeSources()}
+	others := map[string]sources.Set{"peer1": peerSources(), sources.OwnerBridge: bridgeSources()}
 	if json {
-		j.JSONMessage = xmpp.NewJingleJSONSources(others)
+		j.JSONMessage = sources.NewJSONMessage(others)
 	} else {
-		j.Contents = xmpp.JingleContentsWithSources(j.Contents, others)
+		j.Contents = sources.JingleContentsWith(j.Contents, others)
 	}
 	return focusIQ(t, j)
 }
@@ -134,7 +136,7 @@ func TestOfferIsRecordedWithTransportBridgeSessionAndSourcesByOwner(t *testing.T
 		if o.BridgeSessionID() != "bs-1" || o.StartMuted == nil || !o.StartMuted.Audio || o.StartMuted.Video {
 			t.Errorf("json=%v: bridge session %q, startmuted %+v", json, o.BridgeSessionID(), o.StartMuted)
 		}
-		for owner, want := range map[string]xmpp.SourceSet{"peer1": peerSources(), xmpp.SourceOwnerBridge: bridgeSources()} {
+		for owner, want := range map[string]sources.Set{"peer1": peerSources(), sources.OwnerBridge: bridgeSources()} {
 			if json {
 				want = withoutCameraType(want)
 			}
@@ -209,7 +211,7 @@ func TestSessionAcceptAnswersTheOfferWithOwnSourcesAndTransport(t *testing.T) {
 		t.Errorf("groups = %+v", got.Groups)
 	}
 	// Only our sources, none of the offer's.
-	set, err := xmpp.SourceSetFromJingle(got.Contents)
+	set, err := sources.FromJingle(got.Contents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,7 @@ func TestSessionAcceptAnswersTheOfferWithOwnSourcesAndTransport(t *testing.T) {
 }
 
 func TestAnswerLeavesOutSourcesOfMediaNotOffered(t *testing.T) {
-	j := xmpp.NewJingleOffer(testSID, testInitiator, xmpp.JingleOfferOptions{Audio: true})
+	j := offer.New(testSID, testInitiator, offer.Options{Audio: true})
 	o, err := parseOffer(testFocus, j)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +230,7 @@ func TestAnswerLeavesOutSourcesOfMediaNotOffered(t *testing.T) {
 	if len(got.Contents) != 1 || got.Contents[0].Name != "audio" {
 		t.Fatalf("contents = %+v", got.Contents)
 	}
-	set, _ := xmpp.SourceSetFromJingle(got.Contents)
+	set, _ := sources.FromJingle(got.Contents)
 	if !slices.Equal(set.SSRCs(""), []int64{1001}) || len(set.Groups) != 0 {
 		t.Errorf("sources = %+v", set)
 	}
@@ -265,7 +267,7 @@ func TestSourceAddAndRemoveFromTheFocusUpdateTheRemoteView(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob := m.RemoteSources()["bob"]
-	if len(bob.Sources) != 2 || len(bob.Groups) != 1 || bob.Sources[0].VideoType != xmpp.SourceVideoDesktop {
+	if len(bob.Sources) != 2 || len(bob.Groups) != 1 || bob.Sources[0].VideoType != sources.VideoDesktop {
 		t.Errorf("bob = %+v", bob)
 	}
 
@@ -385,16 +387,16 @@ func TestDiscoInfoAdvertisesTheConfiguredFeatures(t *testing.T) {
 }
 
 func TestDefaultSourcesAreNamedUniqueAndValid(t *testing.T) {
-	conf := xmpp.NewConferenceSources(xmpp.SourceValidator{})
+	conf := sources.NewMap(sources.Validator{})
 	seen := map[int64]bool{}
 	for _, nick := range []string{"alice", "bob"} {
 		m := newMedia(nil, MediaOptions{Nick: nick, Simulcast: true, RTX: true})
 		set := m.LocalSources()
-		if len(set.SSRCs(xmpp.SourceAudio)) != 1 || len(set.SSRCs(xmpp.SourceVideo)) != 6 || len(set.Groups) != 4 {
+		if len(set.SSRCs(sources.Audio)) != 1 || len(set.SSRCs(sources.Video)) != 6 || len(set.Groups) != 4 {
 			t.Errorf("%s: sources %+v", nick, set)
 		}
 		for _, s := range set.Sources {
-			want := xmpp.SourceDefaultName(nick, s.Media, 0)
+			want := sources.DefaultName(nick, s.Media, 0)
 			if s.Name != want || s.MSID == "" || seen[s.SSRC] || s.SSRC <= 0 || s.SSRC > 1<<32-1 {
 				t.Errorf("%s: source %+v (want name %s, a fresh ssrc)", nick, s, want)
 			}
@@ -407,17 +409,17 @@ func TestDefaultSourcesAreNamedUniqueAndValid(t *testing.T) {
 }
 
 // sameSet compares source sets ignoring order.
-func sameSet(a, b xmpp.SourceSet) bool {
+func sameSet(a, b sources.Set) bool {
 	return len(a.Sources) == len(b.Sources) && len(a.Groups) == len(b.Groups) &&
 		a.Minus(b).Empty() && b.Minus(a).Empty()
 }
 
 // withoutCameraType is set as the JSON encoding carries it: only desktop
 // video is marked.
-func withoutCameraType(set xmpp.SourceSet) xmpp.SourceSet {
+func withoutCameraType(set sources.Set) sources.Set {
 	set = set.Clone()
 	for i := range set.Sources {
-		if set.Sources[i].VideoType == xmpp.SourceVideoCamera {
+		if set.Sources[i].VideoType == sources.VideoCamera {
 			set.Sources[i].VideoType = ""
 		}
 	}
