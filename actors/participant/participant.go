@@ -74,7 +74,9 @@ func Props(cfg Config) *actor.Props {
 			p.st = proto.Clone(r).(*focalpb.JingleState)
 			p.indexFeatures()
 		}
-		p.reported = p.st
+		// The conference knows this state already (empty, or the restored
+		// one); a copy, so that changes to st show.
+		p.reported = proto.Clone(p.st).(*focalpb.JingleState)
 		return p
 	})
 }
