@@ -38,6 +38,12 @@ type conference struct {
 	st      *focalpb.ConferenceState
 	members map[string]*member
 	sources *sources.Map
+	// sourcesCache is sourcesState's, for the map's revision.
+	sourcesCache struct {
+		revision uint64
+		list     []*focalpb.EndpointSources
+		valid    bool
+	}
 	bridges map[string]*bridgeSession // by bridge JID
 	// bridgeOrder: bridges in the order the conference took them.
 	bridgeOrder []string

@@ -28,11 +28,25 @@ func (c *conference) stateView() *focalpb.ConferenceState {
 	for _, jid := range c.bridgeOrder {
 		st.Bridges = append(st.Bridges, c.bridges[jid].BridgeSessionState)
 	}
+	st.Sources = c.sourcesState()
+	return st
+}
+
+// sourcesState is the source map in the replicated state's shape. It is
+// encoded again only when the map changed (its revision): the map is most
+// of a large conference's state, and the state is derived after every
+// message. The list is replaced, never changed, so views may share it.
+func (c *conference) sourcesState() []*focalpb.EndpointSources {
+	if c.sourcesCache.valid && c.sourcesCache.revision == c.sources.Revision() {
+		return c.sourcesCache.list
+	}
+	var list []*focalpb.EndpointSources
 	for _, owner := range c.sources.Owners() {
 		srcs, groups := exportSources(c.sources.SourcesOf(owner))
-		st.Sources = append(st.Sources, &focalpb.EndpointSources{Endpoint: owner, Sources: srcs, Groups: groups})
+		list = append(list, &focalpb.EndpointSources{Endpoint: owner, Sources: srcs, Groups: groups})
 	}
-	return st
+	c.sourcesCache.revision, c.sourcesCache.list, c.sourcesCache.valid = c.sources.Revision(), list, true
+	return list
 }
 
 // replicatedState is the state a replica keeps, a copy of the live one

@@ -12,6 +12,7 @@ type Map struct {
 	owners    map[string]Set
 	ssrcOwner map[int64]string
 	msidOwner map[string]string
+	revision  uint64
 }
 
 // NewMap returns an empty map enforcing v's limits.
@@ -38,6 +39,10 @@ func (c *Map) MSIDOwner(msid string) (string, bool) {
 	o, ok := c.msidOwner[msid]
 	return o, ok
 }
+
+// Revision counts the changes of the map: it is the same only as long as
+// the map is, so a copy in another shape can be kept until it moves.
+func (c *Map) Revision() uint64 { return c.revision }
 
 // Owners returns the endpoints that have sources, sorted.
 func (c *Map) Owners() []string {
@@ -91,13 +96,16 @@ func (c *Map) TryRemove(owner string, rm Set) (Set, error) {
 // RemoveOwner drops every source of owner (the endpoint left) and returns
 // them.
 func (c *Map) RemoveOwner(owner string) Set {
-	old := c.owners[owner]
-	c.set(owner, Set{})
+	old, ok := c.owners[owner]
+	if ok {
+		c.set(owner, Set{})
+	}
 	return old
 }
 
 // set replaces owner's sources and keeps the SSRC and MSID indexes in step.
 func (c *Map) set(owner string, s Set) {
+	c.revision++
 	for _, src := range c.owners[owner].Sources {
 		delete(c.ssrcOwner, src.SSRC)
 		if src.MSID != "" && c.msidOwner[src.MSID] == owner {

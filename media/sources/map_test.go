@@ -51,3 +51,40 @@ func TestMSIDStaysWhileAnotherSourceUsesIt(t *testing.T) {
 		t.Fatal("msid still used by a accepted for b")
 	}
 }
+
+func TestRevisionMovesWithEveryChangeOnly(t *testing.T) {
+	conf := NewMap(Validator{})
+	rev := conf.Revision()
+	step := func(what string, changes bool) {
+		t.Helper()
+		now := conf.Revision()
+		if moved := now != rev; moved != changes {
+			t.Fatalf("%s: revision %d → %d, want a change: %v", what, rev, now, changes)
+		}
+		rev = now
+	}
+	cam := sourceSimulcast(10, "cam")
+	if _, err := conf.TryAdd("a", cam); err != nil {
+		t.Fatal(err)
+	}
+	step("add", true)
+	if _, err := conf.TryAdd("b", cam); err == nil {
+		t.Fatal("SSRCs of a accepted for b")
+	}
+	step("refused add", false)
+	conf.RemoveOwner("b")
+	step("removing an endpoint without sources", false)
+	_ = conf.SourcesOf("a")
+	_ = conf.Except("b")
+	step("reads", false)
+	if _, err := conf.TryAdd("b", sourceSimulcast(20, "other")); err != nil {
+		t.Fatal(err)
+	}
+	step("add for another", true)
+	if _, err := conf.TryRemove("a", Set{Sources: cam.Sources}); err != nil {
+		t.Fatal(err)
+	}
+	step("remove", true)
+	conf.RemoveOwner("b")
+	step("remove owner", true)
+}
