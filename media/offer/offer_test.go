@@ -3,7 +3,7 @@ package offer
 import (
 	"bytes"
 	"encoding/xml"
-	"path/filepath"
+	"focal/internal/stanzatest"
 	"strings"
 	"testing"
 
@@ -12,29 +12,13 @@ import (
 	"focal/xmpp"
 )
 
-// wireTestdata holds the golden stanzas of the xmpp package.
-var wireTestdata = filepath.Join("..", "..", "xmpp", "testdata")
-
-// testIQ is the IQ envelope of the golden files.
-type testIQ struct {
-	XMLName xml.Name                       `xml:"jabber:client iq"`
-	Type    string                         `xml:"type,attr"`
-	ID      string                         `xml:"id,attr"`
-	From    string                         `xml:"from,attr,omitempty"`
-	To      string                         `xml:"to,attr,omitempty"`
-	Jingle  *xmpp.Jingle                   `xml:"urn:xmpp:jingle:1 jingle"`
-	Modify  *xmpp.Colibri2ConferenceModify `xml:"jitsi:colibri2 conference-modify"`
-	// Modified is the bridge's answer.
-	Modified *xmpp.Colibri2ConferenceModified `xml:"jitsi:colibri2 conference-modified"`
-}
-
 // The session-initiate golden (../../xmpp/testdata/jingle) is what the focus
 // builds from the default offer, the bridge's answer
 // (../../xmpp/testdata/colibri2/conference-modified.xml) and the other
 // participant's sources.
 func TestOfferWithBridgeTransportMatchesGolden(t *testing.T) {
-	var bridge testIQ
-	if err := xml.Unmarshal(xmltest.Golden(t, filepath.Join(wireTestdata, "colibri2", "conference-modified.xml")), &bridge); err != nil {
+	var bridge stanzatest.IQ
+	if err := xml.Unmarshal(stanzatest.Golden(t, "colibri2", "conference-modified.xml"), &bridge); err != nil {
 		t.Fatal(err)
 	}
 	ep := bridge.Modified.Endpoint("7b2f3c1d")
@@ -61,13 +45,13 @@ func TestOfferWithBridgeTransportMatchesGolden(t *testing.T) {
 	j.Contents = sources.JingleContentsWith(j.Contents, map[string]sources.Set{"e1a9d2f0": other, sources.OwnerBridge: feedback})
 	j.BridgeSession = &xmpp.JingleBridgeSession{ID: "d0f4e27c-3a61-4c1e-9a7b-52c8f0b1e6a3", Region: "eu-west-1"}
 
-	iq := testIQ{Type: "set", ID: "8c1e2d7a0f4b", From: "focus@auth.meet.example.com/focus",
+	iq := stanzatest.IQ{Type: "set", ID: "8c1e2d7a0f4b", From: "focus@auth.meet.example.com/focus",
 		To: "room1@conference.meet.example.com/7b2f3c1d", Jingle: j}
 	out, err := xml.Marshal(iq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmltest.AssertSame(t, xmltest.Golden(t, filepath.Join(wireTestdata, "jingle", "session-initiate.xml")), out)
+	xmltest.AssertSame(t, stanzatest.Golden(t, "jingle", "session-initiate.xml"), out)
 }
 
 // The create request is built from the participant's offer, the way the
@@ -94,7 +78,7 @@ func TestColibri2ConferenceCreateFromOffer(t *testing.T) {
 		ExtmapAllowMixed: &xmpp.JingleEmpty{},
 	}
 	rtcstats := false
-	iq := testIQ{Type: "get", ID: "b7c1d0e2f3a4", From: "focus@auth.meet.example.com/focus",
+	iq := stanzatest.IQ{Type: "get", ID: "b7c1d0e2f3a4", From: "focus@auth.meet.example.com/focus",
 		To: "jvbbrewery@internal.auth.meet.example.com/jvb1",
 		Modify: &xmpp.Colibri2ConferenceModify{
 			MeetingID:       "2f8e3c6a-91d4-4b7e-a0f5-6c2d8e1b3a79",
@@ -117,7 +101,7 @@ func TestColibri2ConferenceCreateFromOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmltest.AssertSame(t, xmltest.Golden(t, filepath.Join(wireTestdata, "colibri2", "conference-create.xml")), out)
+	xmltest.AssertSame(t, stanzatest.Golden(t, "colibri2", "conference-create.xml"), out)
 }
 
 func TestOptions(t *testing.T) {

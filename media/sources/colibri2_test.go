@@ -2,7 +2,7 @@ package sources
 
 import (
 	"encoding/xml"
-	"path/filepath"
+	"focal/internal/stanzatest"
 	"reflect"
 	"testing"
 
@@ -43,7 +43,7 @@ func TestColibri2DefaultNames(t *testing.T) {
 // sources; converting and rejecting them must stay linear.
 
 func TestFeedbackSourcesFromConferenceModified(t *testing.T) {
-	iq := decodeGolden(t, filepath.Join(wireTestdata, "colibri2", "conference-modified.xml"))
+	iq := stanzatest.Decode(t, "colibri2", "conference-modified.xml")
 	feedback, err := FromColibri2(iq.Modified.Sources, true)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestFeedbackSourcesFromConferenceModified(t *testing.T) {
 }
 
 func FuzzFromColibri2(f *testing.F) {
-	xmltest.AddFuzzSeeds(f, filepath.Join(wireTestdata, "colibri2"))
+	xmltest.AddFuzzSeeds(f, stanzatest.Path("colibri2"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m xmpp.Colibri2ConferenceModify
 		if xml.Unmarshal(data, &m) == nil {

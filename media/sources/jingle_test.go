@@ -3,7 +3,7 @@ package sources
 import (
 	"encoding/xml"
 	"errors"
-	"path/filepath"
+	"focal/internal/stanzatest"
 	"reflect"
 	"testing"
 
@@ -11,30 +11,6 @@ import (
 	"focal/media/offer"
 	"focal/xmpp"
 )
-
-// wireTestdata holds the golden stanzas of the xmpp package.
-var wireTestdata = filepath.Join("..", "..", "xmpp", "testdata")
-
-// testIQ is the IQ envelope of the golden files.
-type testIQ struct {
-	XMLName  xml.Name                         `xml:"jabber:client iq"`
-	Type     string                           `xml:"type,attr"`
-	ID       string                           `xml:"id,attr"`
-	From     string                           `xml:"from,attr,omitempty"`
-	To       string                           `xml:"to,attr,omitempty"`
-	Jingle   *xmpp.Jingle                     `xml:"urn:xmpp:jingle:1 jingle"`
-	Modify   *xmpp.Colibri2ConferenceModify   `xml:"jitsi:colibri2 conference-modify"`
-	Modified *xmpp.Colibri2ConferenceModified `xml:"jitsi:colibri2 conference-modified"`
-}
-
-func decodeGolden(t testing.TB, path string) testIQ {
-	t.Helper()
-	var iq testIQ
-	if err := xml.Unmarshal(xmltest.Golden(t, path), &iq); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return iq
-}
 
 func TestFromJingleErrors(t *testing.T) {
 	desc := func(media string, srcs []xmpp.JingleSource, groups ...xmpp.JingleSourceGroup) []xmpp.JingleContent {
@@ -127,7 +103,7 @@ func TestJingleContentsWithLeavesBaseAlone(t *testing.T) {
 // The sources of a real client's session-accept are accepted, and go to the
 // bridge as ../../xmpp/testdata/colibri2/endpoint-update.xml.
 func TestSessionAcceptSourcesGoToTheBridge(t *testing.T) {
-	iq := decodeGolden(t, filepath.Join(wireTestdata, "jingle", "session-accept.xml"))
+	iq := stanzatest.Decode(t, "jingle", "session-accept.xml")
 	j := iq.Jingle
 	tr := j.ICETransport()
 	set, err := FromJingle(j.Contents)
@@ -144,7 +120,7 @@ func TestSessionAcceptSourcesGoToTheBridge(t *testing.T) {
 
 	// What the focus tells the bridge next (../colibri2/endpoint-update.xml).
 	n, _ := j.InitialLastN()
-	update := testIQ{Type: "get", ID: "9e8d7c6b5a40", From: "focus@auth.meet.example.com/focus",
+	update := stanzatest.IQ{Type: "get", ID: "9e8d7c6b5a40", From: "focus@auth.meet.example.com/focus",
 		To: "jvbbrewery@internal.auth.meet.example.com/jvb1",
 		Modify: &xmpp.Colibri2ConferenceModify{
 			MeetingID: "2f8e3c6a-91d4-4b7e-a0f5-6c2d8e1b3a79",
@@ -159,11 +135,11 @@ func TestSessionAcceptSourcesGoToTheBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmltest.AssertSame(t, xmltest.Golden(t, filepath.Join(wireTestdata, "colibri2", "endpoint-update.xml")), out)
+	xmltest.AssertSame(t, stanzatest.Golden(t, "colibri2", "endpoint-update.xml"), out)
 }
 
 func FuzzFromJingle(f *testing.F) {
-	xmltest.AddFuzzSeeds(f, filepath.Join(wireTestdata, "jingle"))
+	xmltest.AddFuzzSeeds(f, stanzatest.Path("jingle"))
 	f.Add([]byte(`<jingle xmlns="urn:xmpp:jingle:1" action="source-remove" sid="x"><content name="audio"><source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="-1"/></content><reason><a/><b/></reason></jingle>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var j xmpp.Jingle

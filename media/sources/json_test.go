@@ -2,7 +2,7 @@ package sources
 
 import (
 	"errors"
-	"path/filepath"
+	"focal/internal/stanzatest"
 	"reflect"
 	"testing"
 
@@ -11,7 +11,7 @@ import (
 
 // A client's source-add encodes as the golden json-message Jicofo sends.
 func TestSourceAddEncodesAsGoldenJSON(t *testing.T) {
-	iq := decodeGolden(t, filepath.Join(wireTestdata, "jingle", "source-add.xml"))
+	iq := stanzatest.Decode(t, "jingle", "source-add.xml")
 	set, err := FromJingle(iq.Jingle.Contents)
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +22,7 @@ func TestSourceAddEncodesAsGoldenJSON(t *testing.T) {
 		}
 	}
 
-	jsonIQ := decodeGolden(t, filepath.Join(wireTestdata, "jingle", "source-add-json.xml"))
+	jsonIQ := stanzatest.Decode(t, "jingle", "source-add-json.xml")
 	want := jsonIQ.Jingle.JSONMessage.Text
 	if got := EncodeJSON(map[string]Set{"7b2f3c1d": set}); got != want {
 		t.Fatalf("JSON encoding:\ngot  %s\nwant %s", got, want)
