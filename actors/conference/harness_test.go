@@ -22,6 +22,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
@@ -321,6 +322,21 @@ func (b *scriptedBrewery) Receive(ctx actor.Context) {
 		b.q.push(&selectReq{sel: msg, from: ctx.Sender()})
 	case *bridge.Failed:
 		b.failed.push(msg.Bridge)
+	case *brewerySync:
+		ctx.Respond(msg)
+	}
+}
+
+// brewerySync is answered once the brewery has handled everything sent
+// to it before.
+type brewerySync struct{}
+
+// sync returns once the brewery has recorded every Select sent to it
+// before the call.
+func (h *harness) syncBrewery() {
+	h.t.Helper()
+	if _, err := h.root.RequestFuture(h.breweryPID, &brewerySync{}, awaitTimeout).Result(); err != nil {
+		h.t.Fatalf("brewery sync: %v", err)
 	}
 }
 
@@ -365,7 +381,9 @@ type harness struct {
 	sys     *actor.ActorSystem
 	root    *actor.RootContext
 	brewery *scriptedBrewery
-	cfg     Config
+	// breweryPID is the scripted brewery's actor (Config.Bridges).
+	breweryPID *actor.PID
+	cfg        Config
 }
 
 // newHarness starts an actor system and a scripted brewery; the config has
@@ -376,6 +394,7 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return testLogger() }))
 	h := &harness{t: t, sys: sys, root: sys.Root, brewery: newScriptedBrewery()}
 	breweryPID := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h.brewery }))
+	h.breweryPID = breweryPID
 	cfg := DefaultConfig()
 	cfg.FocusJID = testFocusJID
 	cfg.InitialTimeout = time.Minute
@@ -621,22 +640,22 @@ func clientTransport(nick string) *xmpp.JingleICETransport {
 }
 
 // sourcesOf is a camera and a microphone of nick, SSRCs from base.
-func sourcesOf(nick string, base int64) xmpp.SourceSet {
-	return xmpp.SourceSet{Sources: []xmpp.Source{
-		{SSRC: base + 1, Media: xmpp.SourceAudio, Name: nick + "-a0", MSID: nick + "-audio-1 a-" + nick},
-		{SSRC: base + 2, Media: xmpp.SourceVideo, Name: nick + "-v0", MSID: nick + "-video-1 v-" + nick, VideoType: xmpp.SourceVideoCamera},
+func sourcesOf(nick string, base int64) sources.Set {
+	return sources.Set{Sources: []sources.Source{
+		{SSRC: base + 1, Media: sources.Audio, Name: nick + "-a0", MSID: nick + "-audio-1 a-" + nick},
+		{SSRC: base + 2, Media: sources.Video, Name: nick + "-v0", MSID: nick + "-video-1 v-" + nick, VideoType: sources.VideoCamera},
 	}}
 }
 
 // accept sends nick's session-accept of sid with sources and its
 // transport, and awaits the result.
-func (c *tconf) accept(nick, sid string, sources xmpp.SourceSet) {
+func (c *tconf) accept(nick, sid string, srcs sources.Set) {
 	c.t.Helper()
 	j := &xmpp.Jingle{Action: xmpp.JingleSessionAccept, SID: sid, Responder: c.occupant(nick),
-		Contents: sources.JingleContents("")}
+		Contents: srcs.JingleContents("")}
 	if len(j.Contents) == 0 {
 		j.Contents = []xmpp.JingleContent{{Name: xmpp.JingleContentAudio,
-			Description: &xmpp.JingleRTPDescription{Media: string(xmpp.SourceAudio)}}}
+			Description: &xmpp.JingleRTPDescription{Media: string(sources.Audio)}}}
 	}
 	for i := range j.Contents {
 		j.Contents[i].Creator, j.Contents[i].Senders = xmpp.JingleCreatorResponder, xmpp.JingleSendersBoth
@@ -648,7 +667,7 @@ func (c *tconf) accept(nick, sid string, sources xmpp.SourceSet) {
 
 // sourceChange sends a source-add (or source-remove) of nick's session
 // sid; it returns the IQ's id.
-func (c *tconf) sourceChange(nick, sid string, action xmpp.JingleAction, set xmpp.SourceSet) string {
+func (c *tconf) sourceChange(nick, sid string, action xmpp.JingleAction, set sources.Set) string {
 	c.t.Helper()
 	return c.iqFrom(nick, &xmpp.Jingle{Action: action, SID: sid, Contents: set.JingleContents("")})
 }
@@ -680,7 +699,7 @@ func colibriSSRCs(ep *xmpp.Colibri2Endpoint) []int64 {
 	if ep == nil || ep.Sources == nil {
 		return nil
 	}
-	set, err := xmpp.SourceSetFromColibri2(ep.Sources, false)
+	set, err := sources.FromColibri2(ep.Sources, false)
 	if err != nil {
 		return nil
 	}
@@ -692,7 +711,7 @@ func colibriSSRCs(ep *xmpp.Colibri2Endpoint) []int64 {
 }
 
 // ssrcs are a source set's SSRCs, sorted.
-func ssrcs(set xmpp.SourceSet) []int64 {
+func ssrcs(set sources.Set) []int64 {
 	var out []int64
 	for _, s := range set.Sources {
 		out = append(out, s.SSRC)
