@@ -759,7 +759,11 @@ func (c *tconf) inCall(bridgeJID string, nicks ...string) map[string]*xmpp.Jingl
 		}
 	}
 	for _, nick := range nicks {
+		// One at a time: participants report to the conference each on
+		// its own, and the order they are placed in is the order the
+		// conference learnt they were ready.
 		c.ready(nick)
+		c.barrier()
 	}
 	offers := map[string]*xmpp.Jingle{}
 	for _, nick := range nicks {
