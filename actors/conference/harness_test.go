@@ -76,16 +76,33 @@ func (q *queue[T]) push(v T) {
 // the deadline; past it the test fails, listing what is there instead.
 func (q *queue[T]) take(t testing.TB, what string, match func(T) bool) T {
 	t.Helper()
+	_, v := q.takeUntil(t, what, match, func(T) bool { return false })
+	return v
+}
+
+// takeUntil is take that also removes and returns, in order, the items
+// before the match for which also holds.
+func (q *queue[T]) takeUntil(t testing.TB, what string, match, also func(T) bool) ([]T, T) {
+	t.Helper()
 	deadline := time.NewTimer(awaitTimeout)
 	defer deadline.Stop()
 	for {
 		q.mu.Lock()
-		for i, v := range q.items {
-			if match(v) {
-				q.items = slices.Delete(q.items, i, i+1)
-				q.mu.Unlock()
-				return v
+		if i := slices.IndexFunc(q.items, match); i >= 0 {
+			target := q.items[i]
+			var before, rest []T
+			for j, v := range q.items {
+				switch {
+				case j == i:
+				case j < i && also(v):
+					before = append(before, v)
+				default:
+					rest = append(rest, v)
+				}
 			}
+			q.items = rest
+			q.mu.Unlock()
+			return before, target
 		}
 		if q.changed == nil {
 			q.changed = make(chan struct{})
