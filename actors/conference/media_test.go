@@ -79,6 +79,7 @@ func TestInviteGivesEachReadyParticipantAnEndpointAndASession(t *testing.T) {
 		t.Errorf("bob's offer: bridge-session %+v sid %q", bobOffer.BridgeSession, bobOffer.SID)
 	}
 
+	c.barrier() // the participants' reports of their sessions are in
 	s = c.snapshot()
 	for nick, sid := range map[string]string{"alice": offer.SID, "bob": bobOffer.SID} {
 		if m, _ := s.member(nick); m.Bridge != jvb1 || m.JingleSID != sid || m.JingleState != "pending" {
@@ -134,6 +135,7 @@ func TestAcceptPassesSourcesToTheBridgeAndTheOthers(t *testing.T) {
 
 	upd = c.bridgeWire.awaitRequest(t, nick+"'s update", colibriTo(jvb1, updatesEndpoint(nick)))
 	upd.result(nil)
+	c.barrier() // the participants' reports of their sessions are in
 	s := c.snapshot()
 	want := colibriOf(goldenIQ(t, "colibri2/endpoint-update.xml", "2f8e3c6a-91d4-4b7e-a0f5-6c2d8e1b3a79", s.MeetingID))
 	if got := colibriOf(upd.el); !reflect.DeepEqual(got, want) {

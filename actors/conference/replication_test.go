@@ -144,6 +144,7 @@ func TestEveryStateChangeReachesTheReplica(t *testing.T) {
 		c.awaitInitiate(nick)
 		r.check(c, nick+" invited")
 	}
+	r.barrier(c, "invited") // the participants' reports of their sessions are in
 	for _, m := range r.latest.Members {
 		if m.Bridge != jvb1 || !m.Allocated || m.GetJingle().GetState() != focalpb.SessionState_SESSION_PENDING {
 			t.Errorf("invited: %s in the replica: %v", m.Nick, m)
