@@ -219,6 +219,7 @@ func TestSelectAnswerReachesTheReplica(t *testing.T) {
 	c.ready("alice")
 	c.barrier()
 	c.ready("bob")
+	c.barrier() // nothing else reaches the conference after the answer
 	r.check(c, "both ready")
 
 	c.answerSelect(jvb1)
