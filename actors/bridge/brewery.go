@@ -98,7 +98,9 @@ func (b *brewery) Receive(ctx actor.Context) {
 			b.log.Warn("bridge failed a conference", "bridge", msg.Bridge)
 		}
 	case *Select:
-		ctx.Respond(b.selectBridge(msg))
+		res := b.selectBridge(msg)
+		res.ID = msg.ID
+		ctx.Respond(res)
 	case *ListBridges:
 		ctx.Respond(b.snapshot())
 	}

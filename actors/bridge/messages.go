@@ -21,6 +21,8 @@ type (
 // Select asks the brewery for the bridge of one new participant of a
 // conference. The answer is a Selected.
 type Select struct {
+	// ID is echoed in the answer, for the asker to match it.
+	ID     uint64
 	Room   string
 	Region string // the participant's region, if known
 	// Bridges are the conference's bridges, the first one first.
@@ -37,6 +39,7 @@ type ConferenceBridge struct {
 // Selected answers Select. Err wraps selection.ErrNoBridge when no bridge
 // can take the participant.
 type Selected struct {
+	ID     uint64 // the Select's
 	Bridge string // brewery occupant JID
 	Region string // the bridge's region
 	Err    error

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -63,7 +64,8 @@ type conference struct {
 
 	focusAddr string     // the focus's full JID, the initiator of Jingle sessions
 	selecting *selection // the bridge Select in flight, if any
-	selectGen int
+	selectGen uint64
+	selectT   *time.Timer
 	noBridge  bool // the last selection found no bridge
 
 	// Cluster.
@@ -157,8 +159,10 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onJoinTimeout(ctx, msg)
 	case ownerGranted:
 		c.onOwnerGranted(ctx, msg)
-	case selected:
-		c.onSelected(ctx, msg)
+	case *bridge.Selected:
+		c.onSelected(ctx, msg.ID, msg, nil)
+	case selectTimeout:
+		c.onSelected(ctx, msg.gen, nil, errors.New("the brewery did not answer"))
 	case *bridge.Allocated:
 		c.onAllocated(ctx, msg)
 	case *bridge.ColibriFailed:
@@ -292,6 +296,9 @@ func (c *conference) stopTimers() {
 	}
 	if c.joinT != nil {
 		c.joinT.Stop()
+	}
+	if c.selectT != nil {
+		c.selectT.Stop()
 	}
 }
 

@@ -362,6 +362,7 @@ func (b *scriptedBrewery) answer(root *actor.RootContext, r *selectReq, res *bri
 	b.mu.Lock()
 	b.outstanding[r.sel.Room]--
 	b.mu.Unlock()
+	res.ID = r.sel.ID
 	root.Send(r.from, res)
 }
 

@@ -1,7 +1,6 @@
 package conference
 
 import (
-	"errors"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -23,16 +22,11 @@ import (
 // request (gen) it is, so that a late answer to an older one is ignored.
 type selection struct {
 	nick string
-	gen  int
+	gen  uint64
 }
 
-// selected is the brewery's answer to the selection gen.
-type selected struct {
-	nick string
-	gen  int
-	res  *bridge.Selected
-	err  error
-}
+// selectTimeout ends the wait for the answer to the Select gen.
+type selectTimeout struct{ gen uint64 }
 
 // needsBridge says whether m is to be placed on a bridge: its features are
 // known, it has no endpoint, and it is not kept out of media.
@@ -65,35 +59,34 @@ func (c *conference) retrySelection(ctx actor.Context) {
 	c.selectBridges(ctx)
 }
 
-// requestBridge asks the brewery for m's bridge; the answer comes back as
-// a selected message, so the conference keeps serving meanwhile.
+// requestBridge asks the brewery for m's bridge. The answer comes back as
+// a message to the conference (not a future's re-entry, which runs outside
+// Receive: what it changed would reach the replica only with some later
+// message), so the conference keeps serving meanwhile.
 func (c *conference) requestBridge(ctx actor.Context, m *member) {
 	c.selectGen++
-	sel := selection{nick: m.Nick, gen: c.selectGen}
-	c.selecting = &sel
-	req := &bridge.Select{Room: c.room, Region: m.Region, Bridges: c.conferenceBridges()}
-	f := ctx.RequestFuture(c.cfg.Bridges, req, c.cfg.RequestTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
-		s, _ := res.(*bridge.Selected)
-		c.onSelected(ctx, selected{nick: sel.nick, gen: sel.gen, res: s, err: err})
-	})
+	c.selecting = &selection{nick: m.Nick, gen: c.selectGen}
+	ctx.Request(c.cfg.Bridges, &bridge.Select{ID: c.selectGen, Room: c.room, Region: m.Region, Bridges: c.conferenceBridges()})
+	if c.selectT != nil {
+		c.selectT.Stop()
+	}
+	c.selectT = c.after(c.cfg.RequestTimeout, selectTimeout{gen: c.selectGen})
 }
 
-// onSelected places the member the answer is for (if it still needs a
-// bridge) and starts the next selection.
-func (c *conference) onSelected(ctx actor.Context, s selected) {
-	if c.selecting == nil || c.selecting.gen != s.gen {
+// onSelected places the member the answer to the Select gen is for (if it
+// still needs a bridge), or notes that no bridge can be had, and starts
+// the next selection.
+func (c *conference) onSelected(ctx actor.Context, gen uint64, res *bridge.Selected, err error) {
+	if c.selecting == nil || c.selecting.gen != gen {
 		return
 	}
+	nick := c.selecting.nick
 	c.selecting = nil
-	err := s.err
-	if err == nil && s.res == nil {
-		err = errors.New("no answer from the brewery")
-	}
+	c.selectT.Stop()
 	if err == nil {
-		err = s.res.Err
+		err = res.Err
 	}
-	m := c.members[s.nick]
+	m := c.members[nick]
 	switch {
 	case m == nil || !m.needsBridge():
 		// It left, or ended its media, meanwhile.
@@ -103,7 +96,7 @@ func (c *conference) onSelected(ctx actor.Context, s selected) {
 		c.noBridge = true
 		return
 	default:
-		c.place(ctx, m, s.res.Bridge, s.res.Region)
+		c.place(ctx, m, res.Bridge, res.Region)
 	}
 	c.selectBridges(ctx)
 }
