@@ -42,12 +42,14 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		return
 	}
 	c.standby = false
+	// The participants it imports talk on the new wire.
+	c.wire, c.focusAddr, c.streamUp = p.Wire, p.Addr, p.Up
 	if c.latest != nil {
 		c.importState(ctx, c.latest)
 		c.latest = nil
 		c.restored = !p.Seated
 	}
-	c.wire, c.focusAddr, c.st.Session, c.streamUp = p.Wire, p.Addr, p.Session, p.Up
+	c.st.Session = p.Session
 	c.log.Info("driving the conference", "seated", p.Seated, "buffered", len(c.buffered))
 	if p.Seated {
 		c.joined, c.everJoin = true, true
