@@ -15,41 +15,37 @@ import (
 )
 
 // directory creates conference actors on the first request for a room and
-// routes later requests and stanzas to them. The room → actor map is its own
-// state: nothing else reads or writes it.
+// routes later requests and stanzas to them, and keeps each room's place in
+// the cluster (an entry per room). Its state is its own: nothing else
+// reads or writes it.
 type directory struct {
 	cfg   Config
 	wire  session.Wire
 	log   *slog.Logger
-	rooms map[string]*actor.PID
+	rooms map[string]*entry // the rooms it has a conference actor for
 	byPID map[string]string // PID id → room, to forget stopped conferences
 	addr  string            // the client stream's full JID while it is up
 
 	// Cluster placement (see placement.go); zero when not clustered.
-	clustered      bool
-	fenced         bool // without quorum: drives nothing
-	self           string
-	members        []cluster.Member
-	standby        map[string]bool   // rooms this node stands by for
-	standbyOwner   map[string]string // room → node that replicates it here
-	standbySession map[string]string // room → resumption id of its focus session
-	sessionRooms   map[string]int    // resumption id → standby rooms on it
-	promotePending map[string]bool   // a promotion delay runs
-	promoteDue     map[string]bool   // the delay ran out: promote if still owner
-	replicaOf      map[string]string // room → node told to stand by
-	placement      *Placement        // the latest
-	lackingSince   time.Time         // quorum missing since (zero: it is not)
-	handingOff     map[string]string // room → node it is being handed to, or cutOff
+	clustered    bool
+	fenced       bool // without quorum: drives nothing
+	self         string
+	members      []cluster.Member
+	placement    *Placement // the latest
+	lackingSince time.Time  // quorum missing since (zero: it is not)
 
 	// Shard sessions (see sessions.go).
 	links     map[string]*link                 // by id
 	shardLink map[int]string                   // shard → session new conferences go on
 	roomLink  map[string]string                // room → session it is on
 	smStates  map[string]*focalpb.ShardSession // resumption states other nodes sent, by resumption id
-	highH     map[string]uint32                // highest h seen per resumption id
-	asking    map[string][]string              // resumption id → rooms waiting for its holder's answer
-	known     map[string]cluster.Member        // every member ever seen, by name (its last address)
-	linkSeq   int
+	// sessionRooms counts the standby rooms on each resumption id (an
+	// index of the entries' sessions, kept by setStandbySession).
+	sessionRooms map[string]int
+	highH        map[string]uint32         // highest h seen per resumption id
+	asking       map[string][]string       // resumption id → rooms waiting for its holder's answer
+	known        map[string]cluster.Member // every member ever seen, by name (its last address)
+	linkSeq      int
 }
 
 // Props returns the props of a node's conference directory, which talks
@@ -58,26 +54,19 @@ type directory struct {
 func Props(cfg Config, wire session.Wire) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &directory{
-			cfg:            cfg,
-			wire:           wire,
-			log:            cfg.Conference.Logger.With("actor", Name),
-			rooms:          make(map[string]*actor.PID),
-			byPID:          make(map[string]string),
-			standby:        make(map[string]bool),
-			standbyOwner:   make(map[string]string),
-			standbySession: make(map[string]string),
-			sessionRooms:   make(map[string]int),
-			promotePending: make(map[string]bool),
-			promoteDue:     make(map[string]bool),
-			replicaOf:      make(map[string]string),
-			handingOff:     make(map[string]string),
-			links:          make(map[string]*link),
-			shardLink:      make(map[int]string),
-			roomLink:       make(map[string]string),
-			smStates:       make(map[string]*focalpb.ShardSession),
-			highH:          make(map[string]uint32),
-			asking:         make(map[string][]string),
-			known:          make(map[string]cluster.Member),
+			cfg:          cfg,
+			wire:         wire,
+			log:          cfg.Conference.Logger.With("actor", Name),
+			rooms:        make(map[string]*entry),
+			byPID:        make(map[string]string),
+			sessionRooms: make(map[string]int),
+			links:        make(map[string]*link),
+			shardLink:    make(map[int]string),
+			roomLink:     make(map[string]string),
+			smStates:     make(map[string]*focalpb.ShardSession),
+			highH:        make(map[string]uint32),
+			asking:       make(map[string][]string),
+			known:        make(map[string]cluster.Member),
 		}
 	})
 }
@@ -95,12 +84,12 @@ func (d *directory) Receive(ctx actor.Context) {
 			ctx.Forward(directoryOf(owner))
 			return
 		}
-		pid := d.rooms[msg.Room]
-		if pid == nil {
-			pid = d.spawn(ctx, msg.Room, nil)
-			d.place(ctx, msg.Room, pid)
+		r := d.rooms[msg.Room]
+		if r == nil {
+			r = d.spawn(ctx, msg.Room, nil)
+			d.place(ctx, msg.Room, r)
 		}
-		ctx.Forward(pid)
+		ctx.Forward(r.pid)
 	case *Placement:
 		d.onPlacement(ctx, msg)
 	case fenceCheck:
@@ -127,14 +116,14 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onSessionEnded(ctx, msg)
 	case *focalpb.ForwardedStanza:
 		el, err := xmpp.Parse([]byte(msg.Xml))
-		if pid := d.rooms[msg.Room]; pid != nil && err == nil {
-			ctx.Send(pid, &conference.Stanza{Room: msg.Room, El: el})
+		if r := d.rooms[msg.Room]; r != nil && err == nil {
+			ctx.Send(r.pid, &conference.Stanza{Room: msg.Room, El: el})
 		}
 	case *focalpb.ListRooms:
 		ctx.Respond(d.roomList())
 	case *conference.Stanza:
-		if pid := d.rooms[msg.Room]; pid != nil {
-			ctx.Send(pid, msg)
+		if r := d.rooms[msg.Room]; r != nil {
+			ctx.Send(r.pid, msg)
 			return
 		}
 		if to := d.movedTo(msg.Room); to != nil {
@@ -159,38 +148,38 @@ func (d *directory) Receive(ctx actor.Context) {
 		if d.cfg.Sessions != nil {
 			return
 		}
-		for _, pid := range d.rooms {
-			ctx.Send(pid, msg)
+		for _, r := range d.rooms {
+			ctx.Send(r.pid, msg)
 		}
 	case *bridge.Down, *bridge.Up:
-		for _, pid := range d.rooms {
-			ctx.Send(pid, msg)
+		for _, r := range d.rooms {
+			ctx.Send(r.pid, msg)
 		}
 	case *conference.StreamDown:
 		d.addr = ""
 		if d.cfg.Sessions != nil {
 			return
 		}
-		for _, pid := range d.rooms {
-			ctx.Send(pid, msg)
+		for _, r := range d.rooms {
+			ctx.Send(r.pid, msg)
 		}
 	case *ListConferences:
 		list := &Conferences{Rooms: make(map[string]*actor.PID, len(d.rooms))}
-		for room, pid := range d.rooms {
-			list.Rooms[room] = pid
+		for name, r := range d.rooms {
+			list.Rooms[name] = r.pid
 		}
 		ctx.Respond(list)
 	case *conference.Ended:
 		// Settled whenever it arrives: the directory may have seen the
 		// conference stop (a system message, ahead of this one) already.
 		d.linkRoomEnded(msg.Room, ctx.Sender().Id, msg.HandedOver, msg.HandedTo)
-		if pid := d.rooms[msg.Room]; pid != nil && pid.Equal(ctx.Sender()) {
+		if r := d.rooms[msg.Room]; r != nil && r.pid.Equal(ctx.Sender()) {
 			d.forget(msg.Room)
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
-			if pid := d.rooms[room]; pid != nil && pid.Equal(msg.Who) {
+			if r := d.rooms[room]; r != nil && r.pid.Equal(msg.Who) {
 				d.forget(room)
 			}
 		}
@@ -205,7 +194,7 @@ func (d *directory) Receive(ctx actor.Context) {
 
 // spawn starts a conference for room: driven from here, or, with a state,
 // standing by for the node that sent it.
-func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.ConferenceState) *actor.PID {
+func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.ConferenceState) *entry {
 	wire, addr, sessionID := d.wire, d.addr, ""
 	var l *link // the shard session it is driven on, in a cluster
 	switch {
@@ -226,19 +215,39 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 		l.rooms[room] = pid.Id
 		d.roomLink[room] = l.id
 	}
-	d.rooms[room] = pid
+	r := &entry{pid: pid, standby: standby != nil}
+	d.rooms[room] = r
 	d.byPID[pid.Id] = room
-	d.standby[room] = standby != nil
-	return pid
+	return r
 }
 
 func (d *directory) forget(room string) {
 	d.setStandbySession(room, "")
 	delete(d.rooms, room)
-	delete(d.standby, room)
-	delete(d.standbyOwner, room)
-	delete(d.replicaOf, room)
-	delete(d.handingOff, room)
+}
+
+// entry is the directory's record of one room it has a conference actor
+// for.
+type entry struct {
+	pid     *actor.PID
+	standby bool // the conference stands by for another node
+	// While standing by: the node that replicates it here ("" once
+	// orphaned), the resumption id of its focus session, and where its
+	// promotion delay stands.
+	owner          string
+	session        string
+	promotePending bool // the delay runs
+	promoteDue     bool // it ran out: promote if still owner
+	// While driven: the node told to stand by, and the node it is being
+	// handed to (or cutOff).
+	replica    string
+	handingOff string
+}
+
+// isStandby says whether room's conference here stands by.
+func (d *directory) isStandby(room string) bool {
+	r := d.rooms[room]
+	return r != nil && r.standby
 }
 
 // movedTo is the directory a room was handed to while the session that is

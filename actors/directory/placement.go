@@ -75,12 +75,12 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 		d.fenced = true
 		d.log.Warn("cluster quorum lost", "members", len(p.Members), "reachable", p.Reachable, "quorum", p.Quorum)
 	}
-	for room, pid := range d.rooms {
+	for room, r := range d.rooms {
 		if d.fenced {
-			d.fence(ctx, room, pid)
+			d.fence(ctx, room, r)
 			continue
 		}
-		d.place(ctx, room, pid)
+		d.place(ctx, room, r)
 	}
 	for _, l := range d.links {
 		l.s.SetMayResume(!d.fenced && !l.releasing)
@@ -95,13 +95,13 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 // anything on the bridge, and its session is released for the majority to
 // resume. Standby conferences stay: they are the majority's copy if this
 // node is the one that survives.
-func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
-	if d.standby[room] || d.handingOff[room] != "" {
+func (d *directory) fence(ctx actor.Context, room string, r *entry) {
+	if r.standby || r.handingOff != "" {
 		return
 	}
 	d.log.Warn("no quorum: letting the conference go", "room", room)
-	d.handingOff[room] = cutOff
-	ctx.Send(pid, &conference.LetGo{})
+	r.handingOff = cutOff
+	ctx.Send(r.pid, &conference.LetGo{})
 }
 
 // cutOff marks, in handingOff, a conference let go for want of quorum: it
@@ -109,7 +109,7 @@ func (d *directory) fence(ctx actor.Context, room string, pid *actor.PID) {
 const cutOff = "(cut off)"
 
 // place brings one local conference in line with the current placement.
-func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
+func (d *directory) place(ctx actor.Context, room string, r *entry) {
 	if !d.clustered {
 		return
 	}
@@ -118,22 +118,22 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 		return // this node is draining and alone: keep what it has
 	}
 	owner := ranked[0]
-	if d.standby[room] {
-		_, ownerAlive := d.member(d.standbyOwner[room])
+	if r.standby {
+		_, ownerAlive := d.member(r.owner)
 		switch {
 		case owner.Name == d.self && ownerAlive:
 			// The owner is alive (draining, or outranked by this node): it
 			// hands the conference over with its final state.
-		case owner.Name == d.self && !d.promoteDue[room]:
+		case owner.Name == d.self && !r.promoteDue:
 			// Not at once: the owner, if it is only cut off from us, needs
 			// time to see itself in a minority and let the conference go.
-			if !d.promotePending[room] {
-				d.promotePending[room] = true
+			if !r.promotePending {
+				r.promotePending = true
 				self, root := ctx.Self(), ctx.ActorSystem().Root
 				time.AfterFunc(d.cfg.PromoteDelay, func() { root.Send(self, &promoteDue{room: room}) })
 			}
 		case owner.Name == d.self:
-			delete(d.promoteDue, room)
+			r.promoteDue = false
 			if !d.promoting(room) {
 				d.takeOver(ctx, room)
 			}
@@ -141,44 +141,44 @@ func (d *directory) place(ctx actor.Context, room string, pid *actor.PID) {
 			if !ownerAlive {
 				// This may be the last copy: it goes to the owner.
 				d.log.Info("passing the conference on to its owner", "room", room, "to", owner.Name)
-				ctx.Send(pid, &conference.PassOn{To: directoryOf(owner), Session: d.smStates[d.standbySession[room]]})
+				ctx.Send(r.pid, &conference.PassOn{To: directoryOf(owner), Session: d.smStates[r.session]})
 				d.forget(room)
 				return
 			}
 			d.log.Info("no longer the replica", "room", room)
 			d.forget(room)
-			ctx.Poison(pid)
+			ctx.Poison(r.pid)
 		}
 		return
 	}
 	if owner.Name != d.self {
-		if d.handingOff[room] != owner.Name {
-			d.handingOff[room] = owner.Name
-			ctx.Send(pid, &conference.HandOver{To: directoryOf(owner), Node: owner.Name})
+		if r.handingOff != owner.Name {
+			r.handingOff = owner.Name
+			ctx.Send(r.pid, &conference.HandOver{To: directoryOf(owner), Node: owner.Name})
 		}
 		return
 	}
-	d.setReplica(ctx, room, pid, ranked)
+	d.setReplica(ctx, r, ranked)
 }
 
-func (d *directory) setReplica(ctx actor.Context, room string, pid *actor.PID, ranked []cluster.Member) {
+func (d *directory) setReplica(ctx actor.Context, r *entry, ranked []cluster.Member) {
 	if len(ranked) < 2 {
-		delete(d.replicaOf, room)
+		r.replica = ""
 		return
 	}
-	if d.replicaOf[room] != ranked[1].Name {
-		d.replicaOf[room] = ranked[1].Name
-		ctx.Send(pid, &conference.ReplicaIs{PID: directoryOf(ranked[1])})
+	if r.replica != ranked[1].Name {
+		r.replica = ranked[1].Name
+		ctx.Send(r.pid, &conference.ReplicaIs{PID: directoryOf(ranked[1])})
 	}
 }
 
 // onState takes a replicated state from a conference's owner.
 func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
-	pid := d.rooms[st.Room]
+	r := d.rooms[st.Room]
 	if st.Ended {
-		if pid != nil && d.standby[st.Room] {
+		if r != nil && r.standby {
 			d.forget(st.Room)
-			ctx.Poison(pid)
+			ctx.Poison(r.pid)
 		}
 		return
 	}
@@ -200,28 +200,28 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 		st.Final = false
 		orphaned = true
 	}
-	if pid == nil {
-		pid = d.spawn(ctx, st.Room, st)
-	} else if !d.standby[st.Room] {
+	if r == nil {
+		r = d.spawn(ctx, st.Room, st)
+	} else if !r.standby {
 		d.log.Warn("state for a conference this node drives", "room", st.Room, "from", st.Owner)
 		return
 	}
-	d.standbyOwner[st.Room] = st.Owner
+	r.owner = st.Owner
 	if orphaned {
-		d.standbyOwner[st.Room] = ""
+		r.owner = ""
 	}
 	if st.Session != "" {
 		d.setStandbySession(st.Room, st.Session)
 	}
 	// A final state is driven from once its session, released by the
 	// sender after its last conference went, is resumed (onShardSession).
-	ctx.Send(pid, st)
+	ctx.Send(r.pid, st)
 }
 
 func (d *directory) roomList() *focalpb.RoomList {
 	out := &focalpb.RoomList{Node: d.self, Sessions: d.sessionIDs()}
-	for room := range d.rooms {
-		if d.standby[room] {
+	for room, r := range d.rooms {
+		if r.standby {
 			out.Standby = append(out.Standby, room)
 		} else {
 			out.Rooms = append(out.Rooms, room)
@@ -234,12 +234,11 @@ func (d *directory) roomList() *focalpb.RoomList {
 }
 
 func (d *directory) onPromoteDue(ctx actor.Context, msg *promoteDue) {
-	delete(d.promotePending, msg.room)
-	pid := d.rooms[msg.room]
-	if pid == nil || !d.standby[msg.room] || d.fenced {
+	r := d.rooms[msg.room]
+	if r == nil || !r.standby || d.fenced {
 		return
 	}
-	d.promoteDue[msg.room] = true
-	d.place(ctx, msg.room, pid)
-	delete(d.promoteDue, msg.room)
+	r.promotePending, r.promoteDue = false, true
+	d.place(ctx, msg.room, r)
+	r.promoteDue = false
 }

@@ -139,8 +139,8 @@ func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {
 	d.log.Info("shard session up", "session", l.id, "jid", msg.Addr, "resumed", msg.Resumed)
 	up := &conference.StreamUp{Addr: msg.Addr, Session: msg.Session, Resumed: msg.Resumed}
 	for room := range l.rooms {
-		if pid := d.rooms[room]; pid != nil {
-			ctx.Send(pid, up)
+		if r := d.rooms[room]; r != nil {
+			ctx.Send(r.pid, up)
 		}
 	}
 	waiting := l.waiting
@@ -160,8 +160,8 @@ func (d *directory) onSessionDown(ctx actor.Context, msg *SessionDown) {
 	}
 	l.up = false
 	for room := range l.rooms {
-		if pid := d.rooms[room]; pid != nil {
-			ctx.Send(pid, &conference.StreamDown{})
+		if r := d.rooms[room]; r != nil {
+			ctx.Send(r.pid, &conference.StreamDown{})
 		}
 	}
 }
@@ -267,10 +267,10 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 		nl := d.sessionFor(room)
 		nl.rooms[room] = pid
 		d.roomLink[room] = nl.id
-		if pid := d.rooms[room]; pid != nil {
-			ctx.Send(pid, &conference.Rewire{Wire: nl.s})
+		if r := d.rooms[room]; r != nil {
+			ctx.Send(r.pid, &conference.Rewire{Wire: nl.s})
 			if nl.up {
-				ctx.Send(pid, &conference.StreamUp{Addr: nl.addr, Session: nl.session})
+				ctx.Send(r.pid, &conference.StreamUp{Addr: nl.addr, Session: nl.session})
 			}
 		}
 	}
@@ -294,8 +294,8 @@ func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 	var futures []*actor.Future
 	if l := d.links[b.Session]; l != nil {
 		for room := range l.rooms {
-			if pid := d.rooms[room]; pid != nil {
-				futures = append(futures, ctx.RequestFuture(pid, b, barrierTimeout))
+			if r := d.rooms[room]; r != nil {
+				futures = append(futures, ctx.RequestFuture(r.pid, b, barrierTimeout))
 			}
 		}
 	}

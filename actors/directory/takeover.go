@@ -19,19 +19,18 @@ import (
 
 // promoteOn makes the standby of room drive it on l.
 func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bool) {
-	pid := d.rooms[room]
-	if pid == nil || !d.standby[room] {
+	r := d.rooms[room]
+	if r == nil || !r.standby {
 		return
 	}
-	d.log.Info("promoting standby conference", "room", room, "owner", d.standbyOwner[room], "session", l.id, "seated", seated)
-	d.standby[room] = false
-	delete(d.standbyOwner, room)
+	d.log.Info("promoting standby conference", "room", room, "owner", r.owner, "session", l.id, "seated", seated)
 	d.setStandbySession(room, "")
-	l.rooms[room] = pid.Id
+	r.standby, r.owner = false, ""
+	l.rooms[room] = r.pid.Id
 	d.roomLink[room] = l.id
-	ctx.Send(pid, &conference.Promote{Wire: l.s, Addr: l.addr, Session: l.session, Up: l.up, Seated: seated})
+	ctx.Send(r.pid, &conference.Promote{Wire: l.s, Addr: l.addr, Session: l.session, Up: l.up, Seated: seated})
 	if ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members); len(ranked) > 0 {
-		d.setReplica(ctx, room, pid, ranked)
+		d.setReplica(ctx, r, ranked)
 	}
 }
 
@@ -39,7 +38,10 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 // is its focus occupant, resumed if this node does not hold it yet, or, if
 // that cannot be resumed, on a new session that joins the room.
 func (d *directory) takeOver(ctx actor.Context, room string) {
-	id := d.standbySession[room]
+	var id string
+	if r := d.rooms[room]; r != nil {
+		id = r.session
+	}
 	if l := d.heldLink(id); l != nil {
 		if l.up {
 			d.promoteOn(ctx, room, l, true)
@@ -97,7 +99,10 @@ func (d *directory) onSessionAnswer(id string, res any) {
 		return
 	}
 	st := d.smStates[id]
-	rooms = slices.DeleteFunc(rooms, func(r string) bool { return !d.standby[r] || d.standbySession[r] != id })
+	rooms = slices.DeleteFunc(rooms, func(room string) bool {
+		r := d.rooms[room]
+		return r == nil || !r.standby || r.session != id
+	})
 	if st == nil || len(rooms) == 0 || d.fenced {
 		return
 	}
@@ -151,8 +156,8 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 		return
 	}
 	var rooms []string
-	for room, id := range d.standbySession {
-		if id == st.Id && d.standby[room] {
+	for room, r := range d.rooms {
+		if r.standby && r.session == st.Id {
 			rooms = append(rooms, room)
 		}
 	}
@@ -161,7 +166,7 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 		return // kept: placement promotes the rooms later, or a later state names it
 	}
 	for _, room := range rooms {
-		delete(d.promotePending, room)
+		d.rooms[room].promotePending = false
 		d.takeOver(ctx, room)
 	}
 }
@@ -200,22 +205,20 @@ func (d *directory) pruneStates() {
 // for none), and forgets the resumption state of a session no standby room
 // is on any more.
 func (d *directory) setStandbySession(room, id string) {
-	old := d.standbySession[room]
-	if old == id {
+	r := d.rooms[room]
+	if r == nil || r.session == id {
 		return
 	}
-	if old != "" {
+	if old := r.session; old != "" {
 		if d.sessionRooms[old]--; d.sessionRooms[old] <= 0 {
 			delete(d.sessionRooms, old)
 			delete(d.smStates, old)
 		}
 	}
-	if id == "" {
-		delete(d.standbySession, room)
-		return
+	r.session = id
+	if id != "" {
+		d.sessionRooms[id]++
 	}
-	d.standbySession[room] = id
-	d.sessionRooms[id]++
 }
 
 // promoting says whether room already waits for a session to come up,
