@@ -1,0 +1,156 @@
+package conference
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"focal/media/sources"
+	"focal/proto"
+	"focal/xmpp"
+)
+
+// The cluster side of a conference: a standby keeps its owner's state and,
+// promoted, drives the room from it on a new wire; a driving conference
+// hands over its final state; a standby passes its copy on.
+
+// owned is a conference driven on node1 with alice and bob in a call on
+// jvb1 (twoInCall), the recorder its replica: it returns the conference,
+// the replica's view of it (its latest state is the call as it stands)
+// and alice's and bob's Jingle sids.
+func (h *harness) owned(room string) (*tconf, *replicaView, map[string]string) {
+	h.t.Helper()
+	c := h.joined(room)
+	c.send(&ReplicaIs{PID: c.recPID})
+	r := &replicaView{}
+	r.barrier(c, "the replica named")
+	sids := twoInCall(h.t, c)
+	r.check(c, "alice and bob in the call")
+	return c, r, sids
+}
+
+// standby starts a conference of room on node2 standing by for st, with
+// its own recorder as parent and its own bridge wire. Its room wire is
+// the one the test gives it in Promote: until then it has none.
+func (h *harness) standby(room string, st *focalpb.ConferenceState) *tconf {
+	h.t.Helper()
+	cfg := h.cfg
+	cfg.Node = "node2"
+	c := &tconf{
+		h: h, t: h.t, room: room,
+		wire:       &scriptedWire{name: "new room"},
+		bridgeWire: &scriptedWire{name: "node2's bridge"},
+	}
+	c.rec = &recorder{
+		props: Props(cfg, Start{Room: room, BridgeWire: c.bridgeWire, Standby: st}),
+		child: make(chan *actor.PID, 1),
+	}
+	c.recPID = h.root.Spawn(actor.PropsFromProducer(func() actor.Actor { return c.rec }))
+	c.pid = <-c.rec.child
+	h.t.Cleanup(func() { _ = h.root.StopFuture(c.recPID).Wait() })
+	return c
+}
+
+// promote makes the standby drive the room on its wire, as testFocusAddr
+// with session sm-2.
+func (c *tconf) promote(seated bool) {
+	c.send(&Promote{Wire: c.wire, Addr: testFocusAddr, Session: "sm-2", Up: true, Seated: seated})
+}
+
+// awaitStopped returns once the conference's actor has stopped.
+func (c *tconf) awaitStopped() {
+	c.t.Helper()
+	done := make(chan struct{})
+	watcher := c.h.root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch msg := ctx.Message().(type) {
+		case *actor.Started:
+			ctx.Watch(c.pid)
+		case *actor.Terminated:
+			if msg.Who.Equal(c.pid) {
+				close(done)
+			}
+		}
+	}))
+	defer c.h.root.Stop(watcher)
+	select {
+	case <-done:
+	case <-time.After(awaitTimeout):
+		c.t.Fatalf("the conference did not stop")
+	}
+}
+
+// isFocusPresence matches a presence to the focus's occupant of room.
+func isFocusPresence(room string) func(*xmpp.Element) bool {
+	return func(el *xmpp.Element) bool {
+		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == room+"/focus"
+	}
+}
+
+// A standby promoted on a session that is still the focus occupant
+// (resumed) drives the room from its owner's latest state without joining:
+// the participants carry on their Jingle sessions on the new wire, the
+// colibri session resumes the owner's conference on the same bridge, and
+// the request waiting is answered ready.
+func TestPromotedSeatedCarriesOnTheSessionsOnTheNewWire(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	room := "room1@conference." + testDomain
+	owner, r, sids := h.owned(room)
+	latest := r.latest
+
+	// The standby starts with an older state and gets the latest.
+	first := proto.Clone(latest).(*focalpb.ConferenceState)
+	first.Version, first.Members, first.Sources, first.Bridges = 1, nil, nil, nil
+	s := h.standby(room, first)
+	s.send(latest)
+	if snap := s.snapshot(); !snap.Standby || snap.Node != "node1" || len(snap.Participants) != 2 || snap.MeetingID != latest.MeetingId {
+		t.Fatalf("standby's snapshot %+v, want node1's latest state", snap)
+	}
+	s.request()
+	s.barrier()
+	if early := s.rec.q.drop(func(v any) bool { _, ok := v.(*focalpb.ConferenceResponse); return ok }); len(early) != 0 {
+		t.Fatalf("a standby answered a request: %v", early)
+	}
+
+	s.promote(true)
+	if res := awaitRecorded[*focalpb.ConferenceResponse](s, "the answer to the waiting request", nil); !res.Ready {
+		t.Errorf("the waiting request answered %v", res)
+	}
+	s.nothingMore("promoted, seated")
+	snap := s.snapshot()
+	if snap.Standby || !snap.Joined || snap.MeetingID != latest.MeetingId || len(snap.Bridges) != 1 || snap.Bridges[0].JID != jvb1 {
+		t.Errorf("promoted snapshot %+v", snap)
+	}
+	for _, nick := range []string{"alice", "bob"} {
+		if m, _ := snap.member(nick); m.JingleSID != sids[nick] || m.JingleState != "active" || m.Bridge != jvb1 {
+			t.Errorf("%s after the promotion: %+v", nick, m)
+		}
+	}
+
+	share := sources.Set{Sources: []sources.Source{{SSRC: 1003, Media: sources.Video, Name: "alice-v1", MSID: "alice-video-2 v2", VideoType: sources.VideoDesktop}}}
+	id := s.sourceChange("alice", sids["alice"], xmpp.JingleSourceAdd, share)
+	s.awaitResult(id, "alice's source-add with her old sid")
+	add := s.wire.awaitRequest(t, "source-add to bob", jingleTo(s.occupant("bob"), xmpp.JingleSourceAdd))
+	add.result(nil)
+	if j := jingleOf(add.el); j.SID != sids["bob"] || !slices.Equal(ssrcsIn(j)[s.occupant("alice")], []int64{1003}) {
+		t.Errorf("source-add to bob: sid %q (want %q), sources %v", j.SID, sids["bob"], ssrcsIn(j))
+	}
+	upd := s.bridgeWire.awaitRequest(t, "alice's update", colibriTo(jvb1, updatesEndpoint("alice")))
+	upd.result(nil)
+	mod := colibriOf(upd.el)
+	if mod.Create || mod.MeetingID != latest.MeetingId {
+		t.Errorf("alice's update: create %v meeting %q, want the owner's meeting %q resumed", mod.Create, mod.MeetingID, latest.MeetingId)
+	}
+	if got := colibriSSRCs(mod.Endpoint("alice")); !slices.Equal(got, []int64{1001, 1002, 1003}) {
+		t.Errorf("alice's sources on the bridge: %v", got)
+	}
+	s.nothingMore("after alice's source-add")
+	owner.barrier()
+	for _, w := range []*scriptedWire{owner.wire, owner.bridgeWire} {
+		for _, it := range w.q.pending() {
+			t.Errorf("on the old owner's %s wire: %s", w.name, it)
+		}
+	}
+}
