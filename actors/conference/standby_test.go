@@ -2,6 +2,7 @@ package conference
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +153,97 @@ func TestPromotedSeatedCarriesOnTheSessionsOnTheNewWire(t *testing.T) {
 		for _, it := range w.q.pending() {
 			t.Errorf("on the old owner's %s wire: %s", w.name, it)
 		}
+	}
+}
+
+// A standby promoted on a session that has to join the room joins it on
+// the new wire; the occupant list then says who is still there: bob, who
+// left while the focus was out of the room, is forgotten (his endpoint
+// expired, his sources removed from alice's session), alice is kept with
+// her session and endpoint.
+func TestPromotedUnseatedJoinsAndDropsWhoIsNotInTheRoom(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	room := "room1@conference." + testDomain
+	_, r, sids := h.owned(room)
+	s := h.standby(room, r.latest)
+	s.request()
+
+	s.promote(false)
+	join := s.wire.awaitSent(t, "the join presence", isFocusPresence(room))
+	if join.AttrValue("type") != "" || join.Child(xmpp.NSMUC, "x") == nil {
+		t.Fatalf("join presence %s", join)
+	}
+	s.presence("alice", "", "alice@"+testDomain+"/web", xmpp.AffiliationOwner, xmpp.RoleModerator)
+	s.selfPresence()
+	if res := awaitRecorded[*focalpb.ConferenceResponse](s, "the answer to the waiting request", nil); !res.Ready {
+		t.Errorf("the waiting request answered %v", res)
+	}
+
+	exp := s.bridgeWire.awaitRequest(t, "bob's endpoint expired", colibriTo(jvb1, expiresEndpoint("bob")))
+	exp.result(nil)
+	if mod := colibriOf(exp.el); mod.Create || mod.MeetingID != r.latest.MeetingId {
+		t.Errorf("bob's expire: create %v meeting %q, want the owner's %q", mod.Create, mod.MeetingID, r.latest.MeetingId)
+	}
+	rm := s.wire.awaitRequest(t, "source-remove to alice", jingleTo(s.occupant("alice"), xmpp.JingleSourceRemove))
+	rm.result(nil)
+	if j := jingleOf(rm.el); j.SID != sids["alice"] || !slices.Equal(ssrcsIn(j)[s.occupant("bob")], []int64{2001, 2002}) {
+		t.Errorf("source-remove to alice: sid %q (want %q) sources %v", j.SID, sids["alice"], ssrcsIn(j))
+	}
+	s.nothingMore("after the occupant list")
+	snap := s.snapshot()
+	if _, there := snap.member("bob"); there || len(snap.Participants) != 1 {
+		t.Errorf("participants after the join: %+v", snap.Participants)
+	}
+	if m, _ := snap.member("alice"); m.JingleSID != sids["alice"] || m.JingleState != "active" || m.Bridge != jvb1 {
+		t.Errorf("alice after the join: %+v", m)
+	}
+	if len(snap.Bridges) != 1 || snap.Bridges[0].JID != jvb1 || snap.Bridges[0].Endpoints != 1 {
+		t.Errorf("bridges after the join: %+v", snap.Bridges)
+	}
+}
+
+// Stanzas that reach a standby (passed on by the previous owner) wait for
+// its promotion and are then handled in the order they came: carol's
+// arrival, alice's source-add and then her source-remove of the same
+// source (which only succeeds after the add).
+func TestStanzasBufferedWhileStandingByAreHandledInOrderAfterPromotion(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	room := "room1@conference." + testDomain
+	_, r, sids := h.owned(room)
+	s := h.standby(room, r.latest)
+
+	s.joins("carol", "carol@"+testDomain+"/web")
+	share := sources.Set{Sources: []sources.Source{{SSRC: 1003, Media: sources.Video, Name: "alice-v1", MSID: "alice-video-2 v2", VideoType: sources.VideoDesktop}}}
+	addID := s.sourceChange("alice", sids["alice"], xmpp.JingleSourceAdd, share)
+	rmID := s.sourceChange("alice", sids["alice"], xmpp.JingleSourceRemove, share)
+	s.barrier()
+	if snap := s.snapshot(); len(snap.Participants) != 2 {
+		t.Errorf("the standby's state changed by a buffered stanza: %+v", snap.Participants)
+	}
+	for _, it := range s.wire.q.pending() {
+		t.Errorf("sent before the promotion: %s", it)
+	}
+
+	s.promote(true)
+	s.awaitResult(addID, "alice's buffered source-add")
+	s.awaitResult(rmID, "alice's buffered source-remove")
+	add := s.wire.awaitRequest(t, "source-add to bob", jingleTo(s.occupant("bob"), xmpp.JingleSourceAdd))
+	add.result(nil)
+	if got := ssrcsIn(jingleOf(add.el))[s.occupant("alice")]; !slices.Equal(got, []int64{1003}) {
+		t.Errorf("source-add to bob: %v", ssrcsIn(jingleOf(add.el)))
+	}
+	rm := s.wire.awaitRequest(t, "source-remove to bob", jingleTo(s.occupant("bob"), xmpp.JingleSourceRemove))
+	rm.result(nil)
+	if got := ssrcsIn(jingleOf(rm.el))[s.occupant("alice")]; !slices.Equal(got, []int64{1003}) {
+		t.Errorf("source-remove to bob: %v", ssrcsIn(jingleOf(rm.el)))
+	}
+	s.ready("carol")
+	s.barrier()
+	snap := s.snapshot()
+	if m, ok := snap.member("carol"); !ok || m.JID != "carol@"+testDomain+"/web" {
+		t.Errorf("carol after the promotion: %+v (participants %+v)", m, snap.Participants)
+	}
+	if m, _ := snap.member("alice"); m.Sources == "" || strings.Contains(m.Sources, "1003") {
+		t.Errorf("alice's sources after the add and the remove: %q", m.Sources)
 	}
 }
