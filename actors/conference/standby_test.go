@@ -247,3 +247,94 @@ func TestStanzasBufferedWhileStandingByAreHandledInOrderAfterPromotion(t *testin
 		t.Errorf("alice's sources after the add and the remove: %q", m.Sources)
 	}
 }
+
+// sameMessages says whether a and b are equal messages, in order.
+func sameMessages[T proto.Message](a, b []T) bool {
+	return slices.EqualFunc(a, b, func(x, y T) bool { return proto.Equal(x, y) })
+}
+
+// sameCall fails the test unless got has want's members, sources and
+// bridges.
+func sameCall(t *testing.T, what string, got, want *focalpb.ConferenceState) {
+	t.Helper()
+	if got.Room != want.Room || got.MeetingId != want.MeetingId {
+		t.Errorf("%s: room %q meeting %q, want %q %q", what, got.Room, got.MeetingId, want.Room, want.MeetingId)
+	}
+	if !sameMessages(got.Members, want.Members) {
+		t.Errorf("%s: members\n  %v\nwant\n  %v", what, got.Members, want.Members)
+	}
+	if !sameMessages(got.Sources, want.Sources) {
+		t.Errorf("%s: sources\n  %v\nwant\n  %v", what, got.Sources, want.Sources)
+	}
+	if !sameMessages(got.Bridges, want.Bridges) {
+		t.Errorf("%s: bridges\n  %v\nwant\n  %v", what, got.Bridges, want.Bridges)
+	}
+}
+
+// HandOver sends the new owner the final state (the call as it stands),
+// then stops without leaving the room (the new owner resumes the session
+// that is its focus occupant) and without expiring anything on the bridge
+// (the media carries on); the parent is told it was handed over.
+func TestHandOverSendsTheFinalStateAndStopsInTheRoom(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	c, r, _ := h.owned("room1@conference." + testDomain)
+	r.barrier(c, "before the handover")
+
+	c.send(&HandOver{To: c.recPID, Node: "node2"})
+	states, ended := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
+	if e := ended.(*Ended); !e.HandedOver || !e.HandedTo.Equal(c.recPID) || e.Room != c.room {
+		t.Errorf("Ended %+v, want handed over to the recorder", e)
+	}
+	if len(states) != 1 {
+		t.Fatalf("states before Ended: %v, want the final one", states)
+	}
+	final := states[0].(*focalpb.ConferenceState)
+	if !final.Final || final.Owner != "node1" || final.Ended || final.Version <= r.version {
+		t.Errorf("final state: final %v owner %q ended %v version %d (last %d)", final.Final, final.Owner, final.Ended, final.Version, r.version)
+	}
+	sameCall(t, "final state", final, r.latest)
+
+	c.awaitStopped()
+	for _, v := range c.rec.q.pending() {
+		if st, ok := v.(*focalpb.ConferenceState); ok {
+			t.Errorf("a state after the final one: ended %v final %v", st.Ended, st.Final)
+		}
+	}
+	for _, w := range []*scriptedWire{c.wire, c.bridgeWire} {
+		for _, it := range w.q.pending() {
+			t.Errorf("on the %s wire after the handover: %s", w.name, it)
+		}
+	}
+}
+
+// PassOn makes a standby send its copy of the state on as final and
+// ownerless, then the session's resumption state likewise, and stop.
+func TestPassOnSendsTheStandbysStateAsFinalAndOwnerlessAndStops(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	room := "room1@conference." + testDomain
+	_, r, _ := h.owned(room)
+	s := h.standby(room, r.latest)
+
+	sm := &focalpb.ShardSession{Shard: 1, Id: "sm-1", Jid: testFocusAddr, H: 42, MaxMs: 60000, Owner: "node1"}
+	s.send(&PassOn{To: s.recPID, Session: sm})
+	states, got := s.rec.q.takeUntil(t, "the session state", func(v any) bool { _, ok := v.(*focalpb.ShardSession); return ok }, isState)
+	if len(states) != 1 {
+		t.Fatalf("states before the session: %v, want one", states)
+	}
+	st := states[0].(*focalpb.ConferenceState)
+	if !st.Final || st.Owner != "" || st.Ended || st.Version != r.latest.Version {
+		t.Errorf("passed-on state: final %v owner %q ended %v version %d (the copy's %d)", st.Final, st.Owner, st.Ended, st.Version, r.latest.Version)
+	}
+	sameCall(t, "passed-on state", st, r.latest)
+	session := got.(*focalpb.ShardSession)
+	if !session.Final || session.Owner != "" || session.Id != sm.Id || session.H != sm.H || session.Jid != sm.Jid || session.Shard != sm.Shard {
+		t.Errorf("passed-on session %v, want %v final and ownerless", session, sm)
+	}
+	if sm.Final || sm.Owner != "node1" {
+		t.Errorf("PassOn changed the session it was given: %v", sm)
+	}
+	s.awaitStopped()
+	for _, it := range s.bridgeWire.q.pending() {
+		t.Errorf("on the bridge wire after passing on: %s", it)
+	}
+}
