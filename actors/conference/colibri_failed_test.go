@@ -187,3 +187,37 @@ func TestColibriFailureMarkingTheBridgeFailedTellsTheBrewery(t *testing.T) {
 		t.Errorf("bridges after the move: %+v", s.Bridges)
 	}
 }
+
+// An allocation refused as invalid (ScopeRequest) that was the one
+// creating the conference on the bridge leaves no conference there: the
+// next allocation in that colibri session must create it.
+//
+// It does not: the colibri session takes the conference as created once
+// it has sent the create (actors/bridge, colibriSession.send), whatever
+// the answer, so bob's allocation goes without create, the bridge answers
+// conference-not-found, and the session is dropped as lost (everybody on
+// it moved) for a conference that was never there.
+func TestColibriCreateRefusedLeavesTheNextAllocationToCreate(t *testing.T) {
+	h := newHarness(t)
+	c := h.joined("room1@conference." + testDomain)
+	c.joins("alice", "")
+	c.joins("bob", "")
+	c.ready("alice")
+	c.barrier()
+	c.ready("bob")
+	c.barrier()
+	c.answerSelect(jvb1)
+	it := c.bridgeWire.awaitRequest(t, "alice's allocation", colibriTo(jvb1, createsEndpoint("alice")))
+	if !colibriOf(it.el).Create {
+		t.Fatalf("alice's allocation does not create the conference")
+	}
+	it.fail(xmpp.BadRequest)
+
+	c.answerSelect(jvb1)
+	it = c.bridgeWire.awaitRequest(t, "bob's allocation", colibriTo(jvb1, createsEndpoint("bob")))
+	if mod := colibriOf(it.el); !mod.Create {
+		t.Errorf("bob's allocation after the create was refused: create %v, want the conference created", mod.Create)
+	}
+	it.result(conferenceModified(t, "bob"))
+	c.awaitInitiate("bob")
+}
