@@ -338,3 +338,28 @@ func TestPassOnSendsTheStandbysStateAsFinalAndOwnerlessAndStops(t *testing.T) {
 		t.Errorf("on the bridge wire after passing on: %s", it)
 	}
 }
+
+// LetGo (the node thinks itself cut off from its cluster) hands the
+// conference over to its replica as best it can: the final state to the
+// replica, no leave, no expire, Ended handed over to the replica.
+func TestLetGoHandsOverToTheReplica(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	c, r, _ := h.owned("room1@conference." + testDomain)
+	r.barrier(c, "before letting go")
+
+	c.send(&LetGo{})
+	states, ended := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
+	if e := ended.(*Ended); !e.HandedOver || !e.HandedTo.Equal(c.recPID) {
+		t.Errorf("Ended %+v, want handed over to the replica", e)
+	}
+	if len(states) != 1 || !states[0].(*focalpb.ConferenceState).Final {
+		t.Fatalf("states before Ended: %v, want the final one", states)
+	}
+	sameCall(t, "final state", states[0].(*focalpb.ConferenceState), r.latest)
+	c.awaitStopped()
+	for _, w := range []*scriptedWire{c.wire, c.bridgeWire} {
+		for _, it := range w.q.pending() {
+			t.Errorf("on the %s wire after letting go: %s", w.name, it)
+		}
+	}
+}
