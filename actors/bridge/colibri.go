@@ -40,7 +40,7 @@ type colibriSession struct {
 	log     *slog.Logger
 	self    *actor.PID
 	root    *actor.RootContext
-	created bool // the create request was sent
+	created bool // the create request was sent and not refused
 	failed  bool
 	// endpoints allocated (or being allocated) on the bridge.
 	endpoints map[string]bool
@@ -274,6 +274,11 @@ func (s *colibriSession) onError(ctx actor.Context, r colibriResponse) {
 	scope, markFailed := classify(se.Condition, reason, r.allocate)
 	if scope == ScopeEndpoint && endpoint != "" {
 		r.endpoint = endpoint
+	}
+	if r.mod.Create && scope == ScopeRequest {
+		// The bridge refused the request that was to create the
+		// conference: it has none, so the next request creates it.
+		s.created = false
 	}
 	s.fail(ctx, r.endpoint, fmt.Errorf("bridge refused (%s %s): %w", se.Condition, reason, r.err), scope, markFailed)
 }
