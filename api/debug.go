@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"focal/actors/bridge"
 	"focal/actors/conference"
 	"focal/actors/directory"
-
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // debugBridges lists the bridges the node knows, as the selector sees them.

@@ -1,11 +1,12 @@
 package conference
 
 import (
-	"focal/media/sources"
 	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/media/sources"
 )
 
 // Config of the conferences of one node.

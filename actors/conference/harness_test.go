@@ -22,6 +22,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/offer"
 	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
@@ -50,8 +51,8 @@ const (
 // defaultFeatures is what a Jitsi Meet web client advertises (without
 // JSON-encoded sources, so that sources travel as ssma elements).
 var defaultFeatures = []string{
-	participant.FeatureAudio, participant.FeatureVideo, participant.FeatureSCTP,
-	participant.FeatureRTX, participant.FeatureTCC, participant.FeatureOpusRED,
+	offer.FeatureAudio, offer.FeatureVideo, offer.FeatureSCTP,
+	offer.FeatureRTX, offer.FeatureTCC, offer.FeatureOpusRED,
 }
 
 // queue is what a scripted party has seen and the test has not yet taken:

@@ -1,9 +1,6 @@
 package conference
 
 import (
-	"focal/media/offer"
-	"focal/media/sources"
-	"focal/proto"
 	"slices"
 	"time"
 
@@ -11,6 +8,9 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
+	"focal/media/offer"
+	"focal/media/sources"
+	"focal/proto"
 	"focal/xmpp"
 )
 

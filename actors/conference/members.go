@@ -1,14 +1,14 @@
 package conference
 
 import (
-	"focal/media/offer"
-	"focal/proto"
 	"slices"
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/participant"
+	"focal/media/offer"
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -24,7 +24,7 @@ type member struct {
 // offer is what to offer the participant, nil until its features are
 // known.
 func (m *member) offer() *offer.Options {
-	return participant.Offer(m.GetJingle().GetFeatures())
+	return offer.For(m.GetJingle().GetFeatures())
 }
 
 // spawnParticipant starts the actor of a participant, carrying on restore

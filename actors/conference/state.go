@@ -1,9 +1,8 @@
 package conference
 
 import (
-	"google.golang.org/protobuf/proto"
-
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"focal/media/sources"
 	"focal/proto"

@@ -1,25 +1,19 @@
 package participant
 
 import (
+	"slices"
+
 	"focal/media/offer"
 	"focal/xmpp"
-	"slices"
 )
 
-// Features a Jitsi client advertises in disco#info that change what the
-// focus offers it.
-const (
-	NSDiscoInfo = "http://jabber.org/protocol/disco#info"
+// NSDiscoInfo is the namespace of the disco#info query the participant
+// asks its client's features with.
+const NSDiscoInfo = "http://jabber.org/protocol/disco#info"
 
-	FeatureAudio       = "urn:xmpp:jingle:apps:rtp:audio"
-	FeatureVideo       = "urn:xmpp:jingle:apps:rtp:video"
-	FeatureSCTP        = "urn:xmpp:jingle:transports:dtls-sctp:1"
-	FeatureRTX         = "urn:ietf:rfc:4588"
-	FeatureREMB        = "http://jitsi.org/remb"
-	FeatureTCC         = "http://jitsi.org/tcc"
-	FeatureOpusRED     = "http://jitsi.org/opus-red"
-	FeatureJSONSources = "http://jitsi.org/json-encoded-sources"
-)
+// FeatureJSONSources is the feature of clients that read sources as
+// <json-message/>; the features that shape the offer are media/offer's.
+const FeatureJSONSources = "http://jitsi.org/json-encoded-sources"
 
 // discoResult is the answer to the participant's disco#info, or why there
 // is none.
@@ -55,7 +49,7 @@ func (p *participantActor) onFeatures(msg discoResult) {
 	features := msg.features
 	if msg.err != nil || len(features) == 0 {
 		p.log.Info("client features unknown; using defaults", "err", msg.err)
-		features = []string{FeatureAudio, FeatureVideo, FeatureSCTP}
+		features = []string{offer.FeatureAudio, offer.FeatureVideo, offer.FeatureSCTP}
 	}
 	features = slices.Clone(features)
 	slices.Sort(features)
@@ -67,24 +61,6 @@ func (p *participantActor) indexFeatures() {
 	p.features = make(map[string]bool, len(p.st.Features))
 	for _, f := range p.st.Features {
 		p.features[f] = true
-	}
-}
-
-// Offer says what to offer a client with these features, nil while they
-// are unknown (Jicofo offers REMB only to clients without transport-cc).
-func Offer(features []string) *offer.Options {
-	if len(features) == 0 {
-		return nil
-	}
-	has := func(f string) bool { return slices.Contains(features, f) }
-	return &offer.Options{
-		Audio:   has(FeatureAudio),
-		Video:   has(FeatureVideo),
-		SCTP:    has(FeatureSCTP),
-		TCC:     has(FeatureTCC),
-		REMB:    has(FeatureREMB) && !has(FeatureTCC),
-		RTX:     has(FeatureRTX),
-		OpusRED: has(FeatureOpusRED),
 	}
 }
 

@@ -3,12 +3,12 @@ package participant
 import (
 	"errors"
 	"fmt"
-	"focal/media/offer"
-	"focal/proto"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/media/offer"
 	"focal/media/sources"
+	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -34,7 +34,7 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 	if p.st.State == sessionPending || p.st.State == sessionActive {
 		p.terminate(xmpp.JingleReasonSuccess, "moving")
 	}
-	forClient := Offer(p.st.Features)
+	forClient := offer.For(p.st.Features)
 	if forClient == nil {
 		// The conference invites only participants whose features it
 		// was told of.

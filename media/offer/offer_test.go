@@ -3,10 +3,10 @@ package offer
 import (
 	"bytes"
 	"encoding/xml"
-	"focal/internal/stanzatest"
 	"strings"
 	"testing"
 
+	"focal/internal/stanzatest"
 	"focal/internal/xmltest"
 	"focal/media/sources"
 	"focal/xmpp"

@@ -2,10 +2,10 @@ package sources
 
 import (
 	"encoding/xml"
-	"focal/internal/stanzatest"
 	"reflect"
 	"testing"
 
+	"focal/internal/stanzatest"
 	"focal/internal/xmltest"
 	"focal/xmpp"
 )

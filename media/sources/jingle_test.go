@@ -3,10 +3,10 @@ package sources
 import (
 	"encoding/xml"
 	"errors"
-	"focal/internal/stanzatest"
 	"reflect"
 	"testing"
 
+	"focal/internal/stanzatest"
 	"focal/internal/xmltest"
 	"focal/media/offer"
 	"focal/xmpp"

@@ -2,10 +2,10 @@ package sources
 
 import (
 	"errors"
-	"focal/internal/stanzatest"
 	"reflect"
 	"testing"
 
+	"focal/internal/stanzatest"
 	"focal/xmpp"
 )
 
