@@ -121,6 +121,14 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 	if r.standby {
 		_, ownerAlive := d.member(r.owner)
 		switch {
+		case owner.Name == d.self && d.released(r):
+			// Its holder let the session go moments ago, to be resumed
+			// here: no need to wait for it to die or for the promotion
+			// delay. (The final state came before this node's view had
+			// the owner draining or gone.)
+			if !d.promoting(room) {
+				d.takeOver(ctx, room)
+			}
 		case owner.Name == d.self && ownerAlive:
 			// The owner is alive (draining, or outranked by this node): it
 			// hands the conference over with its final state.
@@ -159,6 +167,15 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 		return
 	}
 	d.setReplica(ctx, r, ranked)
+}
+
+// released says whether the session of a standby room was released by
+// its holder recently enough to be resumed at once: a final resumption
+// state, younger than the promotion delay (an older one may have been
+// resumed elsewhere since, with a higher h).
+func (d *directory) released(r *entry) bool {
+	st := d.smStates[r.session]
+	return st != nil && st.Final && time.Since(time.UnixMilli(st.SentUnixMs)) <= d.cfg.PromoteDelay
 }
 
 func (d *directory) setReplica(ctx actor.Context, r *entry, ranked []cluster.Member) {
