@@ -53,6 +53,10 @@ type Config struct {
 	Selection    selection.Config
 	BridgeHealth bridge.HealthConfig
 
+	// StripSimulcast tells participants only the first layer of each
+	// other participant's simulcast (--strip_simulcast, Jicofo's
+	// conference.strip-simulcast; default on).
+	StripSimulcast bool
 	InitialTimeout time.Duration // conference.initial_timeout
 	JoinTimeout    time.Duration // conference.join_timeout
 	RequestTimeout time.Duration // how long a conference request may take
@@ -73,6 +77,7 @@ func Defaults() Config {
 		UserResource:   "focal",
 		UserTLS:        true,
 		HTTP:           "127.0.0.1:8888",
+		StripSimulcast: true,
 		InitialTimeout: 15 * time.Second,
 		JoinTimeout:    10 * time.Second,
 		RequestTimeout: 20 * time.Second,

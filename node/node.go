@@ -150,6 +150,7 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.FocusJID = cfg.FocusJID()
 	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
+	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast
 	dirCfg.Conference.Bridges = n.bridges
 	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {

@@ -4,6 +4,11 @@ package await
 
 import "github.com/asynkron/protoactor-go/actor"
 
+// Barrier is answered with itself by an actor once it has handled every
+// message sent to it before, and so sent on whatever that handling
+// reports: a way to wait for what is in flight in an actor's mailbox.
+type Barrier struct{}
+
 // All calls then, on a goroutine of its own, once every future has
 // completed or timed out. then typically sends the actor (or a requester)
 // a message, which is how the result re-enters an actor.

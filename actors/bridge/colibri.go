@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/await"
 	"focal/media/sources"
 	"focal/xmpp"
 	"focal/xmpp/session"
@@ -104,6 +105,8 @@ func (s *colibriSession) Receive(ctx actor.Context) {
 		}
 	case colibriResponse:
 		s.onResponse(ctx, msg)
+	case *await.Barrier:
+		ctx.Respond(msg)
 	}
 }
 

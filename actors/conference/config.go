@@ -46,6 +46,10 @@ type Config struct {
 	// JSONSources signals sources as <json-message/> to clients that
 	// support it.
 	JSONSources bool
+	// StripSimulcast tells receivers only the first layer of each
+	// simulcast source (and its retransmission stream); the bridge still
+	// gets every SSRC (Jicofo's strip-simulcast, on by default).
+	StripSimulcast bool
 
 	Logger *slog.Logger
 }
@@ -61,6 +65,7 @@ func DefaultConfig() Config {
 		AutoOwner:       true,
 		MinParticipants: 2,
 		JSONSources:     true,
+		StripSimulcast:  true,
 		Logger:          slog.Default(),
 	}
 }

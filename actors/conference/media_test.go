@@ -144,10 +144,16 @@ func TestAcceptPassesSourcesToTheBridgeAndTheOthers(t *testing.T) {
 
 	// bob learns of the new sources at once; the newcomer of bob's once
 	// it accepted.
+	// Of the simulcast camera, bob is told the first layer and its
+	// retransmission stream only (the bridge got all 7 SSRCs above).
+	accepted, err := sources.FromJingle(jingleOf(accept).Contents)
+	if err != nil {
+		t.Fatal(err)
+	}
 	add := c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd))
 	add.result(nil)
-	if got := ssrcsIn(jingleOf(add.el))[c.occupant(nick)]; len(got) != 7 {
-		t.Errorf("source-add to bob: %v, want the 7 SSRCs of %s", ssrcsIn(jingleOf(add.el)), nick)
+	if got, want := sorted(ssrcsIn(jingleOf(add.el))[c.occupant(nick)]), ssrcs(accepted.StripSimulcast()); len(want) != 3 || !slices.Equal(got, want) {
+		t.Errorf("source-add to bob: %v, want %s's first simulcast layer, its RTX and audio: %v", ssrcsIn(jingleOf(add.el)), nick, want)
 	}
 	add = c.wire.awaitRequest(t, "source-add to "+nick, jingleTo(c.occupant(nick), xmpp.JingleSourceAdd))
 	add.result(nil)

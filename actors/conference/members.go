@@ -36,6 +36,7 @@ func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *f
 		Wire:           c.wire,
 		RequestTimeout: c.cfg.RequestTimeout,
 		JSONSources:    c.cfg.JSONSources,
+		StripSimulcast: c.cfg.StripSimulcast,
 		Logger:         c.log,
 		Restore:        restore,
 	}))

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"focal/actors/await"
-	"focal/actors/participant"
 	"focal/proto"
 )
 
@@ -56,15 +55,16 @@ func (c *conference) stamp(st *focalpb.ConferenceState, final bool) *focalpb.Con
 	return st
 }
 
-// participantBarrierTimeout bounds the wait for one participant: one that
-// does not answer (stopping, say) must not hold the session up.
-const participantBarrierTimeout = time.Second
+// childBarrierTimeout bounds the wait for one participant or colibri
+// session: one that does not answer (stopping, say) must not hold the
+// session up.
+const childBarrierTimeout = time.Second
 
-// onBarrier answers a session's barrier once the participants have
-// handled what reached them before it, and this conference what they sent
-// it meanwhile (the participants' messages come before their answers, and
-// barrierDone after those): by then every resulting state is on its way to
-// the replica, ahead of the answer.
+// onBarrier answers a session's barrier once the participants and colibri
+// sessions have handled what reached them before it, and this conference
+// what they sent it meanwhile (their messages come before their answers,
+// and barrierDone after those): by then every resulting state is on its
+// way to the replica, ahead of the answer.
 func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	to := ctx.Sender()
 	if to == nil {
@@ -73,8 +73,11 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	var futures []*actor.Future
 	for _, m := range c.members {
 		if m.pid != nil {
-			futures = append(futures, ctx.RequestFuture(m.pid, &participant.Barrier{}, participantBarrierTimeout))
+			futures = append(futures, ctx.RequestFuture(m.pid, &await.Barrier{}, childBarrierTimeout))
 		}
+	}
+	for _, bs := range c.bridges {
+		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	await.All(futures, func() { root.Send(self, barrierDone{reply: func() { root.Send(to, b) }}) })

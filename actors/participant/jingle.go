@@ -68,6 +68,13 @@ func (p *participantActor) putSources(j *xmpp.Jingle, byOwner map[string]sources
 	if len(byOwner) == 0 {
 		return
 	}
+	if p.cfg.StripSimulcast {
+		stripped := make(map[string]sources.Set, len(byOwner))
+		for owner, set := range byOwner {
+			stripped[owner] = set.StripSimulcast()
+		}
+		byOwner = stripped
+	}
 	if p.jsonSources() {
 		j.JSONMessage = sources.NewJSONMessage(byOwner)
 		return

@@ -31,11 +31,6 @@ type (
 		Sources map[string]sources.Set
 	}
 
-	// Barrier is answered (with itself) once the participant has handled
-	// everything sent to it before, and so has sent its conference
-	// whatever that handling reports.
-	Barrier struct{}
-
 	// Terminate ends the participant's Jingle session.
 	Terminate struct {
 		Reason string // Jingle reason condition, e.g. xmpp.JingleReasonSuccess

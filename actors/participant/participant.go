@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"focal/actors/await"
 	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
@@ -27,7 +28,13 @@ type Config struct {
 	// JSONSources sends sources as <json-message/> to clients that
 	// advertise support for it (Jicofo's use-json-encoded-sources).
 	JSONSources bool
-	Logger      *slog.Logger
+	// StripSimulcast tells the client of each other participant's
+	// simulcast only the first layer's SSRC and its retransmission stream
+	// (Jicofo's strip-simulcast): the bridge forwards every layer on those,
+	// and a client that is told all layers makes one receiver per layer
+	// (Chromium refuses the duplicate msids).
+	StripSimulcast bool
+	Logger         *slog.Logger
 	// Now reads the clock for rate limits; tests may replace it.
 	Now func() time.Time
 	// Restore, when set, carries on a session another node started (the
@@ -110,7 +117,7 @@ func (p *participantActor) handle(ctx actor.Context) {
 		p.onInitiateResult(ctx, msg)
 	case *RemoteSources:
 		p.onRemoteSources(msg)
-	case *Barrier:
+	case *await.Barrier:
 		ctx.Respond(msg)
 	case *Terminate:
 		p.terminate(msg.Reason, msg.Text)

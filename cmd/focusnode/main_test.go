@@ -83,6 +83,13 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 	if c.Secret != "fromflag" || c.Domain != "meet.jitsi" || c.Port != 6000 || c.UserTLS || c.InitialTimeout != 3*time.Second {
 		t.Errorf("config = %+v", c.Config)
 	}
+	if !c.StripSimulcast {
+		t.Error("strip_simulcast is off by default; Jicofo's is on")
+	}
+	off, err := parseConfig([]string{"--config", path, "--strip_simulcast=false"}, &bytes.Buffer{})
+	if err != nil || off.StripSimulcast {
+		t.Errorf("--strip_simulcast=false: %v, strip %v", err, off.StripSimulcast)
+	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("validate: %v", err)
 	}
