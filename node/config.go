@@ -58,8 +58,11 @@ type Config struct {
 	// conference.strip-simulcast; default on).
 	StripSimulcast bool
 	InitialTimeout time.Duration // conference.initial_timeout
-	JoinTimeout    time.Duration // conference.join_timeout
-	RequestTimeout time.Duration // how long a conference request may take
+	// SingleParticipantTimeout ends the media session of a participant
+	// left alone (--single_participant_timeout; 0 keeps it).
+	SingleParticipantTimeout time.Duration
+	JoinTimeout              time.Duration // conference.join_timeout
+	RequestTimeout           time.Duration // how long a conference request may take
 
 	Version string
 	Logger  *slog.Logger
@@ -69,21 +72,22 @@ type Config struct {
 // are left empty.
 func Defaults() Config {
 	return Config{
-		Host:           "localhost",
-		Port:           5347,
-		Subdomain:      "focus",
-		UserName:       "focus",
-		UserPort:       5222,
-		UserResource:   "focal",
-		UserTLS:        true,
-		HTTP:           "127.0.0.1:8888",
-		StripSimulcast: true,
-		InitialTimeout: 15 * time.Second,
-		JoinTimeout:    10 * time.Second,
-		RequestTimeout: 20 * time.Second,
-		Version:        "dev",
-		Selection:      selection.DefaultConfig(),
-		BridgeHealth:   bridge.DefaultHealth,
+		Host:                     "localhost",
+		Port:                     5347,
+		Subdomain:                "focus",
+		UserName:                 "focus",
+		UserPort:                 5222,
+		UserResource:             "focal",
+		UserTLS:                  true,
+		HTTP:                     "127.0.0.1:8888",
+		StripSimulcast:           true,
+		InitialTimeout:           15 * time.Second,
+		SingleParticipantTimeout: 20 * time.Second,
+		JoinTimeout:              10 * time.Second,
+		RequestTimeout:           20 * time.Second,
+		Version:                  "dev",
+		Selection:                selection.DefaultConfig(),
+		BridgeHealth:             bridge.DefaultHealth,
 	}
 }
 
@@ -123,6 +127,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InitialTimeout <= 0 || c.JoinTimeout <= 0 || c.RequestTimeout <= 0 {
 		return errors.New("timeouts must be positive")
+	}
+	if c.SingleParticipantTimeout < 0 {
+		return errors.New("single_participant_timeout must not be negative")
 	}
 	if err := c.Selection.Validate(); err != nil {
 		return fmt.Errorf("bridge selection: %w", err)

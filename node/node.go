@@ -151,6 +151,7 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
 	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast
+	dirCfg.Conference.SingleParticipantTimeout = cfg.SingleParticipantTimeout
 	dirCfg.Conference.Bridges = n.bridges
 	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {

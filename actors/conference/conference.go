@@ -58,6 +58,8 @@ type conference struct {
 
 	idleGen      int
 	idleT        *time.Timer
+	aloneGen     int
+	aloneT       *time.Timer
 	everEmptied  bool // somebody joined and everybody left
 	ending       bool
 	ownerPending string // nick being granted owner
@@ -157,6 +159,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onIdleTimeout(ctx, msg)
 	case joinTimeout:
 		c.onJoinTimeout(ctx, msg)
+	case aloneTimeout:
+		c.onAloneTimeout(ctx, msg)
 	case ownerGranted:
 		c.onOwnerGranted(ctx, msg)
 	case *bridge.Selected:
@@ -299,6 +303,9 @@ func (c *conference) stopTimers() {
 	}
 	if c.selectT != nil {
 		c.selectT.Stop()
+	}
+	if c.aloneT != nil {
+		c.aloneT.Stop()
 	}
 }
 

@@ -20,6 +20,9 @@ type Config struct {
 	// InitialTimeout ends a conference nobody joined within this time of its
 	// creation, or of the focus re-joining after a reconnect.
 	InitialTimeout time.Duration
+	// SingleParticipantTimeout is how long a participant left alone keeps
+	// its media session (Jicofo's single-participant-timeout); 0 keeps it.
+	SingleParticipantTimeout time.Duration
 	// EmptyTimeout is how long a conference whose last participant left
 	// waits before it ends.
 	EmptyTimeout time.Duration
@@ -57,15 +60,16 @@ type Config struct {
 // DefaultConfig has Jicofo's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Nick:            "focus",
-		InitialTimeout:  15 * time.Second,
-		EmptyTimeout:    2 * time.Second,
-		JoinTimeout:     10 * time.Second,
-		RequestTimeout:  15 * time.Second,
-		AutoOwner:       true,
-		MinParticipants: 2,
-		JSONSources:     true,
-		StripSimulcast:  true,
-		Logger:          slog.Default(),
+		Nick:                     "focus",
+		InitialTimeout:           15 * time.Second,
+		EmptyTimeout:             2 * time.Second,
+		SingleParticipantTimeout: 20 * time.Second,
+		JoinTimeout:              10 * time.Second,
+		RequestTimeout:           15 * time.Second,
+		AutoOwner:                true,
+		MinParticipants:          2,
+		JSONSources:              true,
+		StripSimulcast:           true,
+		Logger:                   slog.Default(),
 	}
 }

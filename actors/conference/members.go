@@ -68,6 +68,7 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 		c.members[p.Nick] = m
 		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
 		c.idleGen++ // somebody came: the conference is not idle any more
+		c.checkAlone()
 	}
 	if p.Role != m.Role || p.Affiliation != m.Affiliation {
 		c.log.Info("participant role", "participant", m.Nick, "role", p.Role, "affiliation", p.Affiliation)
@@ -96,6 +97,7 @@ func (c *conference) removeMember(ctx actor.Context, nick, why string) {
 	if c.ownerPending == nick {
 		c.ownerPending = ""
 	}
+	c.checkAlone()
 	if len(c.members) == 0 {
 		// Not at once: a server shutting down disconnects every participant
 		// just before the focus's own stream, and that conference should

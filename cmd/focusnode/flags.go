@@ -51,6 +51,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.Var((*addrList)(&c.Join), "join", "IP:PORT[,...]: gossip addresses of peers to join; they need not be up yet")
 	fs.StringVar(&c.Remote, "remote", c.Remote, "IP:PORT where other nodes reach this node's actors (required with --gossip)")
 	fs.BoolVar(&c.StripSimulcast, "strip_simulcast", c.StripSimulcast, "tell participants only the first simulcast layer of the others' video (the bridge gets every layer)")
+	fs.DurationVar(&c.SingleParticipantTimeout, "single_participant_timeout", c.SingleParticipantTimeout, "end the media session of a participant left alone after this time (0: never)")
 	fs.DurationVar(&c.InitialTimeout, "initial_timeout", c.InitialTimeout, "end a conference nobody joined within this time")
 	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
 	fs.StringVar(&c.Selection.LocalRegion, "local_region", c.Selection.LocalRegion, "region of this focus, for region-based selection")

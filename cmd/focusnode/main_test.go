@@ -83,8 +83,8 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 	if c.Secret != "fromflag" || c.Domain != "meet.jitsi" || c.Port != 6000 || c.UserTLS || c.InitialTimeout != 3*time.Second {
 		t.Errorf("config = %+v", c.Config)
 	}
-	if !c.StripSimulcast {
-		t.Error("strip_simulcast is off by default; Jicofo's is on")
+	if !c.StripSimulcast || c.SingleParticipantTimeout != 20*time.Second {
+		t.Errorf("defaults: strip_simulcast %v, single_participant_timeout %v; Jicofo's are on and 20s", c.StripSimulcast, c.SingleParticipantTimeout)
 	}
 	off, err := parseConfig([]string{"--config", path, "--strip_simulcast=false"}, &bytes.Buffer{})
 	if err != nil || off.StripSimulcast {
