@@ -30,15 +30,21 @@ type Config struct {
 	// members believe a stale death gossiped by a member rejoining after a
 	// partition, and must stay well below PromoteDelay.
 	FenceDelay time.Duration
+	// ForwardTimeout bounds the wait for the owner of a room to answer a
+	// conference request forwarded to it; past it the client is asked to
+	// retry (ready='false'). A live owner answers once the focus is in the
+	// room, in milliseconds.
+	ForwardTimeout time.Duration
 }
 
 // DefaultConfig has Jicofo's conference defaults and the cluster timing
 // the README's partition rule is built on.
 func DefaultConfig() Config {
 	return Config{
-		Conference:   conference.DefaultConfig(),
-		Shards:       cluster.DefaultShards,
-		PromoteDelay: time.Second,
-		FenceDelay:   250 * time.Millisecond,
+		Conference:     conference.DefaultConfig(),
+		Shards:         cluster.DefaultShards,
+		PromoteDelay:   time.Second,
+		FenceDelay:     250 * time.Millisecond,
+		ForwardTimeout: time.Second,
 	}
 }

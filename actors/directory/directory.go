@@ -81,7 +81,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		}
 		if owner, remote := d.remoteOwner(msg.Room); remote && !msg.Forwarded {
 			msg.Forwarded = true
-			ctx.Forward(directoryOf(owner))
+			d.forward(ctx, owner, msg)
 			return
 		}
 		r := d.rooms[msg.Room]
@@ -224,6 +224,28 @@ func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.Confe
 func (d *directory) forget(room string) {
 	d.setStandbySession(room, "")
 	delete(d.rooms, room)
+}
+
+// forward passes a conference request on to the directory of the room's
+// owner, and the answer back to the requester. An owner that has not
+// answered within Config.ForwardTimeout may be dead without the membership
+// knowing yet (a send to a dead node's remote address stalls for seconds):
+// the requester is answered ready='false', which Jitsi clients retry after
+// a second, by when the room has a live owner again.
+func (d *directory) forward(ctx actor.Context, owner cluster.Member, req *focalpb.ConferenceRequest) {
+	to := ctx.Sender()
+	f := ctx.RequestFuture(directoryOf(owner), req, d.cfg.ForwardTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if to == nil {
+			return
+		}
+		if r, ok := res.(*focalpb.ConferenceResponse); ok && err == nil {
+			ctx.Send(to, r)
+			return
+		}
+		d.log.Warn("the room's owner did not answer a conference request; the client is to retry", "room", req.Room, "node", owner.Name, "err", err)
+		ctx.Send(to, &focalpb.ConferenceResponse{Room: req.Room, Ready: false})
+	})
 }
 
 // entry is the directory's record of one room it has a conference actor
