@@ -152,6 +152,7 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
 	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast
 	dirCfg.Conference.SingleParticipantTimeout = cfg.SingleParticipantTimeout
+	dirCfg.Conference.Version = cfg.Version
 	dirCfg.Conference.Bridges = n.bridges
 	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {

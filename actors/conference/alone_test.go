@@ -25,6 +25,7 @@ func TestParticipantLeftAloneLosesItsMediaUntilSomebodyJoins(t *testing.T) {
 		t.Errorf("session-terminate to alice: %+v", j)
 	}
 	c.bridgeWire.awaitRequest(t, "the conference expired on jvb1", colibriTo(jvb1, expiresConference)).result(nil)
+	c.awaitBridgeCount(0)
 	c.barrier()
 	s := c.snapshot()
 	if m, _ := s.member("alice"); m.Bridge != "" || m.JingleState != "ended" || len(s.Bridges) != 0 {
@@ -35,6 +36,7 @@ func TestParticipantLeftAloneLosesItsMediaUntilSomebodyJoins(t *testing.T) {
 	c.joins("carol", "carol@"+testDomain+"/web")
 	c.ready("carol")
 	c.answerSelect(jvb1) // alice first: she joined first
+	c.awaitBridgeCount(1)
 	c.allocate("alice", jvb1)
 	if offer := c.awaitInitiate("alice"); offer.SID == sids["alice"] {
 		t.Errorf("alice re-invited on her old session %s", offer.SID)

@@ -126,6 +126,7 @@ func TestColibriRequestRefusedLeavesTheParticipantWithoutMedia(t *testing.T) {
 	c.ready("alice")
 	c.barrier()
 	c.answerSelect(jvb1)
+	c.awaitBridgeCount(1)
 	c.allocate("bob", jvb1)
 	c.awaitInitiate("bob")
 

@@ -69,6 +69,17 @@ type conference struct {
 	selectGen uint64
 	selectT   *time.Timer
 	noBridge  bool // the last selection found no bridge
+	// bridgeUnavailable: a selection found no bridge, and none has been
+	// found since (the presence's <bridgeNotAvailable/>).
+	bridgeUnavailable bool
+	// presenceSent is the key of what the focus's presence in the room
+	// carried last (FocusPresence.Key).
+	presenceSent string
+	// meetingIDSettled: st.MeetingId is final (the room answered its
+	// disco#info, or failed to, or the conference was taken over), so
+	// bridge sessions can be started; roomInfoAsked: the query is out.
+	meetingIDSettled bool
+	roomInfoAsked    bool
 
 	// Cluster.
 	standby    bool   // another node drives it; this one keeps its state
@@ -129,6 +140,7 @@ func newConference(cfg Config, s Start) *conference {
 
 func (c *conference) Receive(ctx actor.Context) {
 	c.handle(ctx)
+	c.updatePresence()
 	// Whatever the message, a state that differs from the replica's copy
 	// goes to it: no list of state-changing messages to keep.
 	c.replicateChanges(ctx)
@@ -163,6 +175,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onAloneTimeout(ctx, msg)
 	case ownerGranted:
 		c.onOwnerGranted(ctx, msg)
+	case roomInfo:
+		c.onRoomInfo(ctx, msg)
 	case *bridge.Selected:
 		c.onSelected(ctx, msg.ID, msg, nil)
 	case selectTimeout:

@@ -34,6 +34,10 @@ type Config struct {
 	// the owner leaves (Jicofo's enable-auto-owner).
 	AutoOwner bool
 
+	// Version is the focus's version, published in its presence in every
+	// room (<versions/>).
+	Version string
+
 	// Node is this node's name in the cluster ("" when not clustered): the
 	// owner named in the replicated state.
 	Node string

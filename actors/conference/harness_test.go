@@ -39,6 +39,7 @@ const (
 	testDomain    = "meet.example.com"
 	testFocusJID  = "focus@auth.meet.example.com"
 	testFocusAddr = "focus@auth.meet.example.com/focus"
+	testVersion   = "1.2.3-test"
 	jvb1          = "jvbbrewery@internal.auth.meet.example.com/jvb1"
 	jvb2          = "jvbbrewery@internal.auth.meet.example.com/jvb2"
 	jvb3          = "jvbbrewery@internal.auth.meet.example.com/jvb3"
@@ -416,6 +417,7 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	h.breweryPID = breweryPID
 	cfg := DefaultConfig()
 	cfg.FocusJID = testFocusJID
+	cfg.Version = testVersion
 	cfg.InitialTimeout = time.Minute
 	cfg.EmptyTimeout = 50 * time.Millisecond
 	cfg.JoinTimeout = time.Minute
@@ -453,6 +455,7 @@ type tconf struct {
 	rec        *recorder
 	recPID     *actor.PID
 	pid        *actor.PID
+	join       *xmpp.Element // the join presence start took
 }
 
 // start spawns the conference of room, its stream up as testFocusAddr, and
@@ -477,6 +480,7 @@ func (h *harness) start(room string) *tconf {
 	if join.Child(xmpp.NSMUC, "x") == nil {
 		h.t.Fatalf("join presence without <x xmlns=%q/>: %s", xmpp.NSMUC, join)
 	}
+	c.join = join
 	return c
 }
 
@@ -749,7 +753,64 @@ func (h *harness) joined(room string) *tconf {
 	if res := awaitRecorded[*focalpb.ConferenceResponse](c, "the answer to the request", nil); !res.Ready {
 		h.t.Fatalf("request answered %v", res)
 	}
+	c.roomInfo("")
 	return c
+}
+
+// isPresenceUpdate matches a presence update of the focus in the room: a
+// presence to its occupant without the MUC <x/> of a join, nor a type.
+func (c *tconf) isPresenceUpdate(el *xmpp.Element) bool {
+	return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == c.occupant("focus") &&
+		el.AttrValue("type") == "" && el.Child(xmpp.NSMUC, "x") == nil
+}
+
+// awaitPresenceUpdate takes the focus's next presence update in the room
+// and returns what it carries; it fails the test if that is not what
+// match expects.
+func (c *tconf) awaitPresenceUpdate(what string, match func(xmpp.FocusPresence) bool) xmpp.FocusPresence {
+	c.t.Helper()
+	el := c.wire.awaitSent(c.t, "a presence update of the focus ("+what+")", c.isPresenceUpdate)
+	p := xmpp.ParseFocusPresence(el)
+	if !match(p) {
+		c.t.Fatalf("presence update %s, want %s", el, what)
+	}
+	return p
+}
+
+// awaitBridgeCount takes the focus's next presence update and checks it
+// says n bridges (and a bridge available).
+func (c *tconf) awaitBridgeCount(n int) {
+	c.t.Helper()
+	c.awaitPresenceUpdate(fmt.Sprintf("bridge-count %d", n), func(p xmpp.FocusPresence) bool {
+		v, _ := p.Property(xmpp.PropBridgeCount)
+		return v == fmt.Sprint(n) && !p.BridgeNotAvailable
+	})
+}
+
+// isRoomInfo matches the focus's disco#info query to the room.
+func (c *tconf) isRoomInfo(el *xmpp.Element) bool {
+	return isIQ(el, xmpp.IQGet, c.room) && el.Child(xmpp.NSDiscoInfo, "query") != nil
+}
+
+// roomInfo awaits the focus's disco#info query to the room and answers it
+// as Prosody does: with meetingID in the muc#roominfo form, as
+// mod_muc_meeting_id adds it, or ("") without one.
+func (c *tconf) roomInfo(meetingID string) {
+	c.t.Helper()
+	field := func(name, value string) *xmpp.Element {
+		return xmpp.NewElement(xmpp.NSDataForm, "field", "var", name).Append(xmpp.NewElement(xmpp.NSDataForm, "value").WithText(value))
+	}
+	form := xmpp.NewElement(xmpp.NSDataForm, "x", "type", "result").Append(
+		field("FORM_TYPE", xmpp.FormTypeRoomInfo),
+		field("muc#roominfo_occupants", "1"))
+	if meetingID != "" {
+		form.Append(field(xmpp.FieldRoomInfoMeetingID, meetingID))
+	}
+	q := xmpp.NewElement(xmpp.NSDiscoInfo, "query").Append(
+		xmpp.NewElement(xmpp.NSDiscoInfo, "identity", "category", "conference", "type", "text"),
+		xmpp.NewElement(xmpp.NSDiscoInfo, "feature", "var", xmpp.NSMUC),
+		form)
+	c.wire.awaitRequest(c.t, "disco#info to the room", c.isRoomInfo).result(q)
 }
 
 // ownerGrant matches the muc#admin request making user an owner.
@@ -784,9 +845,16 @@ func (c *tconf) inCall(bridgeJID string, nicks ...string) map[string]*xmpp.Jingl
 		c.ready(nick)
 		c.barrier()
 	}
+	bridges := c.snapshot().Bridges
+	newBridge := !slices.ContainsFunc(bridges, func(b BridgeSnapshot) bool { return b.JID == bridgeJID })
 	offers := map[string]*xmpp.Jingle{}
 	for _, nick := range nicks {
 		c.answerSelect(bridgeJID)
+		if newBridge {
+			// The focus's presence tells the room of the new bridge.
+			c.awaitBridgeCount(len(bridges) + 1)
+			newBridge = false
+		}
 		c.allocate(nick, bridgeJID)
 		offers[nick] = c.awaitInitiate(nick)
 	}

@@ -21,12 +21,15 @@ func (c *conference) join(ctx actor.Context) {
 	if c.joinT != nil {
 		c.joinT.Stop()
 	}
-	if err := c.wire.Send(xmpp.JoinPresence(c.room, c.cfg.Nick)); err != nil {
+	p := c.focusPresence()
+	if err := c.wire.Send(xmpp.JoinPresence(c.room, c.cfg.Nick, p.Elements()...)); err != nil {
 		if errors.Is(err, session.ErrNotConnected) {
 			c.streamUp = false // StreamDown is on its way; StreamUp re-joins
 			return
 		}
 		c.log.Error("join room", "err", err)
+	} else {
+		c.presenceSent = p.Key()
 	}
 	c.joinT = c.after(c.cfg.JoinTimeout, joinTimeout{gen: c.joinGen})
 }
@@ -84,6 +87,7 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 			c.dropUnconfirmed(ctx)
 		}
 		c.electOwner(ctx)
+		c.askRoomInfo()
 		c.selectBridges(ctx)
 	}
 }

@@ -102,6 +102,7 @@ func TestEveryStateChangeReachesTheReplica(t *testing.T) {
 
 	c.selfPresence()
 	awaitRecorded[*focalpb.ConferenceResponse](c, "the answer to the request", nil)
+	c.roomInfo("")
 	r.check(c, "joined")
 	if r.latest.GetOptions().GetStartVideoMuted() != 1 || r.latest.Session != "sm-1" || r.latest.MeetingId == "" {
 		t.Errorf("joined: replica's state %v", r.latest)

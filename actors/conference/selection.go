@@ -42,8 +42,8 @@ func (c *conference) selectBridges(ctx actor.Context) {
 	if c.cfg.Bridges == nil || !c.joined || len(c.members) < c.cfg.MinParticipants {
 		return // a join, a participant or a promotion calls this again
 	}
-	if c.selecting != nil || c.noBridge {
-		return
+	if c.selecting != nil || c.noBridge || !c.meetingIDSettled {
+		return // an answer, a bridge coming up or the room's meeting id calls this again
 	}
 	for _, m := range c.membersInOrder() {
 		if m.needsBridge() {
@@ -93,9 +93,10 @@ func (c *conference) onSelected(ctx actor.Context, gen uint64, res *bridge.Selec
 	case err != nil:
 		// Nobody else would get one either: wait for a bridge to come up.
 		c.log.Warn("no bridge for participant", "participant", m.Nick, "err", err)
-		c.noBridge = true
+		c.noBridge, c.bridgeUnavailable = true, true
 		return
 	default:
+		c.bridgeUnavailable = false
 		c.place(ctx, m, res.Bridge, res.Region)
 	}
 	c.selectBridges(ctx)

@@ -65,6 +65,7 @@ func TestOneSelectionInFlightPerConferenceKeepsItOnOneBridge(t *testing.T) {
 	}
 	b.selfPresence()
 	awaitRecorded[*focalpb.ConferenceResponse](b, "the answer to b's request", func(r *focalpb.ConferenceResponse) bool { return r.Ready })
+	b.roomInfo("")
 
 	confs := []*tconf{a, b}
 	brewery := &spreadingBrewery{}

@@ -42,6 +42,14 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		return
 	}
 	c.standby = false
+	// The meeting id is the one the bridges know the conference by.
+	c.meetingIDSettled = true
+	if c.latest != nil {
+		// A resumed session is the occupant the previous owner's
+		// presence went out for: as far as is known, it carried the
+		// replicated bridges, and a bridge then.
+		c.presenceSent = c.presenceFor(len(c.latest.Bridges), false).Key()
+	}
 	// The participants it imports talk on the new wire.
 	c.wire, c.focusAddr, c.streamUp = p.Wire, p.Addr, p.Up
 	if c.latest != nil {

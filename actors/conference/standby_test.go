@@ -83,10 +83,11 @@ func (c *tconf) awaitStopped() {
 	}
 }
 
-// isFocusPresence matches a presence to the focus's occupant of room.
+// isFocusPresence matches a presence joining the focus's occupant of room
+// (with the MUC <x/>, which updates have not).
 func isFocusPresence(room string) func(*xmpp.Element) bool {
 	return func(el *xmpp.Element) bool {
-		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == room+"/focus"
+		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == room+"/focus" && el.Child(xmpp.NSMUC, "x") != nil
 	}
 }
 
