@@ -31,11 +31,15 @@ func memberOf(st *focalpb.ConferenceState, nick string) *focalpb.MemberState {
 
 func isState(v any) bool { _, ok := v.(*focalpb.ConferenceState); return ok }
 
-// check asks the conference for its snapshot and compares it with the
-// replica's latest state: every state sent before the snapshot's answer
-// is recorded before it, so the two must agree.
+// check asks the conference for its snapshot, once its children's reports
+// are in, and compares it with the replica's latest state: every state
+// sent before the snapshot's answer is recorded before it, so the two
+// must agree.
 func (r *replicaView) check(c *tconf, step string) {
 	c.t.Helper()
+	// First what the participants and colibri sessions were handling:
+	// a report still on its way would change the state after the snapshot.
+	r.barrier(c, step)
 	c.send(&GetSnapshot{})
 	states, v := c.rec.q.takeUntil(c.t, "a snapshot ("+step+")", func(v any) bool { _, ok := v.(Snapshot); return ok }, isState)
 	r.absorb(c, step, states)
