@@ -1,11 +1,12 @@
 package xmpp
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
+
+	"focal/internal/xmltest"
 )
 
 func mucTestGolden(name string) string {
@@ -250,17 +251,7 @@ func TestMUCOccupantPresenceCases(t *testing.T) {
 }
 
 func FuzzParseOccupantPresence(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "muc", "*.xml"))
-	if len(files) == 0 {
-		f.Fatal("no golden files")
-	}
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	xmltest.AddFuzzSeeds(f, filepath.Join("testdata", "muc"))
 	f.Add([]byte(`<presence type="error" from="r@c/n"><error><x xmlns="urn:x"/><text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">t</text></error><x xmlns="http://jabber.org/protocol/muc#user"><status code="-1"/><status code="99999999999999999999"/></x></presence>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		el, err := Parse(data)

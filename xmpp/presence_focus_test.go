@@ -1,10 +1,11 @@
 package xmpp
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"focal/internal/xmltest"
 )
 
 func presenceTestGolden(name string) string {
@@ -74,17 +75,7 @@ func TestFocusPresenceKeyTellsChanges(t *testing.T) {
 }
 
 func FuzzParseFocusPresence(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "presence", "*.xml"))
-	if len(files) == 0 {
-		f.Fatal("no golden files")
-	}
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	xmltest.AddFuzzSeeds(f, filepath.Join("testdata", "presence"))
 	f.Add([]byte(`<presence><versions xmlns="http://jitsi.org/jitmeet"><component name="focus"> </component></versions><conference-properties xmlns="http://jitsi.org/protocol/focus"><property/><x/></conference-properties></presence>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		el, err := Parse(data)

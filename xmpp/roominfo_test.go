@@ -1,10 +1,11 @@
 package xmpp
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"focal/internal/xmltest"
 )
 
 func discoTestGolden(name string) string {
@@ -70,17 +71,7 @@ func TestRoomInfoRefusesUnusableMeetingIDs(t *testing.T) {
 }
 
 func FuzzParseRoomInfo(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "disco", "*.xml"))
-	if len(files) == 0 {
-		f.Fatal("no golden files")
-	}
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	xmltest.AddFuzzSeeds(f, filepath.Join("testdata", "disco"))
 	f.Add([]byte(`<query xmlns="http://jabber.org/protocol/disco#info"><x xmlns="jabber:x:data"><field var="FORM_TYPE"/><field var="muc#roominfo_meetingId"><value>x</value></field></x></query>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		el, err := Parse(data)

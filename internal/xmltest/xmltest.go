@@ -148,7 +148,11 @@ func Golden(t testing.TB, path string) []byte {
 // the whole stanza, and its payload alone (the first child of the root),
 // which is what the fuzz targets decode.
 func AddFuzzSeeds(f *testing.F, dir string) {
+	f.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	if len(files) == 0 {
+		f.Fatalf("no golden files in %s to seed the fuzzer with", dir)
+	}
 	for _, path := range files {
 		data := Golden(f, path)
 		f.Add(data)
