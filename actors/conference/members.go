@@ -118,6 +118,7 @@ func (c *conference) dropUnconfirmed(ctx actor.Context) {
 			c.log.Info("participant gone during reconnect", "participant", nick)
 		}
 	}
+	c.checkAlone()
 	if len(c.members) == 0 {
 		// Give clients the initial timeout to come back (after a server
 		// restart they all reconnect) before ending the conference.
