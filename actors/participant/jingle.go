@@ -322,6 +322,13 @@ func (p *participantActor) sendTransportInfo(msg *TransportInfo) {
 		j.Contents = append(j.Contents, xmpp.JingleContent{Creator: c.Creator, Name: c.Name})
 	}
 	offer.UseBridgeTransport(j, msg.Transport, msg.SCTPPort)
+	for i := range j.Contents {
+		if msg.SCTPPort == 0 && j.Contents[i].Transport != nil {
+			// The bridge did not repeat its SCTP port: the one of the
+			// offer stands.
+			j.Contents[i].Transport.SCTPMap = nil
+		}
+	}
 	el, err := xmpp.ElementOf(j)
 	if err != nil {
 		p.log.Error("build transport-info", "err", err)
