@@ -57,6 +57,10 @@ type Config struct {
 	// other participant's simulcast (--strip_simulcast, Jicofo's
 	// conference.strip-simulcast; default on).
 	StripSimulcast bool
+	// ICERestart answers clients' in-place ICE restart requests with the
+	// bridge's new credentials (--ice_restart, Jicofo's
+	// conference.enable-ice-restart; default on).
+	ICERestart     bool
 	InitialTimeout time.Duration // conference.initial_timeout
 	// SingleParticipantTimeout ends the media session of a participant
 	// left alone (--single_participant_timeout; 0 keeps it).
@@ -81,6 +85,7 @@ func Defaults() Config {
 		UserTLS:                  true,
 		HTTP:                     "127.0.0.1:8888",
 		StripSimulcast:           true,
+		ICERestart:               true,
 		InitialTimeout:           15 * time.Second,
 		SingleParticipantTimeout: 20 * time.Second,
 		JoinTimeout:              10 * time.Second,

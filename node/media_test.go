@@ -390,3 +390,50 @@ func TestHungBridgeParticipantsMoveToTheOtherBridge(t *testing.T) {
 	alice.awaitSSRCs(moveCtx, t, bob)
 	bob.awaitSSRCs(moveCtx, t, alice)
 }
+
+// An in-place ICE restart keeps the session: the bridge hands out new ICE
+// credentials (a higher ICE generation) and the client gets them in a
+// transport-info; a second request right after is rate-limited.
+func TestICERestartGivesTheClientTheBridgesNewCredentials(t *testing.T) {
+	h := newHarness(t, withBrewery)
+	ctx := testContext(t, 30*time.Second)
+	jvb := h.readyBridge(ctx, "jvb1", bridgesim.Stats{StressLevel: 0.1})
+	room := h.room("media-ice-restart")
+	alice := h.join(ctx, room, "alice", testclient.MediaOptions{})
+	bob := h.join(ctx, room, "bob", testclient.MediaOptions{})
+	first := alice.awaitSession(ctx, t)
+	bob.awaitSession(ctx, t)
+	if err := alice.media.AwaitAccepted(ctx); err != nil {
+		t.Fatal(err)
+	}
+	awaitEndpoint(ctx, t, jvb, "alice", hasTransport)
+
+	if err := alice.media.SendSessionInfoICERestart(ctx); err != nil {
+		t.Fatalf("ICE restart: %v", err)
+	}
+	ep := awaitEndpoint(ctx, t, jvb, "alice", func(ep bridgesim.Endpoint) bool {
+		return ep.Local != nil && ep.Local.ICEGeneration == 1
+	})
+	for {
+		if tr := alice.media.RemoteTransport(); tr != nil && tr.Ufrag == ep.Local.Ufrag {
+			if tr.Ufrag == first.Transport.Ufrag || tr.Pwd != ep.Local.Pwd || tr.ICEGeneration != 1 {
+				t.Errorf("transport after the ICE restart %+v, want the bridge's new one %+v", tr, ep.Local)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("alice never got the bridge's new credentials (has %+v, actions %v)", alice.media.RemoteTransport(), alice.media.Actions())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if alice.media.SID() != first.SID || alice.media.Sessions() != 1 || alice.media.Ended() {
+		t.Errorf("alice's session after the ICE restart: sid %q (was %q), %d sessions, ended %v",
+			alice.media.SID(), first.SID, alice.media.Sessions(), alice.media.Ended())
+	}
+
+	err := alice.media.SendSessionInfoICERestart(ctx)
+	if xmpp.ConditionOf(err) != xmpp.ResourceConstraint {
+		t.Fatalf("ICE restart within 5 s: %v, want resource-constraint", err)
+	}
+}

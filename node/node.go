@@ -151,6 +151,7 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
 	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast
+	dirCfg.Conference.ICERestart = cfg.ICERestart
 	dirCfg.Conference.SingleParticipantTimeout = cfg.SingleParticipantTimeout
 	dirCfg.Conference.Version = cfg.Version
 	dirCfg.Conference.Bridges = n.bridges

@@ -70,12 +70,13 @@ func NewColibriSession(cfg ColibriConfig, id string) *actor.Props {
 
 // colibriResponse is a bridge's answer to one request of the session.
 type colibriResponse struct {
-	endpoint string
-	allocate bool
-	mod      xmpp.Colibri2ConferenceModify // what was asked, to ask again
-	attempt  int
-	res      *xmpp.Element
-	err      error
+	endpoint   string
+	allocate   bool
+	iceRestart bool                          // an in-place ICE restart of endpoint
+	mod        xmpp.Colibri2ConferenceModify // what was asked, to ask again
+	attempt    int
+	res        *xmpp.Element
+	err        error
 }
 
 // colibriRetry re-sends a request that could not reach the bridge.
@@ -97,11 +98,15 @@ func (s *colibriSession) Receive(ctx actor.Context) {
 		s.allocate(msg)
 	case *UpdateEndpoint:
 		s.update(msg)
+	case *RestartICE:
+		s.restartICE(msg.Endpoint)
 	case *ExpireEndpoint:
 		s.expireEndpoint(msg.Endpoint)
 	case colibriRetry:
 		if !s.failed {
-			s.request(msg.r.mod, msg.r.endpoint, msg.r.allocate, msg.r.attempt+1)
+			r := msg.r
+			r.attempt++
+			s.request(r)
 		}
 	case colibriResponse:
 		s.onResponse(ctx, msg)
@@ -153,6 +158,16 @@ func (s *colibriSession) update(u *UpdateEndpoint) {
 	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{ep}}, u.Endpoint, false)
 }
 
+// restartICE asks the bridge for new ICE credentials of an endpoint
+// (<transport ice-restart='true'/>); the answer is an ICERestarted.
+func (s *colibriSession) restartICE(id string) {
+	if !s.endpoints[id] {
+		return
+	}
+	ep := xmpp.Colibri2Endpoint{ID: id, Transport: &xmpp.Colibri2Transport{ICERestart: true}}
+	s.sendRequest(colibriResponse{mod: xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{ep}}, endpoint: id, iceRestart: true})
+}
+
 func (s *colibriSession) expireEndpoint(id string) {
 	if !s.endpoints[id] {
 		return
@@ -173,20 +188,27 @@ func ExpireConferenceIQ(bridgeJID, meetingID string) *xmpp.Element {
 // send sends a conference-modify; the first one of the session creates the
 // conference.
 func (s *colibriSession) send(mod xmpp.Colibri2ConferenceModify, endpoint string, allocate bool) {
-	mod.MeetingID = s.cfg.MeetingID
+	s.sendRequest(colibriResponse{mod: mod, endpoint: endpoint, allocate: allocate})
+}
+
+// sendRequest sends r.mod, the request r describes.
+func (s *colibriSession) sendRequest(r colibriResponse) {
+	r.mod.MeetingID = s.cfg.MeetingID
 	if !s.created {
-		mod.Create, mod.Name = true, s.cfg.Room
+		r.mod.Create, r.mod.Name = true, s.cfg.Room
 		if s.cfg.RTCStatsDisabled {
 			f := false
-			mod.RTCStatsEnabled = &f
+			r.mod.RTCStatsEnabled = &f
 		}
 		s.created = true
 	}
-	s.request(mod, endpoint, allocate, 0)
+	s.request(r)
 }
 
-func (s *colibriSession) request(mod xmpp.Colibri2ConferenceModify, endpoint string, allocate bool, attempt int) {
-	el, err := xmpp.ElementOf(mod)
+// request sends r.mod (attempt r.attempt); the answer comes back as r with
+// res and err set.
+func (s *colibriSession) request(r colibriResponse) {
+	el, err := xmpp.ElementOf(r.mod)
 	if err != nil {
 		s.log.Error("build conference-modify", "err", err)
 		return
@@ -194,7 +216,8 @@ func (s *colibriSession) request(mod xmpp.Colibri2ConferenceModify, endpoint str
 	self, root := s.self, s.root
 	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout,
 		func(res *xmpp.Element, err error) {
-			root.Send(self, colibriResponse{endpoint: endpoint, allocate: allocate, mod: mod, attempt: attempt, res: res, err: err})
+			r.res, r.err = res, err
+			root.Send(self, r)
 		})
 }
 
@@ -202,8 +225,12 @@ func (s *colibriSession) onResponse(ctx actor.Context, r colibriResponse) {
 	if s.failed {
 		return // the conference already dropped this session
 	}
-	if r.err != nil {
+	if r.err != nil && !(r.iceRestart && errors.Is(r.err, session.ErrTimeout)) {
 		s.onError(ctx, r)
+		return
+	}
+	if r.iceRestart {
+		s.onICERestarted(ctx, r)
 		return
 	}
 	if !r.allocate {
@@ -241,6 +268,29 @@ func (s *colibriSession) onResponse(ctx actor.Context, r colibriResponse) {
 	ctx.Send(ctx.Parent(), out)
 }
 
+// onICERestarted reports the bridge's answer to an ICE restart. An answer
+// without the endpoint's transport means the bridge declined; so does a
+// timeout (the client waits for new credentials): the conference falls
+// back to a re-invite. Errors are otherwise those of any update (onError).
+func (s *colibriSession) onICERestarted(ctx actor.Context, r colibriResponse) {
+	out := &ICERestarted{Bridge: s.cfg.Bridge, Session: s.id, Endpoint: r.endpoint}
+	if r.err == nil {
+		var mod xmpp.Colibri2ConferenceModified
+		if payload := r.res.Child(xmpp.Colibri2NS, "conference-modified"); payload != nil && payload.Decode(&mod) == nil {
+			if ep := mod.Endpoint(r.endpoint); ep != nil && ep.Transport != nil && ep.Transport.ICE != nil {
+				out.Transport = ep.Transport.ICE
+				if ep.Transport.SCTP != nil {
+					out.SCTPPort = ep.Transport.SCTP.Port
+				}
+			}
+		}
+	}
+	if out.Transport == nil {
+		s.log.Warn("bridge did not restart ICE", "endpoint", r.endpoint, "err", r.err)
+	}
+	ctx.Send(ctx.Parent(), out)
+}
+
 // onError applies Jicofo's rules for a failed request: what the failure
 // says about the bridge decides whether only this request, this endpoint or
 // the whole session is lost, and whether the bridge is avoided for a while.
@@ -271,7 +321,8 @@ func (s *colibriSession) onError(ctx actor.Context, r colibriResponse) {
 		// Carry on with it rather than start over into the same conflict.
 		s.log.Info("bridge has the conference already; carrying on with it")
 		r.mod.Create, r.mod.Name, r.mod.RTCStatsEnabled = false, "", nil
-		s.request(r.mod, r.endpoint, r.allocate, r.attempt+1)
+		r.attempt++
+		s.request(r)
 		return
 	}
 	scope, markFailed := classify(se.Condition, reason, r.allocate)

@@ -127,6 +127,22 @@ type (
 		InitialLastN *int
 	}
 
+	// RestartICE asks the bridge for new ICE credentials of an endpoint
+	// (an in-place ICE restart). The answer is an ICERestarted (or, if the
+	// bridge refuses the request, a ColibriFailed).
+	RestartICE struct{ Endpoint string }
+
+	// ICERestarted is the endpoint's new transport after RestartICE; a nil
+	// Transport means the bridge declined (or did not answer), and the
+	// participant needs a new session instead.
+	ICERestarted struct {
+		Bridge    string
+		Session   string
+		Endpoint  string
+		Transport *xmpp.JingleICETransport
+		SCTPPort  int
+	}
+
 	// ExpireEndpoint removes a participant's endpoint from the bridge.
 	ExpireEndpoint struct{ Endpoint string }
 

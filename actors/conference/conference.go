@@ -199,6 +199,10 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onSourcesChanged(ctx, msg)
 	case *participant.RestartRequested:
 		c.onRestartRequested(ctx, msg)
+	case *participant.ICERestartRequested:
+		c.onICERestartRequested(ctx, msg)
+	case *bridge.ICERestarted:
+		c.onICERestarted(ctx, msg)
 	case *participant.SessionEnded:
 		c.onSessionEnded(ctx, msg)
 	case *focalpb.ConferenceState:

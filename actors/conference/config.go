@@ -57,6 +57,12 @@ type Config struct {
 	// simulcast source (and its retransmission stream); the bridge still
 	// gets every SSRC (Jicofo's strip-simulcast, on by default).
 	StripSimulcast bool
+	// ICERestart answers a client's in-place ICE restart request
+	// (<bridge-session ice-restart='true'/> in session-info) with new ICE
+	// credentials from the bridge in a transport-info (Jicofo's
+	// enable-ice-restart, on by default); without it the request is
+	// refused with feature-not-implemented.
+	ICERestart bool
 
 	Logger *slog.Logger
 }
@@ -74,6 +80,7 @@ func DefaultConfig() Config {
 		MinParticipants:          2,
 		JSONSources:              true,
 		StripSimulcast:           true,
+		ICERestart:               true,
 		Logger:                   slog.Default(),
 	}
 }

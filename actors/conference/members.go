@@ -37,6 +37,7 @@ func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *f
 		RequestTimeout: c.cfg.RequestTimeout,
 		JSONSources:    c.cfg.JSONSources,
 		StripSimulcast: c.cfg.StripSimulcast,
+		ICERestart:     c.cfg.ICERestart,
 		Logger:         c.log,
 		Restore:        restore,
 	}))

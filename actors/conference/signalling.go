@@ -88,6 +88,37 @@ func (c *conference) onRestartRequested(ctx actor.Context, r *participant.Restar
 	}
 }
 
+// onICERestartRequested asks the participant's bridge for new ICE
+// credentials of its endpoint (an in-place ICE restart); a participant
+// without an endpoint there gets a new session instead.
+func (c *conference) onICERestartRequested(ctx actor.Context, r *participant.ICERestartRequested) {
+	m := c.members[r.Nick]
+	if m == nil || m.BridgeSession != r.BridgeSession {
+		return // moved meanwhile: its new session is on its way
+	}
+	bs := c.bridges[m.Bridge]
+	if bs == nil || !m.Allocated {
+		c.move(ctx, m, "ICE restart without an endpoint", true)
+		return
+	}
+	c.log.Info("restarting ICE", "participant", m.Nick, "bridge", m.Bridge)
+	ctx.Send(bs.pid, &bridge.RestartICE{Endpoint: m.Nick})
+}
+
+// onICERestarted passes the bridge's new transport to the participant, or
+// re-invites it if the bridge declined the ICE restart.
+func (c *conference) onICERestarted(ctx actor.Context, r *bridge.ICERestarted) {
+	m := c.members[r.Endpoint]
+	if m == nil || m.Bridge != r.Bridge || m.BridgeSession != r.Session || !m.Allocated {
+		return
+	}
+	if r.Transport == nil {
+		c.move(ctx, m, "bridge declined the ICE restart", true)
+		return
+	}
+	ctx.Send(m.pid, &participant.TransportInfo{Transport: r.Transport, SCTPPort: r.SCTPPort})
+}
+
 func (c *conference) onSessionEnded(ctx actor.Context, e *participant.SessionEnded) {
 	m := c.members[e.Nick]
 	if m == nil {

@@ -264,7 +264,7 @@ func (p *participantActor) readSources(j *xmpp.Jingle) (sources.Set, error) {
 func (p *participantActor) onSessionInfo(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
 	bs := j.BridgeSession
 	if bs != nil && bs.ICERestart {
-		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "in-place ICE restart is not supported; report ICE failed instead")))
+		p.onICERestart(ctx, iq, j)
 		return
 	}
 	if j.ICEState == nil || j.ICEState.State != xmpp.JingleICEStateFailed {
@@ -282,6 +282,66 @@ func (p *participantActor) onSessionInfo(ctx actor.Context, iq *xmpp.Element, j 
 	p.reply(xmpp.ResultFor(iq, nil))
 	p.log.Info("client reports ICE failed; re-inviting", "sid", j.SID)
 	ctx.Send(ctx.Parent(), &RestartRequested{Nick: p.cfg.Nick, Reason: "ICE failed"})
+}
+
+// onICERestart handles a session-info asking for an in-place ICE restart
+// (<bridge-session ice-restart='true'/>): answered at once, the bridge is
+// asked for new ICE credentials and the client gets them in a
+// transport-info of the same session (Jicofo's enable-ice-restart).
+func (p *participantActor) onICERestart(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
+	if !p.cfg.ICERestart {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.FeatureNotImplemented, "in-place ICE restart is not supported; report ICE failed instead")))
+		return
+	}
+	if j.BridgeSession.ID != p.st.BridgeSession {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ItemNotFound, "stale bridge session "+j.BridgeSession.ID)))
+		return
+	}
+	if !p.iceRestarts.allow(p.cfg.Now()) {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ResourceConstraint, "rate-limited")))
+		return
+	}
+	p.reply(xmpp.ResultFor(iq, nil))
+	p.log.Info("client asks for an ICE restart", "sid", j.SID)
+	ctx.Send(ctx.Parent(), &ICERestartRequested{Nick: p.cfg.Nick, BridgeSession: p.st.BridgeSession})
+}
+
+// sendTransportInfo gives the client the bridge's new transport after an
+// ICE restart: a transport-info of the current session, one content per
+// content of the offer.
+func (p *participantActor) sendTransportInfo(msg *TransportInfo) {
+	if p.st.State != sessionPending && p.st.State != sessionActive {
+		return // the session ended meanwhile; a new one has its own transport
+	}
+	forClient := offer.For(p.st.Features)
+	if forClient == nil {
+		return
+	}
+	j := &xmpp.Jingle{Action: xmpp.JingleTransportInfo, SID: p.st.Sid}
+	for _, c := range offer.Contents(*forClient) {
+		j.Contents = append(j.Contents, xmpp.JingleContent{Creator: c.Creator, Name: c.Name})
+	}
+	offer.UseBridgeTransport(j, msg.Transport, msg.SCTPPort)
+	for i := range j.Contents {
+		if msg.SCTPPort == 0 && j.Contents[i].Transport != nil {
+			// The bridge did not repeat its SCTP port: the one of the
+			// offer stands.
+			j.Contents[i].Transport.SCTPMap = nil
+		}
+	}
+	el, err := xmpp.ElementOf(j)
+	if err != nil {
+		p.log.Error("build transport-info", "err", err)
+		return
+	}
+	p.log.Info("sending the bridge's new transport", "sid", j.SID, "ice_generation", msg.Transport.ICEGeneration)
+	log := p.log
+	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+		func(_ *xmpp.Element, err error) {
+			if err != nil {
+				log.Warn("transport-info not accepted", "err", err)
+			}
+		})
 }
 
 func (p *participantActor) onTerminate(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {

@@ -31,6 +31,14 @@ type (
 		Sources map[string]sources.Set
 	}
 
+	// TransportInfo is the bridge's new transport for the participant's
+	// endpoint after an in-place ICE restart: it goes to the client in a
+	// transport-info of the current session.
+	TransportInfo struct {
+		Transport *xmpp.JingleICETransport
+		SCTPPort  int
+	}
+
 	// Terminate ends the participant's Jingle session.
 	Terminate struct {
 		Reason string // Jingle reason condition, e.g. xmpp.JingleReasonSuccess
@@ -73,6 +81,15 @@ type (
 	RestartRequested struct {
 		Nick   string
 		Reason string
+	}
+
+	// ICERestartRequested asks for an in-place ICE restart of the
+	// participant's endpoint in BridgeSession (already answered and
+	// rate-limited by the participant): the conference asks the bridge for
+	// new ICE credentials and answers with TransportInfo.
+	ICERestartRequested struct {
+		Nick          string
+		BridgeSession string
 	}
 
 	// StateChanged reports the participant's state after every change:

@@ -34,7 +34,11 @@ type Config struct {
 	// and a client that is told all layers makes one receiver per layer
 	// (Chromium refuses the duplicate msids).
 	StripSimulcast bool
-	Logger         *slog.Logger
+	// ICERestart answers a client's request for an in-place ICE restart
+	// (Jicofo's enable-ice-restart); without it such a request is refused
+	// with feature-not-implemented.
+	ICERestart bool
+	Logger     *slog.Logger
 	// Now reads the clock for rate limits; tests may replace it.
 	Now func() time.Time
 	// Restore, when set, carries on a session another node started (the
@@ -60,6 +64,8 @@ type participantActor struct {
 	// session was accepted; they are sent, in order, once it is.
 	queued   []*RemoteSources
 	restarts *restartLimit
+	// iceRestarts is the separate budget of in-place ICE restarts.
+	iceRestarts *restartLimit
 }
 
 // Props returns the props of a participant actor.
@@ -76,6 +82,8 @@ func Props(cfg Config) *actor.Props {
 			log:      cfg.Logger.With("participant", cfg.Nick),
 			st:       &focalpb.JingleState{},
 			restarts: newRestartLimit(),
+			// ICE restarts have a budget of their own.
+			iceRestarts: newRestartLimit(),
 		}
 		if r := cfg.Restore; r != nil {
 			p.st = proto.Clone(r).(*focalpb.JingleState)
@@ -121,6 +129,8 @@ func (p *participantActor) handle(ctx actor.Context) {
 		ctx.Respond(msg)
 	case *Terminate:
 		p.terminate(msg.Reason, msg.Text)
+	case *TransportInfo:
+		p.sendTransportInfo(msg)
 	case *IQ:
 		p.onIQ(ctx, msg.El)
 	}
