@@ -19,6 +19,10 @@ type NodeMeta struct {
 	// Draining marks a node that is handing its conferences over before it
 	// leaves; placement gives it nothing new.
 	Draining bool
+	// ClusterSize is the size of the cluster the node was configured for
+	// (0: not told, an older node). Nodes that disagree about it must not
+	// drive conferences: they would not agree about quorum.
+	ClusterSize int
 }
 
 // MaxMetaSize is the largest encoded NodeMeta memberlist accepts. memberlist
@@ -42,7 +46,8 @@ const (
 
 // encodeMeta encodes m, refusing anything memberlist would not carry.
 func encodeMeta(m NodeMeta) ([]byte, error) {
-	size := metaHeaderLen + stringSize(m.Remote) + stringSize(m.HTTP)
+	clusterSize := uint64(max(m.ClusterSize, 0))
+	size := metaHeaderLen + stringSize(m.Remote) + stringSize(m.HTTP) + len(binary.AppendUvarint(nil, clusterSize))
 	if size > MaxMetaSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMetaTooLarge, size, MaxMetaSize)
 	}
@@ -54,6 +59,7 @@ func encodeMeta(m NodeMeta) ([]byte, error) {
 	b = append(b, metaVersion1, flags)
 	b = appendString(b, m.Remote)
 	b = appendString(b, m.HTTP)
+	b = binary.AppendUvarint(b, clusterSize)
 	return b, nil
 }
 
@@ -71,8 +77,16 @@ func decodeMeta(b []byte) (NodeMeta, error) {
 	if m.Remote, rest, err = readString(rest); err != nil {
 		return NodeMeta{}, fmt.Errorf("node meta remote address: %w", err)
 	}
-	if m.HTTP, _, err = readString(rest); err != nil {
+	if m.HTTP, rest, err = readString(rest); err != nil {
 		return NodeMeta{}, fmt.Errorf("node meta http address: %w", err)
+	}
+	if len(rest) > 0 {
+		// Appended later in version 1: absent from older nodes' meta.
+		size, n := binary.Uvarint(rest)
+		if n <= 0 || size > 1<<16 {
+			return NodeMeta{}, errors.New("node meta cluster size: malformed")
+		}
+		m.ClusterSize = int(size)
 	}
 	return m, nil
 }

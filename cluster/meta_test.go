@@ -12,6 +12,8 @@ func TestMetaRoundTrips(t *testing.T) {
 		{Remote: "127.0.0.1:8090", HTTP: "127.0.0.1:8888"},
 		{Remote: "127.0.0.1:8090", Draining: true},
 		{HTTP: strings.Repeat("h", 300)},
+		{Remote: "127.0.0.1:8090", ClusterSize: 3},
+		{ClusterSize: 300},
 	} {
 		b, err := encodeMeta(m)
 		if err != nil {
@@ -28,19 +30,19 @@ func TestMetaRoundTrips(t *testing.T) {
 }
 
 func TestMetaIsCompact(t *testing.T) {
-	b, err := encodeMeta(NodeMeta{Remote: "127.0.0.1:8090", HTTP: "127.0.0.1:8888", Draining: true})
+	b, err := encodeMeta(NodeMeta{Remote: "127.0.0.1:8090", HTTP: "127.0.0.1:8888", Draining: true, ClusterSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2 + 1 + 14 + 1 + 14; len(b) != want {
+	if want := 2 + 1 + 14 + 1 + 14 + 1; len(b) != want {
 		t.Fatalf("encoded in %d bytes, want %d", len(b), want)
 	}
 }
 
 func TestMetaUpToTheLimitIsAcceptedAndBeyondRefused(t *testing.T) {
-	// Header 2 + Remote (2-byte length + 506) + HTTP (1-byte length) = 511;
-	// one more byte of Remote reaches 512.
-	fits := NodeMeta{Remote: strings.Repeat("r", 507)}
+	// Header 2 + Remote (2-byte length + 505) + HTTP (1-byte length) +
+	// cluster size (1 byte) = 511; one more byte of Remote reaches 512.
+	fits := NodeMeta{Remote: strings.Repeat("r", 506)}
 	b, err := encodeMeta(fits)
 	if err != nil {
 		t.Fatalf("meta of exactly %d bytes refused: %v", MaxMetaSize, err)

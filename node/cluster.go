@@ -65,7 +65,7 @@ func (n *Node) startMembership() error {
 		Name:   n.cfg.Node,
 		Gossip: n.cfg.Gossip,
 		Join:   n.cfg.Join,
-		Meta:   cluster.NodeMeta{Remote: n.system.Address(), HTTP: n.HTTPAddr()},
+		Meta:   cluster.NodeMeta{Remote: n.system.Address(), HTTP: n.HTTPAddr(), ClusterSize: n.cfg.ClusterSize},
 		Logger: n.log,
 	})
 	if err != nil {
@@ -117,8 +117,17 @@ func (n *Node) followPlacement() {
 func (n *Node) sendPlacement() int {
 	members := n.members.Members()
 	reach := n.members.Reachable(contactWindow)
+	quorum, disagreement := quorumOf(n.cfg.Node, n.cfg.ClusterSize, members)
+	if disagreement != n.disagreement {
+		if disagreement != "" {
+			n.log.Error("not driving conferences: the cluster's configuration disagrees", "reason", disagreement)
+		} else {
+			n.log.Warn("the cluster's configuration agrees again")
+		}
+		n.disagreement = disagreement
+	}
 	n.system.Root.Send(n.directory, &directory.Placement{
-		Self: n.cfg.Node, Members: members, Quorum: n.cfg.Quorum(), Reachable: reach,
+		Self: n.cfg.Node, Members: members, Quorum: quorum, Reachable: reach,
 	})
 	names := make([]string, len(members))
 	for i, m := range members {
@@ -126,6 +135,23 @@ func (n *Node) sendPlacement() int {
 	}
 	n.log.Debug("placement sent to the directory", "members", names, "reachable", reach)
 	return reach
+}
+
+// quorumOf is the quorum a node configured for a cluster of size must see
+// among members, or, with a reason, one it cannot reach: a member
+// configured for another size, or more members than the size, means the
+// nodes disagree about what a majority is, and then none of them may
+// count on it.
+func quorumOf(self string, size int, members []cluster.Member) (int, string) {
+	if len(members) > size {
+		return len(members) + 1, fmt.Sprintf("%d members, more than --cluster_size %d", len(members), size)
+	}
+	for _, m := range members {
+		if m.Name != self && m.ClusterSize != 0 && m.ClusterSize != size {
+			return len(members) + 1, fmt.Sprintf("member %s has --cluster_size %d, this node %d", m.Name, m.ClusterSize, size)
+		}
+	}
+	return size/2 + 1, ""
 }
 
 // clusterMembers is GET /cluster's view of the cluster.

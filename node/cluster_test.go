@@ -26,6 +26,7 @@ func TestClusteredNodeAloneServesAndListsItself(t *testing.T) {
 		c.Node = "solo"
 		c.Gossip = "127.0.0.1:0"
 		c.Remote = "127.0.0.1:0"
+		c.ClusterSize = 1
 	})
 	ctx := testContext(t, 30*time.Second)
 
@@ -81,7 +82,7 @@ func TestClusteredNodeStartFailsCleanlyOnBusyAddresses(t *testing.T) {
 			cfg.Domain, cfg.Secret, cfg.UserDomain, cfg.UserPassword = "meet.jitsi", "s", "auth.meet.jitsi", "pw"
 			cfg.HTTP = "127.0.0.1:0"
 			cfg.Logger = slog.New(slog.DiscardHandler)
-			cfg.Node, cfg.Gossip, cfg.Remote = "busy", tc.gossip, tc.remote
+			cfg.Node, cfg.Gossip, cfg.Remote, cfg.ClusterSize = "busy", tc.gossip, tc.remote, 1
 			n, err := node.Start(cfg)
 			if err == nil {
 				t.Fatalf("started on a busy %s address", tc.name)
@@ -111,6 +112,12 @@ func TestClusterSettingsAreChecked(t *testing.T) {
 		}, "--join"},
 		{"join without gossip", func(c *node.Config) { c.Join = []string{"127.0.0.2:7946"} }, "--join"},
 		{"remote without gossip", func(c *node.Config) { c.Remote = "127.0.0.1:8000" }, "--remote"},
+		{"cluster size missing", func(c *node.Config) {
+			c.Gossip, c.Remote, c.Join = "127.0.0.1:7946", "127.0.0.1:8000", []string{"127.0.0.2:7946"}
+		}, "--cluster_size"},
+		{"more peers than the cluster size", func(c *node.Config) {
+			c.Gossip, c.Remote, c.Join, c.ClusterSize = "127.0.0.1:7946", "127.0.0.1:8000", []string{"127.0.0.2:7946", "127.0.0.3:7946"}, 2
+		}, "--cluster_size"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +128,7 @@ func TestClusterSettingsAreChecked(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("validate = %v, want an error naming %s", err, tc.want)
 			}
-			if tc.name == "remote missing" && !errors.As(err, new(node.MissingFlagError)) {
+			if (tc.name == "remote missing" || tc.name == "cluster size missing") && !errors.As(err, new(node.MissingFlagError)) {
 				t.Errorf("missing --remote is %T, want a MissingFlagError", err)
 			}
 		})
@@ -129,7 +136,7 @@ func TestClusterSettingsAreChecked(t *testing.T) {
 
 	c := node.Defaults()
 	c.Domain, c.Secret, c.UserDomain, c.UserPassword = "meet.jitsi", "s", "auth.meet.jitsi", "pw"
-	c.Gossip, c.Remote, c.Join = "127.0.0.1:7946", "[::1]:8000", []string{"127.0.0.2:7946"}
+	c.Gossip, c.Remote, c.Join, c.ClusterSize = "127.0.0.1:7946", "[::1]:8000", []string{"127.0.0.2:7946"}, 3
 	if err := c.Validate(); err != nil {
 		t.Fatalf("valid cluster settings: %v", err)
 	}

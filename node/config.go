@@ -48,6 +48,11 @@ type Config struct {
 	Gossip string   // --gossip
 	Join   []string // --join, comma-separated
 	Remote string   // --remote
+	// ClusterSize is how many nodes the cluster has (--cluster_size),
+	// the same on every node: quorum is a strict majority of it. Required
+	// with Gossip, so that a node started with a short --join cannot think
+	// itself a majority.
+	ClusterSize int
 
 	// Bridges: selection strategy and config, and health checks.
 	Selection    selection.Config
@@ -176,6 +181,12 @@ func (c *Config) validateCluster() error {
 			return err
 		}
 	}
+	if c.ClusterSize < 1 {
+		return MissingFlagError{Flag: "cluster_size"}
+	}
+	if peers := len(c.peers()); peers > c.ClusterSize-1 {
+		return fmt.Errorf("--join lists %d other nodes, but --cluster_size %d leaves room for %d", peers, c.ClusterSize, c.ClusterSize-1)
+	}
 	if c.Node == "" {
 		c.Node = defaultNodeName()
 	}
@@ -241,16 +252,21 @@ func (c *Config) FocusJID() string { return c.UserName + "@" + c.UserDomain }
 func (c *Config) componentAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 func (c *Config) clientAddr() string    { return net.JoinHostPort(c.UserHost, strconv.Itoa(c.UserPort)) }
 
-// Quorum is how many members a node must see to drive conferences: a strict
-// majority of the configured cluster, whose size is this node plus the
-// distinct other addresses in --join. Every node of a cluster lists the
-// same peers, so every node computes the same quorum; a node cut off in a
-// minority then drives nothing, and the two sides of a partition can never
-// both drive a conference.
-func (c Config) Quorum() int {
-	size := map[string]bool{c.Gossip: true}
+// peers are the distinct addresses in --join other than this node's own.
+func (c Config) peers() map[string]bool {
+	out := map[string]bool{}
 	for _, j := range c.Join {
-		size[j] = true
+		if j != c.Gossip {
+			out[j] = true
+		}
 	}
-	return len(size)/2 + 1
+	return out
+}
+
+// Quorum is how many members a node must see to drive conferences: a strict
+// majority of --cluster_size, which every node of a cluster is given alike.
+// A node cut off in a minority then drives nothing, and the two sides of a
+// partition can never both drive a conference.
+func (c Config) Quorum() int {
+	return c.ClusterSize/2 + 1
 }

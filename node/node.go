@@ -41,11 +41,14 @@ type Node struct {
 	// Cluster, when Config.Clustered: the protoactor remote and the
 	// membership, and the subscription that feeds the directory placement;
 	// the shard sessions' goroutines.
-	shardRuns   sync.WaitGroup
-	remote      *remote.Remote
-	members     *cluster.Membership
-	changes     <-chan struct{}
-	unsubscribe func()
+	shardRuns sync.WaitGroup
+	remote    *remote.Remote
+	members   *cluster.Membership
+	changes   <-chan struct{}
+	// disagreement is why the cluster's configuration disagrees with this
+	// node's ("" when it agrees); only followPlacement's goroutine uses it.
+	disagreement string
+	unsubscribe  func()
 }
 
 // Start connects nothing yet but binds the HTTP listener, so that a bad

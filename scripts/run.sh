@@ -45,7 +45,7 @@ for i in 0 1 2; do
 		--user_domain "auth.$DOMAIN" --user_name focus --user_password focuspass \
 		--user_tls_insecure \
 		--brewery "jvbbrewery@internal.auth.$DOMAIN" \
-		--node "node$((i + 1))" --gossip "127.0.0.1:$((7946 + i))" --remote "127.0.0.1:$((8090 + i))" --join "$JOIN" \
+		--node "node$((i + 1))" --gossip "127.0.0.1:$((7946 + i))" --remote "127.0.0.1:$((8090 + i))" --cluster_size 3 --join "$JOIN" \
 		--http "127.0.0.1:$((8888 + i))" 2>"$RUN/focusnode$((i + 1)).log" &
 	FOCUS_PIDS+=($!)
 done

@@ -50,6 +50,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.StringVar(&c.Gossip, "gossip", c.Gossip, "IP:PORT for cluster membership gossip, UDP and TCP (empty: no cluster, a single node)")
 	fs.Var((*addrList)(&c.Join), "join", "IP:PORT[,...]: gossip addresses of peers to join; they need not be up yet")
 	fs.StringVar(&c.Remote, "remote", c.Remote, "IP:PORT where other nodes reach this node's actors (required with --gossip)")
+	fs.IntVar(&c.ClusterSize, "cluster_size", c.ClusterSize, "how many nodes the cluster has, the same on every node (required with --gossip): quorum is a strict majority of it")
 	fs.BoolVar(&c.ICERestart, "ice_restart", c.ICERestart, "answer a client's in-place ICE restart request with new ICE credentials from the bridge (transport-info); off: feature-not-implemented")
 	fs.BoolVar(&c.StripSimulcast, "strip_simulcast", c.StripSimulcast, "tell participants only the first simulcast layer of the others' video (the bridge gets every layer)")
 	fs.DurationVar(&c.SingleParticipantTimeout, "single_participant_timeout", c.SingleParticipantTimeout, "end the media session of a participant left alone after this time (0: never)")

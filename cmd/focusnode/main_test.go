@@ -97,7 +97,7 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 		t.Errorf("derived settings: muc=%q user_host=%q", c.MUC, c.UserHost)
 	}
 	clustered := filepath.Join(t.TempDir(), "cluster.yaml")
-	yaml = "node: n1\ngossip: 127.0.0.1:7946\nremote: 127.0.0.1:8000\njoin:\n  - 127.0.0.2:7946\n  - 127.0.0.3:7946\n"
+	yaml = "node: n1\ngossip: 127.0.0.1:7946\nremote: 127.0.0.1:8000\ncluster_size: 3\njoin:\n  - 127.0.0.2:7946\n  - 127.0.0.3:7946\n"
 	if err := os.WriteFile(clustered, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Node != "n1" || c.Gossip != "127.0.0.1:7946" || c.Remote != "127.0.0.1:9000" || !slices.Equal(c.Join, []string{"127.0.0.2:7946", "127.0.0.3:7946"}) {
+	if c.Node != "n1" || c.Gossip != "127.0.0.1:7946" || c.Remote != "127.0.0.1:9000" || c.ClusterSize != 3 || !slices.Equal(c.Join, []string{"127.0.0.2:7946", "127.0.0.3:7946"}) {
 		t.Errorf("cluster settings from file: node=%q gossip=%q remote=%q join=%q", c.Node, c.Gossip, c.Remote, c.Join)
 	}
 	c, err = parseConfig([]string{"--join", "127.0.0.2:7946, 127.0.0.3:7946"}, &bytes.Buffer{})

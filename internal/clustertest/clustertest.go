@@ -161,6 +161,7 @@ func (c *Cluster) nodeArgs(n *Node, opts Options) []string {
 		"--user_domain", p.AuthDomain(), "--user_password", p.FocusPassword, "--user_port", c2sPort,
 		"--user_tls_insecure",
 		"--http", n.http, "--node", n.name, "--gossip", n.gossip, "--remote", n.remote,
+		"--cluster_size", strconv.Itoa(len(c.nodes)),
 		"--log_level", opts.LogLevel,
 	}
 	if len(join) > 0 {
