@@ -266,12 +266,6 @@ type entry struct {
 	handingOff string
 }
 
-// isStandby says whether room's conference here stands by.
-func (d *directory) isStandby(room string) bool {
-	r := d.rooms[room]
-	return r != nil && r.standby
-}
-
 // movedTo is the directory a room was handed to while the session that is
 // its focus occupant is still held here.
 func (d *directory) movedTo(room string) *actor.PID {

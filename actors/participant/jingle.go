@@ -15,7 +15,6 @@ import (
 
 // Where the Jingle session with the occupant stands.
 const (
-	sessionNone    = focalpb.SessionState_SESSION_NONE
 	sessionPending = focalpb.SessionState_SESSION_PENDING
 	sessionActive  = focalpb.SessionState_SESSION_ACTIVE
 	sessionEnded   = focalpb.SessionState_SESSION_ENDED

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"focal/api"
 	"focal/bench/bridgesim"
 	"focal/internal/clustertest"
 	"focal/internal/testclient"
@@ -82,6 +83,33 @@ func startPairs(t *testing.T, opts clustertest.Options, members, n int, prefix s
 		pairs[i] = joinPair(ctx, t, c, c.Room(fmt.Sprintf("%s-%02d", prefix, i)))
 	}
 	return c, ctx, pairs
+}
+
+// busiest is the node that drives the most conferences, other than the
+// node named except, with the rooms it drives and the cluster view read.
+func busiest(ctx context.Context, t *testing.T, c *clustertest.Cluster, except string) (*clustertest.Node, []string, api.ClusterView) {
+	t.Helper()
+	holder, err := c.ComponentHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := holder.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, owned := "", []string(nil)
+	for _, m := range view.Members {
+		if m.Name != except && len(m.Rooms) > len(owned) {
+			name, owned = m.Name, m.Rooms
+		}
+	}
+	for _, n := range c.Nodes() {
+		if n.Name() == name {
+			return n, owned, view
+		}
+	}
+	t.Fatalf("no node but %q drives a conference: %+v", except, view)
+	return nil, nil, view
 }
 
 // received records how many stanzas each participant has had so far, so
@@ -261,29 +289,8 @@ func ownerGoes(t *testing.T, what string, how func(*clustertest.Node) error) {
 	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1}, 3, conferences, "failover")
 
 	// Kill the node that drives the most of them.
-	holder, err := c.ComponentHolder(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := holder.Cluster(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	victim, owned := "", []string(nil)
-	for _, m := range view.Members {
-		if len(m.Rooms) > len(owned) {
-			victim, owned = m.Name, m.Rooms
-		}
-	}
-	if len(owned) == 0 {
-		t.Fatalf("no node drives a conference: %+v", view)
-	}
-	var node *clustertest.Node
-	for _, n := range c.Nodes() {
-		if n.Name() == victim {
-			node = n
-		}
-	}
+	node, owned, _ := busiest(ctx, t, c, "")
+	victim := node.Name()
 	before, err := c.Bridge(0).Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -47,31 +47,13 @@ func TestNewcomersJoinDuringFailover(t *testing.T) {
 	const conferences = 12
 	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1}, 3, conferences, "newcomer")
 
+	// The victim drives conferences and does not hold the component, so
+	// that requests keep reaching a focus.
 	holder, err := c.ComponentHolder(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	view, err := holder.Cluster(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The victim drives conferences and does not hold the component, so
-	// that requests keep reaching a focus.
-	var victim *clustertest.Node
-	var owned []string
-	for _, m := range view.Members {
-		if m.Name != holder.Name() && len(m.Rooms) > len(owned) {
-			owned = m.Rooms
-			for _, n := range c.Nodes() {
-				if n.Name() == m.Name {
-					victim = n
-				}
-			}
-		}
-	}
-	if victim == nil {
-		t.Fatalf("no node but the component holder drives a conference: %+v", view)
-	}
+	victim, owned, view := busiest(ctx, t, c, holder.Name())
 	var joined pair
 	for _, p := range pairs {
 		if p.room == owned[0] {
