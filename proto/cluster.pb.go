@@ -23,6 +23,55 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type OutgoingKind int32
+
+const (
+	OutgoingKind_OUTGOING_STANZA           OutgoingKind = 0 // not a request: nothing comes back
+	OutgoingKind_OUTGOING_REQUEST          OutgoingKind = 1 // an IQ request whose answer is only logged
+	OutgoingKind_OUTGOING_SESSION_INITIATE OutgoingKind = 2 // a refusal ends the participant's session
+)
+
+// Enum value maps for OutgoingKind.
+var (
+	OutgoingKind_name = map[int32]string{
+		0: "OUTGOING_STANZA",
+		1: "OUTGOING_REQUEST",
+		2: "OUTGOING_SESSION_INITIATE",
+	}
+	OutgoingKind_value = map[string]int32{
+		"OUTGOING_STANZA":           0,
+		"OUTGOING_REQUEST":          1,
+		"OUTGOING_SESSION_INITIATE": 2,
+	}
+)
+
+func (x OutgoingKind) Enum() *OutgoingKind {
+	p := new(OutgoingKind)
+	*p = x
+	return p
+}
+
+func (x OutgoingKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutgoingKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_cluster_proto_enumTypes[0].Descriptor()
+}
+
+func (OutgoingKind) Type() protoreflect.EnumType {
+	return &file_cluster_proto_enumTypes[0]
+}
+
+func (x OutgoingKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutgoingKind.Descriptor instead.
+func (OutgoingKind) EnumDescriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{0}
+}
+
 type SessionState int32
 
 const (
@@ -59,11 +108,11 @@ func (x SessionState) String() string {
 }
 
 func (SessionState) Descriptor() protoreflect.EnumDescriptor {
-	return file_cluster_proto_enumTypes[0].Descriptor()
+	return file_cluster_proto_enumTypes[1].Descriptor()
 }
 
 func (SessionState) Type() protoreflect.EnumType {
-	return &file_cluster_proto_enumTypes[0]
+	return &file_cluster_proto_enumTypes[1]
 }
 
 func (x SessionState) Number() protoreflect.EnumNumber {
@@ -72,7 +121,7 @@ func (x SessionState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SessionState.Descriptor instead.
 func (SessionState) EnumDescriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{0}
+	return file_cluster_proto_rawDescGZIP(), []int{1}
 }
 
 // The whole state of a conference, sent by its owner to its replica after
@@ -105,7 +154,14 @@ type ConferenceState struct {
 	// (ShardSession) rather than joining, so participants see no change.
 	Session string `protobuf:"bytes,13,opt,name=session,proto3" json:"session,omitempty"`
 	// sources: every participant's sources, by endpoint (nick).
-	Sources       []*EndpointSources `protobuf:"bytes,14,rep,name=sources,proto3" json:"sources,omitempty"`
+	Sources []*EndpointSources `protobuf:"bytes,14,rep,name=sources,proto3" json:"sources,omitempty"`
+	// outbox: what the conference has decided to send and not yet sent.
+	// Stanzas are held until the replica acknowledges the state they follow
+	// from (StateAck), so that whoever drives the conference next knows
+	// of everything participants were told; one still here when the
+	// conference changes hands is sent by the next owner.
+	Outbox        []*Outgoing `protobuf:"bytes,15,rep,name=outbox,proto3" json:"outbox,omitempty"`
+	NextOutgoing  uint64      `protobuf:"varint,16,opt,name=next_outgoing,json=nextOutgoing,proto3" json:"next_outgoing,omitempty"` // seq of the next Outgoing
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -231,6 +287,154 @@ func (x *ConferenceState) GetSources() []*EndpointSources {
 	return nil
 }
 
+func (x *ConferenceState) GetOutbox() []*Outgoing {
+	if x != nil {
+		return x.Outbox
+	}
+	return nil
+}
+
+func (x *ConferenceState) GetNextOutgoing() uint64 {
+	if x != nil {
+		return x.NextOutgoing
+	}
+	return 0
+}
+
+// One stanza the conference holds until its replica has the state it
+// follows from.
+type Outgoing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Xml   string                 `protobuf:"bytes,2,opt,name=xml,proto3" json:"xml,omitempty"`
+	// kind says what an IQ request's answer is for, so that a new owner,
+	// which has none of the sender's callbacks, can route it.
+	Kind          OutgoingKind `protobuf:"varint,3,opt,name=kind,proto3,enum=focal.v1.OutgoingKind" json:"kind,omitempty"`
+	Nick          string       `protobuf:"bytes,4,opt,name=nick,proto3" json:"nick,omitempty"` // the participant it concerns, if any
+	Sid           string       `protobuf:"bytes,5,opt,name=sid,proto3" json:"sid,omitempty"`   // its Jingle session, for session-initiate
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Outgoing) Reset() {
+	*x = Outgoing{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Outgoing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Outgoing) ProtoMessage() {}
+
+func (x *Outgoing) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Outgoing.ProtoReflect.Descriptor instead.
+func (*Outgoing) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Outgoing) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Outgoing) GetXml() string {
+	if x != nil {
+		return x.Xml
+	}
+	return ""
+}
+
+func (x *Outgoing) GetKind() OutgoingKind {
+	if x != nil {
+		return x.Kind
+	}
+	return OutgoingKind_OUTGOING_STANZA
+}
+
+func (x *Outgoing) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *Outgoing) GetSid() string {
+	if x != nil {
+		return x.Sid
+	}
+	return ""
+}
+
+// The replica's acknowledgement of a ConferenceState: it has that version
+// (and every earlier one), so what follows from it may be sent.
+type StateAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateAck) Reset() {
+	*x = StateAck{}
+	mi := &file_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateAck) ProtoMessage() {}
+
+func (x *StateAck) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
+func (*StateAck) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StateAck) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *StateAck) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // The resumption state of a shard's focus session, sent by the node that
 // holds it to the node that would take the shard over, and acknowledged
 // (ShardSessionAck) before the session acknowledges stanzas to the server
@@ -253,7 +457,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +469,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +482,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -347,7 +551,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +563,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +576,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -401,7 +605,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +617,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +630,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -455,7 +659,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +671,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +684,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -527,14 +731,21 @@ type MemberState struct {
 	NoMedia       bool                   `protobuf:"varint,12,opt,name=no_media,json=noMedia,proto3" json:"no_media,omitempty"`
 	// jingle is the participant actor's state, as it last reported it: what
 	// to offer the participant follows from the features it holds.
-	Jingle        *JingleState `protobuf:"bytes,13,opt,name=jingle,proto3" json:"jingle,omitempty"`
+	Jingle *JingleState `protobuf:"bytes,13,opt,name=jingle,proto3" json:"jingle,omitempty"`
+	// handled: ids of the participant's latest IQ requests, so that one
+	// the server delivers again after a takeover (it was not yet
+	// acknowledged when the session moved) is not acted on twice.
+	Handled []string `protobuf:"bytes,14,rep,name=handled,proto3" json:"handled,omitempty"`
+	// bridge_behind: an update of the participant's endpoint was decided
+	// and not yet sent to its bridge; a new owner sends it.
+	BridgeBehind  bool `protobuf:"varint,15,opt,name=bridge_behind,json=bridgeBehind,proto3" json:"bridge_behind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +757,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +770,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MemberState) GetNick() string {
@@ -646,6 +857,20 @@ func (x *MemberState) GetJingle() *JingleState {
 	return nil
 }
 
+func (x *MemberState) GetHandled() []string {
+	if x != nil {
+		return x.Handled
+	}
+	return nil
+}
+
+func (x *MemberState) GetBridgeBehind() bool {
+	if x != nil {
+		return x.BridgeBehind
+	}
+	return false
+}
+
 // The sources one endpoint signalled.
 type EndpointSources struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -658,7 +883,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +895,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +908,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -722,7 +947,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +959,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +972,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *JingleState) GetSid() string {
@@ -798,7 +1023,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +1035,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -823,7 +1048,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -874,7 +1099,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1111,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1124,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -948,7 +1173,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1185,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1198,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1007,7 +1232,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1244,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1257,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 type RoomList struct {
@@ -1047,7 +1272,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1284,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1297,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1116,7 +1341,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1353,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1366,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1161,7 +1386,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1398,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1411,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1207,7 +1432,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xd2\x03\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xa3\x04\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1224,7 +1449,18 @@ const file_cluster_proto_rawDesc = "" +
 	"\fsent_unix_ms\x18\f \x01(\x03R\n" +
 	"sentUnixMs\x12\x18\n" +
 	"\asession\x18\r \x01(\tR\asession\x123\n" +
-	"\asources\x18\x0e \x03(\v2\x19.focal.v1.EndpointSourcesR\asourcesJ\x04\b\v\x10\f\"\xb9\x01\n" +
+	"\asources\x18\x0e \x03(\v2\x19.focal.v1.EndpointSourcesR\asources\x12*\n" +
+	"\x06outbox\x18\x0f \x03(\v2\x12.focal.v1.OutgoingR\x06outbox\x12#\n" +
+	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoingJ\x04\b\v\x10\f\"\x80\x01\n" +
+	"\bOutgoing\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x10\n" +
+	"\x03xml\x18\x02 \x01(\tR\x03xml\x12*\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x16.focal.v1.OutgoingKindR\x04kind\x12\x12\n" +
+	"\x04nick\x18\x04 \x01(\tR\x04nick\x12\x10\n" +
+	"\x03sid\x18\x05 \x01(\tR\x03sid\"8\n" +
+	"\bStateAck\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\xb9\x01\n" +
 	"\fShardSession\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\x05R\x05shard\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +
@@ -1245,7 +1481,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
 	"\x11start_audio_muted\x18\x03 \x01(\x05R\x0fstartAudioMuted\x12*\n" +
-	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xf0\x02\n" +
+	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xa3\x03\n" +
 	"\vMemberState\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x19\n" +
 	"\breal_jid\x18\x02 \x01(\tR\arealJid\x12\x12\n" +
@@ -1259,7 +1495,9 @@ const file_cluster_proto_rawDesc = "" +
 	" \x01(\tR\rbridgeSession\x12\x1c\n" +
 	"\tallocated\x18\v \x01(\bR\tallocated\x12\x19\n" +
 	"\bno_media\x18\f \x01(\bR\anoMedia\x12-\n" +
-	"\x06jingle\x18\r \x01(\v2\x15.focal.v1.JingleStateR\x06jingleJ\x04\b\b\x10\tJ\x04\b\x0e\x10\x0fJ\x04\b\x0f\x10\x10\"\x88\x01\n" +
+	"\x06jingle\x18\r \x01(\v2\x15.focal.v1.JingleStateR\x06jingle\x12\x18\n" +
+	"\ahandled\x18\x0e \x03(\tR\ahandled\x12#\n" +
+	"\rbridge_behind\x18\x0f \x01(\bR\fbridgeBehindJ\x04\b\b\x10\t\"\x88\x01\n" +
 	"\x0fEndpointSources\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12*\n" +
 	"\asources\x18\x02 \x03(\v2\x10.focal.v1.SourceR\asources\x12-\n" +
@@ -1297,7 +1535,11 @@ const file_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
 	"\vSessionHeld\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04held\x18\x02 \x01(\bR\x04held*\\\n" +
+	"\x04held\x18\x02 \x01(\bR\x04held*X\n" +
+	"\fOutgoingKind\x12\x13\n" +
+	"\x0fOUTGOING_STANZA\x10\x00\x12\x14\n" +
+	"\x10OUTGOING_REQUEST\x10\x01\x12\x1d\n" +
+	"\x19OUTGOING_SESSION_INITIATE\x10\x02*\\\n" +
 	"\fSessionState\x12\x10\n" +
 	"\fSESSION_NONE\x10\x00\x12\x13\n" +
 	"\x0fSESSION_PENDING\x10\x01\x12\x12\n" +
@@ -1316,42 +1558,47 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cluster_proto_goTypes = []any{
-	(SessionState)(0),          // 0: focal.v1.SessionState
-	(*ConferenceState)(nil),    // 1: focal.v1.ConferenceState
-	(*ShardSession)(nil),       // 2: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 3: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 4: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 5: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 6: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 7: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 8: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 9: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 10: focal.v1.Source
-	(*SourceGroup)(nil),        // 11: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 12: focal.v1.ListRooms
-	(*RoomList)(nil),           // 13: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 14: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 15: focal.v1.SessionHeld
+	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
+	(SessionState)(0),          // 1: focal.v1.SessionState
+	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
+	(*Outgoing)(nil),           // 3: focal.v1.Outgoing
+	(*StateAck)(nil),           // 4: focal.v1.StateAck
+	(*ShardSession)(nil),       // 5: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 6: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 7: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 8: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 9: focal.v1.MemberState
+	(*EndpointSources)(nil),    // 10: focal.v1.EndpointSources
+	(*JingleState)(nil),        // 11: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 12: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 13: focal.v1.Source
+	(*SourceGroup)(nil),        // 14: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 15: focal.v1.ListRooms
+	(*RoomList)(nil),           // 16: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 17: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 18: focal.v1.SessionHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	5,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	6,  // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	9,  // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	7,  // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
-	8,  // 4: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	10, // 5: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	11, // 6: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	0,  // 7: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	10, // 8: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	11, // 9: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	8,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	9,  // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	12, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	10, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	3,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
+	0,  // 5: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
+	11, // 6: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	13, // 7: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	14, // 8: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 9: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	13, // 10: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	14, // 11: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1364,8 +1611,8 @@ func file_cluster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   15,
+			NumEnums:      2,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -96,6 +96,11 @@ type conference struct {
 	version    uint64
 	handedOver bool       // stopped driving without leaving: the session moves on
 	handedTo   *actor.PID // the directory it sent its final state to
+	// outbox: what waits for the replica to acknowledge the state it
+	// follows from (outbox.go), in order; acked is the highest version the
+	// replica acknowledged.
+	outbox []*held
+	acked  uint64
 }
 
 // Start is where a new conference begins: driven on Wire, whose stream
@@ -144,6 +149,7 @@ func (c *conference) Receive(ctx actor.Context) {
 	// Whatever the message, a state that differs from the replica's copy
 	// goes to it: no list of state-changing messages to keep.
 	c.replicateChanges(ctx)
+	c.flushOutbox(ctx)
 }
 
 func (c *conference) handle(ctx actor.Context) {
@@ -189,22 +195,16 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onBridgeDown(ctx, msg)
 	case *bridge.Up:
 		c.retrySelection(ctx)
-	case *participant.StateChanged:
-		c.onParticipantState(ctx, msg)
-	case *participant.Accepted:
-		c.onAccepted(ctx, msg)
-	case *participant.TransportChanged:
-		c.onTransport(ctx, msg)
-	case *participant.SourcesChanged:
-		c.onSourcesChanged(ctx, msg)
-	case *participant.RestartRequested:
-		c.onRestartRequested(ctx, msg)
-	case *participant.ICERestartRequested:
-		c.onICERestartRequested(ctx, msg)
+	case *participant.Report:
+		c.onReport(ctx, msg)
 	case *bridge.ICERestarted:
 		c.onICERestarted(ctx, msg)
-	case *participant.SessionEnded:
-		c.onSessionEnded(ctx, msg)
+	case *focalpb.StateAck:
+		c.onStateAck(ctx, msg)
+	case *forParticipant:
+		if m := c.members[msg.nick]; m != nil {
+			ctx.Send(m.pid, msg.msg)
+		}
 	case *focalpb.ConferenceState:
 		c.onReplicatedState(ctx, msg)
 	case *Promote:
@@ -231,8 +231,11 @@ func (c *conference) handle(ctx actor.Context) {
 		c.stopTimers()
 		// With a replica, the conference outlives this node: the replica
 		// takes it over with its media.
-		if !c.standby && !c.handedOver && c.replica == nil {
-			c.expireBridges()
+		if !c.standby && !c.handedOver {
+			c.emitAll(ctx)
+			if c.replica == nil {
+				c.expireBridges()
+			}
 		}
 		if c.joined {
 			// The node is shutting down: leave rather than vanish with the stream.
@@ -305,6 +308,10 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 		// participant actor's business.
 		_, nick, _ := strings.Cut(el.AttrValue("from"), "/")
 		if m := c.members[nick]; m != nil {
+			if c.handledBefore(m, el) {
+				c.log.Info("request answered before the session moved; not acted on again", "participant", nick, "id", el.AttrValue("id"))
+				return
+			}
 			ctx.Send(m.pid, &participant.IQ{El: el})
 			return
 		}

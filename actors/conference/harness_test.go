@@ -378,10 +378,23 @@ func (b *scriptedBrewery) mostOutstanding(room string) int {
 // recorder is a conference's parent, its replica and the requester of
 // what the test sends it: everything the conference sends any of them
 // arrives in one mailbox, in the order it was sent.
+//
+// As a replica it acknowledges every state, as the real one does, unless
+// withhold is set: then it keeps the acknowledgements back (a replica
+// cut off from the owner) until release.
 type recorder struct {
 	props *actor.Props
 	child chan *actor.PID
 	q     queue[any]
+
+	mu       sync.Mutex
+	withhold bool
+	held     []heldAck
+}
+
+type heldAck struct {
+	to  *actor.PID
+	ack *focalpb.StateAck
 }
 
 func (r *recorder) Receive(ctx actor.Context) {
@@ -389,9 +402,40 @@ func (r *recorder) Receive(ctx actor.Context) {
 	case *actor.Started:
 		r.child <- ctx.Spawn(r.props)
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
+	case *focalpb.ConferenceState:
+		r.q.push(msg)
+		if ctx.Sender() == nil {
+			return
+		}
+		ack := &focalpb.StateAck{Room: msg.Room, Version: msg.Version}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.withhold {
+			r.held = append(r.held, heldAck{to: ctx.Sender(), ack: ack})
+			return
+		}
+		ctx.Respond(ack)
 	default:
 		r.q.push(msg)
 	}
+}
+
+// withholdAcks makes the replica keep its acknowledgements back.
+func (r *recorder) withholdAcks() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.withhold = true
+}
+
+// releaseAcks sends the acknowledgements kept back, and acknowledges at
+// once from now on.
+func (r *recorder) releaseAcks(root *actor.RootContext) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.held {
+		root.Send(h.to, h.ack)
+	}
+	r.withhold, r.held = false, nil
 }
 
 // harness is one actor system with a scripted brewery, and the

@@ -208,7 +208,7 @@ func (c *conference) dropEndpoint(ctx actor.Context, m *member, expire bool) {
 		return
 	}
 	if expire {
-		ctx.Send(bs.pid, &bridge.ExpireEndpoint{Endpoint: m.Nick})
+		c.tellBridge(bs.pid, m, &bridge.ExpireEndpoint{Endpoint: m.Nick})
 	}
 }
 

@@ -33,8 +33,6 @@ func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *f
 	return ctx.Spawn(participant.Props(participant.Config{
 		Room:           c.room,
 		Nick:           nick,
-		Wire:           c.wire,
-		RequestTimeout: c.cfg.RequestTimeout,
 		JSONSources:    c.cfg.JSONSources,
 		StripSimulcast: c.cfg.StripSimulcast,
 		ICERestart:     c.cfg.ICERestart,

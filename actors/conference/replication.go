@@ -40,7 +40,8 @@ func (c *conference) replicateChanges(ctx actor.Context) {
 		c.log.Error("decode the replicated state", "err", err)
 		return
 	}
-	ctx.Send(c.replica, c.stamp(st, false))
+	// A request, so that the replica knows where its StateAck goes.
+	ctx.Request(c.replica, c.stamp(st, false))
 }
 
 // deterministic encodes equal states to equal bytes.

@@ -2,6 +2,7 @@ package conference
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -174,9 +175,14 @@ func TestEveryStateChangeReachesTheReplica(t *testing.T) {
 	r.check(c, "alice added a source")
 	ti := &xmpp.Jingle{Action: xmpp.JingleTransportInfo, SID: sids["alice"],
 		Contents: []xmpp.JingleContent{{Name: "audio", Transport: clientTransport("alice")}}}
-	c.awaitResult(c.iqFrom("alice", ti), "alice's transport-info")
+	tiID := c.iqFrom("alice", ti)
+	c.awaitResult(tiID, "alice's transport-info")
 	c.bridgeWire.awaitRequest(t, "alice's transport update", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
-	r.nothingSent(c, "a transport-info (for the bridge only)")
+	r.check(c, "a transport-info (for the bridge only)")
+	// Its only trace is that it was answered, and nothing waits to go out.
+	if m := memberOf(r.latest, "alice"); !slices.Contains(m.GetHandled(), tiID) || m.GetBridgeBehind() || len(r.latest.Outbox) != 0 {
+		t.Errorf("after the transport-info: alice handled %v, bridge behind %v; outbox %v", m.GetHandled(), m.GetBridgeBehind(), r.latest.Outbox)
+	}
 
 	c.send(&bridge.Down{Bridge: jvb1, Reason: "health check failed"})
 	for _, nick := range []string{"alice", "bob"} {

@@ -108,7 +108,7 @@ func (c *conference) place(ctx actor.Context, m *member, jid, region string) {
 	bs.added = append(bs.added, time.Now())
 	m.Bridge, m.BridgeSession, m.Allocated = bs.Jid, bs.Id, false
 	offer := m.offer()
-	ctx.Send(bs.pid, &bridge.Allocate{
+	c.tellBridge(bs.pid, m, &bridge.Allocate{
 		Endpoint: m.Nick,
 		StatsID:  m.StatsId,
 		Media:    colibriMedia(*offer),

@@ -1,11 +1,14 @@
 package conference
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
 	"focal/media/sources"
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -13,15 +16,40 @@ import (
 // owns the conference-wide source map: it validates every change, answers
 // the client, tells the bridge and fans the change out to the others.
 
+// onReport takes in all that followed from one message a participant
+// handled: its events, its state, the stanzas for its client.
+func (c *conference) onReport(ctx actor.Context, r *participant.Report) {
+	for _, e := range r.Events {
+		switch e := e.(type) {
+		case *participant.Accepted:
+			c.onAccepted(ctx, e)
+		case *participant.TransportChanged:
+			c.onTransport(ctx, e)
+		case *participant.SourcesChanged:
+			c.onSourcesChanged(ctx, e)
+		case *participant.RestartRequested:
+			c.onRestartRequested(ctx, e)
+		case *participant.ICERestartRequested:
+			c.onICERestartRequested(ctx, e)
+		case *participant.SessionEnded:
+			c.onSessionEnded(ctx, e)
+		default:
+			c.log.Error("unknown participant event", "participant", r.Nick, "event", fmt.Sprintf("%T", e))
+		}
+	}
+	c.onParticipantState(ctx, r.Nick, r.State)
+	c.queueFrom(r.Nick, r.Out)
+}
+
 // onParticipantState keeps what a participant reported for the replica.
 // The first state with the client's features makes it ready to invite.
-func (c *conference) onParticipantState(ctx actor.Context, r *participant.StateChanged) {
-	m := c.members[r.Nick]
-	if m == nil {
+func (c *conference) onParticipantState(ctx actor.Context, nick string, state *focalpb.JingleState) {
+	m := c.members[nick]
+	if m == nil || state == nil {
 		return
 	}
 	ready := m.offer() != nil
-	m.Jingle = r.State
+	m.Jingle = state
 	if !ready && m.offer() != nil {
 		// m may be the participant that makes media worth it, or one a
 		// bridge is found for now.
@@ -102,7 +130,7 @@ func (c *conference) onICERestartRequested(ctx actor.Context, r *participant.ICE
 		return
 	}
 	c.log.Info("restarting ICE", "participant", m.Nick, "bridge", m.Bridge)
-	ctx.Send(bs.pid, &bridge.RestartICE{Endpoint: m.Nick})
+	c.tellBridge(bs.pid, m, &bridge.RestartICE{Endpoint: m.Nick})
 }
 
 // onICERestarted passes the bridge's new transport to the participant, or
@@ -149,12 +177,6 @@ func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set so
 
 func (c *conference) updateEndpoint(ctx actor.Context, m *member, u *bridge.UpdateEndpoint) {
 	if bs := c.bridges[m.Bridge]; bs != nil {
-		ctx.Send(bs.pid, u)
-	}
-}
-
-func (c *conference) reply(stanza *xmpp.Element) {
-	if err := c.wire.Send(stanza); err != nil {
-		c.log.Warn("reply not sent", "to", stanza.AttrValue("to"), "err", err)
+		c.tellBridge(bs.pid, m, u)
 	}
 }

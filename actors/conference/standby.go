@@ -54,6 +54,7 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 	c.wire, c.focusAddr, c.streamUp = p.Wire, p.Addr, p.Up
 	if c.latest != nil {
 		c.importState(ctx, c.latest)
+		c.importOutbox(ctx)
 		c.latest = nil
 		c.restored = !p.Seated
 	}

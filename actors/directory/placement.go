@@ -233,6 +233,10 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	// A final state is driven from once its session, released by the
 	// sender after its last conference went, is resumed (onShardSession).
 	ctx.Send(r.pid, st)
+	if ctx.Sender() != nil {
+		// The owner sends what follows from this state once it is here.
+		ctx.Respond(&focalpb.StateAck{Room: st.Room, Version: st.Version})
+	}
 }
 
 func (d *directory) roomList() *focalpb.RoomList {

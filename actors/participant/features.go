@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"focal/media/offer"
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -25,7 +26,7 @@ type discoResult struct {
 func (p *participantActor) discoverFeatures() {
 	iq := xmpp.NewIQ(xmpp.IQGet, "", p.occupantJID(), "", xmpp.NewElement(NSDiscoInfo, "query"))
 	deliver := p.deliver
-	p.cfg.Wire.Request(iq, p.cfg.RequestTimeout, func(res *xmpp.Element, err error) {
+	p.request(iq, focalpb.OutgoingKind_OUTGOING_REQUEST, "", func(res *xmpp.Element, err error) {
 		var out discoResult
 		out.err = err
 		if err == nil {

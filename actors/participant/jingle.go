@@ -20,12 +20,6 @@ const (
 	sessionEnded   = focalpb.SessionState_SESSION_ENDED
 )
 
-// initiateResult is the occupant's answer to a session-initiate.
-type initiateResult struct {
-	sid string
-	err error
-}
-
 // invite sends a session-initiate for the endpoint in inv. An existing
 // session is terminated first ("moving", as Jicofo's RestartJingle re-invite
 // does), so the client sets up a fresh peer connection.
@@ -57,8 +51,8 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 	}
 	p.log.Info("inviting", "sid", sid, "bridge", inv.Bridge)
 	deliver := p.deliver
-	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
-		func(_ *xmpp.Element, err error) { deliver(initiateResult{sid: sid, err: err}) })
+	p.request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), focalpb.OutgoingKind_OUTGOING_SESSION_INITIATE, sid,
+		func(_ *xmpp.Element, err error) { deliver(&InitiateAnswered{SID: sid, Err: err}) })
 }
 
 // putSources adds the sources of each owner to a Jingle element the way this client reads
@@ -91,18 +85,18 @@ func (p *participantActor) putSources(j *xmpp.Jingle, byOwner map[string]sources
 	j.Contents = sources.JingleContentsWith(j.Contents, byJID)
 }
 
-func (p *participantActor) onInitiateResult(ctx actor.Context, r initiateResult) {
-	if r.sid != p.st.Sid || p.st.State != sessionPending {
+func (p *participantActor) onInitiateAnswered(r *InitiateAnswered) {
+	if r.SID != p.st.Sid || p.st.State != sessionPending {
 		return
 	}
 	switch {
-	case r.err == nil, errors.Is(r.err, session.ErrTimeout):
+	case r.Err == nil, errors.Is(r.Err, session.ErrTimeout):
 		// A slow client may still accept: Jicofo counts a timeout as sent.
 		return
 	}
-	p.log.Warn("session-initiate refused", "sid", r.sid, "err", r.err)
+	p.log.Warn("session-initiate refused", "sid", r.SID, "err", r.Err)
 	p.terminate(xmpp.JingleReasonGeneralError, "jingle session failed")
-	ctx.Send(ctx.Parent(), &SessionEnded{Nick: p.cfg.Nick, Reason: "session-initiate failed: " + r.err.Error()})
+	p.tell(&SessionEnded{Nick: p.cfg.Nick, Reason: "session-initiate failed: " + r.Err.Error()})
 }
 
 func (p *participantActor) onRemoteSources(msg *RemoteSources) {
@@ -128,7 +122,7 @@ func (p *participantActor) sendSources(msg *RemoteSources) {
 		return
 	}
 	log := p.log
-	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+	p.request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), focalpb.OutgoingKind_OUTGOING_REQUEST, "",
 		func(_ *xmpp.Element, err error) {
 			if err != nil {
 				log.Warn(string(action)+" not accepted", "err", err)
@@ -150,7 +144,7 @@ func (p *participantActor) terminate(reason, text string) {
 		return
 	}
 	p.log.Info("terminating session", "sid", j.SID, "reason", reason, "text", text)
-	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+	p.request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), focalpb.OutgoingKind_OUTGOING_REQUEST, "",
 		func(*xmpp.Element, error) {})
 }
 
@@ -186,7 +180,7 @@ func (p *participantActor) onIQ(ctx actor.Context, iq *xmpp.Element) {
 	case xmpp.JingleTransportInfo:
 		p.reply(xmpp.ResultFor(iq, nil))
 		if t := j.ICETransport(); t != nil {
-			ctx.Send(ctx.Parent(), &TransportChanged{Nick: p.cfg.Nick, Transport: t})
+			p.tell(&TransportChanged{Nick: p.cfg.Nick, Transport: t})
 		}
 	case xmpp.JingleSourceAdd, xmpp.JingleSourceRemove:
 		p.onSourceChange(ctx, iq, &j, action == xmpp.JingleSourceRemove)
@@ -227,7 +221,7 @@ func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp
 		acc.InitialLastN = &n
 	}
 	p.log.Info("session accepted", "sid", j.SID, "sources", sources.String())
-	ctx.Send(ctx.Parent(), acc)
+	p.tell(acc)
 	for _, q := range p.queued {
 		p.sendSources(q)
 	}
@@ -240,7 +234,7 @@ func (p *participantActor) onSourceChange(ctx actor.Context, iq *xmpp.Element, j
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
 		return
 	}
-	ctx.Send(ctx.Parent(), &SourcesChanged{Nick: p.cfg.Nick, Remove: remove, Sources: sources, IQ: iq})
+	p.tell(&SourcesChanged{Nick: p.cfg.Nick, Remove: remove, Sources: sources, IQ: iq})
 }
 
 // readSources reads the client's own sources from contents or, for
@@ -280,7 +274,7 @@ func (p *participantActor) onSessionInfo(ctx actor.Context, iq *xmpp.Element, j 
 	}
 	p.reply(xmpp.ResultFor(iq, nil))
 	p.log.Info("client reports ICE failed; re-inviting", "sid", j.SID)
-	ctx.Send(ctx.Parent(), &RestartRequested{Nick: p.cfg.Nick, Reason: "ICE failed"})
+	p.tell(&RestartRequested{Nick: p.cfg.Nick, Reason: "ICE failed"})
 }
 
 // onICERestart handles a session-info asking for an in-place ICE restart
@@ -302,7 +296,7 @@ func (p *participantActor) onICERestart(ctx actor.Context, iq *xmpp.Element, j *
 	}
 	p.reply(xmpp.ResultFor(iq, nil))
 	p.log.Info("client asks for an ICE restart", "sid", j.SID)
-	ctx.Send(ctx.Parent(), &ICERestartRequested{Nick: p.cfg.Nick, BridgeSession: p.st.BridgeSession})
+	p.tell(&ICERestartRequested{Nick: p.cfg.Nick, BridgeSession: p.st.BridgeSession})
 }
 
 // sendTransportInfo gives the client the bridge's new transport after an
@@ -335,7 +329,7 @@ func (p *participantActor) sendTransportInfo(msg *TransportInfo) {
 	}
 	p.log.Info("sending the bridge's new transport", "sid", j.SID, "ice_generation", msg.Transport.ICEGeneration)
 	log := p.log
-	p.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), p.cfg.RequestTimeout,
+	p.request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), focalpb.OutgoingKind_OUTGOING_REQUEST, "",
 		func(_ *xmpp.Element, err error) {
 			if err != nil {
 				log.Warn("transport-info not accepted", "err", err)
@@ -349,23 +343,19 @@ func (p *participantActor) onTerminate(ctx actor.Context, iq *xmpp.Element, j *x
 	if !restart {
 		p.reply(xmpp.ResultFor(iq, nil))
 		p.log.Info("client ended its session", "sid", j.SID)
-		ctx.Send(ctx.Parent(), &SessionEnded{Nick: p.cfg.Nick, Reason: "terminated by the client"})
+		p.tell(&SessionEnded{Nick: p.cfg.Nick, Reason: "terminated by the client"})
 		return
 	}
 	if !p.restarts.allow(p.cfg.Now()) {
 		// The session is over either way; the client is told why no new
 		// one follows.
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ResourceConstraint, "rate-limited")))
-		ctx.Send(ctx.Parent(), &SessionEnded{Nick: p.cfg.Nick, Reason: "restart rate-limited"})
+		p.tell(&SessionEnded{Nick: p.cfg.Nick, Reason: "restart rate-limited"})
 		return
 	}
 	p.reply(xmpp.ResultFor(iq, nil))
 	p.log.Info("client asks for a new session", "sid", j.SID)
-	ctx.Send(ctx.Parent(), &RestartRequested{Nick: p.cfg.Nick, Reason: "restart requested by the client"})
+	p.tell(&RestartRequested{Nick: p.cfg.Nick, Reason: "restart requested by the client"})
 }
 
-func (p *participantActor) reply(stanza *xmpp.Element) {
-	if err := p.cfg.Wire.Send(stanza); err != nil {
-		p.log.Warn("reply not sent", "err", err)
-	}
-}
+func (p *participantActor) reply(stanza *xmpp.Element) { p.send(stanza) }

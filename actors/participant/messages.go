@@ -4,10 +4,18 @@ import (
 	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // Messages from the conference to a participant.
 type (
+	// InitiateAnswered is the client's answer to a session-initiate (Err:
+	// refused, or no answer in time).
+	InitiateAnswered struct {
+		SID string
+		Err error
+	}
+
 	// Invite starts a Jingle session (or replaces the current one) on the
 	// bridge endpoint the conference allocated for the participant.
 	Invite struct {
@@ -92,13 +100,28 @@ type (
 		BridgeSession string
 	}
 
-	// StateChanged reports the participant's state after every change:
-	// the conference keeps it for its replica (and learns from the
-	// features that the participant can be invited). State is not changed
-	// by either side once sent.
-	StateChanged struct {
-		Nick  string
-		State *focalpb.JingleState
+	// Report is all that follows from one message the participant
+	// handled: its events for the conference (Accepted, SourcesChanged,
+	// RestartRequested, ...) in order, its state (the conference keeps it
+	// for its replica and learns from the features that the participant
+	// can be invited; not changed by either side once sent), and the
+	// stanzas for the client, which the conference sends once its
+	// replica has the state they follow from.
+	Report struct {
+		Nick   string
+		Events []any
+		State  *focalpb.JingleState
+		Out    []Outgoing
+	}
+
+	// Outgoing is a stanza for the client. An IQ request's answer goes to
+	// Answer, on the node that sent it; Kind and SID say what it is for, so
+	// that another node that sends it after a takeover routes its answer.
+	Outgoing struct {
+		El     *xmpp.Element
+		Kind   focalpb.OutgoingKind
+		SID    string
+		Answer session.ResponseFunc
 	}
 	// SessionEnded says the participant ended its session for good (a
 	// session-terminate without restart) or never accepted the invite: its

@@ -20,11 +20,6 @@ import (
 type Config struct {
 	Room string // bare room JID
 	Nick string // the occupant's nick, also its endpoint id
-	Wire session.Wire
-	// RequestTimeout bounds session-initiate and disco#info. A
-	// session-initiate that times out counts as delivered (Jicofo does the
-	// same: slow clients still answer with session-accept).
-	RequestTimeout time.Duration
 	// JSONSources sends sources as <json-message/> to clients that
 	// advertise support for it (Jicofo's use-json-encoded-sources).
 	JSONSources bool
@@ -56,9 +51,14 @@ type participantActor struct {
 	// st is the participant's state: its Jingle session and the client's
 	// features, in the shape the replica keeps. reported is what the
 	// conference was last told; after every message a state that differs
-	// from it is reported (StateChanged), so no change can go unreported.
+	// from it is reported (Report), so no change can go unreported.
 	st       *focalpb.JingleState
 	reported *focalpb.JingleState
+	// events and out are what handling the current message has for the
+	// conference and for the client; they go with the state in one
+	// Report.
+	events   []any
+	out      []Outgoing
 	features map[string]bool // st.Features, for lookups
 	// queued are source changes of the others that arrived before the
 	// session was accepted; they are sent, in order, once it is.
@@ -72,9 +72,6 @@ type participantActor struct {
 func Props(cfg Config) *actor.Props {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 15 * time.Second
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		p := &participantActor{
@@ -99,13 +96,21 @@ func Props(cfg Config) *actor.Props {
 // IQ is a Jingle (or other) IQ request the occupant sent the focus.
 type IQ struct{ El *xmpp.Element }
 
+// Receive handles one message and reports all that follows from it in
+// one Report: the conference takes in the events, the new state and the
+// stanzas at once, so its replica never has one without the others.
 func (p *participantActor) Receive(ctx actor.Context) {
 	p.handle(ctx)
-	if !proto.Equal(p.st, p.reported) {
-		p.reported = proto.Clone(p.st).(*focalpb.JingleState)
-		// Neither side changes a reported state: it is replaced.
-		ctx.Send(ctx.Parent(), &StateChanged{Nick: p.cfg.Nick, State: p.reported})
+	changed := !proto.Equal(p.st, p.reported)
+	if !changed && len(p.events) == 0 && len(p.out) == 0 {
+		return
 	}
+	if changed {
+		// Neither side changes a reported state: it is replaced.
+		p.reported = proto.Clone(p.st).(*focalpb.JingleState)
+	}
+	ctx.Send(ctx.Parent(), &Report{Nick: p.cfg.Nick, Events: p.events, State: p.reported, Out: p.out})
+	p.events, p.out = nil, nil
 }
 
 func (p *participantActor) handle(ctx actor.Context) {
@@ -121,8 +126,8 @@ func (p *participantActor) handle(ctx actor.Context) {
 		p.onFeatures(msg)
 	case *Invite:
 		p.invite(ctx, msg)
-	case initiateResult:
-		p.onInitiateResult(ctx, msg)
+	case *InitiateAnswered:
+		p.onInitiateAnswered(msg)
 	case *RemoteSources:
 		p.onRemoteSources(msg)
 	case *await.Barrier:
@@ -141,4 +146,18 @@ func (p *participantActor) occupantJID() string { return p.cfg.Room + "/" + p.cf
 // deliver hands msg (a response callback's result) to the participant.
 func (p *participantActor) deliver(msg any) {
 	p.root.Send(p.self, msg)
+}
+
+// tell queues an event for the conference.
+func (p *participantActor) tell(event any) { p.events = append(p.events, event) }
+
+// send queues a stanza for the client.
+func (p *participantActor) send(stanza *xmpp.Element) {
+	p.out = append(p.out, Outgoing{El: stanza, Kind: focalpb.OutgoingKind_OUTGOING_STANZA})
+}
+
+// request queues an IQ request for the client; answer gets the client's
+// answer (or why there is none) while this node drives the conference.
+func (p *participantActor) request(iq *xmpp.Element, kind focalpb.OutgoingKind, sid string, answer session.ResponseFunc) {
+	p.out = append(p.out, Outgoing{El: iq, Kind: kind, SID: sid, Answer: answer})
 }

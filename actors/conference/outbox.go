@@ -1,0 +1,259 @@
+package conference
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/bridge"
+	"focal/actors/participant"
+	"focal/proto"
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// The outbox makes what participants and bridges are told survive a
+// change of owner exactly once.
+//
+// Whatever the conference sends follows from a change of its state. Had
+// it gone out before the replica had that state, the next owner would
+// not know of it, and would act again on the request that caused it when
+// the server delivers that request once more (it was not acknowledged
+// yet when the session moved): a second answer, the same source signalled
+// twice. So the stanzas to send wait in the outbox, which is part of the
+// replicated state (ConferenceState.outbox), until the replica
+// acknowledges a version that holds them (StateAck); only then do they go
+// out, and leave the outbox, which the replica learns with the next
+// state. The ids of the requests answered are kept with each member
+// (MemberState.handled), so a request delivered again is recognised.
+// Updates for the bridges are held the same way; the member's
+// bridge_behind says one is pending.
+//
+// What a takeover leaves:
+//   - The owner cut off (partition, stalled process): nothing it decided
+//     since is acknowledged, so nothing of it went out; the next owner
+//     acts on the requests the server delivers again.
+//   - Acknowledged, not yet sent (only the replies from the replica are
+//     lost, a one-way cut): the next owner sends what is in the outbox.
+//   - Sent, and the owner gone before the replica learnt that it left the
+//     outbox: the one window in which the next owner sends a stanza again.
+//     It lasts one round trip to the replica.
+//
+// A conference without a replica (a single node, or before it is in the
+// room) sends at once.
+
+// held is one entry of the outbox on the node that queued it.
+type held struct {
+	seq uint64
+	// after is the version the replica must acknowledge, set (sealed)
+	// once the state that holds the entry was sent.
+	after  uint64
+	sealed bool
+	// A stanza: its replicated form, the element, and where an IQ
+	// request's answer goes.
+	out    *focalpb.Outgoing
+	el     *xmpp.Element
+	answer session.ResponseFunc
+	// Or a message for a colibri session, about member nick.
+	to   *actor.PID
+	msg  any
+	nick string
+}
+
+// maxHandled is how many request ids a member keeps: far more than a
+// client has unanswered when a session moves.
+const maxHandled = 32
+
+// send queues a stanza that needs no answer.
+func (c *conference) send(stanza *xmpp.Element, nick string) {
+	c.queue(stanza, focalpb.OutgoingKind_OUTGOING_STANZA, nick, "", nil)
+}
+
+// reply queues the answer to a participant's request, which the member
+// then counts as handled.
+func (c *conference) reply(stanza *xmpp.Element) {
+	nick := ""
+	if room, n, ok := strings.Cut(stanza.AttrValue("to"), "/"); ok && room == c.room {
+		nick = n
+	}
+	if m := c.members[nick]; m != nil && stanza.Name.Local == xmpp.KindIQ {
+		if id := stanza.AttrValue("id"); id != "" && !slices.Contains(m.Handled, id) {
+			m.Handled = append(m.Handled, id)
+			if over := len(m.Handled) - maxHandled; over > 0 {
+				m.Handled = slices.Delete(m.Handled, 0, over)
+			}
+		}
+	}
+	c.send(stanza, nick)
+}
+
+// handledBefore says whether a participant's request was answered
+// already: the server delivered it again after the session moved.
+func (c *conference) handledBefore(m *member, iq *xmpp.Element) bool {
+	id := iq.AttrValue("id")
+	return id != "" && slices.Contains(m.Handled, id)
+}
+
+func (c *conference) queue(el *xmpp.Element, kind focalpb.OutgoingKind, nick, sid string, answer session.ResponseFunc) {
+	out := &focalpb.Outgoing{Seq: c.st.NextOutgoing, Xml: el.String(), Kind: kind, Nick: nick, Sid: sid}
+	c.st.NextOutgoing++
+	c.st.Outbox = append(c.st.Outbox, out)
+	c.outbox = append(c.outbox, &held{seq: out.Seq, out: out, el: el, answer: answer})
+}
+
+// queueFrom takes in what a participant wants sent.
+func (c *conference) queueFrom(nick string, out []participant.Outgoing) {
+	for _, o := range out {
+		if o.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
+			c.reply(o.El)
+			continue
+		}
+		c.queue(o.El, o.Kind, nick, o.SID, o.Answer)
+	}
+}
+
+// tellBridge queues a message for the colibri session at to about member
+// m's endpoint.
+func (c *conference) tellBridge(to *actor.PID, m *member, msg any) {
+	m.BridgeBehind = true
+	c.outbox = append(c.outbox, &held{to: to, msg: msg, nick: m.Nick})
+}
+
+// flushOutbox runs after the state went to the replica: what was queued
+// waits for that version, and whatever may go, goes.
+func (c *conference) flushOutbox(ctx actor.Context) {
+	for _, h := range c.outbox {
+		if !h.sealed {
+			h.after, h.sealed = c.version, true
+		}
+	}
+	c.release(ctx)
+}
+
+// onStateAck: the replica has version v and every earlier one.
+func (c *conference) onStateAck(ctx actor.Context, ack *focalpb.StateAck) {
+	if ack.Version > c.acked {
+		c.acked = ack.Version
+	}
+	c.release(ctx)
+}
+
+// direct says whether the conference sends without waiting for a
+// replica: it has none, or is not in the room yet (nothing replicated).
+func (c *conference) direct() bool {
+	return c.replica == nil || !c.everJoin
+}
+
+// release sends, in order, what the replica has acknowledged.
+func (c *conference) release(ctx actor.Context) {
+	if c.standby || c.handedOver {
+		return
+	}
+	n, stanzas := 0, 0
+	for _, h := range c.outbox {
+		if !h.sealed || (!c.direct() && h.after > c.acked) {
+			break
+		}
+		n++
+		if h.out != nil {
+			stanzas++
+		}
+		c.emit(ctx, h)
+	}
+	if n == 0 {
+		return
+	}
+	c.outbox = slices.Delete(c.outbox, 0, n)
+	// What went out leaves the replicated outbox, which is in the same
+	// order.
+	c.st.Outbox = c.st.Outbox[stanzas:]
+	for _, m := range c.members {
+		if m.BridgeBehind && !c.bridgePending(m.Nick) {
+			m.BridgeBehind = false
+		}
+	}
+}
+
+// emitAll sends what is left when the conference ends without handing
+// over: nobody else will.
+func (c *conference) emitAll(ctx actor.Context) {
+	for _, h := range c.outbox {
+		c.emit(ctx, h)
+	}
+	c.outbox, c.st.Outbox = nil, nil
+}
+
+func (c *conference) bridgePending(nick string) bool {
+	for _, h := range c.outbox {
+		if h.to != nil && h.nick == nick {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conference) emit(ctx actor.Context, h *held) {
+	if h.to != nil {
+		ctx.Send(h.to, h.msg)
+		return
+	}
+	if h.out.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
+		if err := c.wire.Send(h.el); err != nil {
+			c.log.Warn("stanza not sent", "to", h.el.AttrValue("to"), "err", err)
+		}
+		return
+	}
+	answer := h.answer
+	if answer == nil {
+		answer = c.answerRoute(h.out)
+	}
+	c.wire.Request(h.el, c.cfg.RequestTimeout, answer)
+}
+
+// answerRoute is where the answer to a request queued by a previous owner
+// goes: a refused session-initiate to its participant, anything else to
+// the log.
+func (c *conference) answerRoute(out *focalpb.Outgoing) session.ResponseFunc {
+	self, root, log := c.self, c.root, c.log
+	nick, sid := out.Nick, out.Sid
+	if out.Kind == focalpb.OutgoingKind_OUTGOING_SESSION_INITIATE {
+		return func(_ *xmpp.Element, err error) {
+			root.Send(self, &forParticipant{nick: nick, msg: &participant.InitiateAnswered{SID: sid, Err: err}})
+		}
+	}
+	return func(_ *xmpp.Element, err error) {
+		if err != nil {
+			log.Warn("request not accepted", "participant", nick, "err", err)
+		}
+	}
+}
+
+// forParticipant passes msg on to the participant nick, if still there.
+type forParticipant struct {
+	nick string
+	msg  any
+}
+
+// importOutbox takes over what a previous owner had not sent: its stanzas
+// go out once this node's replica has them; participants whose bridge
+// update was pending get one with everything they have now.
+func (c *conference) importOutbox(ctx actor.Context) {
+	for _, out := range c.st.Outbox {
+		el, err := xmpp.Parse([]byte(out.Xml))
+		if err != nil {
+			c.log.Error("replicated outbox entry unreadable", "participant", out.Nick, "err", err)
+			continue
+		}
+		c.outbox = append(c.outbox, &held{seq: out.Seq, out: out, el: el})
+	}
+	for _, m := range c.membersInOrder() {
+		if !m.BridgeBehind || !m.Allocated {
+			continue
+		}
+		if bs := c.bridges[m.Bridge]; bs != nil {
+			all := c.sources.SourcesOf(m.Nick)
+			c.tellBridge(bs.pid, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Sources: &all})
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package conference
+
+import (
+	"slices"
+	"testing"
+
+	"focal/media/sources"
+	"focal/xmpp"
+)
+
+// What a driven conference sends waits for its replica, and what a new
+// owner is given twice it does once (outbox.go).
+
+// jingleIQ is an IQ set from nick to the focus carrying j.
+func (c *tconf) jingleIQ(nick string, j *xmpp.Jingle) *xmpp.Element {
+	c.t.Helper()
+	payload, err := xmpp.ElementOf(j)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return xmpp.NewIQ(xmpp.IQSet, c.occupant(nick), testFocusAddr, xmpp.NewID(), payload)
+}
+
+// deliver hands the conference a stanza from its room, as the session does.
+func (c *tconf) deliver(el *xmpp.Element) { c.send(&Stanza{Room: c.room, El: el}) }
+
+// settle checks the replica's state once what a participant's request
+// set off has run its course: the participant's report, the fan-out to
+// the others, and theirs (a barrier reaches one level of children).
+func (c *tconf) settle(r *replicaView, step string) {
+	c.t.Helper()
+	r.barrier(c, step)
+	r.check(c, step)
+}
+
+var screenShare = sources.Set{Sources: []sources.Source{{SSRC: 1003, Media: sources.Video, Name: "alice-v1", MSID: "alice-video-2 v2", VideoType: sources.VideoDesktop}}}
+
+// Until the replica acknowledges the state a source-add led to, neither
+// its answer nor the source-add to the other participant nor the bridge
+// update goes out (an owner cut off from its replica acts on nothing);
+// once it does, each goes out once.
+func TestNothingGoesOutBeforeTheReplicaHasIt(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	c, r, sids := h.owned("room1@conference." + testDomain)
+
+	c.rec.withholdAcks()
+	iq := c.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	c.deliver(iq)
+	c.settle(r, "alice's source-add handled")
+	c.nothingMore("no acknowledgement from the replica")
+	if len(r.latest.Outbox) != 2 {
+		t.Errorf("the replica's outbox holds %d stanzas, want the answer and bob's source-add: %v", len(r.latest.Outbox), r.latest.Outbox)
+	}
+	if m := memberOf(r.latest, "alice"); !m.GetBridgeBehind() || !slices.Contains(m.GetHandled(), iq.AttrValue("id")) {
+		t.Errorf("the replica's alice: handled %v, bridge behind %v", m.GetHandled(), m.GetBridgeBehind())
+	}
+
+	c.rec.releaseAcks(h.root)
+	c.awaitResult(iq.AttrValue("id"), "alice's source-add")
+	add := c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd))
+	add.result(nil)
+	c.bridgeWire.awaitRequest(t, "alice's sources to the bridge", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
+	c.nothingMore("acknowledged")
+	r.check(c, "sent")
+	if m := memberOf(r.latest, "alice"); len(r.latest.Outbox) != 0 || m.GetBridgeBehind() {
+		t.Errorf("after sending: outbox %v, alice's bridge behind %v", r.latest.Outbox, m.GetBridgeBehind())
+	}
+}
+
+// A request the server delivers again (it moved the session before the
+// focus acknowledged it) is not acted on again: no second answer, no
+// second source-add to the other participant, nothing to the bridge.
+func TestARequestDeliveredAgainIsNotActedOnTwice(t *testing.T) {
+	h := newHarness(t)
+	c := h.joined("room1@conference." + testDomain)
+	sids := twoInCall(t, c)
+
+	iq := c.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	c.deliver(iq)
+	c.awaitResult(iq.AttrValue("id"), "alice's source-add")
+	c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+	c.bridgeWire.awaitRequest(t, "alice's sources to the bridge", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
+	c.nothingMore("the source-add handled")
+
+	c.deliver(iq.Clone())
+	c.nothingMore("the same source-add delivered again")
+
+	// A new request with the same content is a new request: refused, as
+	// the source is there already.
+	again := c.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	c.deliver(again)
+	if cond := c.awaitError(again.AttrValue("id"), "a second source-add of the same source"); cond != xmpp.BadRequest {
+		t.Errorf("a second source-add of the same source: %s, want bad-request", cond)
+	}
+}
+
+// The owner's replica had the state a source-add led to, but not its
+// acknowledgement back (a one-way cut): the new owner sends what was
+// waiting, once, and does not act on the request when the server
+// delivers it again; the bridge gets alice's sources from the new owner.
+func TestTheNewOwnerSendsWhatTheOldOneHeldBack(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	room := "room1@conference." + testDomain
+	owner, r, sids := h.owned(room)
+
+	owner.rec.withholdAcks()
+	iq := owner.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	owner.deliver(iq)
+	owner.settle(r, "alice's source-add handled")
+	owner.nothingMore("no acknowledgement from the replica")
+
+	s := h.standby(room, r.latest)
+	s.promote(true)
+	s.awaitResult(iq.AttrValue("id"), "alice's source-add, from the new owner")
+	add := s.wire.awaitRequest(t, "source-add to bob, from the new owner", jingleTo(s.occupant("bob"), xmpp.JingleSourceAdd))
+	add.result(nil)
+	if got := ssrcsIn(jingleOf(add.el))[s.occupant("alice")]; !slices.Equal(got, []int64{1003}) {
+		t.Errorf("source-add to bob carries %v, want alice's 1003", got)
+	}
+	up := s.bridgeWire.awaitRequest(t, "alice's sources to the bridge, from the new owner", colibriTo(jvb1, updatesEndpoint("alice")))
+	up.result(nil)
+	s.deliver(iq.Clone())
+	s.nothingMore("the source-add delivered again to the new owner")
+	if snap := s.snapshot(); snap.Standby {
+		t.Fatalf("the new owner still stands by")
+	}
+	owner.nothingMore("the old owner, never acknowledged")
+}
