@@ -30,7 +30,7 @@ type participant struct {
 	nick  string
 }
 
-func joinPair(ctx context.Context, t *testing.T, c *clustertest.Cluster, room string) pair {
+func joinPair(ctx context.Context, t testing.TB, c *clustertest.Cluster, room string) pair {
 	t.Helper()
 	p := pair{room: room}
 	for _, nick := range []string{"alice", "bob"} {
