@@ -104,6 +104,7 @@ func (n *Node) spawn() error {
 		Handler: func(el *xmpp.Element) { root.Send(n.ingress, &ingress.ClientStanza{El: el}) },
 		State: func(up bool, addr string) {
 			if up {
+				root.Send(n.ingress, &ingress.Discover{})
 				root.Send(n.directory, &conference.StreamUp{Addr: addr})
 				if n.bridges != nil {
 					root.Send(n.bridges, &bridge.StreamUp{})
@@ -168,6 +169,7 @@ func (n *Node) spawn() error {
 		return fmt.Errorf("spawn conference directory: %w", err)
 	}
 	n.ingress, err = root.SpawnNamed(ingress.Props(ingress.Config{
+		Domain:         cfg.Domain,
 		MUCDomain:      cfg.MUC,
 		Brewery:        cfg.Brewery,
 		Bridges:        n.bridges,

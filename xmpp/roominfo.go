@@ -23,9 +23,7 @@ const (
 const MaxMeetingIDLen = 256
 
 // RoomInfoQuery is the disco#info request to room.
-func RoomInfoQuery(room string) *Element {
-	return NewIQ(IQGet, "", room, "", NewElement(NSDiscoInfo, "query"))
-}
+func RoomInfoQuery(room string) *Element { return DiscoInfoQuery(room) }
 
 // RoomInfo is what the focus reads from a room's disco#info.
 type RoomInfo struct {
@@ -86,4 +84,33 @@ func validMeetingID(id string) bool {
 		}
 	}
 	return true
+}
+
+// Components lists what a server's disco#info says about Jitsi's
+// components (identities of category "component"): their address by type,
+// e.g. "av_moderation" → "avmoderation.meet.jitsi", "breakout_rooms" →
+// the breakout rooms' MUC service.
+func Components(el *Element) map[string]string {
+	out := map[string]string{}
+	if el == nil {
+		return out
+	}
+	q := el
+	if !(el.Name.Space == NSDiscoInfo && el.Name.Local == "query") {
+		q = el.Child(NSDiscoInfo, "query")
+	}
+	if q == nil {
+		return out
+	}
+	for _, id := range q.ChildrenNamed(NSDiscoInfo, "identity") {
+		if id.AttrValue("category") == "component" && id.AttrValue("type") != "" && id.AttrValue("name") != "" {
+			out[id.AttrValue("type")] = id.AttrValue("name")
+		}
+	}
+	return out
+}
+
+// DiscoInfoQuery is a disco#info request to jid.
+func DiscoInfoQuery(jid string) *Element {
+	return NewIQ(IQGet, "", jid, "", NewElement(NSDiscoInfo, "query"))
 }

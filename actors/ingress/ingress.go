@@ -15,6 +15,7 @@ import (
 	"focal/actors/conference"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // NSPing is XMPP ping (XEP-0199).
@@ -40,11 +41,12 @@ type Replier interface {
 
 // Config of the ingress actor.
 type Config struct {
-	MUCDomain      string // rooms must be on this MUC service
+	Domain         string // the client domain, whose disco#info lists Jitsi's components
+	MUCDomain      string // rooms must be on this MUC service (or the breakout rooms')
 	Brewery        string // brewery room JID; its stanzas go to Bridges
 	Bridges        *actor.PID
 	Component      Replier
-	Client         Replier
+	Client         session.Wire
 	Directory      *actor.PID
 	RequestTimeout time.Duration // how long a request may wait for its conference
 	Logger         *slog.Logger
@@ -53,6 +55,20 @@ type Config struct {
 type ingress struct {
 	cfg Config
 	log *slog.Logger
+	// components are Jitsi's Prosody components by type, as the domain's
+	// disco#info last listed them (Discover).
+	components map[string]string
+}
+
+// Discover asks the domain for Jitsi's components again: at start and
+// after the node's client stream reconnects (a reconfigured server may
+// list others).
+type Discover struct{}
+
+// componentsFound is the answer to Discover's query.
+type componentsFound struct {
+	components map[string]string
+	err        error
 }
 
 // Props returns the ingress actor's props.
@@ -72,6 +88,10 @@ func (in *ingress) Receive(ctx actor.Context) {
 			via = in.cfg.Client
 		}
 		in.onClientStanza(ctx, msg.El, via)
+	case *Discover:
+		in.discover(ctx)
+	case componentsFound:
+		in.onComponents(msg)
 	case *conference.Barrier:
 		// Behind every stanza this actor passed on before it.
 		ctx.Forward(in.cfg.Directory)
@@ -158,7 +178,7 @@ func (in *ingress) validate(req *focalpb.ConferenceRequest) *xmpp.StanzaError {
 		e := asStanzaError(err)
 		return &e
 	}
-	if !strings.EqualFold(room.Domainpart(), in.cfg.MUCDomain) {
+	if !in.isRoomService(room.Domainpart()) {
 		e := xmpp.NewStanzaError(xmpp.NotAllowed, "room "+req.Room+" is not on "+in.cfg.MUCDomain)
 		return &e
 	}
@@ -172,8 +192,12 @@ func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element, via Repli
 		ctx.Send(in.cfg.Bridges, &bridge.Stanza{El: el})
 		return
 	}
-	if err == nil && strings.EqualFold(from.Domainpart(), in.cfg.MUCDomain) && from.Localpart() != "" {
+	if err == nil && in.isRoomService(from.Domainpart()) && from.Localpart() != "" {
 		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el, Via: via})
+		return
+	}
+	if el.Name.Local == xmpp.KindMessage {
+		in.onMessage(ctx, el, via)
 		return
 	}
 	if !xmpp.IsIQRequest(el) {
