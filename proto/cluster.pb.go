@@ -160,8 +160,11 @@ type ConferenceState struct {
 	// from (StateAck), so that whoever drives the conference next knows
 	// of everything participants were told; one still here when the
 	// conference changes hands is sent by the next owner.
-	Outbox        []*Outgoing `protobuf:"bytes,15,rep,name=outbox,proto3" json:"outbox,omitempty"`
-	NextOutgoing  uint64      `protobuf:"varint,16,opt,name=next_outgoing,json=nextOutgoing,proto3" json:"next_outgoing,omitempty"` // seq of the next Outgoing
+	Outbox       []*Outgoing `protobuf:"bytes,15,rep,name=outbox,proto3" json:"outbox,omitempty"`
+	NextOutgoing uint64      `protobuf:"varint,16,opt,name=next_outgoing,json=nextOutgoing,proto3" json:"next_outgoing,omitempty"` // seq of the next Outgoing
+	// av_moderation: what Jitsi's av_moderation component last said about
+	// the room.
+	AvModeration  *AVModeration `protobuf:"bytes,17,opt,name=av_moderation,json=avModeration,proto3" json:"av_moderation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -301,6 +304,99 @@ func (x *ConferenceState) GetNextOutgoing() uint64 {
 	return 0
 }
 
+func (x *ConferenceState) GetAvModeration() *AVModeration {
+	if x != nil {
+		return x.AvModeration
+	}
+	return nil
+}
+
+// AV moderation of one room, per media type: on or off, and the occupants
+// (room JID/nick) allowed to unmute while it is on.
+type AVModeration struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Audio            bool                   `protobuf:"varint,1,opt,name=audio,proto3" json:"audio,omitempty"`
+	Video            bool                   `protobuf:"varint,2,opt,name=video,proto3" json:"video,omitempty"`
+	Desktop          bool                   `protobuf:"varint,3,opt,name=desktop,proto3" json:"desktop,omitempty"`
+	AudioWhitelist   []string               `protobuf:"bytes,4,rep,name=audio_whitelist,json=audioWhitelist,proto3" json:"audio_whitelist,omitempty"`
+	VideoWhitelist   []string               `protobuf:"bytes,5,rep,name=video_whitelist,json=videoWhitelist,proto3" json:"video_whitelist,omitempty"`
+	DesktopWhitelist []string               `protobuf:"bytes,6,rep,name=desktop_whitelist,json=desktopWhitelist,proto3" json:"desktop_whitelist,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AVModeration) Reset() {
+	*x = AVModeration{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AVModeration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AVModeration) ProtoMessage() {}
+
+func (x *AVModeration) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AVModeration.ProtoReflect.Descriptor instead.
+func (*AVModeration) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AVModeration) GetAudio() bool {
+	if x != nil {
+		return x.Audio
+	}
+	return false
+}
+
+func (x *AVModeration) GetVideo() bool {
+	if x != nil {
+		return x.Video
+	}
+	return false
+}
+
+func (x *AVModeration) GetDesktop() bool {
+	if x != nil {
+		return x.Desktop
+	}
+	return false
+}
+
+func (x *AVModeration) GetAudioWhitelist() []string {
+	if x != nil {
+		return x.AudioWhitelist
+	}
+	return nil
+}
+
+func (x *AVModeration) GetVideoWhitelist() []string {
+	if x != nil {
+		return x.VideoWhitelist
+	}
+	return nil
+}
+
+func (x *AVModeration) GetDesktopWhitelist() []string {
+	if x != nil {
+		return x.DesktopWhitelist
+	}
+	return nil
+}
+
 // One stanza the conference holds until its replica has the state it
 // follows from.
 type Outgoing struct {
@@ -318,7 +414,7 @@ type Outgoing struct {
 
 func (x *Outgoing) Reset() {
 	*x = Outgoing{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +426,7 @@ func (x *Outgoing) String() string {
 func (*Outgoing) ProtoMessage() {}
 
 func (x *Outgoing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +439,7 @@ func (x *Outgoing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outgoing.ProtoReflect.Descriptor instead.
 func (*Outgoing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Outgoing) GetSeq() uint64 {
@@ -393,7 +489,7 @@ type StateAck struct {
 
 func (x *StateAck) Reset() {
 	*x = StateAck{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +501,7 @@ func (x *StateAck) String() string {
 func (*StateAck) ProtoMessage() {}
 
 func (x *StateAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +514,7 @@ func (x *StateAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
 func (*StateAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StateAck) GetRoom() string {
@@ -457,7 +553,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +565,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +578,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -551,7 +647,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +659,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +672,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -605,7 +701,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +713,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +726,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -659,7 +755,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +767,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +780,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -738,14 +834,18 @@ type MemberState struct {
 	Handled []string `protobuf:"bytes,14,rep,name=handled,proto3" json:"handled,omitempty"`
 	// bridge_behind: an update of the participant's endpoint was decided
 	// and not yet sent to its bridge; a new owner sends it.
-	BridgeBehind  bool `protobuf:"varint,15,opt,name=bridge_behind,json=bridgeBehind,proto3" json:"bridge_behind,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BridgeBehind bool `protobuf:"varint,15,opt,name=bridge_behind,json=bridgeBehind,proto3" json:"bridge_behind,omitempty"`
+	// force_muted_*: what the bridge was told to drop of the participant's
+	// media (AV moderation).
+	ForceMutedAudio bool `protobuf:"varint,16,opt,name=force_muted_audio,json=forceMutedAudio,proto3" json:"force_muted_audio,omitempty"`
+	ForceMutedVideo bool `protobuf:"varint,17,opt,name=force_muted_video,json=forceMutedVideo,proto3" json:"force_muted_video,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +857,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +870,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MemberState) GetNick() string {
@@ -871,6 +971,20 @@ func (x *MemberState) GetBridgeBehind() bool {
 	return false
 }
 
+func (x *MemberState) GetForceMutedAudio() bool {
+	if x != nil {
+		return x.ForceMutedAudio
+	}
+	return false
+}
+
+func (x *MemberState) GetForceMutedVideo() bool {
+	if x != nil {
+		return x.ForceMutedVideo
+	}
+	return false
+}
+
 // The sources one endpoint signalled.
 type EndpointSources struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -883,7 +997,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1009,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1022,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -947,7 +1061,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1073,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1086,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *JingleState) GetSid() string {
@@ -1023,7 +1137,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1149,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1162,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -1099,7 +1213,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1225,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1238,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -1173,7 +1287,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1299,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1312,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1232,7 +1346,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1358,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1371,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 type RoomList struct {
@@ -1272,7 +1386,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1398,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1411,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1341,7 +1455,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1467,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1480,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1386,7 +1500,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1512,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1525,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1432,7 +1546,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xa3\x04\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xe0\x04\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1451,7 +1565,15 @@ const file_cluster_proto_rawDesc = "" +
 	"\asession\x18\r \x01(\tR\asession\x123\n" +
 	"\asources\x18\x0e \x03(\v2\x19.focal.v1.EndpointSourcesR\asources\x12*\n" +
 	"\x06outbox\x18\x0f \x03(\v2\x12.focal.v1.OutgoingR\x06outbox\x12#\n" +
-	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoingJ\x04\b\v\x10\f\"\x80\x01\n" +
+	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoing\x12;\n" +
+	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModerationJ\x04\b\v\x10\f\"\xd3\x01\n" +
+	"\fAVModeration\x12\x14\n" +
+	"\x05audio\x18\x01 \x01(\bR\x05audio\x12\x14\n" +
+	"\x05video\x18\x02 \x01(\bR\x05video\x12\x18\n" +
+	"\adesktop\x18\x03 \x01(\bR\adesktop\x12'\n" +
+	"\x0faudio_whitelist\x18\x04 \x03(\tR\x0eaudioWhitelist\x12'\n" +
+	"\x0fvideo_whitelist\x18\x05 \x03(\tR\x0evideoWhitelist\x12+\n" +
+	"\x11desktop_whitelist\x18\x06 \x03(\tR\x10desktopWhitelist\"\x80\x01\n" +
 	"\bOutgoing\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x10\n" +
 	"\x03xml\x18\x02 \x01(\tR\x03xml\x12*\n" +
@@ -1481,7 +1603,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
 	"\x11start_audio_muted\x18\x03 \x01(\x05R\x0fstartAudioMuted\x12*\n" +
-	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xa3\x03\n" +
+	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xfb\x03\n" +
 	"\vMemberState\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x19\n" +
 	"\breal_jid\x18\x02 \x01(\tR\arealJid\x12\x12\n" +
@@ -1497,7 +1619,9 @@ const file_cluster_proto_rawDesc = "" +
 	"\bno_media\x18\f \x01(\bR\anoMedia\x12-\n" +
 	"\x06jingle\x18\r \x01(\v2\x15.focal.v1.JingleStateR\x06jingle\x12\x18\n" +
 	"\ahandled\x18\x0e \x03(\tR\ahandled\x12#\n" +
-	"\rbridge_behind\x18\x0f \x01(\bR\fbridgeBehindJ\x04\b\b\x10\t\"\x88\x01\n" +
+	"\rbridge_behind\x18\x0f \x01(\bR\fbridgeBehind\x12*\n" +
+	"\x11force_muted_audio\x18\x10 \x01(\bR\x0fforceMutedAudio\x12*\n" +
+	"\x11force_muted_video\x18\x11 \x01(\bR\x0fforceMutedVideoJ\x04\b\b\x10\t\"\x88\x01\n" +
 	"\x0fEndpointSources\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12*\n" +
 	"\asources\x18\x02 \x03(\v2\x10.focal.v1.SourceR\asources\x12-\n" +
@@ -1559,46 +1683,48 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
 	(SessionState)(0),          // 1: focal.v1.SessionState
 	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
-	(*Outgoing)(nil),           // 3: focal.v1.Outgoing
-	(*StateAck)(nil),           // 4: focal.v1.StateAck
-	(*ShardSession)(nil),       // 5: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 6: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 7: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 8: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 9: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 10: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 11: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 12: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 13: focal.v1.Source
-	(*SourceGroup)(nil),        // 14: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 15: focal.v1.ListRooms
-	(*RoomList)(nil),           // 16: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 17: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 18: focal.v1.SessionHeld
+	(*AVModeration)(nil),       // 3: focal.v1.AVModeration
+	(*Outgoing)(nil),           // 4: focal.v1.Outgoing
+	(*StateAck)(nil),           // 5: focal.v1.StateAck
+	(*ShardSession)(nil),       // 6: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 7: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 8: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 9: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 10: focal.v1.MemberState
+	(*EndpointSources)(nil),    // 11: focal.v1.EndpointSources
+	(*JingleState)(nil),        // 12: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 13: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 14: focal.v1.Source
+	(*SourceGroup)(nil),        // 15: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 16: focal.v1.ListRooms
+	(*RoomList)(nil),           // 17: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 18: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 19: focal.v1.SessionHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	8,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	9,  // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	12, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	10, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
-	3,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
-	0,  // 5: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
-	11, // 6: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	13, // 7: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	14, // 8: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	1,  // 9: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	13, // 10: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	14, // 11: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	10, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	13, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	11, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	4,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
+	3,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
+	0,  // 6: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
+	12, // 7: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	14, // 8: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	15, // 9: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 10: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	14, // 11: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	15, // 12: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1612,7 +1738,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -56,7 +56,7 @@ func MuteMediaOf(ns string) (MuteMedia, bool) {
 // MuteRequest is a parsed <mute/>.
 type MuteRequest struct {
 	Media MuteMedia
-	JID   string // the occupant to mute
+	JID   string // the occupant to mute; a notification has none
 	Mute  bool
 	Actor string // who muted (in the focus's notification)
 }
@@ -80,9 +80,6 @@ func ParseMute(el *Element) (MuteRequest, error) {
 	case "false":
 	default:
 		return r, fmt.Errorf("mute: want true or false, not %q", el.Text)
-	}
-	if r.JID == "" {
-		return r, errors.New("mute: no jid")
 	}
 	return r, nil
 }

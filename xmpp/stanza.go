@@ -73,6 +73,17 @@ func ErrorFor(req *Element, err StanzaError) *Element {
 	return NewIQ(IQError, req.AttrValue("to"), req.AttrValue("from"), req.AttrValue("id"), err.Element())
 }
 
+// MessageErrorFor returns the error bouncing the message msg.
+func MessageErrorFor(msg *Element, err StanzaError) *Element {
+	el := NewElement("", KindMessage, "type", "error")
+	for _, a := range [][2]string{{"from", msg.AttrValue("to")}, {"to", msg.AttrValue("from")}, {"id", msg.AttrValue("id")}} {
+		if a[1] != "" {
+			el.SetAttr(a[0], a[1])
+		}
+	}
+	return el.Append(err.Element())
+}
+
 // NewID returns a random stanza id.
 func NewID() string {
 	var b [9]byte

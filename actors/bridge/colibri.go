@@ -133,6 +133,10 @@ func (s *colibriSession) allocate(a *Allocate) {
 	if a.Visitor {
 		ep.MUCRole = xmpp.Colibri2MUCRoleVisitor
 	}
+	if a.ForceMute != nil {
+		fm := *a.ForceMute
+		ep.ForceMute = &fm
+	}
 	s.endpoints[a.Endpoint] = true
 	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{ep}}, a.Endpoint, true)
 }
@@ -154,6 +158,10 @@ func (s *colibriSession) update(u *UpdateEndpoint) {
 	}
 	if u.InitialLastN != nil {
 		ep.InitialLastN = &xmpp.Colibri2InitialLastN{Value: *u.InitialLastN}
+	}
+	if u.ForceMute != nil {
+		fm := *u.ForceMute
+		ep.ForceMute = &fm
 	}
 	s.send(xmpp.Colibri2ConferenceModify{Endpoints: []xmpp.Colibri2Endpoint{ep}}, u.Endpoint, false)
 }

@@ -105,6 +105,9 @@ type (
 		SCTP     bool
 		Sources  sources.Set
 		Visitor  bool
+		// ForceMute, when set, has the bridge drop the endpoint's audio
+		// and/or video from the start (AV moderation).
+		ForceMute *xmpp.Colibri2ForceMute
 	}
 
 	// Allocated is the endpoint's transport on the bridge and, for the first
@@ -125,6 +128,9 @@ type (
 		Transport    *xmpp.JingleICETransport
 		Sources      *sources.Set
 		InitialLastN *int
+		// ForceMute changes whether the bridge drops the endpoint's audio
+		// and video.
+		ForceMute *xmpp.Colibri2ForceMute
 	}
 
 	// RestartICE asks the bridge for new ICE credentials of an endpoint

@@ -300,6 +300,14 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 		if p, ok := xmpp.ParseOccupantPresence(el); ok {
 			c.onPresence(ctx, p)
 		}
+	case xmpp.KindMessage:
+		// The ingress passes on messages from the room's occupants and
+		// from Jitsi's components, which it has checked.
+		if from, _, _ := strings.Cut(el.AttrValue("from"), "/"); strings.EqualFold(from, c.room) {
+			c.refuseOccupantMessage(el)
+			return
+		}
+		c.onComponentMessage(ctx, el)
 	case xmpp.KindIQ:
 		if !xmpp.IsIQRequest(el) {
 			return
@@ -311,6 +319,12 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 			if c.handledBefore(m, el) {
 				c.log.Info("request answered before the session moved; not acted on again", "participant", nick, "id", el.AttrValue("id"))
 				return
+			}
+			if p := el.FirstChild(); p != nil && p.Name.Local == "mute" {
+				if _, ok := xmpp.MuteMediaOf(p.Name.Space); ok {
+					c.onMute(ctx, el, m, p)
+					return
+				}
 			}
 			ctx.Send(m.pid, &participant.IQ{El: el})
 			return

@@ -117,8 +117,8 @@ func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 		Transport:       a.Transport,
 		SCTPPort:        a.SCTPPort,
 		Sources:         c.remoteSources(m.Nick, bs),
-		StartAudioMuted: startMuted(c.options().StartAudioMuted, m.Seq),
-		StartVideoMuted: startMuted(c.options().StartVideoMuted, m.Seq),
+		StartAudioMuted: startMuted(c.options().StartAudioMuted, m.Seq) || m.ForceMutedAudio,
+		StartVideoMuted: startMuted(c.options().StartVideoMuted, m.Seq) || m.ForceMutedVideo,
 	})
 }
 

@@ -108,12 +108,19 @@ func (c *conference) place(ctx actor.Context, m *member, jid, region string) {
 	bs.added = append(bs.added, time.Now())
 	m.Bridge, m.BridgeSession, m.Allocated = bs.Jid, bs.Id, false
 	offer := m.offer()
+	fm := c.forceMute(m)
+	m.ForceMutedAudio, m.ForceMutedVideo = fm.Audio, fm.Video
+	var forceMute *xmpp.Colibri2ForceMute
+	if fm.Audio || fm.Video {
+		forceMute = &fm
+	}
 	c.tellBridge(bs.pid, m, &bridge.Allocate{
 		Endpoint: m.Nick,
 		StatsID:  m.StatsId,
 		Media:    colibriMedia(*offer),
 		SCTP:     offer.SCTP,
 		Sources:  c.sources.SourcesOf(m.Nick),
-		Visitor:  m.Role == xmpp.RoleVisitor,
+		Visitor:   m.Role == xmpp.RoleVisitor,
+		ForceMute: forceMute,
 	})
 }

@@ -65,12 +65,12 @@ func (in *ingress) onMessage(ctx actor.Context, el *xmpp.Element, via Replier) {
 	from := el.AttrValue("from")
 	if !in.isComponent(from, env.Type) {
 		in.log.Warn("json-message from an unknown sender refused", "from", from, "type", env.Type)
-		in.reply(via, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.NotAllowed, "only Jitsi's components send the focus json-messages")))
+		in.reply(via, xmpp.MessageErrorFor(el, xmpp.NewStanzaError(xmpp.NotAllowed, "only Jitsi's components send the focus json-messages")))
 		return
 	}
 	if err != nil {
 		in.log.Warn("unreadable component message", "from", from, "err", err)
-		in.reply(via, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
+		in.reply(via, xmpp.MessageErrorFor(el, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
 		return
 	}
 	room, err := xmpp.ParseRoomJID(env.Room)
