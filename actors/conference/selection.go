@@ -115,11 +115,11 @@ func (c *conference) place(ctx actor.Context, m *member, jid, region string) {
 		forceMute = &fm
 	}
 	c.tellBridge(bs.pid, m, &bridge.Allocate{
-		Endpoint: m.Nick,
-		StatsID:  m.StatsId,
-		Media:    colibriMedia(*offer),
-		SCTP:     offer.SCTP,
-		Sources:  c.sources.SourcesOf(m.Nick),
+		Endpoint:  m.Nick,
+		StatsID:   m.StatsId,
+		Media:     colibriMedia(*offer),
+		SCTP:      offer.SCTP,
+		Sources:   c.sources.SourcesOf(m.Nick),
 		Visitor:   m.Role == xmpp.RoleVisitor,
 		ForceMute: forceMute,
 	})
