@@ -152,6 +152,7 @@ func (n *Node) spawn() error {
 	}
 	dirCfg := directory.DefaultConfig()
 	dirCfg.Conference.FocusJID = cfg.FocusJID()
+	dirCfg.Conference.MUCDomain = cfg.MUC
 	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
 	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast

@@ -164,7 +164,10 @@ type ConferenceState struct {
 	NextOutgoing uint64      `protobuf:"varint,16,opt,name=next_outgoing,json=nextOutgoing,proto3" json:"next_outgoing,omitempty"` // seq of the next Outgoing
 	// av_moderation: what Jitsi's av_moderation component last said about
 	// the room.
-	AvModeration  *AVModeration `protobuf:"bytes,17,opt,name=av_moderation,json=avModeration,proto3" json:"av_moderation,omitempty"`
+	AvModeration *AVModeration `protobuf:"bytes,17,opt,name=av_moderation,json=avModeration,proto3" json:"av_moderation,omitempty"`
+	// main_room: the room is a breakout room of this one (Jitsi's
+	// mod_muc_breakout_rooms says so in its disco#info).
+	MainRoom      string `protobuf:"bytes,18,opt,name=main_room,json=mainRoom,proto3" json:"main_room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +312,13 @@ func (x *ConferenceState) GetAvModeration() *AVModeration {
 		return x.AvModeration
 	}
 	return nil
+}
+
+func (x *ConferenceState) GetMainRoom() string {
+	if x != nil {
+		return x.MainRoom
+	}
+	return ""
 }
 
 // AV moderation of one room, per media type: on or off, and the occupants
@@ -1546,7 +1556,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xe0\x04\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xfd\x04\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1566,7 +1576,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\asources\x18\x0e \x03(\v2\x19.focal.v1.EndpointSourcesR\asources\x12*\n" +
 	"\x06outbox\x18\x0f \x03(\v2\x12.focal.v1.OutgoingR\x06outbox\x12#\n" +
 	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoing\x12;\n" +
-	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModerationJ\x04\b\v\x10\f\"\xd3\x01\n" +
+	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModeration\x12\x1b\n" +
+	"\tmain_room\x18\x12 \x01(\tR\bmainRoomJ\x04\b\v\x10\f\"\xd3\x01\n" +
 	"\fAVModeration\x12\x14\n" +
 	"\x05audio\x18\x01 \x01(\bR\x05audio\x12\x14\n" +
 	"\x05video\x18\x02 \x01(\bR\x05video\x12\x18\n" +

@@ -16,6 +16,10 @@ const (
 const (
 	FormTypeRoomInfo       = "http://jabber.org/protocol/muc#roominfo"
 	FieldRoomInfoMeetingID = "muc#roominfo_meetingId"
+	// Jitsi's mod_muc_breakout_rooms marks its rooms and names their main
+	// room.
+	FieldRoomInfoIsBreakout = "muc#roominfo_isbreakout"
+	FieldRoomInfoMainRoom   = "muc#roominfo_breakout_main_room"
 )
 
 // MaxMeetingIDLen bounds a meeting id taken from a room: it goes into
@@ -31,6 +35,8 @@ type RoomInfo struct {
 	// none, or an unusable one: blank, too long, or with control
 	// characters).
 	MeetingID string
+	// MainRoom is the main room of a breakout room ("" for a main room).
+	MainRoom string
 }
 
 // ParseRoomInfo reads the answer to RoomInfoQuery (the IQ result, or its
@@ -52,8 +58,13 @@ func ParseRoomInfo(el *Element) RoomInfo {
 		if t, ok := formField(form, "FORM_TYPE"); ok && t != FormTypeRoomInfo {
 			continue
 		}
-		if id, ok := formField(form, FieldRoomInfoMeetingID); ok && validMeetingID(id) {
-			return RoomInfo{MeetingID: id}
+		if id, ok := formField(form, FieldRoomInfoMeetingID); ok && validMeetingID(id) && info.MeetingID == "" {
+			info.MeetingID = id
+		}
+		if b, _ := formField(form, FieldRoomInfoIsBreakout); b == "true" || b == "1" {
+			if main, ok := formField(form, FieldRoomInfoMainRoom); ok && validMeetingID(main) {
+				info.MainRoom = main
+			}
 		}
 	}
 	return info

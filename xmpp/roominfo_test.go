@@ -32,6 +32,20 @@ func TestRoomInfoMeetingIDFromMucMeetingID(t *testing.T) {
 	}
 }
 
+// A breakout room (Jitsi's mod_muc_breakout_rooms) names its main room;
+// a main room names none.
+func TestRoomInfoOfABreakoutRoom(t *testing.T) {
+	iq, _ := elemTestGolden(t, discoTestGolden("room-info-breakout.xml"))
+	want := RoomInfo{MeetingID: "2f1d8c6e-breakout", MainRoom: "main@conference.meet.jitsi"}
+	if got := ParseRoomInfo(iq); got != want {
+		t.Fatalf("breakout room info %+v, want %+v", got, want)
+	}
+	main, _ := elemTestGolden(t, discoTestGolden("room-info-meeting-id.xml"))
+	if got := ParseRoomInfo(main).MainRoom; got != "" {
+		t.Fatalf("a main room's main room %q", got)
+	}
+}
+
 func TestRoomInfoWithoutMeetingID(t *testing.T) {
 	iq, _ := elemTestGolden(t, discoTestGolden("room-info-plain.xml"))
 	if got := ParseRoomInfo(iq).MeetingID; got != "" {

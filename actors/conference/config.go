@@ -31,8 +31,13 @@ type Config struct {
 	// RequestTimeout bounds IQs the conference sends (e.g. granting owner).
 	RequestTimeout time.Duration
 	// AutoOwner grants owner to the first participant and elects another when
-	// the owner leaves (Jicofo's enable-auto-owner).
+	// the owner leaves (Jicofo's enable-auto-owner); not in breakout rooms,
+	// as Jicofo.
 	AutoOwner bool
+	// MUCDomain is the main rooms' MUC service: a room on another one (the
+	// breakout rooms') is a breakout room. "" takes every room as a main
+	// room.
+	MUCDomain string
 
 	// Version is the focus's version, published in its presence in every
 	// room (<versions/>).

@@ -56,7 +56,11 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 		return
 	}
 	if p.Unavailable {
-		c.removeMember(ctx, p.Nick, "left")
+		if switchingRoom(p) {
+			c.removeMember(ctx, p.Nick, "moved to another room")
+		} else {
+			c.removeMember(ctx, p.Nick, "left")
+		}
 		return
 	}
 	m := c.members[p.Nick]
@@ -98,6 +102,12 @@ func (c *conference) removeMember(ctx actor.Context, nick, why string) {
 	}
 	c.checkAlone()
 	if len(c.members) == 0 {
+		if why == "moved to another room" {
+			// To a breakout room, from where participants come back: the
+			// time a newcomer would have (Jicofo does the same).
+			c.armIdleTimeout(c.cfg.InitialTimeout)
+			return
+		}
 		// Not at once: a server shutting down disconnects every participant
 		// just before the focus's own stream, and that conference should
 		// carry on once the server is back.
@@ -130,7 +140,7 @@ func (c *conference) dropUnconfirmed(ctx actor.Context) {
 // electOwner makes sure the room has an owner besides the focus: if none of
 // the participants is one, the one who joined first is granted owner.
 func (c *conference) electOwner(ctx actor.Context) {
-	if !c.cfg.AutoOwner || !c.joined || c.ownerPending != "" {
+	if !c.cfg.AutoOwner || c.isBreakout() || !c.joined || c.ownerPending != "" {
 		return
 	}
 	var first *member
@@ -183,4 +193,25 @@ func (c *conference) membersInOrder() []*member {
 	}
 	slices.SortFunc(out, func(a, b *member) int { return int(a.Seq - b.Seq) })
 	return out
+}
+
+// isBreakout says whether the room is a breakout room: on another MUC
+// service than the main rooms'.
+func (c *conference) isBreakout() bool {
+	if c.cfg.MUCDomain == "" {
+		return false
+	}
+	_, domain, _ := strings.Cut(c.room, "@")
+	return !strings.EqualFold(domain, c.cfg.MUCDomain)
+}
+
+// switchingRoom says whether an occupant leaves to join another room of
+// the meeting (a breakout room, or back to the main room): Jitsi Meet
+// says so with the status "switch_room".
+func switchingRoom(p xmpp.OccupantPresence) bool {
+	if p.Stanza == nil {
+		return false
+	}
+	s := p.Stanza.Child("", "status")
+	return s != nil && strings.TrimSpace(s.Text) == "switch_room"
 }

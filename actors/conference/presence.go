@@ -65,6 +65,7 @@ func (c *conference) updatePresence() {
 // roomInfo is the room's answer to the disco#info the focus sent.
 type roomInfo struct {
 	meetingID string
+	mainRoom  string
 	err       error
 }
 
@@ -79,7 +80,8 @@ func (c *conference) askRoomInfo() {
 	c.wire.Request(xmpp.RoomInfoQuery(c.room), c.cfg.RequestTimeout, func(res *xmpp.Element, err error) {
 		info := roomInfo{err: err}
 		if err == nil {
-			info.meetingID = xmpp.ParseRoomInfo(res).MeetingID
+			parsed := xmpp.ParseRoomInfo(res)
+			info.meetingID, info.mainRoom = parsed.MeetingID, parsed.MainRoom
 		}
 		root.Send(self, info)
 	})
@@ -93,6 +95,10 @@ func (c *conference) onRoomInfo(ctx actor.Context, info roomInfo) {
 		return
 	}
 	c.meetingIDSettled = true
+	if info.mainRoom != "" {
+		c.st.MainRoom = info.mainRoom
+		c.log.Info("breakout room", "main_room", info.mainRoom)
+	}
 	switch {
 	case info.err != nil:
 		c.log.Warn("room disco#info failed; keeping the generated meeting id", "err", info.err, "meeting_id", c.st.MeetingId)
