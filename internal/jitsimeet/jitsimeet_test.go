@@ -1,0 +1,146 @@
+package jitsimeet_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"focal/internal/clustertest"
+	"focal/internal/jitsimeet"
+	"focal/internal/prosodytest"
+)
+
+func TestMain(m *testing.M) {
+	code := clustertest.Main(m)
+	if code == 0 {
+		http.DefaultClient.CloseIdleConnections()
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testTimeout bounds a whole test; every wait inside is on an event.
+const testTimeout = 4 * time.Minute
+
+// deployment is a focus (one node or several) with a simulated bridge,
+// behind a private Prosody, and a browser to run pages in.
+type deployment struct {
+	c       *clustertest.Cluster
+	browser *jitsimeet.Browser
+}
+
+func deploy(t *testing.T, opts clustertest.Options) (*deployment, context.Context) {
+	t.Helper()
+	if opts.Nodes == 0 {
+		opts.Nodes = 1
+	}
+	if opts.Bridges == 0 {
+		opts.Bridges = 1
+	}
+	c := clustertest.Start(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	if err := c.WaitCluster(ctx, opts.Nodes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ComponentHolder(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &deployment{c: c, browser: jitsimeet.Start(t)}, ctx
+}
+
+// open opens n pages named prefix1..prefixN.
+func (d *deployment) open(ctx context.Context, t *testing.T, prefix string, n int) []*jitsimeet.Page {
+	t.Helper()
+	pages := make([]*jitsimeet.Page, n)
+	for i := range pages {
+		p, err := d.browser.Open(ctx, t, fmt.Sprintf("%s%d", prefix, i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[i] = p
+	}
+	return pages
+}
+
+// join has each page join room, one after the other as people arrive
+// (each once in the conference before the next), and returns their ids.
+func (d *deployment) join(ctx context.Context, t *testing.T, room string, pages []*jitsimeet.Page) []string {
+	t.Helper()
+	ids := make([]string, len(pages))
+	for i, p := range pages {
+		if err := p.Join(ctx, jitsimeet.ConfigFor(d.c.Prosody, room)); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := p.AwaitJoined(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = ev.Participant
+	}
+	return ids
+}
+
+// others is ids without the i-th.
+func others(ids []string, i int) []string {
+	out := make([]string, 0, len(ids)-1)
+	for j, id := range ids {
+		if j != i {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// awaitFullMesh waits until every page has the remote audio and video
+// track of every other page, and logs per page the time after its join()
+// to CONFERENCE_JOINED and to its last remote track.
+func awaitFullMesh(ctx context.Context, t *testing.T, pages []*jitsimeet.Page, ids []string) {
+	t.Helper()
+	for i, p := range pages {
+		last, err := p.AwaitRemoteTracks(ctx, others(ids, i)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined, _ := p.AwaitJoined(ctx)
+		t.Logf("%s (%s): CONFERENCE_JOINED %v after join(), every remote track %v after join()",
+			p.Name, ids[i], joined.Since().Round(time.Millisecond), last.Round(time.Millisecond))
+	}
+}
+
+// noFailures fails the test for any page on which lib-jitsi-meet gave up.
+func noFailures(t *testing.T, pages []*jitsimeet.Page) {
+	t.Helper()
+	for _, p := range pages {
+		for _, e := range p.Failures() {
+			t.Errorf("%s: %s", p.Name, e)
+		}
+	}
+}
+
+// Three and five Jitsi Meet clients, simulcast on, join one room one after
+// the other: each is in the conference and has a remote audio and video
+// track of every other, and none fails its offer/answer.
+func TestPagesJoinAndSeeEveryRemoteTrack(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d pages", n), func(t *testing.T) {
+			d, ctx := deploy(t, clustertest.Options{})
+			pages := d.open(ctx, t, "page", n)
+			ids := d.join(ctx, t, fmt.Sprintf("mesh%d", n), pages)
+			awaitFullMesh(ctx, t, pages, ids)
+			noFailures(t, pages)
+		})
+	}
+}
+
+var _ = strings.Contains
+var _ = prosodytest.DefaultDomain
