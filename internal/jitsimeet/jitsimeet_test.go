@@ -142,5 +142,67 @@ func TestPagesJoinAndSeeEveryRemoteTrack(t *testing.T) {
 	}
 }
 
+// The first page in a room is made moderator by the focus; the pages that
+// come after it are not.
+func TestFirstPageIsModerator(t *testing.T) {
+	d, ctx := deploy(t, clustertest.Options{})
+	pages := d.open(ctx, t, "page", 3)
+	ids := d.join(ctx, t, "moderated", pages)
+	if _, err := pages[0].Await(ctx, "moderator role", func(e jitsimeet.Event) bool {
+		return (e.Type == jitsimeet.ConferenceJoined && e.Moderator) ||
+			(e.Type == jitsimeet.UserRoleChanged && e.Local && e.Detail == "moderator")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Every page in session first, so that a late grant would have come.
+	awaitFullMesh(ctx, t, pages, ids)
+	for _, p := range pages[1:] {
+		if n := p.Count(func(e jitsimeet.Event) bool {
+			return (e.Type == jitsimeet.ConferenceJoined && e.Moderator) ||
+				(e.Type == jitsimeet.UserRoleChanged && e.Local && e.Detail == "moderator")
+		}); n > 0 {
+			t.Errorf("%s was made moderator, but only the first page should be", p.Name)
+		}
+	}
+	noFailures(t, pages)
+}
+
+// A page that leaves is gone from the others: USER_LEFT, and its audio
+// and video tracks removed; the pages that stay keep each other's tracks.
+func TestLeaveRemovesTracksAtTheOthers(t *testing.T) {
+	d, ctx := deploy(t, clustertest.Options{})
+	pages := d.open(ctx, t, "page", 3)
+	ids := d.join(ctx, t, "leaving", pages)
+	awaitFullMesh(ctx, t, pages, ids)
+
+	leaver, gone := pages[2], ids[2]
+	if err := leaver.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pages[:2] {
+		if _, err := p.Await(ctx, "USER_LEFT of "+gone, func(e jitsimeet.Event) bool {
+			return e.Type == jitsimeet.UserLeft && e.Participant == gone
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, media := range []string{"audio", "video"} {
+			if _, err := p.Await(ctx, media+" track of "+gone+" removed", func(e jitsimeet.Event) bool {
+				return e.Type == jitsimeet.TrackRemoved && e.Participant == gone && e.Media == media
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tracks := p.RemoteTracks()
+		if n := tracks[gone]["audio"] + tracks[gone]["video"]; n != 0 {
+			t.Errorf("%s still has %d tracks of %s after it left: %v", p.Name, n, gone, tracks)
+		}
+		other := ids[1-i]
+		if tracks[other]["audio"] != 1 || tracks[other]["video"] != 1 {
+			t.Errorf("%s should keep one audio and one video track of %s: %v", p.Name, other, tracks)
+		}
+	}
+	noFailures(t, pages)
+}
+
 var _ = strings.Contains
 var _ = prosodytest.DefaultDomain
