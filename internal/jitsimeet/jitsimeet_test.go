@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,53 @@ func TestLeaveRemovesTracksAtTheOthers(t *testing.T) {
 	noFailures(t, pages)
 }
 
-var _ = strings.Contains
-var _ = prosodytest.DefaultDomain
+// The join test inside a Prosody configured as a Jitsi Meet deployment,
+// with Jitsi's own modules (focus lock, meeting id, rate limits, lobby,
+// breakout rooms, the components): the pages get in, with every remote
+// track, and the meeting id the modules give the room reaches them.
+func TestPagesJoinInAJitsiDeployment(t *testing.T) {
+	plugins, err := prosodytest.JitsiPluginsDir()
+	if err != nil {
+		t.Fatalf("the Jitsi deployment needs Jitsi Meet's Prosody modules: %v", err)
+	}
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d pages", n), func(t *testing.T) {
+			d, ctx := deploy(t, clustertest.Options{Prosody: prosodytest.Options{JitsiPlugins: plugins}})
+			pages := d.open(ctx, t, "page", n)
+			ids := d.join(ctx, t, fmt.Sprintf("jitsi%d", n), pages)
+			awaitFullMesh(ctx, t, pages, ids)
+			// Loaded, not only configured: mod_muc_meeting_id's id came
+			// to the clients through the room's disco#info.
+			var meeting string
+			for _, p := range pages {
+				ev, err := p.Await(ctx, "meeting id", func(e jitsimeet.Event) bool {
+					return e.Type == jitsimeet.MeetingIDSet && e.Detail != ""
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if meeting != "" && ev.Detail != meeting {
+					t.Errorf("%s: meeting id %q, the others %q", p.Name, ev.Detail, meeting)
+				}
+				meeting = ev.Detail
+			}
+			noFailures(t, pages)
+			prosodyErrors(t, d.c.Prosody)
+		})
+	}
+}
+
+// prosodyErrors fails the test for any error Prosody logged (a module
+// that did not load, a hook that threw).
+func prosodyErrors(t *testing.T, p *prosodytest.Server) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(p.Base, "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "\terror\t") {
+			t.Errorf("prosody: %s", line)
+		}
+	}
+}

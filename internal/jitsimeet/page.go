@@ -40,6 +40,7 @@ const (
 	SessionInitiate   = "SESSION_INITIATE"
 	SessionEnded      = "SESSION_ENDED"
 	ConferenceAnswer  = "CONFERENCE_REQUEST_ANSWER"
+	MeetingIDSet      = "CONFERENCE_UNIQUE_ID_SET"
 	Stanza            = "stanza"
 	HarnessError      = "HARNESS_ERROR"
 	Left              = "LEFT"

@@ -108,6 +108,9 @@
         conf.on(ev.BRIDGE_DOWN || 'conference.bridgeDown', () => report('BRIDGE_DOWN'));
         conf.on(ev.VIDEOBRIDGE_NOT_AVAILABLE || 'conference.videobridgeNotAvailable', () => report('VIDEOBRIDGE_NOT_AVAILABLE'));
         conf.on(ev.FOCUS_LEFT, () => report('FOCUS_LEFT'));
+        // The meeting id read from the room's disco#info (Jitsi's
+        // mod_muc_meeting_id sets it).
+        conf.on(ev.CONFERENCE_UNIQUE_ID_SET, id => report('CONFERENCE_UNIQUE_ID_SET', { detail: String(id) }));
 
         // ICE and Jingle session events are not part of the public API; the
         // conference's chat room re-emits them (lib-jitsi-meet's XMPPEvents).
