@@ -241,6 +241,109 @@ func TestPagesJoinInAJitsiDeployment(t *testing.T) {
 	}
 }
 
+// The bridge is simulated, so ICE never connects: lib-jitsi-meet sees the
+// failure and asks the focus for a new session (session-terminate with
+// <bridge-session restart='true'/>, Jitsi Meet's default) or, with
+// enableIceRestart, for an in-place ICE restart (session-info with
+// <bridge-session ice-restart='true'/>). Either way the page is given a
+// new transport and stays in the conference with the other's tracks.
+func TestIceFailureGetsANewTransport(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		name := "session restart"
+		if inPlace {
+			name = "in-place ICE restart"
+		}
+		t.Run(name, func(t *testing.T) {
+			d, ctx := deploy(t, clustertest.Options{})
+			pages := d.open(ctx, t, "page", 2)
+			room := "icefail"
+			if inPlace {
+				room = "icerestart"
+			}
+			ids := make([]string, len(pages))
+			for i, p := range pages {
+				cfg := jitsimeet.ConfigFor(d.c.Prosody, room)
+				if inPlace {
+					cfg.Conference = map[string]any{"enableIceRestart": true}
+				}
+				if err := p.Join(ctx, cfg); err != nil {
+					t.Fatal(err)
+				}
+				ev, err := p.AwaitJoined(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[i] = ev.Participant
+			}
+			awaitFullMesh(ctx, t, pages, ids)
+
+			p, other := pages[0], ids[1]
+			first, err := p.Await(ctx, "the first Jingle session", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.SessionInitiate })
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed, err := p.Await(ctx, "ICE failure", func(e jitsimeet.Event) bool {
+				return e.Type == jitsimeet.IceFailed || (e.Type == jitsimeet.IceState && e.Detail == "failed")
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: ICE failed %v after its session-initiate arrived", p.Name, failed.At.Sub(first.At).Round(time.Millisecond))
+			mark := p.Mark()
+
+			if inPlace {
+				asked, err := p.AwaitAfter(ctx, mark, "session-info ice-restart", func(e jitsimeet.Event) bool {
+					return e.Type == jitsimeet.Stanza && e.Dir == "out" && strings.Contains(e.Detail, "session-info") && strings.Contains(e.Detail, "ice-restart")
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				answer, err := p.AwaitAfter(ctx, mark, "transport-info with the new transport", func(e jitsimeet.Event) bool {
+					return e.Type == jitsimeet.Stanza && e.Dir == "in" && strings.Contains(e.Detail, "transport-info") && strings.Contains(e.Detail, first.SID)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: asked for an ICE restart %v after the failure; transport-info %v later",
+					p.Name, asked.At.Sub(failed.At).Round(time.Millisecond), answer.At.Sub(asked.At).Round(time.Millisecond))
+			} else {
+				asked, err := p.AwaitAfter(ctx, mark, "session-terminate asking for a restart", func(e jitsimeet.Event) bool {
+					return e.Type == jitsimeet.Stanza && e.Dir == "out" && strings.Contains(e.Detail, "session-terminate") && strings.Contains(e.Detail, "restart")
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, err := p.AwaitAfter(ctx, mark, "a new session-initiate", func(e jitsimeet.Event) bool {
+					return e.Type == jitsimeet.SessionInitiate && e.SID != first.SID
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: asked for a new session %v after the failure; re-invited %v later",
+					p.Name, asked.At.Sub(failed.At).Round(time.Millisecond), again.At.Sub(asked.At).Round(time.Millisecond))
+				// The new session brings the other's tracks back.
+				for _, media := range []string{"audio", "video"} {
+					if _, err := p.AwaitAfter(ctx, mark, media+" track of "+other+" in the new session", func(e jitsimeet.Event) bool {
+						return e.Type == jitsimeet.TrackAdded && e.Participant == other && e.Media == media
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			tracks := p.RemoteTracks()
+			if tracks[other]["audio"] != 1 || tracks[other]["video"] != 1 {
+				t.Errorf("%s: remote tracks of %s after the restart: %v", p.Name, other, tracks)
+			}
+			for _, e := range p.Events()[mark:] {
+				if e.Type == jitsimeet.ConferenceJoined || e.Type == "CONFERENCE_LEFT" {
+					t.Errorf("%s: %s after the ICE failure", p.Name, e)
+				}
+			}
+			noFailures(t, pages)
+		})
+	}
+}
+
 // prosodyErrors fails the test for any error Prosody logged (a module
 // that did not load, a hook that threw).
 func prosodyErrors(t *testing.T, p *prosodytest.Server) {
