@@ -143,6 +143,29 @@ func TestPagesJoinAndSeeEveryRemoteTrack(t *testing.T) {
 	}
 }
 
+// What the join test guards against, shown to be caught: with simulcast
+// stripping off, the third page is offered every layer of the others'
+// cameras, Chromium rejects the description (duplicate a=msid) and
+// lib-jitsi-meet fails the conference with offerAnswerFailed.
+func TestUnstrippedSimulcastFailsTheThirdPage(t *testing.T) {
+	d, ctx := deploy(t, clustertest.Options{Args: []string{"--strip_simulcast=false"}})
+	pages := d.open(ctx, t, "page", 3)
+	d.join(ctx, t, "unstripped", pages[:2])
+	if err := pages[2].Join(ctx, jitsimeet.ConfigFor(d.c.Prosody, "unstripped")); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := pages[2].Await(ctx, "offerAnswerFailed", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceFailed
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ev.Detail, "offerAnswerFailed") {
+		t.Fatalf("%s failed, but not with offerAnswerFailed: %s", pages[2].Name, ev)
+	}
+	t.Logf("%s: %s", pages[2].Name, ev)
+}
+
 // The first page in a room is made moderator by the focus; the pages that
 // come after it are not.
 func TestFirstPageIsModerator(t *testing.T) {
