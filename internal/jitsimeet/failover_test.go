@@ -84,6 +84,18 @@ func TestPagesStayAndJoinWhenTheOwnerNodeIsKilled(t *testing.T) {
 			if err := victim.Kill(); err != nil {
 				t.Fatal(err)
 			}
+			// How long the focus component is unheld, during which Prosody
+			// answers a conference request "Component unavailable".
+			takeover := make(chan string, 1)
+			go func() {
+				h, err := c.ComponentHolder(ctx)
+				if err != nil {
+					takeover <- err.Error()
+					return
+				}
+				takeover <- fmt.Sprintf("component held by %s %v after the kill", h.Name(), time.Since(killed).Round(time.Millisecond))
+			}()
+			defer func() { t.Log(<-takeover) }()
 			if err := newcomer.Join(ctx, jitsimeet.ConfigFor(c.Prosody, room)); err != nil {
 				t.Fatal(err)
 			}

@@ -346,7 +346,7 @@ func TestIceFailureGetsANewTransport(t *testing.T) {
 					p.Name, asked.At.Sub(failed.At).Round(time.Millisecond), again.At.Sub(asked.At).Round(time.Millisecond))
 				// The new session brings the other's tracks back.
 				for _, media := range []string{"audio", "video"} {
-					if _, err := p.AwaitAfter(ctx, mark, media+" track of "+other+" in the new session", func(e jitsimeet.Event) bool {
+					if _, err := p.AwaitAfter(ctx, again.Seq+1, media+" track of "+other+" in the new session", func(e jitsimeet.Event) bool {
 						return e.Type == jitsimeet.TrackAdded && e.Participant == other && e.Media == media
 					}); err != nil {
 						t.Fatal(err)

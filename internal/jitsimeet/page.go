@@ -62,7 +62,8 @@ type Event struct {
 	SID         string  `json:"sid,omitempty"`       // Jingle session id
 	Dir         string  `json:"dir,omitempty"`       // stanza: in or out
 
-	At time.Time `json:"-"` // when the test received it
+	At  time.Time `json:"-"` // when the test received it
+	Seq int       `json:"-"` // its index among the page's events (see AwaitAfter)
 }
 
 // Since is the event's time after join() as a duration.
@@ -230,6 +231,7 @@ func (p *Page) collect() {
 		select {
 		case e := <-p.events:
 			p.mu.Lock()
+			e.Seq = len(p.history)
 			p.history = append(p.history, e)
 			close(p.changed)
 			p.changed = make(chan struct{})
