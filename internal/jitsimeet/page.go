@@ -26,27 +26,28 @@ const eventBuffer = 8192
 // Event types the page reports besides lib-jitsi-meet's own names
 // (CONFERENCE_JOINED, TRACK_ADDED, USER_LEFT, ...; see page/page.js).
 const (
-	PageLoaded        = "PAGE_LOADED"
-	ConferenceJoined  = "CONFERENCE_JOINED"
-	ConferenceFailed  = "CONFERENCE_FAILED"
-	ConnectionFailed  = "CONNECTION_FAILED"
-	TrackAdded        = "TRACK_ADDED"
-	TrackRemoved      = "TRACK_REMOVED"
-	UserJoined        = "USER_JOINED"
-	UserLeft          = "USER_LEFT"
-	UserRoleChanged   = "USER_ROLE_CHANGED"
-	IceState          = "ICE_STATE"
-	IceFailed         = "ICE_FAILED"
-	SessionInitiate   = "SESSION_INITIATE"
-	SessionEnded      = "SESSION_ENDED"
-	ConferenceAnswer  = "CONFERENCE_REQUEST_ANSWER"
-	MeetingIDSet      = "CONFERENCE_UNIQUE_ID_SET"
-	Stanza            = "stanza"
-	HarnessError      = "HARNESS_ERROR"
-	Left              = "LEFT"
-	mediaAudio        = "audio"
-	mediaVideo        = "video"
-	fatalDetailMarker = "offerAnswerFailed"
+	PageLoaded            = "PAGE_LOADED"
+	ConferenceJoined      = "CONFERENCE_JOINED"
+	ConnectionEstablished = "CONNECTION_ESTABLISHED"
+	ConferenceFailed      = "CONFERENCE_FAILED"
+	ConnectionFailed      = "CONNECTION_FAILED"
+	TrackAdded            = "TRACK_ADDED"
+	TrackRemoved          = "TRACK_REMOVED"
+	UserJoined            = "USER_JOINED"
+	UserLeft              = "USER_LEFT"
+	UserRoleChanged       = "USER_ROLE_CHANGED"
+	IceState              = "ICE_STATE"
+	IceFailed             = "ICE_FAILED"
+	SessionInitiate       = "SESSION_INITIATE"
+	SessionEnded          = "SESSION_ENDED"
+	ConferenceAnswer      = "CONFERENCE_REQUEST_ANSWER"
+	MeetingIDSet          = "CONFERENCE_UNIQUE_ID_SET"
+	Stanza                = "stanza"
+	HarnessError          = "HARNESS_ERROR"
+	Left                  = "LEFT"
+	mediaAudio            = "audio"
+	mediaVideo            = "video"
+	fatalDetailMarker     = "offerAnswerFailed"
 )
 
 // Event is one report of a page.
@@ -252,6 +253,32 @@ func (p *Page) Join(ctx context.Context, cfg Config) error {
 	}
 	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void]("focalJoin("+string(js)+")")); err != nil {
 		return fmt.Errorf("%s: call join: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Connect does what Join does up to the XMPP connection, and waits for it
+// (CONNECTION_ESTABLISHED); Enter then joins the conference. Times of the
+// events are counted from Connect.
+func (p *Page) Connect(ctx context.Context, cfg Config) error {
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: encode the join config: %w", p.Name, err)
+	}
+	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void]("focalConnect("+string(js)+")")); err != nil {
+		return fmt.Errorf("%s: call connect: %w", p.Name, err)
+	}
+	if _, err := p.Await(ctx, "the XMPP connection", func(e Event) bool { return e.Type == ConnectionEstablished }); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Enter joins the conference on a page connected with Connect: the
+// conference request goes out at once.
+func (p *Page) Enter(ctx context.Context) error {
+	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void]("focalEnter()")); err != nil {
+		return fmt.Errorf("%s: call enter: %w", p.Name, err)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@
     // Stanzas of the focus protocols (conference request, Jingle, the
     // focus's presence) are reported too, so that a failed test can show
     // what was said on the wire.
-    const interesting = /http:\/\/jitsi\.org\/protocol\/focus|urn:xmpp:jingle:1|ready=|bridge-session|conference-properties/;
+    const interesting = /http:\/\/jitsi\.org\/protocol\/focus|urn:xmpp:jingle:1|ready=|bridge-session|conference-properties|type="error"/;
 
     function tapStanzas(conn) {
         const strophe = conn.xmpp && conn.xmpp.connection && conn.xmpp.connection._stropheConn;
@@ -69,6 +69,9 @@
         report('stanza', { dir, detail: xml });
         // A conference request answered: lib-jitsi-meet retries after
         // ready='false' and gives up on any error.
+        if (dir === 'in' && elem.nodeName === 'iq' && elem.getAttribute('type') === 'error' && elem.getAttribute('from') === focusJID) {
+            report('CONFERENCE_REQUEST_ANSWER', { detail: `error: ${elem.textContent}` });
+        }
         if (dir === 'in' && elem.nodeName === 'iq') {
             const conf = elem.getElementsByTagName('conference')[0];
             if (conf && conf.namespaceURI === 'http://jitsi.org/protocol/focus') {
@@ -141,10 +144,28 @@
     window.focalJoin = function (cfg) {
         started = Date.now();
         report('JOIN_CALLED');
-        run(cfg).catch(err => report('HARNESS_ERROR', { detail: describe(err) }));
+        connect(cfg, true).catch(err => report('HARNESS_ERROR', { detail: describe(err) }));
     };
 
-    async function run(cfg) {
+    // focalConnect does what focalJoin does up to the XMPP connection
+    // (CONNECTION_ESTABLISHED); focalEnter then joins the conference. Split
+    // so that a test can send the conference request at a chosen moment.
+    window.focalConnect = function (cfg) {
+        started = Date.now();
+        report('CONNECT_CALLED');
+        connect(cfg, false).catch(err => report('HARNESS_ERROR', { detail: describe(err) }));
+    };
+    window.focalEnter = function () {
+        report('ENTER_CALLED');
+        enter();
+    };
+
+    let joinConfig = null;
+    let focusJID = '';
+
+    async function connect(cfg, andEnter) {
+        joinConfig = cfg;
+        focusJID = cfg.focus;
         JitsiMeetJS.init({});
         JitsiMeetJS.setLogLevel(JitsiMeetJS.logLevels.WARN);
 
@@ -161,17 +182,23 @@
         connection.addEventListener(cev.CONNECTION_DISCONNECTED, msg => report('CONNECTION_DISCONNECTED', { detail: describe(msg) }));
         connection.addEventListener(cev.CONNECTION_ESTABLISHED, () => {
             report('CONNECTION_ESTABLISHED');
-            // Jitsi Meet's defaults but for p2p, so that every session goes
-            // through the focus and a bridge.
-            const options = Object.assign({ p2p: { enabled: false } }, cfg.config || {});
-            conference = connection.initJitsiConference(cfg.room, options);
-            watchConference(conference);
-            for (const track of localTracks) {
-                conference.addTrack(track).catch(err => report('HARNESS_ERROR', { detail: `addTrack: ${describe(err)}` }));
+            if (andEnter) {
+                enter();
             }
-            conference.join();
         });
         connection.connect();
+    }
+
+    function enter() {
+        // Jitsi Meet's defaults but for p2p, so that every session goes
+        // through the focus and a bridge.
+        const options = Object.assign({ p2p: { enabled: false } }, joinConfig.config || {});
+        conference = connection.initJitsiConference(joinConfig.room, options);
+        watchConference(conference);
+        for (const track of localTracks) {
+            conference.addTrack(track).catch(err => report('HARNESS_ERROR', { detail: `addTrack: ${describe(err)}` }));
+        }
+        conference.join();
     }
 
     // focalLeave leaves the conference and closes the connection.
