@@ -139,7 +139,9 @@ func failover(t *testing.T, holds, preconnected bool) {
 			lastAt = e.At
 		}
 	}
-	retries := newcomer.Count(func(e jitsimeet.Event) bool { return e.Type == jitsimeet.ConferenceAnswer && e.Detail == "result" && !e.Ready })
+	retries := newcomer.Count(func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceAnswer && e.Detail == "result" && !e.Ready
+	})
 	t.Logf("%s killed (%s); new page: CONFERENCE_JOINED %v after the kill, every remote track %v after the kill (%v after its join() or connect()); conference requests answered ready='false' (retried): %d",
 		victim.Name(), name, joined.At.Sub(killed).Round(time.Millisecond), lastAt.Sub(killed).Round(time.Millisecond), last.Round(time.Millisecond), retries)
 
