@@ -3,6 +3,7 @@ package jitsimeet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -304,7 +305,7 @@ func (p *Page) close() {
 	if closed {
 		return
 	}
-	if err := chromedp.Cancel(p.ctx); err != nil && err != context.Canceled {
+	if err := chromedp.Cancel(p.ctx); err != nil && !errors.Is(err, context.Canceled) {
 		p.t.Logf("jitsimeet: %s: close the tab: %v", p.Name, err)
 	}
 	p.cancel()
