@@ -158,7 +158,7 @@ func failover(t *testing.T, holds, preconnected bool) {
 				t.Errorf("%s joined the conference again after the kill: %s", p.Name, e)
 			case e.Type == jitsimeet.SessionInitiate:
 				reinvites++
-			case e.Type == jitsimeet.Left || e.Type == "CONFERENCE_LEFT" || e.Type == "KICKED":
+			case e.Type == jitsimeet.Left || e.Type == jitsimeet.ConferenceLeft || e.Type == jitsimeet.Kicked:
 				t.Errorf("%s left the conference after the kill: %s", p.Name, e)
 			}
 		}

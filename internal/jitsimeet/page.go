@@ -24,31 +24,39 @@ const binding = "focalEvent"
 // and the page's collector; a page reports well under a thousand.
 const eventBuffer = 8192
 
-// Event types the page reports besides lib-jitsi-meet's own names
-// (CONFERENCE_JOINED, TRACK_ADDED, USER_LEFT, ...; see page/page.js).
+// Event types the page reports: lib-jitsi-meet's own names for its
+// events, and the page's own (see page/page.js).
 const (
 	PageLoaded            = "PAGE_LOADED"
-	ConferenceJoined      = "CONFERENCE_JOINED"
 	ConnectionEstablished = "CONNECTION_ESTABLISHED"
-	ConferenceFailed      = "CONFERENCE_FAILED"
 	ConnectionFailed      = "CONNECTION_FAILED"
-	TrackAdded            = "TRACK_ADDED"
+	ConferenceAnswer      = "CONFERENCE_REQUEST_ANSWER" // an answer to the conference request: Detail result or error
+	ConferenceJoined      = "CONFERENCE_JOINED"
+	ConferenceFailed      = "CONFERENCE_FAILED"
+	ConferenceError       = "CONFERENCE_ERROR"
+	ConferenceLeft        = "CONFERENCE_LEFT"
+	Kicked                = "KICKED"
+	MeetingIDSet          = "CONFERENCE_UNIQUE_ID_SET"
+	TrackAdded            = "TRACK_ADDED" // remote tracks only
 	TrackRemoved          = "TRACK_REMOVED"
 	UserJoined            = "USER_JOINED"
 	UserLeft              = "USER_LEFT"
 	UserRoleChanged       = "USER_ROLE_CHANGED"
-	IceState              = "ICE_STATE"
-	IceFailed             = "ICE_FAILED"
-	SessionInitiate       = "SESSION_INITIATE"
+	IceState              = "ICE_STATE"        // the JVB session's ICE connection state, in Detail
+	IceFailed             = "ICE_FAILED"       // lib-jitsi-meet's ICE failure handling starts
+	SessionInitiate       = "SESSION_INITIATE" // a Jingle session from the focus (the first or a new one)
 	SessionEnded          = "SESSION_ENDED"
-	ConferenceAnswer      = "CONFERENCE_REQUEST_ANSWER"
-	MeetingIDSet          = "CONFERENCE_UNIQUE_ID_SET"
-	Stanza                = "stanza"
+	Stanza                = "stanza" // a focus-protocol stanza, in Detail
+	Left                  = "LEFT"   // Page.Leave has finished
 	HarnessError          = "HARNESS_ERROR"
-	Left                  = "LEFT"
-	mediaAudio            = "audio"
-	mediaVideo            = "video"
-	fatalDetailMarker     = "offerAnswerFailed"
+	PageError             = "PAGE_ERROR" // an uncaught exception or rejection in the page
+)
+
+const (
+	mediaAudio = "audio"
+	mediaVideo = "video"
+	// offerAnswerFailed is how lib-jitsi-meet names a rejected description.
+	offerAnswerFailed = "offerAnswerFailed"
 )
 
 // Event is one report of a page.
@@ -87,7 +95,7 @@ func (e Event) fatal() bool {
 	case ConferenceFailed, ConnectionFailed, HarnessError:
 		return true
 	}
-	return e.Type == "CONFERENCE_ERROR" && strings.Contains(e.Detail, fatalDetailMarker)
+	return e.Type == ConferenceError && strings.Contains(e.Detail, offerAnswerFailed)
 }
 
 // Config says where a page joins.
@@ -431,12 +439,12 @@ func (p *Page) AwaitRemoteTracks(ctx context.Context, ids ...string) (time.Durat
 	return last, nil
 }
 
-// Failures are the events by which lib-jitsi-meet gave up, or the page
-// broke: none is expected in a healthy conference.
+// Failures are the events by which lib-jitsi-meet gave up, and the
+// uncaught exceptions in the page.
 func (p *Page) Failures() []Event {
 	var out []Event
 	for _, e := range p.Events() {
-		if e.fatal() || e.Type == "PAGE_ERROR" {
+		if e.fatal() || e.Type == PageError {
 			out = append(out, e)
 		}
 	}
