@@ -72,6 +72,12 @@ func Start(tb testing.TB) *Browser {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-background-networking", true),
+		// Loopback only: no component updates; WebRTC host candidates by
+		// address rather than as mDNS names (whose registration is
+		// multicast on the LAN), and loopback interfaces gathered too.
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		// Background tabs must keep their timers: every page is a tab,
