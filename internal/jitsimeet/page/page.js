@@ -1,7 +1,8 @@
 // Focal's test page: joins a conference with lib-jitsi-meet the way Jitsi
 // Meet does (its defaults, p2p off) and reports what the library tells it to
 // the Go test through the CDP binding window.focalEvent. Every report is one
-// JSON object: {type, t (ms since focalJoin), participant, media, ...}.
+// JSON object: {type, t (ms since focalJoin or focalConnect), participant,
+// media, ...}.
 'use strict';
 
 (function () {
@@ -39,8 +40,8 @@
     }
 
     // Stanzas of the focus protocols (conference request, Jingle, the
-    // focus's presence) are reported too, so that a failed test can show
-    // what was said on the wire.
+    // focus's presence) and error answers are reported too, so that a
+    // failed test can show what was said on the wire.
     const interesting = /http:\/\/jitsi\.org\/protocol\/focus|urn:xmpp:jingle:1|ready=|bridge-session|conference-properties|type="error"/;
 
     function tapStanzas(conn) {
