@@ -18,6 +18,8 @@
 #   FOCUS_SECRET [focussecret]        FOCUS_PASSWORD [focuspass]   JVB_PASSWORD [jvbpass]
 #   PROSODY_HIBERNATION [60]          PROSODY_SMACKS_QUEUE [2000]
 #   PROSODY_START_TIMEOUT [10]        seconds to wait for the listeners
+#   PROSODY_JITSI_PLUGINS []          directory of Jitsi Meet's Prosody modules: if set,
+#                                     load them as a default Jitsi Meet install does
 #
 # Exit codes: 0 ok, 1 failure, 2 usage error, 3 a listener port is taken by
 # somebody else (the caller may retry with other ports).
@@ -36,6 +38,7 @@ JVB_PASSWORD=${JVB_PASSWORD:-jvbpass}
 PROSODY_HIBERNATION=${PROSODY_HIBERNATION:-60}
 PROSODY_SMACKS_QUEUE=${PROSODY_SMACKS_QUEUE:-2000}
 PROSODY_START_TIMEOUT=${PROSODY_START_TIMEOUT:-10}
+PROSODY_JITSI_PLUGINS=${PROSODY_JITSI_PLUGINS:-}
 
 STOP_TIMEOUT=5 # seconds between SIGTERM and SIGKILL
 
@@ -133,6 +136,7 @@ render_config() {
 	text=${text//@FOCUS_SECRET@/"$FOCUS_SECRET"}
 	text=${text//@HIBERNATION@/"$PROSODY_HIBERNATION"}
 	text=${text//@SMACKS_QUEUE@/"$PROSODY_SMACKS_QUEUE"}
+	text=${text//@JITSI_PLUGINS@/"$PROSODY_JITSI_PLUGINS"}
 	printf '%s\n' "$text" >"$(config_of "$base").tmp"
 	mv "$(config_of "$base").tmp" "$(config_of "$base")"
 }
@@ -208,6 +212,11 @@ cmd_start() {
 	need_tools
 	check_lua_safe PROSODY_DOMAIN "$PROSODY_DOMAIN"
 	check_lua_safe FOCUS_SECRET "$FOCUS_SECRET"
+	if [[ -n $PROSODY_JITSI_PLUGINS ]]; then
+		check_lua_safe PROSODY_JITSI_PLUGINS "$PROSODY_JITSI_PLUGINS"
+		[[ -f $PROSODY_JITSI_PLUGINS/mod_muc_meeting_id.lua ]] ||
+			die "PROSODY_JITSI_PLUGINS=$PROSODY_JITSI_PLUGINS holds no Jitsi Meet Prosody modules (no mod_muc_meeting_id.lua)"
+	fi
 	for port in PROSODY_C2S_PORT PROSODY_COMPONENT_PORT PROSODY_HTTP_PORT \
 		PROSODY_HIBERNATION PROSODY_SMACKS_QUEUE PROSODY_START_TIMEOUT; do
 		check_number "$port" "${!port}"

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Runs Focal's whole test suite: formatting, vet, generated code, and every
 # test with the race detector (integration tests start private Prosody
-# instances on loopback, so Prosody must be installed: done here if missing).
+# instances on loopback, so Prosody must be installed: done here if missing;
+# the real-client tests of internal/jitsimeet need Debian's chromium, and
+# Jitsi's Prosody modules need lua-cjson: installed here too if missing).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 scripts/prosody.sh install
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+dpkg-query -W -f='${Status}' lua-cjson 2>/dev/null | grep -q 'install ok installed' || missing+=(lua-cjson)
+if ((${#missing[@]} > 0)); then
+	if ((EUID != 0)); then
+		echo "scripts/test.sh: ${missing[*]} missing and installing needs root (apt-get)" >&2
+		exit 1
+	fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [[ -n $unformatted ]]; then

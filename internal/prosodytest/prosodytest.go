@@ -48,6 +48,11 @@ type Options struct {
 	Domain             string // client domain; auth, MUC and component domains derive from it
 	HibernationSeconds int    // smacks_hibernation_time
 	SmacksQueue        int    // smacks_max_queue_size
+	// JitsiPlugins, if set, is the directory of Jitsi Meet's own Prosody
+	// modules (see JitsiPluginsDir): the server then loads them as a
+	// default Jitsi Meet install does (main domain, conference MUC, lobby
+	// and breakout MUCs, components). They need lua-cjson.
+	JitsiPlugins string
 }
 
 // Server is a running private Prosody. Its fields are read-only.
@@ -64,6 +69,7 @@ type Server struct {
 	script      string
 	hibernation int
 	smacksQueue int
+	jitsi       string
 
 	mu sync.Mutex // serialises script calls
 }
@@ -113,6 +119,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		script:        script,
 		hibernation:   opts.HibernationSeconds,
 		smacksQueue:   opts.SmacksQueue,
+		jitsi:         opts.JitsiPlugins,
 	}
 	if s.Domain == "" {
 		s.Domain = DefaultDomain
@@ -213,6 +220,36 @@ func RepoRoot() (string, error) {
 	}
 }
 
+// JitsiPluginsEnv names the environment variable that points at Jitsi
+// Meet's Prosody modules (jitsi-meet's resources/prosody-plugins).
+const JitsiPluginsEnv = "FOCAL_JITSI_PLUGINS"
+
+// JitsiPluginsDir finds Jitsi Meet's Prosody modules, which are not part of
+// Focal: $FOCAL_JITSI_PLUGINS, else ../shared/vendor/jitsi-prosody-plugins
+// next to the repository, else /work/shared/vendor/jitsi-prosody-plugins.
+// The error says where it looked.
+func JitsiPluginsDir() (string, error) {
+	var candidates []string
+	if dir := os.Getenv(JitsiPluginsEnv); dir != "" {
+		candidates = append(candidates, dir)
+	} else {
+		if root, err := RepoRoot(); err == nil {
+			candidates = append(candidates, filepath.Join(root, "..", "shared", "vendor", "jitsi-prosody-plugins"))
+		}
+		candidates = append(candidates, "/work/shared/vendor/jitsi-prosody-plugins")
+	}
+	for _, dir := range candidates {
+		if _, err := os.Stat(filepath.Join(dir, "mod_muc_meeting_id.lua")); err == nil {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return "", fmt.Errorf("jitsi prosody plugins: %w", err)
+			}
+			return abs, nil
+		}
+	}
+	return "", fmt.Errorf("jitsi prosody plugins (mod_muc_meeting_id.lua and the rest) not found in %v; set %s to jitsi-meet's resources/prosody-plugins", candidates, JitsiPluginsEnv)
+}
+
 var errPortBusy = errors.New("a listener port is already in use")
 
 func (s *Server) start() error {
@@ -238,6 +275,7 @@ func (s *Server) run(args ...string) (string, error) {
 		"JVB_PASSWORD="+s.JVBPassword,
 		"PROSODY_HIBERNATION="+strconv.Itoa(s.hibernation),
 		"PROSODY_SMACKS_QUEUE="+strconv.Itoa(s.smacksQueue),
+		"PROSODY_JITSI_PLUGINS="+s.jitsi,
 		// A loaded 2-core CI machine can take longer than the script default.
 		"PROSODY_START_TIMEOUT=30",
 	)

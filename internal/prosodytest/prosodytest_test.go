@@ -357,3 +357,20 @@ func TestRepoRootHoldsScript(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The Jitsi plugins are found where FOCAL_JITSI_PLUGINS says, and a
+// directory without them is refused with a message naming the variable.
+func TestJitsiPluginsDirFromTheEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(JitsiPluginsEnv, dir)
+	if _, err := JitsiPluginsDir(); err == nil || !strings.Contains(err.Error(), JitsiPluginsEnv) {
+		t.Fatalf("empty directory: got %v, want an error naming %s", err, JitsiPluginsEnv)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mod_muc_meeting_id.lua"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := JitsiPluginsDir()
+	if err != nil || got != dir {
+		t.Fatalf("got %q, %v; want %q", got, err, dir)
+	}
+}
