@@ -2,8 +2,9 @@
 # Runs Focal's whole test suite: formatting, vet, generated code, and every
 # test with the race detector (integration tests start private Prosody
 # instances on loopback, so Prosody must be installed: done here if missing;
-# the real-client tests of internal/jitsimeet need Debian's chromium, and
-# Jitsi's Prosody modules need lua-cjson: installed here too if missing).
+# the real-client tests of internal/jitsimeet need Debian's chromium,
+# Jitsi's Prosody modules lua-cjson, the partition tests nftables:
+# installed here too if missing).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,6 +13,7 @@ scripts/prosody.sh install
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v nft >/dev/null 2>&1 || missing+=(nftables) # the partition tests cut nodes off with it
 dpkg-query -W -f='${Status}' lua-cjson 2>/dev/null | grep -q 'install ok installed' || missing+=(lua-cjson)
 if ((${#missing[@]} > 0)); then
 	if ((EUID != 0)); then
