@@ -167,7 +167,9 @@ type ConferenceState struct {
 	AvModeration *AVModeration `protobuf:"bytes,17,opt,name=av_moderation,json=avModeration,proto3" json:"av_moderation,omitempty"`
 	// main_room: the room is a breakout room of this one (Jitsi's
 	// mod_muc_breakout_rooms says so in its disco#info).
-	MainRoom      string `protobuf:"bytes,18,opt,name=main_room,json=mainRoom,proto3" json:"main_room,omitempty"`
+	MainRoom string `protobuf:"bytes,18,opt,name=main_room,json=mainRoom,proto3" json:"main_room,omitempty"`
+	// metadata: what the room_metadata component last said about the room.
+	Metadata      *RoomMetadata `protobuf:"bytes,19,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -321,6 +323,133 @@ func (x *ConferenceState) GetMainRoom() string {
 	return ""
 }
 
+func (x *ConferenceState) GetMetadata() *RoomMetadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+// The room's metadata, as far as the focus acts on it (Jitsi's
+// room_metadata component).
+type RoomMetadata struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	StartAudioMuted    bool                   `protobuf:"varint,1,opt,name=start_audio_muted,json=startAudioMuted,proto3" json:"start_audio_muted,omitempty"` // every newcomer starts muted
+	StartVideoMuted    bool                   `protobuf:"varint,2,opt,name=start_video_muted,json=startVideoMuted,proto3" json:"start_video_muted,omitempty"`
+	VisitorsEnabled    bool                   `protobuf:"varint,3,opt,name=visitors_enabled,json=visitorsEnabled,proto3" json:"visitors_enabled,omitempty"`
+	VisitorsEnabledSet bool                   `protobuf:"varint,4,opt,name=visitors_enabled_set,json=visitorsEnabledSet,proto3" json:"visitors_enabled_set,omitempty"` // false: the room did not say
+	LobbyEnabled       bool                   `protobuf:"varint,5,opt,name=lobby_enabled,json=lobbyEnabled,proto3" json:"lobby_enabled,omitempty"`
+	VisitorsLive       bool                   `protobuf:"varint,6,opt,name=visitors_live,json=visitorsLive,proto3" json:"visitors_live,omitempty"`
+	// participants: who may be in the main room (user or group ids); with
+	// participants_set false, everybody.
+	Participants          []string `protobuf:"bytes,7,rep,name=participants,proto3" json:"participants,omitempty"`
+	ParticipantsSet       bool     `protobuf:"varint,8,opt,name=participants_set,json=participantsSet,proto3" json:"participants_set,omitempty"`
+	Moderators            []string `protobuf:"bytes,9,rep,name=moderators,proto3" json:"moderators,omitempty"`
+	ParticipantsSoftLimit int32    `protobuf:"varint,10,opt,name=participants_soft_limit,json=participantsSoftLimit,proto3" json:"participants_soft_limit,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *RoomMetadata) Reset() {
+	*x = RoomMetadata{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomMetadata) ProtoMessage() {}
+
+func (x *RoomMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomMetadata.ProtoReflect.Descriptor instead.
+func (*RoomMetadata) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RoomMetadata) GetStartAudioMuted() bool {
+	if x != nil {
+		return x.StartAudioMuted
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetStartVideoMuted() bool {
+	if x != nil {
+		return x.StartVideoMuted
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetVisitorsEnabled() bool {
+	if x != nil {
+		return x.VisitorsEnabled
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetVisitorsEnabledSet() bool {
+	if x != nil {
+		return x.VisitorsEnabledSet
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetLobbyEnabled() bool {
+	if x != nil {
+		return x.LobbyEnabled
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetVisitorsLive() bool {
+	if x != nil {
+		return x.VisitorsLive
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *RoomMetadata) GetParticipantsSet() bool {
+	if x != nil {
+		return x.ParticipantsSet
+	}
+	return false
+}
+
+func (x *RoomMetadata) GetModerators() []string {
+	if x != nil {
+		return x.Moderators
+	}
+	return nil
+}
+
+func (x *RoomMetadata) GetParticipantsSoftLimit() int32 {
+	if x != nil {
+		return x.ParticipantsSoftLimit
+	}
+	return 0
+}
+
 // AV moderation of one room, per media type: on or off, and the occupants
 // (room JID/nick) allowed to unmute while it is on.
 type AVModeration struct {
@@ -337,7 +466,7 @@ type AVModeration struct {
 
 func (x *AVModeration) Reset() {
 	*x = AVModeration{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +478,7 @@ func (x *AVModeration) String() string {
 func (*AVModeration) ProtoMessage() {}
 
 func (x *AVModeration) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +491,7 @@ func (x *AVModeration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AVModeration.ProtoReflect.Descriptor instead.
 func (*AVModeration) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AVModeration) GetAudio() bool {
@@ -424,7 +553,7 @@ type Outgoing struct {
 
 func (x *Outgoing) Reset() {
 	*x = Outgoing{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +565,7 @@ func (x *Outgoing) String() string {
 func (*Outgoing) ProtoMessage() {}
 
 func (x *Outgoing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +578,7 @@ func (x *Outgoing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outgoing.ProtoReflect.Descriptor instead.
 func (*Outgoing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Outgoing) GetSeq() uint64 {
@@ -499,7 +628,7 @@ type StateAck struct {
 
 func (x *StateAck) Reset() {
 	*x = StateAck{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +640,7 @@ func (x *StateAck) String() string {
 func (*StateAck) ProtoMessage() {}
 
 func (x *StateAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +653,7 @@ func (x *StateAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
 func (*StateAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StateAck) GetRoom() string {
@@ -563,7 +692,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +704,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +717,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -657,7 +786,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +798,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +811,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -711,7 +840,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +852,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +865,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -765,7 +894,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +906,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +919,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -855,7 +984,7 @@ type MemberState struct {
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +996,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1009,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MemberState) GetNick() string {
@@ -1007,7 +1136,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1148,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1161,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -1071,7 +1200,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1212,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1225,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *JingleState) GetSid() string {
@@ -1147,7 +1276,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1288,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1301,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -1223,7 +1352,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1364,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1377,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -1297,7 +1426,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1438,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1451,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1356,7 +1485,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1497,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1510,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 type RoomList struct {
@@ -1396,7 +1525,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1537,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1550,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1465,7 +1594,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1606,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1619,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1510,7 +1639,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1651,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1664,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1556,7 +1685,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xfd\x04\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xb1\x05\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1577,7 +1706,22 @@ const file_cluster_proto_rawDesc = "" +
 	"\x06outbox\x18\x0f \x03(\v2\x12.focal.v1.OutgoingR\x06outbox\x12#\n" +
 	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoing\x12;\n" +
 	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModeration\x12\x1b\n" +
-	"\tmain_room\x18\x12 \x01(\tR\bmainRoomJ\x04\b\v\x10\f\"\xd3\x01\n" +
+	"\tmain_room\x18\x12 \x01(\tR\bmainRoom\x122\n" +
+	"\bmetadata\x18\x13 \x01(\v2\x16.focal.v1.RoomMetadataR\bmetadataJ\x04\b\v\x10\f\"\xb4\x03\n" +
+	"\fRoomMetadata\x12*\n" +
+	"\x11start_audio_muted\x18\x01 \x01(\bR\x0fstartAudioMuted\x12*\n" +
+	"\x11start_video_muted\x18\x02 \x01(\bR\x0fstartVideoMuted\x12)\n" +
+	"\x10visitors_enabled\x18\x03 \x01(\bR\x0fvisitorsEnabled\x120\n" +
+	"\x14visitors_enabled_set\x18\x04 \x01(\bR\x12visitorsEnabledSet\x12#\n" +
+	"\rlobby_enabled\x18\x05 \x01(\bR\flobbyEnabled\x12#\n" +
+	"\rvisitors_live\x18\x06 \x01(\bR\fvisitorsLive\x12\"\n" +
+	"\fparticipants\x18\a \x03(\tR\fparticipants\x12)\n" +
+	"\x10participants_set\x18\b \x01(\bR\x0fparticipantsSet\x12\x1e\n" +
+	"\n" +
+	"moderators\x18\t \x03(\tR\n" +
+	"moderators\x126\n" +
+	"\x17participants_soft_limit\x18\n" +
+	" \x01(\x05R\x15participantsSoftLimit\"\xd3\x01\n" +
 	"\fAVModeration\x12\x14\n" +
 	"\x05audio\x18\x01 \x01(\bR\x05audio\x12\x14\n" +
 	"\x05video\x18\x02 \x01(\bR\x05video\x12\x18\n" +
@@ -1694,48 +1838,50 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
 	(SessionState)(0),          // 1: focal.v1.SessionState
 	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
-	(*AVModeration)(nil),       // 3: focal.v1.AVModeration
-	(*Outgoing)(nil),           // 4: focal.v1.Outgoing
-	(*StateAck)(nil),           // 5: focal.v1.StateAck
-	(*ShardSession)(nil),       // 6: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 7: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 8: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 9: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 10: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 11: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 12: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 13: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 14: focal.v1.Source
-	(*SourceGroup)(nil),        // 15: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 16: focal.v1.ListRooms
-	(*RoomList)(nil),           // 17: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 18: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 19: focal.v1.SessionHeld
+	(*RoomMetadata)(nil),       // 3: focal.v1.RoomMetadata
+	(*AVModeration)(nil),       // 4: focal.v1.AVModeration
+	(*Outgoing)(nil),           // 5: focal.v1.Outgoing
+	(*StateAck)(nil),           // 6: focal.v1.StateAck
+	(*ShardSession)(nil),       // 7: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 8: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 9: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 10: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 11: focal.v1.MemberState
+	(*EndpointSources)(nil),    // 12: focal.v1.EndpointSources
+	(*JingleState)(nil),        // 13: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 14: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 15: focal.v1.Source
+	(*SourceGroup)(nil),        // 16: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 17: focal.v1.ListRooms
+	(*RoomList)(nil),           // 18: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 19: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 20: focal.v1.SessionHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	9,  // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	10, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	13, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	11, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
-	4,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
-	3,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
-	0,  // 6: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
-	12, // 7: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	14, // 8: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	15, // 9: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	1,  // 10: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	14, // 11: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	15, // 12: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	11, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	14, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	12, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	5,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
+	4,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
+	3,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
+	0,  // 7: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
+	13, // 8: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	15, // 9: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	16, // 10: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 11: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	15, // 12: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	16, // 13: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1749,7 +1895,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

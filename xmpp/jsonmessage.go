@@ -25,7 +25,8 @@ type JSONMessage struct {
 }
 
 // JSONMessageOf returns the text of el's <json-message/> and its envelope,
-// or ok false when el has none.
+// or ok false when el has none. The room_metadata component names the room
+// in the element's room attribute, the others in the JSON.
 func JSONMessageOf(el *Element) (text string, env JSONMessage, ok bool, err error) {
 	jm := el.Child(NSJitMeet, "json-message")
 	if jm == nil {
@@ -37,7 +38,46 @@ func JSONMessageOf(el *Element) (text string, env JSONMessage, ok bool, err erro
 	if err := json.Unmarshal([]byte(jm.Text), &env); err != nil {
 		return "", env, true, fmt.Errorf("json-message: %w", err)
 	}
+	if room := jm.AttrValue("room"); room != "" {
+		env.Room = room
+	}
 	return jm.Text, env, true, nil
+}
+
+// RoomMetadata is what the focus reads of the room_metadata component's
+// message (the component sends the focus, a room admin, the lists of who
+// may be in the main room as well).
+type RoomMetadata struct {
+	StartMuted *struct {
+		Audio bool `json:"audio"`
+		Video bool `json:"video"`
+	} `json:"startMuted"`
+	VisitorsEnabled *bool `json:"visitorsEnabled"`
+	LobbyEnabled    bool  `json:"lobbyEnabled"`
+	Visitors        *struct {
+		Live bool `json:"live"`
+	} `json:"visitors"`
+	// Participants nil lets everybody into the main room.
+	Participants          []string `json:"participants"`
+	Moderators            []string `json:"moderators"`
+	ParticipantsSoftLimit int      `json:"participantsSoftLimit"`
+}
+
+// ParseRoomMetadata reads the JSON of a room_metadata message.
+func ParseRoomMetadata(text string) (RoomMetadata, error) {
+	var msg struct {
+		Metadata *RoomMetadata `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(text), &msg); err != nil {
+		return RoomMetadata{}, fmt.Errorf("room_metadata: %w", err)
+	}
+	if msg.Metadata == nil {
+		return RoomMetadata{}, fmt.Errorf("room_metadata: no metadata")
+	}
+	if msg.Metadata.ParticipantsSoftLimit < 0 {
+		return RoomMetadata{}, fmt.Errorf("room_metadata: participantsSoftLimit %d", msg.Metadata.ParticipantsSoftLimit)
+	}
+	return *msg.Metadata, nil
 }
 
 // AVModeration is the av_moderation component's message: moderation of

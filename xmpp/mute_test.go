@@ -135,3 +135,36 @@ func FuzzComponents(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRoomMetadata(t *testing.T) {
+	md, err := ParseRoomMetadata(`{"type":"room_metadata","metadata":{"startMuted":{"audio":true},"visitorsEnabled":false,"participants":[],"moderators":["m1"],"participantsSoftLimit":20,"unknown":{"x":1}}}`)
+	if err != nil || md.StartMuted == nil || !md.StartMuted.Audio || md.StartMuted.Video ||
+		md.VisitorsEnabled == nil || *md.VisitorsEnabled || md.Participants == nil || len(md.Participants) != 0 ||
+		len(md.Moderators) != 1 || md.ParticipantsSoftLimit != 20 {
+		t.Errorf("ParseRoomMetadata: %+v, %v", md, err)
+	}
+	open, err := ParseRoomMetadata(`{"type":"room_metadata","metadata":{}}`)
+	if err != nil || open.Participants != nil || open.StartMuted != nil || open.VisitorsEnabled != nil {
+		t.Errorf("empty metadata: %+v, %v", open, err)
+	}
+	for _, bad := range []string{`{}`, `{"metadata":null}`, `{"metadata":{"participantsSoftLimit":-1}}`, `{"metadata":{"participants":"u1"}}`, `[`} {
+		if md, err := ParseRoomMetadata(bad); err == nil {
+			t.Errorf("ParseRoomMetadata(%s) = %+v, want an error", bad, md)
+		}
+	}
+	// The component names the room in the element, not the JSON.
+	msg := NewElement("", KindMessage).Append(NewElement(NSJitMeet, "json-message", "room", "r@c").WithText(`{"type":"room_metadata","metadata":{}}`))
+	if _, env, ok, err := JSONMessageOf(msg); !ok || err != nil || env.Room != "r@c" || env.Type != JSONTypeRoomMetadata {
+		t.Errorf("room_metadata envelope %+v %v %v", env, ok, err)
+	}
+}
+
+func FuzzParseRoomMetadata(f *testing.F) {
+	f.Add(`{"type":"room_metadata","metadata":{"startMuted":{"audio":true,"video":true},"participants":["a"]}}`)
+	f.Fuzz(func(t *testing.T, text string) {
+		md, err := ParseRoomMetadata(text)
+		if err == nil && md.ParticipantsSoftLimit < 0 {
+			t.Fatalf("accepted a negative soft limit: %s", text)
+		}
+	})
+}

@@ -117,8 +117,8 @@ func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 		Transport:       a.Transport,
 		SCTPPort:        a.SCTPPort,
 		Sources:         c.remoteSources(m.Nick, bs),
-		StartAudioMuted: startMuted(c.options().StartAudioMuted, m.Seq) || m.ForceMutedAudio,
-		StartVideoMuted: startMuted(c.options().StartVideoMuted, m.Seq) || m.ForceMutedVideo,
+		StartAudioMuted: startMuted(c.options().StartAudioMuted, m.Seq) || c.st.GetMetadata().GetStartAudioMuted() || m.ForceMutedAudio,
+		StartVideoMuted: startMuted(c.options().StartVideoMuted, m.Seq) || c.st.GetMetadata().GetStartVideoMuted() || m.ForceMutedVideo,
 	})
 }
 

@@ -107,13 +107,8 @@ func (c *conference) syncForceMute(ctx actor.Context, m *member) {
 	c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, ForceMute: &want})
 }
 
-// onComponentMessage handles a message the ingress took from one of
-// Jitsi's components about this room.
-func (c *conference) onComponentMessage(ctx actor.Context, el *xmpp.Element) {
-	text, env, ok, err := xmpp.JSONMessageOf(el)
-	if !ok || err != nil || env.Type != xmpp.JSONTypeAVModeration {
-		return
-	}
+// onAVModeration takes in the av_moderation component's message.
+func (c *conference) onAVModeration(ctx actor.Context, text string) {
 	msg, err := xmpp.ParseAVModeration(text)
 	if err != nil {
 		c.log.Warn("unreadable av_moderation message", "err", err)
@@ -156,17 +151,5 @@ func (c *conference) onComponentMessage(ctx actor.Context, el *xmpp.Element) {
 			continue // the actor keeps its media until the whitelist says otherwise
 		}
 		c.syncForceMute(ctx, m)
-	}
-}
-
-// refuseOccupantMessage answers a json-message an occupant sent the focus
-// through the room as if it were a component's.
-func (c *conference) refuseOccupantMessage(el *xmpp.Element) {
-	if el.AttrValue("type") == "error" {
-		return
-	}
-	if _, _, ok, _ := xmpp.JSONMessageOf(el); ok {
-		c.log.Warn("json-message from an occupant refused", "from", el.AttrValue("from"))
-		c.send(xmpp.MessageErrorFor(el, xmpp.NewStanzaError(xmpp.NotAllowed, "only Jitsi's components send the focus json-messages")), "")
 	}
 }

@@ -171,3 +171,26 @@ func TestAForgedAVModerationMessageIsRefused(t *testing.T) {
 	c.nothingMore("after the forged message")
 	c.awaitResult(c.muteIQ("alice", "alice", xmpp.MuteAudio, false), "alice unmuting: no moderation")
 }
+
+// The room_metadata component's start-muted policy (sent with the room in
+// the json-message's room attribute) makes every newcomer's offer start
+// muted; it is replicated state.
+func TestRoomMetadataStartMutedAppliesToNewcomers(t *testing.T) {
+	h := newHarness(t)
+	c := h.joined("room1@conference." + testDomain)
+	md := `{"type":"room_metadata","metadata":{"startMuted":{"audio":true,"video":false},"visitorsEnabled":true,"participants":["u1"]}}`
+	c.deliver(xmpp.NewElement("", xmpp.KindMessage, "from", "metadata."+testDomain, "to", testFocusAddr).
+		Append(xmpp.NewElement(xmpp.NSJitMeet, "json-message", "room", c.room).WithText(md)))
+	offers := c.inCall(jvb1, "alice", "bob")
+	for nick, o := range offers {
+		if o.StartMuted == nil || !o.StartMuted.Audio || o.StartMuted.Video {
+			t.Errorf("%s's offer start-muted %+v, want audio", nick, o.StartMuted)
+		}
+	}
+	c.send(&ReplicaIs{PID: c.recPID})
+	r := &replicaView{}
+	r.check(c, "the replica named")
+	if m := r.latest.GetMetadata(); !m.GetStartAudioMuted() || !m.GetVisitorsEnabledSet() || !m.GetParticipantsSet() || len(m.GetParticipants()) != 1 {
+		t.Errorf("replicated metadata %v", m)
+	}
+}
