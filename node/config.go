@@ -12,6 +12,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/bridge/selection"
+	"focal/auth"
 )
 
 // Config of a focus node. Field comments name the command-line flag.
@@ -73,6 +74,13 @@ type Config struct {
 	JoinTimeout              time.Duration // conference.join_timeout
 	RequestTimeout           time.Duration // how long a conference request may take
 
+	// AuthURL turns on the authentication of conference requests
+	// (--auth_url, Jicofo's legacy org.jitsi.jicofo.auth.URL): "XMPP:<domain>"
+	// authenticates the users logged in on that domain; only they create
+	// rooms. AuthLifetime is how long a session lives unused (24 h).
+	AuthURL      string
+	AuthLifetime time.Duration
+
 	Version string
 	Logger  *slog.Logger
 }
@@ -93,6 +101,7 @@ func Defaults() Config {
 		ICERestart:               true,
 		InitialTimeout:           15 * time.Second,
 		SingleParticipantTimeout: 20 * time.Second,
+		AuthLifetime:             auth.DefaultLifetime,
 		JoinTimeout:              10 * time.Second,
 		RequestTimeout:           20 * time.Second,
 		Version:                  "dev",
@@ -140,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SingleParticipantTimeout < 0 {
 		return errors.New("single_participant_timeout must not be negative")
+	}
+	if _, err := c.Auth(); err != nil {
+		return err
 	}
 	if err := c.Selection.Validate(); err != nil {
 		return fmt.Errorf("bridge selection: %w", err)
@@ -269,4 +281,19 @@ func (c Config) peers() map[string]bool {
 // partition can never both drive a conference.
 func (c Config) Quorum() int {
 	return c.ClusterSize/2 + 1
+}
+
+// Auth is the authentication of conference requests the config asks for.
+func (c *Config) Auth() (auth.Config, error) {
+	a, err := auth.ParseURL(c.AuthURL)
+	if err != nil {
+		return a, fmt.Errorf("--auth_url: %w", err)
+	}
+	if a.Enabled() {
+		if c.AuthLifetime <= 0 {
+			return a, errors.New("auth_lifetime must be positive")
+		}
+		a.Lifetime = c.AuthLifetime
+	}
+	return a, nil
 }

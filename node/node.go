@@ -153,6 +153,7 @@ func (n *Node) spawn() error {
 	dirCfg := directory.DefaultConfig()
 	dirCfg.Conference.FocusJID = cfg.FocusJID()
 	dirCfg.Conference.MUCDomain = cfg.MUC
+	dirCfg.Conference.Auth, _ = cfg.Auth() // validated with the config
 	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
 	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast
@@ -170,6 +171,7 @@ func (n *Node) spawn() error {
 		return fmt.Errorf("spawn conference directory: %w", err)
 	}
 	n.ingress, err = root.SpawnNamed(ingress.Props(ingress.Config{
+		Auth:           dirCfg.Conference.Auth,
 		Domain:         cfg.Domain,
 		MUCDomain:      cfg.MUC,
 		Brewery:        cfg.Brewery,

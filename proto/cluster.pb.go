@@ -169,7 +169,10 @@ type ConferenceState struct {
 	// mod_muc_breakout_rooms says so in its disco#info).
 	MainRoom string `protobuf:"bytes,18,opt,name=main_room,json=mainRoom,proto3" json:"main_room,omitempty"`
 	// metadata: what the room_metadata component last said about the room.
-	Metadata      *RoomMetadata `protobuf:"bytes,19,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Metadata *RoomMetadata `protobuf:"bytes,19,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// auth_sessions: the authentication sessions made for this room (Jicofo's
+	// XMPP-domain authority); they end with the conference.
+	AuthSessions  []*AuthSession `protobuf:"bytes,20,rep,name=auth_sessions,json=authSessions,proto3" json:"auth_sessions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -330,6 +333,92 @@ func (x *ConferenceState) GetMetadata() *RoomMetadata {
 	return nil
 }
 
+func (x *ConferenceState) GetAuthSessions() []*AuthSession {
+	if x != nil {
+		return x.AuthSessions
+	}
+	return nil
+}
+
+// An authentication session: a user of the authenticated domain asked for
+// the room with a machine uid; the same machine's guest connections that
+// show its id are that user.
+type AuthSession struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	MachineUid     string                 `protobuf:"bytes,2,opt,name=machine_uid,json=machineUid,proto3" json:"machine_uid,omitempty"`
+	Identity       string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`                                        // the user's bare JID
+	Jids           []string               `protobuf:"bytes,4,rep,name=jids,proto3" json:"jids,omitempty"`                                                // the full JIDs that showed the session
+	LastUsedUnixMs int64                  `protobuf:"varint,5,opt,name=last_used_unix_ms,json=lastUsedUnixMs,proto3" json:"last_used_unix_ms,omitempty"` // it expires after the lifetime unused
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AuthSession) Reset() {
+	*x = AuthSession{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthSession) ProtoMessage() {}
+
+func (x *AuthSession) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthSession.ProtoReflect.Descriptor instead.
+func (*AuthSession) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AuthSession) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AuthSession) GetMachineUid() string {
+	if x != nil {
+		return x.MachineUid
+	}
+	return ""
+}
+
+func (x *AuthSession) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *AuthSession) GetJids() []string {
+	if x != nil {
+		return x.Jids
+	}
+	return nil
+}
+
+func (x *AuthSession) GetLastUsedUnixMs() int64 {
+	if x != nil {
+		return x.LastUsedUnixMs
+	}
+	return 0
+}
+
 // The room's metadata, as far as the focus acts on it (Jitsi's
 // room_metadata component).
 type RoomMetadata struct {
@@ -352,7 +441,7 @@ type RoomMetadata struct {
 
 func (x *RoomMetadata) Reset() {
 	*x = RoomMetadata{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +453,7 @@ func (x *RoomMetadata) String() string {
 func (*RoomMetadata) ProtoMessage() {}
 
 func (x *RoomMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +466,7 @@ func (x *RoomMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomMetadata.ProtoReflect.Descriptor instead.
 func (*RoomMetadata) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RoomMetadata) GetStartAudioMuted() bool {
@@ -466,7 +555,7 @@ type AVModeration struct {
 
 func (x *AVModeration) Reset() {
 	*x = AVModeration{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +567,7 @@ func (x *AVModeration) String() string {
 func (*AVModeration) ProtoMessage() {}
 
 func (x *AVModeration) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +580,7 @@ func (x *AVModeration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AVModeration.ProtoReflect.Descriptor instead.
 func (*AVModeration) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AVModeration) GetAudio() bool {
@@ -553,7 +642,7 @@ type Outgoing struct {
 
 func (x *Outgoing) Reset() {
 	*x = Outgoing{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +654,7 @@ func (x *Outgoing) String() string {
 func (*Outgoing) ProtoMessage() {}
 
 func (x *Outgoing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +667,7 @@ func (x *Outgoing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outgoing.ProtoReflect.Descriptor instead.
 func (*Outgoing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Outgoing) GetSeq() uint64 {
@@ -628,7 +717,7 @@ type StateAck struct {
 
 func (x *StateAck) Reset() {
 	*x = StateAck{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +729,7 @@ func (x *StateAck) String() string {
 func (*StateAck) ProtoMessage() {}
 
 func (x *StateAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +742,7 @@ func (x *StateAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
 func (*StateAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StateAck) GetRoom() string {
@@ -692,7 +781,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +793,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +806,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -786,7 +875,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +887,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +900,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -840,7 +929,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +941,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +954,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -894,7 +983,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +995,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1008,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -984,7 +1073,7 @@ type MemberState struct {
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1085,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1098,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MemberState) GetNick() string {
@@ -1136,7 +1225,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1237,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1250,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -1200,7 +1289,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1301,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1314,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JingleState) GetSid() string {
@@ -1276,7 +1365,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1377,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1390,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -1352,7 +1441,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1453,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1466,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -1426,7 +1515,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1527,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1540,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1485,7 +1574,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1586,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1599,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 type RoomList struct {
@@ -1525,7 +1614,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1626,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1639,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1594,7 +1683,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1695,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1708,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1639,7 +1728,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1740,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1753,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1685,7 +1774,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xb1\x05\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xed\x05\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1707,7 +1796,15 @@ const file_cluster_proto_rawDesc = "" +
 	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoing\x12;\n" +
 	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModeration\x12\x1b\n" +
 	"\tmain_room\x18\x12 \x01(\tR\bmainRoom\x122\n" +
-	"\bmetadata\x18\x13 \x01(\v2\x16.focal.v1.RoomMetadataR\bmetadataJ\x04\b\v\x10\f\"\xb4\x03\n" +
+	"\bmetadata\x18\x13 \x01(\v2\x16.focal.v1.RoomMetadataR\bmetadata\x12:\n" +
+	"\rauth_sessions\x18\x14 \x03(\v2\x15.focal.v1.AuthSessionR\fauthSessionsJ\x04\b\v\x10\f\"\x99\x01\n" +
+	"\vAuthSession\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vmachine_uid\x18\x02 \x01(\tR\n" +
+	"machineUid\x12\x1a\n" +
+	"\bidentity\x18\x03 \x01(\tR\bidentity\x12\x12\n" +
+	"\x04jids\x18\x04 \x03(\tR\x04jids\x12)\n" +
+	"\x11last_used_unix_ms\x18\x05 \x01(\x03R\x0elastUsedUnixMs\"\xb4\x03\n" +
 	"\fRoomMetadata\x12*\n" +
 	"\x11start_audio_muted\x18\x01 \x01(\bR\x0fstartAudioMuted\x12*\n" +
 	"\x11start_video_muted\x18\x02 \x01(\bR\x0fstartVideoMuted\x12)\n" +
@@ -1838,50 +1935,52 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
 	(SessionState)(0),          // 1: focal.v1.SessionState
 	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
-	(*RoomMetadata)(nil),       // 3: focal.v1.RoomMetadata
-	(*AVModeration)(nil),       // 4: focal.v1.AVModeration
-	(*Outgoing)(nil),           // 5: focal.v1.Outgoing
-	(*StateAck)(nil),           // 6: focal.v1.StateAck
-	(*ShardSession)(nil),       // 7: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 8: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 9: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 10: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 11: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 12: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 13: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 14: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 15: focal.v1.Source
-	(*SourceGroup)(nil),        // 16: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 17: focal.v1.ListRooms
-	(*RoomList)(nil),           // 18: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 19: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 20: focal.v1.SessionHeld
+	(*AuthSession)(nil),        // 3: focal.v1.AuthSession
+	(*RoomMetadata)(nil),       // 4: focal.v1.RoomMetadata
+	(*AVModeration)(nil),       // 5: focal.v1.AVModeration
+	(*Outgoing)(nil),           // 6: focal.v1.Outgoing
+	(*StateAck)(nil),           // 7: focal.v1.StateAck
+	(*ShardSession)(nil),       // 8: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 9: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 10: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 11: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 12: focal.v1.MemberState
+	(*EndpointSources)(nil),    // 13: focal.v1.EndpointSources
+	(*JingleState)(nil),        // 14: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 15: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 16: focal.v1.Source
+	(*SourceGroup)(nil),        // 17: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 18: focal.v1.ListRooms
+	(*RoomList)(nil),           // 19: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 20: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 21: focal.v1.SessionHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	10, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	11, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	14, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	12, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
-	5,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
-	4,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
-	3,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
-	0,  // 7: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
-	13, // 8: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	15, // 9: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	16, // 10: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	1,  // 11: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	15, // 12: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	16, // 13: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	11, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	12, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	15, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	13, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	6,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
+	5,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
+	4,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
+	3,  // 7: focal.v1.ConferenceState.auth_sessions:type_name -> focal.v1.AuthSession
+	0,  // 8: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
+	14, // 9: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	16, // 10: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	17, // 11: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 12: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	16, // 13: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	17, // 14: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1895,7 +1994,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

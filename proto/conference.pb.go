@@ -78,12 +78,15 @@ func (x *Property) GetValue() string {
 
 // An XMPP stanza error (RFC 6120 §8.3) carried back to the requester.
 type StanzaError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Condition     string                 `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
-	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Type      string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Condition string                 `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	Text      string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	// session_invalid adds <session-invalid xmlns='http://jitsi.org/protocol/focus'/>:
+	// the client's authentication session is unknown (it logs in again).
+	SessionInvalid bool `protobuf:"varint,4,opt,name=session_invalid,json=sessionInvalid,proto3" json:"session_invalid,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StanzaError) Reset() {
@@ -135,6 +138,13 @@ func (x *StanzaError) GetText() string {
 		return x.Text
 	}
 	return ""
+}
+
+func (x *StanzaError) GetSessionInvalid() bool {
+	if x != nil {
+		return x.SessionInvalid
+	}
+	return false
 }
 
 // A client asks for a conference: the focus must join the room and answer
@@ -350,6 +360,70 @@ func (x *ConferenceResponse) GetError() *StanzaError {
 	return nil
 }
 
+// A client ends its authentication session (<logout session-id/>); the
+// session names its room (auth.RoomOfSession), whose conference holds it.
+// The answer is a ConferenceResponse, with an error if there is no such
+// session.
+type Logout struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	SessionId     string                 `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Forwarded     bool                   `protobuf:"varint,3,opt,name=forwarded,proto3" json:"forwarded,omitempty"` // as ConferenceRequest.forwarded
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Logout) Reset() {
+	*x = Logout{}
+	mi := &file_conference_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Logout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Logout) ProtoMessage() {}
+
+func (x *Logout) ProtoReflect() protoreflect.Message {
+	mi := &file_conference_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Logout.ProtoReflect.Descriptor instead.
+func (*Logout) Descriptor() ([]byte, []int) {
+	return file_conference_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Logout) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *Logout) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *Logout) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
+}
+
 var File_conference_proto protoreflect.FileDescriptor
 
 const file_conference_proto_rawDesc = "" +
@@ -357,11 +431,12 @@ const file_conference_proto_rawDesc = "" +
 	"\x10conference.proto\x12\bfocal.v1\"4\n" +
 	"\bProperty\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"|\n" +
 	"\vStanzaError\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1c\n" +
 	"\tcondition\x18\x02 \x01(\tR\tcondition\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"\x95\x02\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12'\n" +
+	"\x0fsession_invalid\x18\x04 \x01(\bR\x0esessionInvalid\"\x95\x02\n" +
 	"\x11ConferenceRequest\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x1d\n" +
@@ -387,7 +462,12 @@ const file_conference_proto_rawDesc = "" +
 	"\n" +
 	"properties\x18\a \x03(\v2\x12.focal.v1.PropertyR\n" +
 	"properties\x12+\n" +
-	"\x05error\x18\b \x01(\v2\x15.focal.v1.StanzaErrorR\x05errorB\x15Z\x13focal/proto;focalpbb\x06proto3"
+	"\x05error\x18\b \x01(\v2\x15.focal.v1.StanzaErrorR\x05error\"Y\n" +
+	"\x06Logout\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x1c\n" +
+	"\tforwarded\x18\x03 \x01(\bR\tforwardedB\x15Z\x13focal/proto;focalpbb\x06proto3"
 
 var (
 	file_conference_proto_rawDescOnce sync.Once
@@ -401,12 +481,13 @@ func file_conference_proto_rawDescGZIP() []byte {
 	return file_conference_proto_rawDescData
 }
 
-var file_conference_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_conference_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_conference_proto_goTypes = []any{
 	(*Property)(nil),           // 0: focal.v1.Property
 	(*StanzaError)(nil),        // 1: focal.v1.StanzaError
 	(*ConferenceRequest)(nil),  // 2: focal.v1.ConferenceRequest
 	(*ConferenceResponse)(nil), // 3: focal.v1.ConferenceResponse
+	(*Logout)(nil),             // 4: focal.v1.Logout
 }
 var file_conference_proto_depIdxs = []int32{
 	0, // 0: focal.v1.ConferenceRequest.properties:type_name -> focal.v1.Property
@@ -430,7 +511,7 @@ func file_conference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_conference_proto_rawDesc), len(file_conference_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

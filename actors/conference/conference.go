@@ -54,7 +54,7 @@ type conference struct {
 	everJoin bool // the room was joined at least once
 	joinGen  int
 	joinT    *time.Timer
-	waiting  []*actor.PID // requesters to answer once joined
+	waiting  []waiter // requesters to answer once joined
 
 	idleGen      int
 	idleT        *time.Timer
@@ -165,6 +165,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.join(ctx)
 	case *focalpb.ConferenceRequest:
 		c.onRequest(ctx, msg)
+	case *focalpb.Logout:
+		c.onLogout(ctx, msg)
 	case *Stanza:
 		c.onStanza(ctx, msg.El)
 	case *StreamUp:
@@ -248,6 +250,17 @@ func (c *conference) handle(ctx actor.Context) {
 }
 
 func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest) {
+	w := waiter{to: ctx.Sender()}
+	if c.cfg.Auth.Enabled() && !c.isBreakout() {
+		var refused *focalpb.StanzaError
+		if w, refused = c.authenticate(req, time.Now()); refused != nil {
+			if ctx.Sender() != nil {
+				ctx.Respond(&focalpb.ConferenceResponse{Room: c.room, Error: refused})
+			}
+			return
+		}
+		w.to = ctx.Sender()
+	}
 	if c.st.Options == nil {
 		c.st.Options = optionsFrom(req.Properties, c.log)
 	}
@@ -257,32 +270,38 @@ func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest
 		if len(c.members) == 0 {
 			c.armIdleTimeout(c.cfg.InitialTimeout)
 		}
-		c.respondReady(ctx, ctx.Sender())
+		c.respondReady(ctx, w)
+		// A member may have just shown its session.
+		c.electOwner(ctx)
 		return
 	}
-	if ctx.Sender() != nil {
-		c.waiting = append(c.waiting, ctx.Sender())
+	if w.to != nil {
+		c.waiting = append(c.waiting, w)
 	}
 }
 
-func (c *conference) respondReady(ctx actor.Context, to *actor.PID) {
-	if to == nil {
+func (c *conference) respondReady(ctx actor.Context, w waiter) {
+	if w.to == nil {
 		return
 	}
-	ctx.Send(to, &focalpb.ConferenceResponse{
-		Room:     c.room,
-		Ready:    true,
-		FocusJid: c.cfg.FocusJID,
-		Properties: []*focalpb.Property{
-			{Name: "authentication", Value: "false"},
-			{Name: "sipGatewayEnabled", Value: "false"},
-		},
+	props := []*focalpb.Property{{Name: "authentication", Value: "false"}}
+	if c.cfg.Auth.Enabled() {
+		props = []*focalpb.Property{{Name: "authentication", Value: "true"}, {Name: "externalAuth", Value: "false"}}
+	}
+	props = append(props, &focalpb.Property{Name: "sipGatewayEnabled", Value: "false"})
+	ctx.Send(w.to, &focalpb.ConferenceResponse{
+		Room:       c.room,
+		Ready:      true,
+		FocusJid:   c.cfg.FocusJID,
+		SessionId:  w.session,
+		Identity:   w.identity,
+		Properties: props,
 	})
 }
 
 func (c *conference) failWaiting(ctx actor.Context, err xmpp.StanzaError) {
-	for _, to := range c.waiting {
-		ctx.Send(to, &focalpb.ConferenceResponse{
+	for _, w := range c.waiting {
+		ctx.Send(w.to, &focalpb.ConferenceResponse{
 			Room:  c.room,
 			Error: &focalpb.StanzaError{Type: err.Type, Condition: err.Condition, Text: err.Text},
 		})

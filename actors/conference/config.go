@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/auth"
 	"focal/media/sources"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	// the owner leaves (Jicofo's enable-auto-owner); not in breakout rooms,
 	// as Jicofo.
 	AutoOwner bool
+	// Auth authenticates requests (zero: nobody is, and anybody creates
+	// rooms).
+	Auth auth.Config
 	// MUCDomain is the main rooms' MUC service: a room on another one (the
 	// breakout rooms') is a breakout room. "" takes every room as a main
 	// room.

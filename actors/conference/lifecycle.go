@@ -78,8 +78,8 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 			c.joinT.Stop()
 		}
 		c.log.Info("focus joined the room", "rejoin", rejoin)
-		for _, to := range c.waiting {
-			c.respondReady(ctx, to)
+		for _, w := range c.waiting {
+			c.respondReady(ctx, w)
 		}
 		c.waiting = nil
 		if rejoin || c.restored {

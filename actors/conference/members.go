@@ -140,7 +140,14 @@ func (c *conference) dropUnconfirmed(ctx actor.Context) {
 // electOwner makes sure the room has an owner besides the focus: if none of
 // the participants is one, the one who joined first is granted owner.
 func (c *conference) electOwner(ctx actor.Context) {
-	if !c.cfg.AutoOwner || c.isBreakout() || !c.joined || c.ownerPending != "" {
+	if !c.joined || c.ownerPending != "" || c.isBreakout() {
+		return
+	}
+	if c.cfg.Auth.Enabled() {
+		c.grantAuthenticated(ctx)
+		return
+	}
+	if !c.cfg.AutoOwner {
 		return
 	}
 	var first *member
@@ -158,12 +165,16 @@ func (c *conference) electOwner(ctx actor.Context) {
 	if first == nil {
 		return
 	}
-	bare, _, _ := strings.Cut(first.RealJid, "/")
-	c.ownerPending = first.Nick
-	nick := first.Nick
+	c.grantOwner(first)
+}
+
+// grantOwner makes m an owner of the room.
+func (c *conference) grantOwner(m *member) {
+	c.ownerPending = m.Nick
+	nick := m.Nick
 	self, root := c.self, c.root
 	c.log.Info("granting owner", "participant", nick)
-	c.wire.Request(xmpp.SetAffiliationIQ(c.room, bare, xmpp.AffiliationOwner), c.cfg.RequestTimeout,
+	c.wire.Request(xmpp.SetAffiliationIQ(c.room, bareOf(m.RealJid), xmpp.AffiliationOwner), c.cfg.RequestTimeout,
 		func(_ *xmpp.Element, err error) { root.Send(self, ownerGranted{nick: nick, err: err}) })
 }
 

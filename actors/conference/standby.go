@@ -65,8 +65,8 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		for _, m := range c.members {
 			m.confirmed = true
 		}
-		for _, to := range c.waiting {
-			c.respondReady(ctx, to)
+		for _, w := range c.waiting {
+			c.respondReady(ctx, w)
 		}
 		c.waiting = nil
 	}

@@ -86,10 +86,16 @@ func (d *directory) Receive(ctx actor.Context) {
 		}
 		r := d.rooms[msg.Room]
 		if r == nil {
+			if refused := d.mayCreate(msg); refused != nil {
+				ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: refused})
+				return
+			}
 			r = d.spawn(ctx, msg.Room, nil)
 			d.place(ctx, msg.Room, r)
 		}
 		ctx.Forward(r.pid)
+	case *focalpb.Logout:
+		d.onLogout(ctx, msg)
 	case *Placement:
 		d.onPlacement(ctx, msg)
 	case fenceCheck:

@@ -13,6 +13,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/conference"
+	"focal/auth"
 	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
@@ -41,9 +42,10 @@ type Replier interface {
 
 // Config of the ingress actor.
 type Config struct {
-	Domain         string // the client domain, whose disco#info lists Jitsi's components
-	MUCDomain      string // rooms must be on this MUC service (or the breakout rooms')
-	Brewery        string // brewery room JID; its stanzas go to Bridges
+	Auth           auth.Config // authentication of conference requests (login-url, logout)
+	Domain         string      // the client domain, whose disco#info lists Jitsi's components
+	MUCDomain      string      // rooms must be on this MUC service (or the breakout rooms')
+	Brewery        string      // brewery room JID; its stanzas go to Bridges
 	Bridges        *actor.PID
 	Component      Replier
 	Client         session.Wire
@@ -115,6 +117,8 @@ func (in *ingress) onComponentStanza(ctx actor.Context, el *xmpp.Element) {
 		in.reply(in.cfg.Component, xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.BadRequest, "IQ without a payload")))
 	case payload.Name.Space == xmpp.NSFocus && payload.Name.Local == "conference":
 		in.onConferenceIQ(ctx, el, payload)
+	case payload.Name.Space == xmpp.NSFocus && (payload.Name.Local == "login-url" || payload.Name.Local == "logout"):
+		in.onAuthIQ(ctx, el, payload)
 	case payload.Name.Space == NSPing && el.AttrValue("type") == xmpp.IQGet:
 		in.reply(in.cfg.Component, xmpp.ResultFor(el, nil))
 	default:
@@ -159,7 +163,7 @@ func (in *ingress) onConferenceIQ(ctx actor.Context, iq, payload *xmpp.Element) 
 			return
 		}
 		if resp.Error != nil {
-			in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.StanzaError{Type: resp.Error.Type, Condition: resp.Error.Condition, Text: resp.Error.Text}))
+			in.reply(in.cfg.Component, xmpp.ErrorFor(iq, stanzaErrorOf(resp.Error)))
 			return
 		}
 		in.reply(in.cfg.Component, xmpp.ResultFor(iq, ConferenceIQOf(resp).Element()))

@@ -54,6 +54,8 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.BoolVar(&c.ICERestart, "ice_restart", c.ICERestart, "answer a client's in-place ICE restart request with new ICE credentials from the bridge (transport-info); off: feature-not-implemented")
 	fs.BoolVar(&c.StripSimulcast, "strip_simulcast", c.StripSimulcast, "tell participants only the first simulcast layer of the others' video (the bridge gets every layer)")
 	fs.DurationVar(&c.SingleParticipantTimeout, "single_participant_timeout", c.SingleParticipantTimeout, "end the media session of a participant left alone after this time (0: never)")
+	fs.StringVar(&c.AuthURL, "auth_url", c.AuthURL, "XMPP:<domain> authenticates the users of that domain, who alone create rooms (Jicofo's auth URL); empty: anybody creates rooms")
+	fs.DurationVar(&c.AuthLifetime, "auth_lifetime", c.AuthLifetime, "how long an authentication session lives unused")
 	fs.DurationVar(&c.InitialTimeout, "initial_timeout", c.InitialTimeout, "end a conference nobody joined within this time")
 	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
 	fs.StringVar(&c.Selection.LocalRegion, "local_region", c.Selection.LocalRegion, "region of this focus, for region-based selection")

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,22 +39,31 @@ type IQHandler func(req *xmpp.Element) (resp *xmpp.Element, then func())
 type Options struct {
 	Addr   string // c2s address
 	Domain string // anonymous domain, e.g. meet.jitsi
+	// User (user@domain) and Password log in as that user instead.
+	User, Password string
 	// OnIQ answers IQ requests the client receives that the IQHandler (see
 	// SetIQHandler) left unanswered; nil answers with an empty result.
 	OnIQ func(req *xmpp.Element) *xmpp.Element
 }
 
-// Dial connects anonymously and waits until the stream is up.
+// Dial connects (anonymously, unless Options.User is set) and waits until
+// the stream is up.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c := &Client{changed: make(chan struct{}), onIQ: opts.OnIQ}
+	login, domain := opts.Domain, opts.Domain
+	if opts.User != "" {
+		login = opts.User
+		_, domain, _ = strings.Cut(opts.User, "@")
+	}
 	c.S = session.New(session.Config{
 		Name: "testclient",
 		Dial: session.ClientDialer(session.ClientOptions{
-			Addr: opts.Addr,
-			JID:  opts.Domain,
+			Addr:     opts.Addr,
+			JID:      login,
+			Password: opts.Password,
 			// mellium negotiates STARTTLS whenever the server offers it; test
 			// servers use self-signed certificates.
-			TLS: &tls.Config{ServerName: opts.Domain, InsecureSkipVerify: true},
+			TLS: &tls.Config{ServerName: domain, InsecureSkipVerify: true},
 		}),
 		Handler:    c.handle,
 		MinBackoff: 50 * time.Millisecond,

@@ -1,0 +1,94 @@
+// Package auth authenticates conference requests as Jicofo's XMPP-domain
+// authority does: users logged in on one XMPP domain are authenticated,
+// only they create rooms, and their sessions let the same browser, back
+// on the guest domain, in as themselves.
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mellium.im/xmpp/jid"
+)
+
+// DefaultLifetime is how long a session lives without being used
+// (Jicofo's authentication-lifetime).
+const DefaultLifetime = 24 * time.Hour
+
+// Config of the authentication of conference requests. The zero value
+// authenticates nobody and lets anybody create rooms.
+type Config struct {
+	// Domain is the XMPP domain whose users are authenticated ("" turns
+	// authentication off).
+	Domain string
+	// Lifetime is how long a session lives without being used.
+	Lifetime time.Duration
+}
+
+// ParseURL reads Jicofo's legacy authentication setting, "XMPP:<domain>"
+// (the domain users log in on). "" is no authentication.
+func ParseURL(s string) (Config, error) {
+	if s == "" {
+		return Config{}, nil
+	}
+	kind, domain, ok := strings.Cut(s, ":")
+	if !ok || !strings.EqualFold(kind, "XMPP") {
+		return Config{}, fmt.Errorf("auth url %q: want XMPP:<domain> (JWT and external login are not supported yet)", s)
+	}
+	d, err := jid.Parse(domain)
+	if err != nil || d.Localpart() != "" || d.Resourcepart() != "" {
+		return Config{}, fmt.Errorf("auth url %q: %q is not a domain", s, domain)
+	}
+	return Config{Domain: d.Domainpart(), Lifetime: DefaultLifetime}, nil
+}
+
+// Enabled says whether requests are authenticated at all.
+func (c Config) Enabled() bool { return c.Domain != "" }
+
+// Identity is the bare JID of a user logged in on the authenticated
+// domain, or false for anybody else (a guest).
+func (c Config) Identity(from string) (string, bool) {
+	if !c.Enabled() {
+		return "", false
+	}
+	j, err := jid.Parse(from)
+	if err != nil || j.Localpart() == "" || !strings.EqualFold(j.Domainpart(), c.Domain) {
+		return "", false
+	}
+	return j.Bare().String(), true
+}
+
+// NewSessionID returns a fresh session id for room. The room is part of
+// it, so that a session can be found from its id alone (a logout names
+// nothing else): sessions live with their room's conference.
+func NewSessionID(room string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:]) + "." + base64.RawURLEncoding.EncodeToString([]byte(room))
+}
+
+// ErrBadSessionID says a session id was not made by NewSessionID.
+var ErrBadSessionID = errors.New("auth: not a session id of this focus")
+
+// RoomOfSession returns the room a session id was made for.
+func RoomOfSession(id string) (string, error) {
+	random, room, ok := strings.Cut(id, ".")
+	if !ok || len(random) != 32 {
+		return "", ErrBadSessionID
+	}
+	if _, err := hex.DecodeString(random); err != nil {
+		return "", ErrBadSessionID
+	}
+	b, err := base64.RawURLEncoding.DecodeString(room)
+	if err != nil || len(b) == 0 {
+		return "", ErrBadSessionID
+	}
+	return string(b), nil
+}
