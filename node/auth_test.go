@@ -72,4 +72,3 @@ func property(c xmpp.ConferenceIQ, name string) string {
 	}
 	return ""
 }
-

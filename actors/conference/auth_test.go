@@ -12,7 +12,9 @@ import (
 
 const testAuthDomain = "auth." + testDomain
 
-func withAuth(c *Config) { c.Auth = auth.Config{Domain: testAuthDomain, Lifetime: auth.DefaultLifetime} }
+func withAuth(c *Config) {
+	c.Auth = auth.Config{Domain: testAuthDomain, Lifetime: auth.DefaultLifetime}
+}
 
 // ask sends req and returns the conference's answer.
 func (c *tconf) ask(req *focalpb.ConferenceRequest) *focalpb.ConferenceResponse {
