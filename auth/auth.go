@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -20,6 +21,11 @@ import (
 // (Jicofo's authentication-lifetime).
 const DefaultLifetime = 24 * time.Hour
 
+// ExternalLifetime is the lifetime of sessions of an external authority
+// (JWT): the token is the credential, a session only bridges a reconnect
+// (Jicofo fixes it at a minute).
+const ExternalLifetime = time.Minute
+
 // Config of the authentication of conference requests. The zero value
 // authenticates nobody and lets anybody create rooms.
 type Config struct {
@@ -28,23 +34,54 @@ type Config struct {
 	Domain string
 	// Lifetime is how long a session lives without being used.
 	Lifetime time.Duration
+	// External: the users were authenticated by something else than their
+	// XMPP login on Domain — Prosody checked their JWT (EXT_JWT:<domain>)
+	// — and the client finds its own login page.
+	External bool
+	// LoginURL is the login page answered to <login-url/>, with {room}
+	// and {machine_uid} replaced (URL-escaped): a Shibboleth- or
+	// SAML-protected page that sends the user back with a token. Empty:
+	// Jitsi Meet's own "./<room>?login=true" for the XMPP type, none for
+	// the external one.
+	LoginURL string
 }
 
-// ParseURL reads Jicofo's legacy authentication setting, "XMPP:<domain>"
-// (the domain users log in on). "" is no authentication.
+// ParseURL reads Jicofo's legacy authentication setting: "XMPP:<domain>"
+// (the domain users log in on) or "EXT_JWT:<domain>" (the domain whose
+// users Prosody admitted with a token). "" is no authentication.
 func ParseURL(s string) (Config, error) {
 	if s == "" {
 		return Config{}, nil
 	}
 	kind, domain, ok := strings.Cut(s, ":")
-	if !ok || !strings.EqualFold(kind, "XMPP") {
-		return Config{}, fmt.Errorf("auth url %q: want XMPP:<domain> (JWT and external login are not supported yet)", s)
+	var c Config
+	switch {
+	case ok && strings.EqualFold(kind, "XMPP"):
+		c.Lifetime = DefaultLifetime
+	case ok && strings.EqualFold(kind, "EXT_JWT"):
+		c.Lifetime, c.External = ExternalLifetime, true
+	default:
+		return Config{}, fmt.Errorf("auth url %q: want XMPP:<domain> or EXT_JWT:<domain>", s)
 	}
 	d, err := jid.Parse(domain)
 	if err != nil || d.Localpart() != "" || d.Resourcepart() != "" {
 		return Config{}, fmt.Errorf("auth url %q: %q is not a domain", s, domain)
 	}
-	return Config{Domain: d.Domainpart(), Lifetime: DefaultLifetime}, nil
+	c.Domain = d.Domainpart()
+	return c, nil
+}
+
+// LoginPage is where a client sends its user to log in for room
+// (localpart roomName), or "" when the client knows better (external
+// authority without a template).
+func (c Config) LoginPage(roomName, machineUID string) string {
+	if c.LoginURL != "" {
+		return strings.NewReplacer("{room}", url.QueryEscape(roomName), "{machine_uid}", url.QueryEscape(machineUID)).Replace(c.LoginURL)
+	}
+	if c.External {
+		return ""
+	}
+	return "./" + roomName + "?login=true"
 }
 
 // Enabled says whether requests are authenticated at all.

@@ -12,7 +12,11 @@ func TestParseURL(t *testing.T) {
 	if c, err := ParseURL(""); err != nil || c.Enabled() {
 		t.Fatalf("ParseURL(\"\"): %+v, %v", c, err)
 	}
-	for _, bad := range []string{"auth.meet.jitsi", "EXT_JWT:auth.meet.jitsi", "XMPP:", "XMPP:user@auth.meet.jitsi", "XMPP:a b"} {
+	ext, err := ParseURL("EXT_JWT:meet.jitsi")
+	if err != nil || !ext.External || ext.Lifetime != ExternalLifetime || ext.Domain != "meet.jitsi" {
+		t.Fatalf("ParseURL(EXT_JWT): %+v, %v", ext, err)
+	}
+	for _, bad := range []string{"auth.meet.jitsi", "SHIB:auth.meet.jitsi", "XMPP:", "XMPP:user@auth.meet.jitsi", "XMPP:a b"} {
 		if c, err := ParseURL(bad); err == nil {
 			t.Errorf("ParseURL(%q) = %+v, want an error", bad, c)
 		}
@@ -59,4 +63,17 @@ func FuzzRoomOfSession(f *testing.F) {
 			t.Fatalf("%q: empty room", id)
 		}
 	})
+}
+
+func TestLoginPage(t *testing.T) {
+	if got := (Config{Domain: "a"}).LoginPage("room1", "m"); got != "./room1?login=true" {
+		t.Errorf("XMPP login page %q", got)
+	}
+	if got := (Config{Domain: "a", External: true}).LoginPage("room1", "m"); got != "" {
+		t.Errorf("external login page %q, want none", got)
+	}
+	c := Config{Domain: "a", External: true, LoginURL: "https://login.example.com/sso?room={room}&m={machine_uid}"}
+	if got := c.LoginPage("r&1", "m 2"); got != "https://login.example.com/sso?room=r%261&m=m+2" {
+		t.Errorf("templated login page %q", got)
+	}
 }

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"net/url"
 	"testing"
 	"time"
 
@@ -71,4 +72,34 @@ func property(c xmpp.ConferenceIQ, name string) string {
 		}
 	}
 	return ""
+}
+
+// External authentication (EXT_JWT): Prosody admitted the users of the
+// domain (with a token, in a Jitsi deployment; anonymously here), so they
+// create rooms; the answer says the authority is external; the login page
+// is the configured one, filled in.
+func TestExternalAuthenticationThroughProsody(t *testing.T) {
+	h := newHarness(t, func(c *node.Config) {
+		c.AuthURL = "EXT_JWT:" + c.Domain
+		c.LoginURL = "https://login.example.com/sso?room={room}&m={machine_uid}"
+	})
+	ctx := testContext(t, 30*time.Second)
+	cl := h.client(ctx)
+	res, err := cl.RequestConference(ctx, h.component(), xmpp.ConferenceIQ{Room: h.room("sso"), MachineUID: "m-1"})
+	if err != nil || !res.Ready || res.SessionID == "" || property(res, "authentication") != "true" || property(res, "externalAuth") != "true" {
+		t.Fatalf("an externally authenticated user's request: %+v, %v", res, err)
+	}
+	q := xmpp.NewIQ(xmpp.IQGet, "", h.component(), "", xmpp.NewElement(xmpp.NSFocus, "login-url", "room", h.room("sso"), "machine-uid", "m 1"))
+	ans, err := cl.S.RequestWait(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ans.Child(xmpp.NSFocus, "login-url").AttrValue("url")
+	if want := url.QueryEscape("https://login.example.com/sso?room=sso&m=m+1"); got != want {
+		t.Errorf("login url %q, want %q", got, want)
+	}
+	noUID := xmpp.NewIQ(xmpp.IQGet, "", h.component(), "", xmpp.NewElement(xmpp.NSFocus, "login-url", "room", h.room("sso")))
+	if _, err := cl.S.RequestWait(ctx, noUID); xmpp.ConditionOf(err) != xmpp.BadRequest {
+		t.Errorf("login-url without a machine uid: %v, want bad-request", err)
+	}
 }

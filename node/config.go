@@ -76,10 +76,14 @@ type Config struct {
 
 	// AuthURL turns on the authentication of conference requests
 	// (--auth_url, Jicofo's legacy org.jitsi.jicofo.auth.URL): "XMPP:<domain>"
-	// authenticates the users logged in on that domain; only they create
-	// rooms. AuthLifetime is how long a session lives unused (24 h).
+	// authenticates the users logged in on that domain, "EXT_JWT:<domain>"
+	// those Prosody admitted there with a token; only they create rooms.
+	// AuthLifetime is how long an XMPP-type session lives unused (24 h).
 	AuthURL      string
 	AuthLifetime time.Duration
+	// LoginURL is the login page answered to <login-url/>
+	// (--login_url, with {room} and {machine_uid}): an external login.
+	LoginURL string
 
 	Version string
 	Logger  *slog.Logger
@@ -289,11 +293,13 @@ func (c *Config) Auth() (auth.Config, error) {
 	if err != nil {
 		return a, fmt.Errorf("--auth_url: %w", err)
 	}
-	if a.Enabled() {
+	if a.Enabled() && !a.External {
+		// An external authority's sessions last a minute, as Jicofo's.
 		if c.AuthLifetime <= 0 {
 			return a, errors.New("auth_lifetime must be positive")
 		}
 		a.Lifetime = c.AuthLifetime
 	}
+	a.LoginURL = c.LoginURL
 	return a, nil
 }

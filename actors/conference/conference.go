@@ -2,6 +2,7 @@ package conference
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -286,7 +287,7 @@ func (c *conference) respondReady(ctx actor.Context, w waiter) {
 	}
 	props := []*focalpb.Property{{Name: "authentication", Value: "false"}}
 	if c.cfg.Auth.Enabled() {
-		props = []*focalpb.Property{{Name: "authentication", Value: "true"}, {Name: "externalAuth", Value: "false"}}
+		props = []*focalpb.Property{{Name: "authentication", Value: "true"}, {Name: "externalAuth", Value: fmt.Sprint(c.cfg.Auth.External)}}
 	}
 	props = append(props, &focalpb.Property{Name: "sipGatewayEnabled", Value: "false"})
 	ctx.Send(w.to, &focalpb.ConferenceResponse{

@@ -48,8 +48,9 @@ func (in *ingress) onAuthIQ(ctx actor.Context, iq, payload *xmpp.Element) {
 	})
 }
 
-// onLoginURL answers where to log in: for an XMPP-domain authority, the
-// room's page with ?login=true (Jitsi Meet then logs in on that domain).
+// onLoginURL answers where to log in (auth.Config.LoginPage): for an
+// XMPP-domain authority the room's page with ?login=true (Jitsi Meet then
+// logs in on that domain), or the configured external login page.
 func (in *ingress) onLoginURL(iq, payload *xmpp.Element) {
 	if iq.AttrValue("type") != xmpp.IQGet {
 		in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, "a login-url request is an IQ of type get")))
@@ -64,7 +65,11 @@ func (in *ingress) onLoginURL(iq, payload *xmpp.Element) {
 		in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, "no machine-uid")))
 		return
 	}
-	u := "./" + room.Localpart() + "?login=true"
+	u := in.cfg.Auth.LoginPage(room.Localpart(), payload.AttrValue("machine-uid"))
+	if u == "" {
+		in.reply(in.cfg.Component, xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.ItemNotFound, "no login page: the client knows where its users log in")))
+		return
+	}
 	in.reply(in.cfg.Component, xmpp.ResultFor(iq, xmpp.NewElement(xmpp.NSFocus, "login-url", "url", url.QueryEscape(u))))
 }
 
