@@ -2,11 +2,14 @@ package clustertest
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"focal/internal/prosodytest"
 )
@@ -26,7 +29,8 @@ var shared struct {
 }
 
 // Main runs a package's tests with the binaries built at most once for all
-// of them, in a directory removed afterwards:
+// of them, in a directory removed afterwards, and, when they pass, fails
+// them if a goroutine is left over:
 //
 //	func TestMain(m *testing.M) { os.Exit(clustertest.Main(m)) }
 //
@@ -40,7 +44,17 @@ func Main(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	shared.dir = dir
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// Test processes talk HTTP to the nodes; idle keep-alive
+		// connections are not leaks.
+		http.DefaultClient.CloseIdleConnections()
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	return code
 }
 
 // build returns the binaries, building them if need be.

@@ -4,31 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"focal/internal/clustertest"
 	"focal/internal/testclient"
 	"focal/xmpp"
 )
 
-func TestMain(m *testing.M) {
-	code := clustertest.Main(m)
-	if code == 0 {
-		// The test process itself only talks HTTP and XMPP to the nodes.
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(clustertest.Main(m)) }
 
 // Bounds the test asserts; the measured times are logged.
 const (

@@ -3,31 +3,18 @@ package jitsimeet_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"focal/internal/clustertest"
 	"focal/internal/jitsimeet"
 	"focal/internal/prosodytest"
 )
 
-func TestMain(m *testing.M) {
-	code := clustertest.Main(m)
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(clustertest.Main(m)) }
 
 // testTimeout bounds a whole test; every wait inside is on an event.
 const testTimeout = 4 * time.Minute
