@@ -24,12 +24,7 @@ const pingEvery = 5 * time.Millisecond
 //
 //	go test -run='^$' -bench=ComponentTakeover -benchtime=5x ./internal/clustertest/
 func BenchmarkComponentTakeover(b *testing.B) {
-	c := clustertest.Start(b, clustertest.Options{Nodes: 3})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		b.Fatal(err)
-	}
+	c, ctx := benchCluster(b, clustertest.Options{Nodes: 3})
 	cl, err := c.Client(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -20,12 +20,7 @@ import (
 //
 //	go test -run='^$' -bench='ClusterSourceAdd|ClusterPingBaseline' -benchtime=200x ./internal/clustertest/
 func BenchmarkClusterSourceAdd(b *testing.B) {
-	c := clustertest.Start(b, clustertest.Options{Nodes: 3, Bridges: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		b.Fatal(err)
-	}
+	c, ctx := benchCluster(b, clustertest.Options{Nodes: 3, Bridges: 1})
 	p := joinPair(ctx, b, c, c.Room("bench-source-add"))
 	b.ResetTimer()
 	for i := range b.N {
@@ -52,12 +47,7 @@ func BenchmarkClusterSourceAdd(b *testing.B) {
 // BenchmarkClusterPingBaseline is a client's XMPP ping to the Prosody
 // of BenchmarkClusterSourceAdd, in the same conditions.
 func BenchmarkClusterPingBaseline(b *testing.B) {
-	c := clustertest.Start(b, clustertest.Options{Nodes: 3, Bridges: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		b.Fatal(err)
-	}
+	c, ctx := benchCluster(b, clustertest.Options{Nodes: 3, Bridges: 1})
 	cl, err := c.Client(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -69,4 +59,17 @@ func BenchmarkClusterPingBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchCluster starts a cluster for a benchmark and waits until its nodes
+// form it; the context bounds the benchmark.
+func benchCluster(b *testing.B, opts clustertest.Options) (*clustertest.Cluster, context.Context) {
+	b.Helper()
+	c := clustertest.Start(b, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	b.Cleanup(cancel)
+	if err := c.WaitCluster(ctx, opts.Nodes); err != nil {
+		b.Fatal(err)
+	}
+	return c, ctx
 }
