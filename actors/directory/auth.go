@@ -44,18 +44,9 @@ func (d *directory) isBreakout(room string) bool {
 func (d *directory) onLogout(ctx actor.Context, l *focalpb.Logout) {
 	if owner, remote := d.remoteOwner(l.Room); remote && !l.Forwarded {
 		l.Forwarded = true
-		to := ctx.Sender()
-		f := ctx.RequestFuture(directoryOf(owner), l, d.cfg.ForwardTimeout)
-		ctx.ReenterAfter(f, func(res any, err error) {
-			if to == nil {
-				return
-			}
-			if r, ok := res.(*focalpb.ConferenceResponse); ok && err == nil {
-				ctx.Send(to, r)
-				return
-			}
-			ctx.Send(to, &focalpb.ConferenceResponse{Room: l.Room, Error: &focalpb.StanzaError{
-				Type: xmpp.ErrorWait, Condition: xmpp.RemoteServerTimeout, Text: "the conference did not answer in time"}})
+		d.forwardTo(ctx, owner, l, func(error) *focalpb.ConferenceResponse {
+			return &focalpb.ConferenceResponse{Room: l.Room, Error: &focalpb.StanzaError{
+				Type: xmpp.ErrorWait, Condition: xmpp.RemoteServerTimeout, Text: "the conference did not answer in time"}}
 		})
 		return
 	}

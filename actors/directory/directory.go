@@ -239,8 +239,19 @@ func (d *directory) forget(room string) {
 // the requester is answered ready='false', which Jitsi clients retry after
 // a second, by when the room has a live owner again.
 func (d *directory) forward(ctx actor.Context, owner cluster.Member, req *focalpb.ConferenceRequest) {
+	d.forwardTo(ctx, owner, req, func(err error) *focalpb.ConferenceResponse {
+		d.log.Warn("the room's owner did not answer a conference request; the client is to retry", "room", req.Room, "node", owner.Name, "err", err)
+		return &focalpb.ConferenceResponse{Room: req.Room, Ready: false}
+	})
+}
+
+// forwardTo passes msg to the directory of owner and its answer back to
+// the sender; an owner that does not answer within ForwardTimeout (dead,
+// before the membership knows) gets the sender instead what unanswered
+// says.
+func (d *directory) forwardTo(ctx actor.Context, owner cluster.Member, msg any, unanswered func(error) *focalpb.ConferenceResponse) {
 	to := ctx.Sender()
-	f := ctx.RequestFuture(directoryOf(owner), req, d.cfg.ForwardTimeout)
+	f := ctx.RequestFuture(directoryOf(owner), msg, d.cfg.ForwardTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if to == nil {
 			return
@@ -249,8 +260,7 @@ func (d *directory) forward(ctx actor.Context, owner cluster.Member, req *focalp
 			ctx.Send(to, r)
 			return
 		}
-		d.log.Warn("the room's owner did not answer a conference request; the client is to retry", "room", req.Room, "node", owner.Name, "err", err)
-		ctx.Send(to, &focalpb.ConferenceResponse{Room: req.Room, Ready: false})
+		ctx.Send(to, unanswered(err))
 	})
 }
 
