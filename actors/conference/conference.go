@@ -102,6 +102,9 @@ type conference struct {
 	// replica acknowledged.
 	outbox []*held
 	acked  uint64
+	// sentAt: when each version not yet acknowledged went to the replica
+	// (this process's monotonic clock), to tell a stale acknowledgement.
+	sentAt map[uint64]time.Time
 }
 
 // Start is where a new conference begins: driven on Wire, whose stream
@@ -214,7 +217,7 @@ func (c *conference) handle(ctx actor.Context) {
 		c.promote(ctx, msg)
 	case *ReplicaIs:
 		// The new replica has nothing yet: it gets the whole state.
-		c.replica, c.replicated = msg.PID, nil
+		c.replica, c.replicated, c.sentAt = msg.PID, nil, nil
 	case *HandOver:
 		c.handOver(ctx, msg.To, msg.Node, "handed over to "+msg.Node)
 	case *PassOn:

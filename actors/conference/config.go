@@ -72,6 +72,16 @@ type Config struct {
 	// enable-ice-restart, on by default); without it the request is
 	// refused with feature-not-implemented.
 	ICERestart bool
+	// StaleAck is how old the replica's acknowledgement of a state may be
+	// (since this conference sent it, on its own clock) and still release
+	// what follows from the state. An older one came to a process that
+	// stalled (a pause, a frozen VM) while the cluster may have moved the
+	// conference: the state is sent again, and only a fresh
+	// acknowledgement releases anything. The cluster gives a node's
+	// conferences away only after it missed its probes for ~1 s and the
+	// promotion delay (1 s) more, so a second is safe; a node whose round
+	// trips take longer is fenced by its quorum rule anyway.
+	StaleAck time.Duration
 
 	Logger *slog.Logger
 }
@@ -90,6 +100,7 @@ func DefaultConfig() Config {
 		JSONSources:              true,
 		StripSimulcast:           true,
 		ICERestart:               true,
+		StaleAck:                 time.Second,
 		Logger:                   slog.Default(),
 	}
 }

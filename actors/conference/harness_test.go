@@ -427,6 +427,17 @@ func (r *recorder) withholdAcks() {
 	r.withhold = true
 }
 
+// releaseHeld sends the acknowledgements kept back so far, and keeps
+// withholding the next ones.
+func (r *recorder) releaseHeld(root *actor.RootContext) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.held {
+		root.Send(h.to, h.ack)
+	}
+	r.held = nil
+}
+
 // releaseAcks sends the acknowledgements kept back, and acknowledges at
 // once from now on.
 func (r *recorder) releaseAcks(root *actor.RootContext) {

@@ -3,6 +3,7 @@ package conference
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -131,8 +132,25 @@ func (c *conference) flushOutbox(ctx actor.Context) {
 	c.release(ctx)
 }
 
-// onStateAck: the replica has version v and every earlier one.
+// onStateAck: the replica has version v and every earlier one. An
+// acknowledgement that took longer than StaleAck to come back is not
+// trusted: this process may have been stopped meanwhile, long enough for
+// the cluster to give the conference to another node, and what it holds
+// must then never go out (Colibri2 to the bridges is not fenced by the
+// server as the focus's session is). The state goes again; a replica
+// that still stands by for this node acknowledges it at once.
 func (c *conference) onStateAck(ctx actor.Context, ack *focalpb.StateAck) {
+	sent, known := c.sentAt[ack.Version]
+	for v := range c.sentAt {
+		if v <= ack.Version {
+			delete(c.sentAt, v)
+		}
+	}
+	if known && c.cfg.StaleAck > 0 && time.Since(sent) > c.cfg.StaleAck {
+		c.log.Warn("the replica's acknowledgement came late; asking again before sending anything", "version", ack.Version, "after", time.Since(sent))
+		c.replicated = nil
+		return
+	}
 	if ack.Version > c.acked {
 		c.acked = ack.Version
 	}

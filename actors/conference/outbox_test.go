@@ -3,8 +3,10 @@ package conference
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"focal/media/sources"
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -125,4 +127,33 @@ func TestTheNewOwnerSendsWhatTheOldOneHeldBack(t *testing.T) {
 		t.Fatalf("the new owner still stands by")
 	}
 	owner.nothingMore("the old owner, never acknowledged")
+}
+
+// An acknowledgement that comes back later than StaleAck (this process
+// stalled, say, while the cluster moved the conference) releases nothing:
+// the state is sent again, and only its acknowledgement, fresh, lets what
+// was held go out.
+func TestALateAcknowledgementReleasesNothing(t *testing.T) {
+	const staleAck = 30 * time.Millisecond
+	h := newHarness(t, func(c *Config) { c.Node = "node1"; c.StaleAck = staleAck })
+	c, r, sids := h.owned("room1@conference." + testDomain)
+
+	c.rec.withholdAcks()
+	iq := c.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	c.deliver(iq)
+	c.settle(r, "alice's source-add handled")
+	// The acknowledgements are older than StaleAck when they arrive: the
+	// time passing is what the test is about.
+	time.Sleep(4 * staleAck)
+	// They arrive; the state sent again is not acknowledged (yet).
+	c.rec.releaseHeld(h.root)
+	resent := awaitRecorded(c, "the state sent again", func(st *focalpb.ConferenceState) bool { return st.Version > r.version })
+	c.nothingMore("late acknowledgements")
+	if len(resent.Outbox) != 2 {
+		t.Errorf("the state sent again holds %d stanzas, want 2", len(resent.Outbox))
+	}
+
+	c.rec.releaseAcks(h.root) // a fresh acknowledgement
+	c.awaitResult(iq.AttrValue("id"), "alice's source-add, once acknowledged in time")
+	c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
 }

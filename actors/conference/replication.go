@@ -42,6 +42,10 @@ func (c *conference) replicateChanges(ctx actor.Context) {
 	}
 	// A request, so that the replica knows where its StateAck goes.
 	ctx.Request(c.replica, c.stamp(st, false))
+	if c.sentAt == nil {
+		c.sentAt = make(map[uint64]time.Time)
+	}
+	c.sentAt[c.version] = time.Now()
 }
 
 // deterministic encodes equal states to equal bytes.
