@@ -103,3 +103,16 @@ func (c *Cluster) startBridges(ctx context.Context) error {
 	}
 	return nil
 }
+
+// BridgesPID is the process id of the simulated bridges (one process
+// runs them all), or 0.
+func (c *Cluster) BridgesPID() int {
+	if c.bridgesim == nil {
+		return 0
+	}
+	cmd, _ := c.bridgesim.current()
+	if cmd == nil || cmd.Process == nil {
+		return 0
+	}
+	return cmd.Process.Pid
+}

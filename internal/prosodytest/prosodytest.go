@@ -358,3 +358,14 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// PID is the running server's process id, from its pid file (0 if it
+// cannot be read).
+func (s *Server) PID() int {
+	b, err := os.ReadFile(filepath.Join(s.Base, "prosody.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
