@@ -61,6 +61,9 @@ type Result struct {
 	// CPUPer1000Joins: CPU seconds per 1,000 participants in session, by
 	// process; "loadgen" is this process.
 	CPUPer1000Joins map[string]float64 `json:"cpu_s_per_1000_joins"`
+	// RSSGrowth: how much each process's resident memory grew during the
+	// run, in bytes (the conferences and participants it now holds).
+	RSSGrowth map[string]int64 `json:"rss_growth_bytes"`
 }
 
 // maxErrorSamples bounds Result.ErrorSamples.
@@ -76,7 +79,7 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	for name, pid := range s.Processes {
 		procs[name] = pid
 	}
-	cpuBefore := cpuTimes(procs)
+	cpuBefore, rssBefore := cpuTimes(procs), rssOf(procs)
 	rec := &recorder{}
 	start := time.Now()
 	stopProgress := rec.report(s.Progress, start)
@@ -120,7 +123,10 @@ func Run(ctx context.Context, s Scenario) (Result, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	res := rec.result(n, elapsed)
-	res.CPUPer1000Joins = map[string]float64{}
+	res.CPUPer1000Joins, res.RSSGrowth = map[string]float64{}, map[string]int64{}
+	for name, rss := range rssOf(procs) {
+		res.RSSGrowth[name] = rss - rssBefore[name]
+	}
 	if res.InSession > 0 {
 		after := cpuTimes(procs)
 		for name, t := range after {

@@ -65,6 +65,25 @@ func cpuTime(pid int) time.Duration {
 
 func selfPID() int { return os.Getpid() }
 
+// rssOf reads each process's resident set size in bytes (VmRSS); a
+// process that cannot be read counts 0.
+func rssOf(procs map[string]int) map[string]int64 {
+	out := make(map[string]int64, len(procs))
+	for name, pid := range procs {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				out[name] = kb << 10
+			}
+		}
+	}
+	return out
+}
+
 // Summary is a result as a few lines of text: latencies with their ratio
 // to the ping baseline, throughput, errors, CPU per 1,000 joins.
 func Summary(r Result) string {
@@ -93,7 +112,7 @@ func Summary(r Result) string {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		fmt.Fprintf(&b, "cpu %-10s %6.2f s per 1,000 joins\n", name, r.CPUPer1000Joins[name])
+		fmt.Fprintf(&b, "cpu %-10s %6.2f s per 1,000 joins, RSS %+.1f MiB\n", name, r.CPUPer1000Joins[name], float64(r.RSSGrowth[name])/(1<<20))
 	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintf(&b, "error: %s\n", e)

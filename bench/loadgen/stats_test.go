@@ -40,3 +40,13 @@ func TestCPUTimeOfThisProcessGrows(t *testing.T) {
 		t.Error("a process that does not exist has CPU time")
 	}
 }
+
+func TestRSSOfThisProcess(t *testing.T) {
+	rss := rssOf(map[string]int{"self": os.Getpid(), "gone": -1})
+	if rss["self"] < 1<<20 {
+		t.Errorf("this process's RSS %d bytes", rss["self"])
+	}
+	if _, ok := rss["gone"]; ok {
+		t.Error("a process that does not exist has an RSS")
+	}
+}
