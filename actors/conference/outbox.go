@@ -46,7 +46,6 @@ import (
 
 // held is one entry of the outbox on the node that queued it.
 type held struct {
-	seq uint64
 	// after is the version the replica must acknowledge, set (sealed)
 	// once the state that holds the entry was sent.
 	after  uint64
@@ -100,7 +99,7 @@ func (c *conference) queue(el *xmpp.Element, kind focalpb.OutgoingKind, nick, si
 	out := &focalpb.Outgoing{Seq: c.st.NextOutgoing, Xml: el.String(), Kind: kind, Nick: nick, Sid: sid}
 	c.st.NextOutgoing++
 	c.st.Outbox = append(c.st.Outbox, out)
-	c.outbox = append(c.outbox, &held{seq: out.Seq, out: out, el: el, answer: answer})
+	c.outbox = append(c.outbox, &held{out: out, el: el, answer: answer})
 }
 
 // queueFrom takes in what a participant wants sent.
@@ -263,7 +262,7 @@ func (c *conference) importOutbox(ctx actor.Context) {
 			c.log.Error("replicated outbox entry unreadable", "participant", out.Nick, "err", err)
 			continue
 		}
-		c.outbox = append(c.outbox, &held{seq: out.Seq, out: out, el: el})
+		c.outbox = append(c.outbox, &held{out: out, el: el})
 	}
 	for _, m := range c.membersInOrder() {
 		if !m.BridgeBehind || !m.Allocated {
