@@ -160,8 +160,7 @@ type ConferenceState struct {
 	// from (StateAck), so that whoever drives the conference next knows
 	// of everything participants were told; one still here when the
 	// conference changes hands is sent by the next owner.
-	Outbox       []*Outgoing `protobuf:"bytes,15,rep,name=outbox,proto3" json:"outbox,omitempty"`
-	NextOutgoing uint64      `protobuf:"varint,16,opt,name=next_outgoing,json=nextOutgoing,proto3" json:"next_outgoing,omitempty"` // seq of the next Outgoing
+	Outbox []*Outgoing `protobuf:"bytes,15,rep,name=outbox,proto3" json:"outbox,omitempty"`
 	// av_moderation: what Jitsi's av_moderation component last said about
 	// the room.
 	AvModeration *AVModeration `protobuf:"bytes,17,opt,name=av_moderation,json=avModeration,proto3" json:"av_moderation,omitempty"`
@@ -303,13 +302,6 @@ func (x *ConferenceState) GetOutbox() []*Outgoing {
 		return x.Outbox
 	}
 	return nil
-}
-
-func (x *ConferenceState) GetNextOutgoing() uint64 {
-	if x != nil {
-		return x.NextOutgoing
-	}
-	return 0
 }
 
 func (x *ConferenceState) GetAvModeration() *AVModeration {
@@ -629,7 +621,6 @@ func (x *AVModeration) GetDesktopWhitelist() []string {
 // follows from.
 type Outgoing struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	Xml   string                 `protobuf:"bytes,2,opt,name=xml,proto3" json:"xml,omitempty"`
 	// kind says what an IQ request's answer is for, so that a new owner,
 	// which has none of the sender's callbacks, can route it.
@@ -668,13 +659,6 @@ func (x *Outgoing) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Outgoing.ProtoReflect.Descriptor instead.
 func (*Outgoing) Descriptor() ([]byte, []int) {
 	return file_cluster_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *Outgoing) GetSeq() uint64 {
-	if x != nil {
-		return x.Seq
-	}
-	return 0
 }
 
 func (x *Outgoing) GetXml() string {
@@ -1774,7 +1758,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xed\x05\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xce\x05\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1792,12 +1776,11 @@ const file_cluster_proto_rawDesc = "" +
 	"sentUnixMs\x12\x18\n" +
 	"\asession\x18\r \x01(\tR\asession\x123\n" +
 	"\asources\x18\x0e \x03(\v2\x19.focal.v1.EndpointSourcesR\asources\x12*\n" +
-	"\x06outbox\x18\x0f \x03(\v2\x12.focal.v1.OutgoingR\x06outbox\x12#\n" +
-	"\rnext_outgoing\x18\x10 \x01(\x04R\fnextOutgoing\x12;\n" +
+	"\x06outbox\x18\x0f \x03(\v2\x12.focal.v1.OutgoingR\x06outbox\x12;\n" +
 	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModeration\x12\x1b\n" +
 	"\tmain_room\x18\x12 \x01(\tR\bmainRoom\x122\n" +
 	"\bmetadata\x18\x13 \x01(\v2\x16.focal.v1.RoomMetadataR\bmetadata\x12:\n" +
-	"\rauth_sessions\x18\x14 \x03(\v2\x15.focal.v1.AuthSessionR\fauthSessionsJ\x04\b\v\x10\f\"\x99\x01\n" +
+	"\rauth_sessions\x18\x14 \x03(\v2\x15.focal.v1.AuthSessionR\fauthSessionsJ\x04\b\v\x10\fJ\x04\b\x10\x10\x11\"\x99\x01\n" +
 	"\vAuthSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vmachine_uid\x18\x02 \x01(\tR\n" +
@@ -1825,13 +1808,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\adesktop\x18\x03 \x01(\bR\adesktop\x12'\n" +
 	"\x0faudio_whitelist\x18\x04 \x03(\tR\x0eaudioWhitelist\x12'\n" +
 	"\x0fvideo_whitelist\x18\x05 \x03(\tR\x0evideoWhitelist\x12+\n" +
-	"\x11desktop_whitelist\x18\x06 \x03(\tR\x10desktopWhitelist\"\x80\x01\n" +
+	"\x11desktop_whitelist\x18\x06 \x03(\tR\x10desktopWhitelist\"t\n" +
 	"\bOutgoing\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x10\n" +
 	"\x03xml\x18\x02 \x01(\tR\x03xml\x12*\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x16.focal.v1.OutgoingKindR\x04kind\x12\x12\n" +
 	"\x04nick\x18\x04 \x01(\tR\x04nick\x12\x10\n" +
-	"\x03sid\x18\x05 \x01(\tR\x03sid\"8\n" +
+	"\x03sid\x18\x05 \x01(\tR\x03sidJ\x04\b\x01\x10\x02\"8\n" +
 	"\bStateAck\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"\xb9\x01\n" +

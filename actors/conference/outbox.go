@@ -96,8 +96,7 @@ func (c *conference) handledBefore(m *member, iq *xmpp.Element) bool {
 }
 
 func (c *conference) queue(el *xmpp.Element, kind focalpb.OutgoingKind, nick, sid string, answer session.ResponseFunc) {
-	out := &focalpb.Outgoing{Seq: c.st.NextOutgoing, Xml: el.String(), Kind: kind, Nick: nick, Sid: sid}
-	c.st.NextOutgoing++
+	out := &focalpb.Outgoing{Xml: el.String(), Kind: kind, Nick: nick, Sid: sid}
 	c.st.Outbox = append(c.st.Outbox, out)
 	c.outbox = append(c.outbox, &held{out: out, el: el, answer: answer})
 }
