@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,7 +30,30 @@ func jitsiDeploy(t *testing.T, opts clustertest.Options) (*deployment, context.C
 		t.Fatalf("the Jitsi deployment needs Jitsi Meet's Prosody modules: %v", err)
 	}
 	opts.Prosody.JitsiPlugins = plugins
-	return deploy(t, opts)
+	d, ctx := deploy(t, opts)
+	keepProsodyLog(t, d.c.Prosody)
+	return d, ctx
+}
+
+// keepProsodyLog copies Prosody's debug log of a failed test next to the
+// test binary's temporary files (os.TempDir), for the stanzas it names.
+func keepProsodyLog(t *testing.T, p *prosodytest.Server) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		data, err := os.ReadFile(filepath.Join(p.Base, "prosody.log"))
+		if err != nil {
+			t.Logf("prosody log: %v", err)
+			return
+		}
+		out := filepath.Join(os.TempDir(), "focal-"+strings.ReplaceAll(t.Name(), "/", "_")+"-prosody.log")
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			t.Logf("prosody log: %v", err)
+			return
+		}
+		t.Logf("prosody's debug log: %s", out)
+	})
 }
 
 // awaitModerator waits until p is moderator.

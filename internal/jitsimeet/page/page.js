@@ -158,7 +158,7 @@
         });
         // AV moderation, as the av_moderation component tells the page.
         on(ev.AV_MODERATION_CHANGED, ({ enabled, mediaType, actor }) => {
-            report('AV_MODERATION_CHANGED', { media: mediaType, detail: enabled ? 'enabled' : 'disabled', actor: actor || '' });
+            report('AV_MODERATION_CHANGED', { media: mediaType, detail: enabled ? 'enabled' : 'disabled', actor: actor ? actor.getId() : '' });
         });
         on(ev.AV_MODERATION_APPROVED, ({ mediaType }) => report('AV_MODERATION_APPROVED', { media: mediaType }));
         on(ev.AV_MODERATION_REJECTED, ({ mediaType }) => report('AV_MODERATION_REJECTED', { media: mediaType }));
