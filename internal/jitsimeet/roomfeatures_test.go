@@ -502,6 +502,14 @@ func TestBreakoutRooms(t *testing.T) {
 	rooms := awaitRooms(ctx, t, mod, "a breakout room", func(r map[string]breakoutRoom) bool {
 		return slices.ContainsFunc(slices.Collect(maps.Values(r)), func(b breakoutRoom) bool { return !b.IsMainRoom })
 	})
+	// Jitsi Meet sends the participant's own (connection) JID, which it
+	// takes from the list (breakout-rooms/actions _findParticipantJid).
+	jidOf := map[string]string{}
+	for _, r := range rooms {
+		for nick, p := range r.Participants {
+			jidOf[nick[strings.LastIndex(nick, "/")+1:]] = p.JID
+		}
+	}
 	var breakoutJID string
 	for _, r := range rooms {
 		if !r.IsMainRoom {
@@ -514,7 +522,10 @@ func TestBreakoutRooms(t *testing.T) {
 	sent := time.Now()
 	for i, p := range movers {
 		marks[i] = p.Mark()
-		do(ctx, t, mod, nil, "sendParticipantToRoom", ids[i+1], breakoutJID)
+		if jidOf[ids[i+1]] == "" {
+			t.Fatalf("%s is not in the breakout rooms' list: %v", ids[i+1], rooms)
+		}
+		do(ctx, t, mod, nil, "sendJIDToRoom", jidOf[ids[i+1]], breakoutJID)
 	}
 	inBreakout := make([]string, len(movers))
 	joinedAt := make([]jitsimeet.Event, len(movers))

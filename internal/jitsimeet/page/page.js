@@ -298,14 +298,6 @@
         return t;
     }
 
-    function participantJID(id) {
-        const p = conference.getParticipantById(id);
-        if (!p) {
-            throw new Error(`no participant ${id}`);
-        }
-        return p.getJid();
-    }
-
     // focalDo runs one of the actions a Jitsi Meet user takes, with the
     // library's own API, and resolves with its result, if any.
     const actions = {
@@ -330,9 +322,8 @@
         roomJID: () => roomJID(conference),
         breakoutSupported: () => Boolean(conference.getBreakoutRooms() && conference.getBreakoutRooms().isSupported()),
         createBreakoutRoom: subject => conference.getBreakoutRooms().createBreakoutRoom(subject),
-        sendParticipantToRoom: (id, roomJid) => conference.getBreakoutRooms().sendParticipantToRoom(participantJID(id), roomJid),
-        // A participant in another room, by the JID the breakout rooms'
-        // list gives it (as Jitsi Meet sends someone back).
+        // A participant, by the connection JID the breakout rooms' list
+        // gives it, as Jitsi Meet sends someone to a room.
         sendJIDToRoom: (jid, roomJid) => conference.getBreakoutRooms().sendParticipantToRoom(jid, roomJid),
         enableLobby: () => conference.enableLobby(),
         lobbyApproveAccess: id => conference.lobbyApproveAccess(id),
