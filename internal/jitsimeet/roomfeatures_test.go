@@ -612,7 +612,13 @@ func TestLobbyKnockAndApprove(t *testing.T) {
 	if err := knocker.Join(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	knock, err := knocker.Await(ctx, "the members-only refusal", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyKnock })
+	refusal, err := knocker.Await(ctx, "the members-only refusal", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceFailed && strings.Contains(e.Detail, "membersOnly")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	knock, err := knocker.AwaitAfter(ctx, refusal.Seq+1, "the knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyKnock })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -272,6 +272,11 @@
         for (const track of localTracks) {
             conference.addTrack(track).catch(err => report('HARNESS_ERROR', { detail: `addTrack: ${describe(err)}` }));
         }
+        // A user with a name (Jitsi Meet's prejoin screen) has it in
+        // presence; the lobby requires one.
+        if (joinConfig.knock) {
+            conference.setDisplayName(joinConfig.knock);
+        }
         conference.join();
     }
 
