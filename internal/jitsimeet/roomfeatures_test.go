@@ -250,6 +250,15 @@ func TestModeratorMutesAPage(t *testing.T) {
 		t.Errorf("%s: its audio was unmuted %d times", pages[1].Name, n)
 	}
 
+	// "Stop video": the moderator mutes a page's camera.
+	do(ctx, t, mod, nil, "muteParticipant", ids[1], "video")
+	if _, err := pages[1].Await(ctx, "its video muted by the moderator", localMuted("video", true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mod.Await(ctx, ids[1]+"'s video muted", remoteMuted(ids[1], "video", true)); err != nil {
+		t.Fatal(err)
+	}
+
 	// A participant (not moderator) tries to mute the moderator.
 	mark := pages[2].Mark()
 	modMark := mod.Mark()
@@ -336,6 +345,12 @@ func TestAVModeration(t *testing.T) {
 		t.Errorf("%s: unmuting under moderation answered %s, want a not-allowed error", refused.Name, answer.Detail)
 	}
 	t.Logf("%s: self-unmute under moderation refused: %s", refused.Name, answer.Detail)
+	// What lib-jitsi-meet does with the refusal: it logs it and keeps its
+	// track unmuted (the others see it unmuted in presence), as with
+	// Jicofo's refusal; the bridge's force-mute is what keeps it silent.
+	var stillMuted bool
+	do(ctx, t, refused, &stillMuted, "localMuted", "audio")
+	t.Logf("participant-visible: after the refusal %s's own audio track is muted=%v; the bridge keeps dropping it", refused.Name, stillMuted)
 
 	// Approval, then unmute.
 	do(ctx, t, mod, nil, "avModerationApprove", "audio", ids[1])
