@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/internal/clustertest"
 	"focal/internal/jitsimeet"
@@ -602,6 +603,95 @@ func TestBreakoutRooms(t *testing.T) {
 		}
 	}
 	prosodyErrors(t, d.c.Prosody)
+}
+
+// Everyone goes to a breakout room, the moderator last, by their own
+// choice (Jitsi Meet's "join" button): the main room is left with nobody
+// but the focus, each leaving with the status switch_room, and the focus
+// keeps its conference. Then each comes back by itself ("leave breakout
+// room") and they are in session again in the main room.
+func TestEveryoneToABreakoutRoomAndBack(t *testing.T) {
+	d, ctx := jitsiDeploy(t, clustertest.Options{})
+	pages := d.open(ctx, t, "page", 2)
+	room := "everyone"
+	ids := d.join(ctx, t, room, pages)
+	awaitFullMesh(ctx, t, pages, ids)
+	mod, other := pages[0], pages[1]
+	awaitModerator(ctx, t, mod)
+	var mainJID string
+	do(ctx, t, mod, &mainJID, "roomJID")
+	do(ctx, t, mod, nil, "createBreakoutRoom", "Everyone")
+	rooms := awaitRooms(ctx, t, mod, "a breakout room", func(r map[string]breakoutRoom) bool {
+		return slices.ContainsFunc(slices.Collect(maps.Values(r)), func(b breakoutRoom) bool { return !b.IsMainRoom })
+	})
+	var breakoutJID string
+	for _, r := range rooms {
+		if !r.IsMainRoom {
+			breakoutJID = r.JID
+		}
+	}
+
+	there := make([]jitsimeet.Event, len(pages))
+	for i, p := range []*jitsimeet.Page{other, mod} {
+		mark := p.Mark()
+		do(ctx, t, p, nil, "moveToRoom", breakoutJID)
+		ev, err := p.AwaitAfter(ctx, mark, "CONFERENCE_JOINED in "+breakoutJID, func(e jitsimeet.Event) bool {
+			return e.Type == jitsimeet.ConferenceJoined && e.Room == breakoutJID
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		there[i] = ev
+	}
+	awaitTracksAfter(ctx, t, other, there[0].Seq, there[1].Participant)
+	awaitTracksAfter(ctx, t, mod, there[1].Seq, there[0].Participant)
+
+	// The main room's conference is still there, with nobody in it.
+	main := awaitConference(ctx, t, d.c, mainJID, func(s conference.Snapshot) bool { return len(s.Participants) == 0 })
+	t.Logf("main room kept while everyone is in the breakout room: %s joined=%v participants=%d", main.Room, main.Joined, len(main.Participants))
+
+	back := make([]jitsimeet.Event, len(pages))
+	for i, p := range []*jitsimeet.Page{other, mod} {
+		mark := p.Mark()
+		do(ctx, t, p, nil, "moveToRoom", mainJID)
+		ev, err := p.AwaitAfter(ctx, mark, "CONFERENCE_JOINED in "+mainJID, func(e jitsimeet.Event) bool {
+			return e.Type == jitsimeet.ConferenceJoined && e.Room == mainJID
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back[i] = ev
+	}
+	awaitTracksAfter(ctx, t, other, back[0].Seq, back[1].Participant)
+	awaitTracksAfter(ctx, t, mod, back[1].Seq, back[0].Participant)
+	noFailures(t, pages)
+	prosodyErrors(t, d.c.Prosody)
+}
+
+// awaitConference waits until node 0 lists the conference of roomJID in a
+// state ok accepts, and returns it.
+func awaitConference(ctx context.Context, t *testing.T, c *clustertest.Cluster, roomJID string, ok func(conference.Snapshot) bool) conference.Snapshot {
+	t.Helper()
+	tick := time.NewTicker(bridgePoll)
+	defer tick.Stop()
+	var last []conference.Snapshot
+	for {
+		confs, err := c.Node(0).Conferences(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = confs
+		for _, s := range confs {
+			if strings.EqualFold(s.Room, roomJID) && ok(s) {
+				return s
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("conference %s not as expected; conferences: %+v", roomJID, last)
+		}
+	}
 }
 
 // 4. Lobby: the moderator enables it; a new page finds the room

@@ -330,6 +330,9 @@
         // A participant, by the connection JID the breakout rooms' list
         // gives it, as Jitsi Meet sends someone to a room.
         sendJIDToRoom: (jid, roomJid) => conference.getBreakoutRooms().sendParticipantToRoom(jid, roomJid),
+        // The user's own move: Jitsi Meet's "join" of a breakout room and
+        // "leave breakout room" (back to the main room).
+        moveToRoom: roomJid => moveToRoom(conference, roomJid),
         enableLobby: () => conference.enableLobby(),
         lobbyApproveAccess: id => conference.lobbyApproveAccess(id),
     };
