@@ -793,7 +793,7 @@ func TestAVModerationSurvivesOwnerKill(t *testing.T) {
 	}
 	awaitForceMute(ctx, t, c, map[string]bool{ids[0]: false, ids[1]: true, ids[2]: true})
 
-	victim := ownerOf(ctx, t, c, room)
+	victim := ownerOf(ctx, t, c, c.Room(room))
 	if victim.Name() != victimName {
 		t.Fatalf("%s is driven by %s, not by its shard's owner %s", room, victim.Name(), victimName)
 	}
@@ -801,7 +801,7 @@ func TestAVModerationSurvivesOwnerKill(t *testing.T) {
 	if err := victim.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	heir := awaitNewOwner(ctx, t, c, room, victim)
+	heir := awaitNewOwner(ctx, t, c, c.Room(room), victim)
 	t.Logf("%s killed; %s drives %s %v later", victim.Name(), heir.Name(), room, time.Since(killed).Round(time.Millisecond))
 
 	// Unmute without approval, after the failover.
@@ -829,24 +829,132 @@ func TestAVModerationSurvivesOwnerKill(t *testing.T) {
 	noFailures(t, pages)
 }
 
-// ownerOf is the node that drives room.
-func ownerOf(ctx context.Context, t *testing.T, c *clustertest.Cluster, room string) *clustertest.Node {
+// Breakout rooms across a SIGKILL, in a three-node cluster: two pages
+// are in a breakout room when the node driving its conference is killed.
+// They stay in session there (no new CONFERENCE_JOINED, no failure), and
+// the moderator then brings them back to the main room, where all three
+// are in session.
+func TestBreakoutRoomSurvivesOwnerKill(t *testing.T) {
+	d, ctx := jitsiDeploy(t, clustertest.Options{Nodes: 3})
+	c := d.c
+	pages := d.open(ctx, t, "page", 3)
+	ids := d.join(ctx, t, "breakoutfailover", pages)
+	awaitFullMesh(ctx, t, pages, ids)
+	mod, movers := pages[0], pages[1:]
+	awaitModerator(ctx, t, mod)
+	var mainJID string
+	do(ctx, t, mod, &mainJID, "roomJID")
+	do(ctx, t, mod, nil, "createBreakoutRoom", "Room A")
+	rooms := awaitRooms(ctx, t, mod, "a breakout room", func(r map[string]breakoutRoom) bool {
+		return slices.ContainsFunc(slices.Collect(maps.Values(r)), func(b breakoutRoom) bool { return !b.IsMainRoom })
+	})
+	var breakoutJID string
+	jidOf := map[string]string{}
+	for _, r := range rooms {
+		if !r.IsMainRoom {
+			breakoutJID = r.JID
+		}
+		for nick, p := range r.Participants {
+			jidOf[nick[strings.LastIndex(nick, "/")+1:]] = p.JID
+		}
+	}
+	marks := make([]int, len(movers))
+	for i, p := range movers {
+		marks[i] = p.Mark()
+		do(ctx, t, mod, nil, "sendJIDToRoom", jidOf[ids[i+1]], breakoutJID)
+	}
+	joined := make([]jitsimeet.Event, len(movers))
+	for i, p := range movers {
+		joined[i] = moved(ctx, t, p, marks[i], breakoutJID)
+	}
+	for i, p := range movers {
+		awaitTracksAfter(ctx, t, p, joined[i].Seq, joined[1-i].Participant)
+	}
+
+	victim := ownerOf(ctx, t, c, breakoutJID)
+	mainOwner := ownerOf(ctx, t, c, mainJID)
+	holder, err := c.ComponentHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("breakout room driven by %s, main room by %s, component held by %s", victim.Name(), mainOwner.Name(), holder.Name())
+	for i, p := range movers {
+		marks[i] = p.Mark()
+	}
+	killed := time.Now()
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	heir := awaitNewOwner(ctx, t, c, breakoutJID, victim)
+	t.Logf("%s killed; %s drives the breakout room %v later", victim.Name(), heir.Name(), time.Since(killed).Round(time.Millisecond))
+	if _, err := c.ComponentHolder(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if victim == mainOwner {
+		awaitNewOwner(ctx, t, c, mainJID, victim)
+	}
+	for i, p := range movers {
+		for _, e := range p.Events()[marks[i]:] {
+			if e.Type == jitsimeet.ConferenceJoined || e.Type == jitsimeet.ConferenceLeft || e.Type == jitsimeet.Kicked {
+				t.Errorf("%s in the breakout room after the kill: %s", p.Name, e)
+			}
+		}
+	}
+
+	// Back to the main room.
+	rooms = awaitRooms(ctx, t, mod, "both in the breakout room", func(r map[string]breakoutRoom) bool {
+		for _, b := range r {
+			if b.JID == breakoutJID {
+				return len(b.Participants) == len(movers)
+			}
+		}
+		return false
+	})
+	var jids []string
+	for _, b := range rooms {
+		if b.JID == breakoutJID {
+			for _, p := range b.Participants {
+				jids = append(jids, p.JID)
+			}
+		}
+	}
+	modMark := mod.Mark()
+	for i, p := range movers {
+		marks[i] = p.Mark()
+	}
+	for _, jid := range jids {
+		do(ctx, t, mod, nil, "sendJIDToRoom", jid, mainJID)
+	}
+	back := make([]string, len(movers))
+	for i, p := range movers {
+		joined[i] = moved(ctx, t, p, marks[i], mainJID)
+		back[i] = joined[i].Participant
+	}
+	for i, p := range movers {
+		awaitTracksAfter(ctx, t, p, joined[i].Seq, ids[0], back[1-i])
+	}
+	awaitTracksAfter(ctx, t, mod, modMark, back...)
+	noFailures(t, pages)
+}
+
+// ownerOf is the node that drives the room roomJID.
+func ownerOf(ctx context.Context, t *testing.T, c *clustertest.Cluster, roomJID string) *clustertest.Node {
 	t.Helper()
 	for _, n := range c.Running() {
 		rooms, err := n.OwnRooms(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if slices.Contains(rooms, c.Room(room)) {
+		if slices.ContainsFunc(rooms, func(r string) bool { return strings.EqualFold(r, roomJID) }) {
 			return n
 		}
 	}
-	t.Fatalf("no node drives %s", room)
+	t.Fatalf("no node drives %s", roomJID)
 	return nil
 }
 
-// awaitNewOwner waits until a node other than old drives room.
-func awaitNewOwner(ctx context.Context, t *testing.T, c *clustertest.Cluster, room string, old *clustertest.Node) *clustertest.Node {
+// awaitNewOwner waits until a node other than old drives roomJID.
+func awaitNewOwner(ctx context.Context, t *testing.T, c *clustertest.Cluster, roomJID string, old *clustertest.Node) *clustertest.Node {
 	t.Helper()
 	tick := time.NewTicker(bridgePoll)
 	defer tick.Stop()
@@ -859,14 +967,14 @@ func awaitNewOwner(ctx context.Context, t *testing.T, c *clustertest.Cluster, ro
 			if err != nil {
 				continue // a node busy taking over may not answer at once
 			}
-			if slices.Contains(rooms, c.Room(room)) {
+			if slices.ContainsFunc(rooms, func(r string) bool { return strings.EqualFold(r, roomJID) }) {
 				return n
 			}
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			t.Fatalf("no node took over %s", room)
+			t.Fatalf("no node took over %s", roomJID)
 		}
 	}
 }
