@@ -398,6 +398,46 @@ func TestAVModeration(t *testing.T) {
 	prosodyErrors(t, d.c.Prosody)
 }
 
+// Bad input from a real client: a participant sends the focus, through
+// the room, a json-message dressed as the av_moderation component's,
+// switching moderation on. The focus refuses it (not-allowed) and nothing
+// changes: nobody is told to mute, the bridge drops nobody's audio.
+func TestForgedAVModerationFromAPageIsRefused(t *testing.T) {
+	d, ctx := jitsiDeploy(t, clustertest.Options{})
+	pages := d.open(ctx, t, "page", 3)
+	room := "forged"
+	ids := d.join(ctx, t, room, pages)
+	awaitFullMesh(ctx, t, pages, ids)
+	awaitModerator(ctx, t, pages[0])
+	forger := pages[2]
+	roomJID := d.c.Room(room)
+	body := fmt.Sprintf(`{"type":"av_moderation","enabled":true,"mediaType":"audio","room":%q,"actor":%q}`, roomJID, roomJID+"/"+ids[2])
+	marks := make([]int, len(pages))
+	for i, p := range pages {
+		marks[i] = p.Mark()
+	}
+	do(ctx, t, forger, nil, "sendRaw", fmt.Sprintf(`<message xmlns="jabber:client" to="%s/focus" type="chat" id="forged1"><json-message xmlns="http://jitsi.org/jitmeet">%s</json-message></message>`, roomJID, body))
+	refusal, err := forger.AwaitAfter(ctx, marks[2], "the focus's refusal", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.Stanza && e.Dir == "in" && strings.HasPrefix(e.Detail, "<message") && strings.Contains(e.Detail, `type="error"`)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(refusal.Detail, "not-allowed") {
+		t.Errorf("%s: forged moderation answered %s, want not-allowed", forger.Name, refusal.Detail)
+	}
+	t.Logf("%s: forged moderation refused: %s", forger.Name, refusal.Detail)
+	awaitForceMute(ctx, t, d.c, map[string]bool{ids[0]: false, ids[1]: false, ids[2]: false})
+	for i, p := range pages {
+		for _, e := range p.Events()[marks[i]:] {
+			if isMuteStanza(e, "in", "audio", "true") || localMuted("audio", true)(e) || e.Type == jitsimeet.AVModerationChanged {
+				t.Errorf("%s after the forged message: %s", p.Name, e)
+			}
+		}
+	}
+	noFailures(t, pages)
+}
+
 // startMuted checks that p's session-initiate tells it to start with its
 // audio muted. lib-jitsi-meet 01daa07c does not read <startmuted/> (Jitsi
 // Meet's UI mutes the newcomer on AV_MODERATION_CHANGED); what the focus

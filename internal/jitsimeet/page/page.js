@@ -334,6 +334,17 @@
         // "leave breakout room" (back to the main room).
         moveToRoom: roomJid => moveToRoom(conference, roomJid),
         enableLobby: () => conference.enableLobby(),
+        // A stanza of the test's own, sent on the page's connection as a
+        // modified client could (bad-input tests). Its from is the
+        // server's to set.
+        sendRaw: xml => {
+            const doc = new DOMParser().parseFromString(xml, 'text/xml');
+            const err = doc.getElementsByTagName('parsererror')[0];
+            if (err) {
+                throw new Error(`sendRaw: ${err.textContent}`);
+            }
+            connection.xmpp.connection._stropheConn.send(doc.documentElement);
+        },
         lobbyApproveAccess: id => conference.lobbyApproveAccess(id),
     };
     window.focalDo = async function (name, args) {
