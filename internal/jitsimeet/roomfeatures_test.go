@@ -977,6 +977,94 @@ func TestBreakoutRoomSurvivesOwnerKill(t *testing.T) {
 	noFailures(t, pages)
 }
 
+// The lobby across a SIGKILL of the node driving the conference, in a
+// three-node cluster: the lobby is on, the owner node is killed, then a
+// page knocks, is approved and gets a session from the node that took
+// over.
+func TestLobbySurvivesOwnerKill(t *testing.T) {
+	d, ctx := jitsiDeploy(t, clustertest.Options{Nodes: 3})
+	c := d.c
+	holder, err := c.ComponentHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := holder.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []cluster.Member
+	victimName := ""
+	for _, m := range view.Members {
+		members = append(members, cluster.Member{Name: m.Name})
+		if m.Name != holder.Name() {
+			victimName = m.Name
+		}
+	}
+	room := roomOwnedBy(c, "lobbyfailover", victimName, members)
+	pages := d.open(ctx, t, "page", 3)
+	ids := d.join(ctx, t, room, pages[:2])
+	awaitFullMesh(ctx, t, pages[:2], ids)
+	mod, knocker := pages[0], pages[2]
+	awaitModerator(ctx, t, mod)
+	do(ctx, t, mod, nil, "enableLobby")
+	if _, err := mod.Await(ctx, "members-only on", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.MembersOnlyChanged && e.Detail == "enabled"
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	victim := ownerOf(ctx, t, c, c.Room(room))
+	if victim.Name() != victimName {
+		t.Fatalf("%s is driven by %s, not by its shard's owner %s", room, victim.Name(), victimName)
+	}
+	killed := time.Now()
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	heir := awaitNewOwner(ctx, t, c, c.Room(room), victim)
+	t.Logf("%s killed; %s drives %s %v later", victim.Name(), heir.Name(), room, time.Since(killed).Round(time.Millisecond))
+
+	cfg := jitsimeet.ConfigFor(c.Prosody, room)
+	cfg.Knock = "knocker"
+	if err := knocker.Join(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	refusal, err := knocker.Await(ctx, "the members-only refusal", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceFailed && strings.Contains(e.Detail, "membersOnly")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	knock, err := knocker.AwaitAfter(ctx, refusal.Seq+1, "the knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyKnock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := mod.Await(ctx, "a knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyUserJoined })
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(ctx, t, mod, nil, "lobbyApproveAccess", waiting.Participant)
+	joined, err := knocker.AwaitAfter(ctx, knock.Seq+1, "CONFERENCE_JOINED after approval", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceJoined
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitTracksAfter(ctx, t, knocker, joined.Seq, ids...)
+	for _, p := range pages[:2] {
+		if _, err := p.AwaitRemoteTracks(ctx, joined.Participant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noFailures(t, pages[:2])
+	for _, e := range knocker.Failures() {
+		if e.Seq == refusal.Seq {
+			continue // the refusal that makes Jitsi Meet knock
+		}
+		t.Errorf("%s: %s", knocker.Name, e)
+	}
+}
+
 // ownerOf is the node that drives the room roomJID.
 func ownerOf(ctx context.Context, t *testing.T, c *clustertest.Cluster, roomJID string) *clustertest.Node {
 	t.Helper()
