@@ -802,23 +802,7 @@ func TestLobbyKnockAndApprove(t *testing.T) {
 func TestAVModerationSurvivesOwnerKill(t *testing.T) {
 	d, ctx := jitsiDeploy(t, clustertest.Options{Nodes: 3})
 	c := d.c
-	holder, err := c.ComponentHolder(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := holder.Cluster(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var members []cluster.Member
-	victimName := ""
-	for _, m := range view.Members {
-		members = append(members, cluster.Member{Name: m.Name})
-		if m.Name != holder.Name() {
-			victimName = m.Name
-		}
-	}
-	room := roomOwnedBy(c, "avfailover", victimName, members)
+	room, victimName := failoverRoom(ctx, t, c, "avfailover")
 
 	pages := d.open(ctx, t, "page", 4)
 	ids := d.join(ctx, t, room, pages[:3])
@@ -984,23 +968,7 @@ func TestBreakoutRoomSurvivesOwnerKill(t *testing.T) {
 func TestLobbySurvivesOwnerKill(t *testing.T) {
 	d, ctx := jitsiDeploy(t, clustertest.Options{Nodes: 3})
 	c := d.c
-	holder, err := c.ComponentHolder(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := holder.Cluster(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var members []cluster.Member
-	victimName := ""
-	for _, m := range view.Members {
-		members = append(members, cluster.Member{Name: m.Name})
-		if m.Name != holder.Name() {
-			victimName = m.Name
-		}
-	}
-	room := roomOwnedBy(c, "lobbyfailover", victimName, members)
+	room, victimName := failoverRoom(ctx, t, c, "lobbyfailover")
 	pages := d.open(ctx, t, "page", 3)
 	ids := d.join(ctx, t, room, pages[:2])
 	awaitFullMesh(ctx, t, pages[:2], ids)
@@ -1063,6 +1031,90 @@ func TestLobbySurvivesOwnerKill(t *testing.T) {
 		}
 		t.Errorf("%s: %s", knocker.Name, e)
 	}
+}
+
+// failoverRoom names a room (prefix and a number) whose shard a node
+// other than the focus component's holder owns, and that node: killing it
+// leaves the component held (see failover_test.go).
+func failoverRoom(ctx context.Context, t *testing.T, c *clustertest.Cluster, prefix string) (room, owner string) {
+	t.Helper()
+	holder, err := c.ComponentHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := holder.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []cluster.Member
+	for _, m := range view.Members {
+		members = append(members, cluster.Member{Name: m.Name})
+		if m.Name != holder.Name() {
+			owner = m.Name
+		}
+	}
+	return roomOwnedBy(c, prefix, owner, members), owner
+}
+
+// Moderator mute across a SIGKILL of the node driving the conference, in
+// a three-node cluster: a page the moderator muted before the kill
+// unmutes itself after it (no moderation: the node that took over
+// agrees), and the moderator mutes it again, the page being told by the
+// new owner with the moderator as actor.
+func TestModeratorMuteAfterOwnerKill(t *testing.T) {
+	d, ctx := jitsiDeploy(t, clustertest.Options{Nodes: 3})
+	c := d.c
+	room, victimName := failoverRoom(ctx, t, c, "mutefailover")
+	pages := d.open(ctx, t, "page", 2)
+	ids := d.join(ctx, t, room, pages)
+	awaitFullMesh(ctx, t, pages, ids)
+	mod, target := pages[0], pages[1]
+	awaitModerator(ctx, t, mod)
+	do(ctx, t, mod, nil, "muteParticipant", ids[1], "audio")
+	if _, err := target.Await(ctx, "its audio muted by the moderator", localMuted("audio", true)); err != nil {
+		t.Fatal(err)
+	}
+
+	victim := ownerOf(ctx, t, c, c.Room(room))
+	if victim.Name() != victimName {
+		t.Fatalf("%s is driven by %s, not by its shard's owner %s", room, victim.Name(), victimName)
+	}
+	killed := time.Now()
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	heir := awaitNewOwner(ctx, t, c, c.Room(room), victim)
+	t.Logf("%s killed; %s drives %s %v later", victim.Name(), heir.Name(), room, time.Since(killed).Round(time.Millisecond))
+
+	mark := target.Mark()
+	var res struct {
+		MutedByFocus bool `json:"mutedByFocus"`
+	}
+	do(ctx, t, target, &res, "unmuteLocal", "audio")
+	if !res.MutedByFocus {
+		t.Errorf("%s: lib-jitsi-meet did not take its audio as muted by the focus", target.Name)
+	}
+	_, answer := awaitMuteAnswer(ctx, t, target, mark, "audio", "false")
+	if !strings.Contains(answer.Detail, `type="result"`) {
+		t.Errorf("%s: unmuting itself after the failover answered %s, want a result", target.Name, answer.Detail)
+	}
+	if _, err := mod.AwaitAfter(ctx, 0, ids[1]+"'s audio unmuted", remoteMuted(ids[1], "audio", false)); err != nil {
+		t.Fatal(err)
+	}
+
+	mark = target.Mark()
+	do(ctx, t, mod, nil, "muteParticipant", ids[1], "audio")
+	if _, err := target.AwaitAfter(ctx, mark, "its audio muted again", localMuted("audio", true)); err != nil {
+		t.Fatal(err)
+	}
+	notice, err := target.AwaitAfter(ctx, mark, "the new owner's mute IQ", func(e jitsimeet.Event) bool { return isMuteStanza(e, "in", "audio", "true") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if actor := attr(notice.Detail, "actor"); actor != c.Room(room)+"/"+ids[0] {
+		t.Errorf("%s: mute IQ actor %q after the failover, want %s", target.Name, actor, c.Room(room)+"/"+ids[0])
+	}
+	noFailures(t, pages)
 }
 
 // ownerOf is the node that drives the room roomJID.
