@@ -110,9 +110,10 @@ func remoteMuted(id, media string, muted bool) func(jitsimeet.Event) bool {
 	}
 }
 
-// awaitRefusal waits on p for the focus's error answer to a mute request
-// p sent after mark, and returns it; it fails the test if the answer is a
-// result.
+// awaitMuteAnswer waits on p for a mute request of media with value
+// (true or false) that p sent after mark, and for the focus's answer to
+// it (the page reports the answers to its mute requests, results too),
+// and returns both.
 func awaitMuteAnswer(ctx context.Context, t *testing.T, p *jitsimeet.Page, mark int, media, value string) (sent, answer jitsimeet.Event) {
 	t.Helper()
 	sent, err := p.AwaitAfter(ctx, mark, fmt.Sprintf("a %s mute=%s request", media, value), func(e jitsimeet.Event) bool {
@@ -126,9 +127,6 @@ func awaitMuteAnswer(ctx context.Context, t *testing.T, p *jitsimeet.Page, mark 
 		return e.Type == jitsimeet.Stanza && e.Dir == "in" && strings.HasPrefix(e.Detail, "<iq") && attr(e.Detail, "id") == id
 	})
 	if err != nil {
-		// A result carries nothing the tap reports: look for it among
-		// every stanza would need a wider tap; an answer that never
-		// comes is the failure.
 		t.Fatal(err)
 	}
 	return sent, answer
