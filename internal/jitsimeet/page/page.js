@@ -147,7 +147,7 @@
         // mod_muc_meeting_id sets it).
         on(ev.CONFERENCE_UNIQUE_ID_SET, id => report('CONFERENCE_UNIQUE_ID_SET', { detail: String(id) }));
 
-                // Mute state of every track, the page's own and the others'.
+        // Mute state of every track, the page's own and the others'.
         on(ev.TRACK_MUTE_CHANGED, track => {
             report('TRACK_MUTE_CHANGED', {
                 participant: track.isLocal() ? conf.myUserId() : track.getParticipantId(),
@@ -179,7 +179,7 @@
         on(ev.LOBBY_USER_JOINED, (id, name) => report('LOBBY_USER_JOINED', { participant: id, detail: name || '' }));
         on(ev.LOBBY_USER_LEFT, id => report('LOBBY_USER_LEFT', { participant: id }));
 
-// ICE and Jingle session events are not part of the public API; the
+        // ICE and Jingle session events are not part of the public API; the
         // conference's chat room re-emits them (lib-jitsi-meet's XMPPEvents).
         const room = conf.room;
         if (room && room.addListener) {
