@@ -64,11 +64,13 @@ func (c *conference) onMute(ctx actor.Context, iq *xmpp.Element, from *member, p
 func (c *conference) occupant(nick string) string { return c.room + "/" + nick }
 
 // tellMuted sends m the mute notification, as from actor ("" for the
-// focus itself).
+// focus itself). It is sent without awaiting an answer, as Jicofo sends
+// it: lib-jitsi-meet handles it and never answers (strophe.emuc onMute),
+// so a tracked request would only time out.
 func (c *conference) tellMuted(m *member, media xmpp.MuteMedia, mute bool, actor string) {
 	n := xmpp.MuteRequest{Media: media, Mute: mute, Actor: actor}
 	iq := xmpp.NewIQ(xmpp.IQSet, "", c.occupant(m.Nick), "", n.Element())
-	c.queue(iq, focalpb.OutgoingKind_OUTGOING_REQUEST, m.Nick, "", nil)
+	c.queue(iq, focalpb.OutgoingKind_OUTGOING_STANZA, m.Nick, "", nil)
 }
 
 // mayUnmute says whether AV moderation lets m unmute media.

@@ -66,7 +66,8 @@ func TestAModeratorMutesAnotherWhoIsTold(t *testing.T) {
 	twoInCall(t, c)
 
 	c.awaitResult(c.muteIQ("alice", "bob", xmpp.MuteAudio, true), "alice muting bob")
-	c.wire.awaitRequest(t, "bob told he was muted by alice", c.isMuteTo("bob", xmpp.MuteAudio, true, c.occupant("alice"))).result(nil)
+	// Sent, not asked: lib-jitsi-meet never answers it.
+	c.wire.awaitSent(t, "bob told he was muted by alice", c.isMuteTo("bob", xmpp.MuteAudio, true, c.occupant("alice")))
 	c.awaitResult(c.muteIQ("bob", "bob", xmpp.MuteVideo, true), "bob muting his video")
 	c.awaitResult(c.muteIQ("bob", "bob", xmpp.MuteVideo, false), "bob unmuting his video")
 	c.nothingMore("after the mutes")
@@ -114,7 +115,7 @@ func TestAVModerationForceMutesAllButTheWhitelisted(t *testing.T) {
 	twoInCall(t, c)
 
 	c.avModeration(map[string]any{"enabled": true, "mediaType": "audio", "actor": c.occupant("alice")})
-	c.wire.awaitRequest(t, "bob told to mute", c.isMuteTo("bob", xmpp.MuteAudio, true, "")).result(nil)
+	c.wire.awaitSent(t, "bob told to mute", c.isMuteTo("bob", xmpp.MuteAudio, true, ""))
 	c.bridgeWire.awaitRequest(t, "bob's audio force-muted", forceMuted("bob", true, false)).result(nil)
 	c.nothingMore("moderation on")
 

@@ -35,6 +35,9 @@ type Status struct {
 	// only in the answer about a single bridge.
 	Meetings map[string][]string `json:"meetings,omitempty"`
 	Sources  map[string]int      `json:"sources,omitempty"`
+	// ForceMute is what the focus last told the bridge to drop of each
+	// endpoint's media (by "meeting/endpoint"; absent: never told).
+	ForceMute map[string]xmpp.Colibri2ForceMute `json:"force_mute,omitempty"`
 }
 
 // StatusOf summarises b; with detail it lists the conferences' endpoints.
@@ -51,6 +54,7 @@ func StatusOf(b *Bridge, detail bool) Status {
 	if detail {
 		out.Meetings = make(map[string][]string, len(st.Conferences))
 		out.Sources = make(map[string]int)
+		out.ForceMute = make(map[string]xmpp.Colibri2ForceMute)
 	}
 	for id, c := range st.Conferences {
 		out.Endpoints += len(c.Endpoints)
@@ -58,6 +62,9 @@ func StatusOf(b *Bridge, detail bool) Status {
 			eps := make([]string, 0, len(c.Endpoints))
 			for ep, e := range c.Endpoints {
 				eps = append(eps, ep)
+				if e.ForceMute != nil {
+					out.ForceMute[id+"/"+ep] = *e.ForceMute
+				}
 				if e.Sources != nil {
 					for _, ms := range e.Sources.MediaSources {
 						out.Sources[id+"/"+ep] += len(ms.Sources)

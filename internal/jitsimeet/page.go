@@ -50,6 +50,19 @@ const (
 	Left                  = "LEFT"   // Page.Leave has finished
 	HarnessError          = "HARNESS_ERROR"
 	PageError             = "PAGE_ERROR" // an uncaught exception or rejection in the page
+
+	// Room features (mute, AV moderation, breakout rooms, lobby).
+	TrackMuteChanged        = "TRACK_MUTE_CHANGED"     // any track, Local for the page's own; Detail muted or unmuted
+	AVModerationChanged     = "AV_MODERATION_CHANGED"  // Media, Detail enabled or disabled, Actor
+	AVModerationApproved    = "AV_MODERATION_APPROVED" // this page may unmute Media
+	AVModerationRejected    = "AV_MODERATION_REJECTED" // this page may no longer unmute Media
+	AVParticipantApproved   = "AV_MODERATION_PARTICIPANT_APPROVED"
+	BreakoutRoomsUpdated    = "BREAKOUT_ROOMS_UPDATED"      // Detail: the rooms as JSON
+	BreakoutRoomsMoveToRoom = "BREAKOUT_ROOMS_MOVE_TO_ROOM" // Detail: the room's JID; the page follows
+	MoveLeft                = "MOVE_LEFT"                   // the page left a room to move to another
+	MembersOnlyChanged      = "MEMBERS_ONLY_CHANGED"        // lobby on or off, in Detail
+	LobbyUserJoined         = "LOBBY_USER_JOINED"           // someone knocks
+	LobbyKnock              = "LOBBY_KNOCK"                 // this page found the room members-only and knocks
 )
 
 const (
@@ -71,6 +84,8 @@ type Event struct {
 	Ready       bool    `json:"ready,omitempty"`     // CONFERENCE_REQUEST_ANSWER
 	SID         string  `json:"sid,omitempty"`       // Jingle session id
 	Dir         string  `json:"dir,omitempty"`       // stanza: in or out
+	Room        string  `json:"room,omitempty"`      // CONFERENCE_JOINED: the room's JID
+	Actor       string  `json:"actor,omitempty"`     // AV_MODERATION_CHANGED
 
 	At  time.Time `json:"-"` // when the test received it
 	Seq int       `json:"-"` // its index among the page's events (see AwaitAfter)
@@ -81,7 +96,7 @@ func (e Event) Since() time.Duration { return time.Duration(e.T * float64(time.M
 
 func (e Event) String() string {
 	s := fmt.Sprintf("%8.0fms %s", e.T, e.Type)
-	for _, f := range []struct{ k, v string }{{"participant", e.Participant}, {"media", e.Media}, {"sid", e.SID}, {"dir", e.Dir}, {"detail", e.Detail}} {
+	for _, f := range []struct{ k, v string }{{"participant", e.Participant}, {"media", e.Media}, {"room", e.Room}, {"sid", e.SID}, {"dir", e.Dir}, {"detail", e.Detail}} {
 		if f.v != "" {
 			s += " " + f.k + "=" + f.v
 		}
@@ -106,6 +121,9 @@ type Config struct {
 	ServiceURL string         `json:"serviceUrl"`
 	Room       string         `json:"room"`             // the room's name (node part), lower case
 	Conference map[string]any `json:"config,omitempty"` // initJitsiConference options beyond p2p off
+	// Knock, if set, is the display name with which the page knocks when
+	// the room is members-only (lobby on), as Jitsi Meet does.
+	Knock string `json:"knock,omitempty"`
 }
 
 // ConfigFor is the configuration of a page joining room on p, through its
@@ -297,6 +315,32 @@ func (p *Page) Enter(ctx context.Context) error {
 func (p *Page) Leave(ctx context.Context) error {
 	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void]("focalLeave()", chromedp.EvalAwaitPromise)); err != nil {
 		return fmt.Errorf("%s: leave: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Do runs one of the page's actions (page.js focalDo: muteParticipant,
+// unmuteLocal, enableAVModeration, createBreakoutRoom, ...), each a call
+// of lib-jitsi-meet's API as Jitsi Meet makes it, and returns its result
+// decoded into out (nil: discarded). An action that throws is an error.
+func (p *Page) Do(ctx context.Context, out any, action string, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
+	js, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("%s: encode the arguments of %s: %w", p.Name, action, err)
+	}
+	name, _ := json.Marshal(action)
+	res, err := chromedp.Run(p.ctx, chromedp.Evaluate[json.RawMessage]("focalDo("+string(name)+", "+string(js)+")", chromedp.EvalAwaitPromise))
+	if err != nil {
+		return fmt.Errorf("%s: %s%v: %w", p.Name, action, args, err)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		return fmt.Errorf("%s: %s: decode %s: %w", p.Name, action, res, err)
 	}
 	return nil
 }
