@@ -44,6 +44,9 @@ type shardSession struct {
 
 	successor atomic.Pointer[actor.PID]
 	mayResume atomic.Bool
+	// lastHeardNs is when the server last sent something on the session
+	// (unix ns; its opening counts), for mayResumeSince.
+	lastHeardNs atomic.Int64
 
 	mu       sync.Mutex
 	state    session.SMState // the latest, as given to OnState
@@ -56,6 +59,7 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 	cfg := n.cfg
 	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume}
 	ss.mayResume.Store(true)
+	ss.heard()
 	// A resource of its own per session and process: binding never evicts
 	// another node's session, or a session this node resumed from another.
 	jid := cfg.FocusJID() + "/" + cfg.Resource() + "-s" + strconv.Itoa(shard) + "-" + randomSuffix()
@@ -64,13 +68,16 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		Dial: session.ClientDialer(session.ClientOptions{
 			Addr: cfg.clientAddr(), JID: jid, Password: cfg.UserPassword, TLS: cfg.clientTLS(),
 		}),
-		Handler: func(el *xmpp.Element) { n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss}) },
+		Handler: func(el *xmpp.Element) {
+			ss.heard()
+			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss})
+		},
 		State:   ss.onStreamState,
 		Logger:  cfg.Logger.With("session", id),
 		StreamManagement: &session.StreamManagement{
 			Resume:    resume,
 			OnState:   ss.handOff,
-			MayResume: func(session.SMState) bool { return ss.mayResume.Load() },
+			MayResume: func(session.SMState) bool { return ss.mayResume.Load() && n.mayResumeSince(ss.lastHeard()) },
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -80,11 +87,18 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		defer n.shardRuns.Done()
 		ss.Session.Run(ctx)
 		if err := ss.Session.Err(); err != nil {
-			n.system.Root.Send(n.directory, &directory.SessionEnded{ID: id, Err: err})
+			ss.mu.Lock()
+			st := ss.state
+			ss.mu.Unlock()
+			n.system.Root.Send(n.directory, &directory.SessionEnded{ID: id, Err: err, State: st})
 		}
 	}()
 	return ss
 }
+
+func (ss *shardSession) heard() { ss.lastHeardNs.Store(time.Now().UnixNano()) }
+
+func (ss *shardSession) lastHeard() time.Time { return time.Unix(0, ss.lastHeardNs.Load()) }
 
 func randomSuffix() string {
 	var b [4]byte
@@ -98,6 +112,7 @@ func (ss *shardSession) onStreamState(up bool, addr string) {
 		root.Send(dir, &directory.SessionDown{ID: ss.id})
 		return
 	}
+	ss.heard()
 	ss.mu.Lock()
 	sid := ss.state.ID
 	resumed := sid != "" && (sid == ss.upID || sid == ss.resumeID)

@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/cluster"
@@ -26,6 +28,14 @@ type Placement struct {
 	// declares anybody dead, so a cut-off node stops driving before the
 	// majority's standbys are promoted (Config.PromoteDelay).
 	Reachable int
+	// Contacts is this node's own contact with each other member (see
+	// cluster.Contact): an acknowledged probe shows the two reach each
+	// other both ways. nil: unknown, every member counts as in contact.
+	Contacts map[string]cluster.Contact
+	// FailureTimeout is the longest memberlist keeps a member that stopped
+	// answering alive (cluster.Membership.FailureTimeout): a member silent
+	// for longer is as good as dead, whatever keeps it in the list.
+	FailureTimeout time.Duration
 }
 
 // ListConferences asks the directory for a Conferences reply.
@@ -40,4 +50,7 @@ type (
 	fenceCheck struct{}
 	// promoteDue is the end of a standby's promotion delay.
 	promoteDue struct{ room string }
+	// placeCheck is a moment when placement may decide otherwise with
+	// the same members: a contact has become steady, or a silence long.
+	placeCheck struct{}
 )

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,9 +67,11 @@ type (
 	}
 	// SessionEnded: the session stopped on its own (replaced by another
 	// connection, or resumption declined) and holds nothing any more.
+	// State is the last resumption state its successor was given.
 	SessionEnded struct {
-		ID  string
-		Err error
+		ID    string
+		Err   error
+		State session.SMState
 	}
 )
 
@@ -135,8 +138,19 @@ func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {
 	if l == nil {
 		return
 	}
+	lost := l.session != "" && !msg.Resumed && msg.Session != l.session
 	l.up, l.addr, l.session = true, msg.Addr, msg.Session
 	d.log.Info("shard session up", "session", l.id, "jid", msg.Addr, "resumed", msg.Resumed)
+	if lost && len(l.rooms) > 0 && !d.ownsShard(l.shard) {
+		// The server refused to resume the session (another node took it
+		// over, or it expired): a new one came up, whose StreamUp would
+		// make the conferences join their rooms again. They are not this
+		// node's to drive (it lacks a quorum, or another member owns their
+		// shard): whoever does picks them up.
+		d.dropLink(ctx, l, "its session could not be resumed")
+		d.closeLink(l)
+		return
+	}
 	up := &conference.StreamUp{Addr: msg.Addr, Session: msg.Session, Resumed: msg.Resumed}
 	for room := range l.rooms {
 		if r := d.rooms[room]; r != nil {
@@ -206,6 +220,16 @@ func (d *directory) settle(l *link) {
 	d.closeLink(l)
 }
 
+// ownsShard says whether this node, with quorum, is the first of the
+// shard's live members.
+func (d *directory) ownsShard(shard int) bool {
+	if !d.clustered {
+		return true
+	}
+	ranked := cluster.Ranked(cluster.ShardKey(shard), d.members)
+	return !d.fenced && len(ranked) > 0 && ranked[0].Name == d.self
+}
+
 func (d *directory) closeLink(l *link) {
 	d.log.Info("closing shard session", "session", l.id)
 	l.s.Close()
@@ -245,9 +269,40 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 	}
 	d.sawH(msg.State.ID, msg.State.InboundH)
 	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)
-	ctx.Send(to, &focalpb.ShardSession{
+	final := &focalpb.ShardSession{
 		Shard: int32(l.shard), Id: msg.State.ID, Jid: msg.State.JID, H: msg.State.InboundH,
 		MaxMs: msg.State.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
+	}
+	d.sendFinal(ctx, final, to, time.Now().Add(msg.State.Max))
+}
+
+// finalAttempt bounds one wait for the acknowledgement of a released
+// session's final state.
+const finalAttempt = 500 * time.Millisecond
+
+// sendFinal sends a released session's final state to the node that is to
+// resume it, again until that node acknowledges it: nobody else can resume
+// the session, so a lost final state is a lost conference. Each attempt
+// goes to the shard's live owner if that is another node by then (the
+// first one may have died meanwhile), and they stop when the server has
+// surely forgotten the session (until).
+func (d *directory) sendFinal(ctx actor.Context, final *focalpb.ShardSession, to *actor.PID, until time.Time) {
+	f := ctx.RequestFuture(to, final, finalAttempt)
+	ctx.ReenterAfter(f, func(_ any, err error) {
+		if err == nil {
+			return
+		}
+		if time.Now().After(until) {
+			d.log.Error("released shard session never acknowledged", "session", final.Id, "to", to.Address, "err", err)
+			return
+		}
+		next := to
+		ranked := cluster.Ranked(cluster.ShardKey(int(final.Shard)), d.members)
+		if len(ranked) > 0 && ranked[0].Name != d.self && !d.fenced {
+			next = directoryOf(ranked[0])
+		}
+		d.log.Warn("released shard session not acknowledged yet; sending again", "session", final.Id, "to", next.Address, "err", err)
+		d.sendFinal(ctx, final, next, until)
 	})
 }
 
@@ -260,6 +315,24 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 	delete(d.links, l.id)
 	if d.shardLink[l.shard] == l.id {
 		delete(d.shardLink, l.shard)
+	}
+	switch {
+	case errors.Is(msg.Err, session.ErrReplaced):
+		// Another node resumed the session: the rooms are driven from it
+		// there. Stop driving them without a trace: no leave (the
+		// occupant is the other node's now), no new session joining them.
+		// Placement brings them back here if they are this node's.
+		d.dropLink(ctx, l, "its session was resumed by another node")
+		return
+	case errors.Is(msg.Err, session.ErrResumeDeclined):
+		// This node may have lost the session (it lacks a quorum, or
+		// woke from a stall): others may have resumed it, or will. The
+		// conferences are let go as when cut off, and the session's last
+		// state goes to its successor, which resumes it unless it (or the
+		// node it went to) holds it already: a conference let go is
+		// picked up again.
+		d.letGoLink(ctx, l, msg.State)
+		return
 	}
 	// Its rooms lost their focus occupant with it: they go on a new
 	// session, which joins them.
@@ -275,6 +348,68 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 		}
 	}
 }
+
+// letGoLink lets every conference on l go (final state to its replica,
+// no leave) and sends st, the session's last state, as final to the
+// shard's successor.
+func (d *directory) letGoLink(ctx actor.Context, l *link, st session.SMState) {
+	for room, pid := range l.rooms {
+		delete(d.roomLink, room)
+		if r := d.rooms[room]; r != nil && r.pid.Id == pid && !r.standby && r.handingOff == "" {
+			d.log.Warn("letting the conference go: its session may have been taken over", "room", room, "session", l.id)
+			r.handingOff = cutOff
+			ctx.Send(r.pid, &conference.LetGo{})
+		}
+	}
+	for room := range l.handed {
+		delete(d.roomLink, room)
+	}
+	l.rooms, l.handed, l.waiting = map[string]string{}, map[string]*actor.PID{}, nil
+	if st.ID == "" {
+		return
+	}
+	var to *actor.PID
+	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
+		if m.Name != d.self {
+			to = directoryOf(m)
+			break
+		}
+	}
+	if to == nil {
+		d.log.Warn("session let go: nobody to resume it", "session", l.id)
+		return
+	}
+	d.log.Info("shard session let go", "session", l.id, "to", to.Address, "h", st.InboundH)
+	d.sendFinal(ctx, &focalpb.ShardSession{
+		Shard: int32(l.shard), Id: st.ID, Jid: st.JID, H: st.InboundH,
+		MaxMs: st.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
+	}, to, time.Now().Add(st.Max))
+}
+
+// dropLink stops driving every room on l without a trace, and forgets l:
+// each conference stops as if handed over to nobody (no final state, no
+// leave, nothing to the bridges). Standbys waiting to be promoted on it
+// stay standbys.
+func (d *directory) dropLink(ctx actor.Context, l *link, why string) {
+	for room, pid := range l.rooms {
+		delete(d.roomLink, room)
+		r := d.rooms[room]
+		if r == nil || r.pid.Id != pid || r.standby {
+			continue
+		}
+		d.log.Warn("no longer driving the conference: "+why, "room", room, "session", l.id)
+		r.handingOff = elsewhere
+		ctx.Send(r.pid, &conference.HandOver{Node: elsewhere})
+	}
+	for room := range l.handed {
+		delete(d.roomLink, room)
+	}
+	l.rooms, l.handed, l.waiting = map[string]string{}, map[string]*actor.PID{}, nil
+}
+
+// elsewhere marks, in handingOff, a conference stopped because its
+// session is driven on another node.
+const elsewhere = "(driven elsewhere)"
 
 func (d *directory) sessionIDs() []string {
 	var ids []string

@@ -602,6 +602,16 @@ func interleavings(t *testing.T, journal []bridgesim.Request, initial map[string
 		if len(rs) > 1 {
 			t.Logf("%s: colibri2 senders %s", room, strings.Join(path, " → "))
 		}
+		if len(rs) > 3 {
+			// Interleaved: the requests themselves, for the logs.
+			var lines []string
+			for _, r := range journal {
+				if r.Room == room {
+					lines = append(lines, fmt.Sprintf("%s %s +%v -%v %s", r.At.Format("15:04:05.000"), r.From[strings.LastIndex(r.From, "/")+1:], r.Added, r.Removed, r.Error))
+				}
+			}
+			t.Logf("%s: colibri2 requests:\n\t%s", room, strings.Join(lines, "\n\t"))
+		}
 	}
 	return bad, handbacks
 }

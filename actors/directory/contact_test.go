@@ -1,0 +1,80 @@
+package directory
+
+import (
+	"testing"
+	"time"
+
+	"focal/cluster"
+)
+
+func members(names ...string) []cluster.Member {
+	out := make([]cluster.Member, len(names))
+	for i, n := range names {
+		out[i] = cluster.Member{Name: n}
+	}
+	return out
+}
+
+// A conference is handed over only to a member this node has been in
+// unbroken contact with for SteadyContact; a member re-added after its
+// death without an answered probe, or silent, is not one.
+func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
+	now := time.Unix(1000, 0)
+	d := &directory{cfg: DefaultConfig(), self: "node2", members: members("node1", "node2", "node3")}
+	d.placement = &Placement{Self: "node2", Members: d.members, FailureTimeout: 1800 * time.Millisecond, Contacts: map[string]cluster.Contact{
+		"node1": {},                                                                     // re-added, never heard from since
+		"node3": {Last: now.Add(-200 * time.Millisecond), Since: now.Add(-time.Minute)}, // steady
+	}}
+	if d.steady("node1", now) {
+		t.Error("a member not heard from since its return is steady")
+	}
+	if !d.silent("node1", now) {
+		t.Error("a member not heard from since its return is not silent")
+	}
+	if !d.steady("node3", now) || d.silent("node3", now) {
+		t.Error("a member answering probes for a minute is not steady")
+	}
+	if !d.steady("node2", now) {
+		t.Error("this node is not steady with itself")
+	}
+	// Contact regained a second ago: not steady yet, and when it will be.
+	d.placement.Contacts["node1"] = cluster.Contact{Last: now.Add(-100 * time.Millisecond), Since: now.Add(-time.Second)}
+	if d.steady("node1", now) {
+		t.Error("steady one second into a contact")
+	}
+	if at := d.whenSteady("node1", now); !at.Equal(now.Add(time.Second)) {
+		t.Errorf("steady at %v, want %v", at, now.Add(time.Second))
+	}
+	// Without contact information every member is steady (not clustered).
+	d.placement.Contacts = nil
+	if !d.steady("node1", now) || d.silent("node1", now) {
+		t.Error("without contacts a member is not steady")
+	}
+}
+
+// A released session is picked up by its owner, and by any node it was
+// sent to when its sender owns it (cut off, it let go) or is gone: nobody
+// else has the final state.
+func TestLetGoSessionIsAlwaysPickedUp(t *testing.T) {
+	d := &directory{clustered: true, members: members("a", "b", "c")}
+	const shard = 3
+	ranked := cluster.Ranked(cluster.ShardKey(shard), d.members)
+	owner, other := ranked[0].Name, ranked[2].Name
+	d.self = ranked[1].Name // the replica
+	if !d.picksUp(shard, owner) {
+		t.Errorf("%s does not pick up what the owner %s let go", d.self, owner)
+	}
+	if !d.picksUp(shard, "") {
+		t.Error("a state passed on without a sender is not picked up")
+	}
+	if !d.picksUp(shard, "gone") {
+		t.Error("a state from a node gone from the membership is not picked up")
+	}
+	if d.picksUp(shard, other) {
+		t.Errorf("%s picks up what %s, a live member that is not the owner, sent", d.self, other)
+	}
+	d.self = owner
+	if !d.picksUp(shard, other) {
+		t.Error("the owner does not pick up what it is handed")
+	}
+}

@@ -1,0 +1,44 @@
+package node
+
+import (
+	"testing"
+	"time"
+)
+
+// A quorum held without a break covers what happened since its run began;
+// a sample without quorum, a gap between samples (a stall) or a sampler
+// that has not run lately breaks it.
+func TestContinuityBreaksOnLossGapsAndStaleSamples(t *testing.T) {
+	base := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return base.Add(d) }
+	var c continuity
+	if c.heldThrough(at(0), at(0)) {
+		t.Fatal("held before any sample")
+	}
+	for i := range 10 {
+		c.observe(at(time.Duration(i)*100*time.Millisecond), true)
+	}
+	now := at(900 * time.Millisecond)
+	if !c.heldThrough(now, at(500*time.Millisecond)) || !c.heldThrough(now, at(0)) {
+		t.Errorf("run since %v does not cover 0.5 s", c.heldSince(now))
+	}
+	if c.heldThrough(now, at(-time.Millisecond)) {
+		t.Error("run covers a moment before its first sample")
+	}
+	// Stalled: no sample for 10 s. Until the sampler runs again nothing is
+	// held, and once it does the run starts afresh.
+	woke := at(10900 * time.Millisecond)
+	if !c.heldSince(woke).IsZero() {
+		t.Errorf("held since %v with the sampler 10 s behind", c.heldSince(woke))
+	}
+	c.observe(woke, true)
+	if c.heldThrough(woke, at(500*time.Millisecond)) || !c.heldSince(woke).Equal(woke) {
+		t.Errorf("after a stall: held since %v, want %v", c.heldSince(woke), woke)
+	}
+	// Quorum lost for a sample: broken too.
+	c.observe(woke.Add(100*time.Millisecond), false)
+	c.observe(woke.Add(200*time.Millisecond), true)
+	if got := c.heldSince(woke.Add(200 * time.Millisecond)); !got.Equal(woke.Add(200 * time.Millisecond)) {
+		t.Errorf("after a loss: held since %v", got)
+	}
+}
