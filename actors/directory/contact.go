@@ -39,6 +39,16 @@ func (d *directory) steady(name string, now time.Time) bool {
 	return ok && c.SteadyFor(now, d.cfg.SteadyContact)
 }
 
+// inContact says whether name answered this node's probes lately (within
+// cluster.ContactGap). Without contact information every member is.
+func (d *directory) inContact(name string, now time.Time) bool {
+	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
+		return true
+	}
+	c, ok := d.contact(name)
+	return ok && c.Within(now, cluster.ContactGap)
+}
+
 // silent says whether a member has not been heard from for longer than
 // memberlist's failure timeout: had nothing kept it in the list (a TCP
 // fallback probe through a one-way partition, say), memberlist would have

@@ -182,9 +182,9 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 			if at := d.whenSteady(owner.Name, now); !at.IsZero() {
 				d.recheckAt(ctx, at)
 			}
-			for _, m := range ranked[1:] {
-				if m.Name != d.self && d.steady(m.Name, now) {
-					d.setReplicaTo(ctx, r, m)
+			for _, m := range ranked {
+				if m.Name != d.self && d.inContact(m.Name, now) {
+					d.setReplicaTo(ctx, r, m) // the session's successor too
 					break
 				}
 			}

@@ -122,15 +122,27 @@ func (d *directory) open(shard int, resume session.SMState) *link {
 }
 
 // setSuccessor points the session's resumption state at the node that
-// would drive its shard if this one went.
+// would drive its shard if this one went: the first other member of its
+// ranking that this node is in contact with. The holder acknowledges
+// nothing to the server before the successor acknowledged the state, so a
+// successor that cannot answer (re-added by a one-way partition) would
+// stall the session; one in contact is only passed over for the next.
 func (d *directory) setSuccessor(l *link) {
+	var fallback *actor.PID
+	now := time.Now()
 	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
-		if m.Name != d.self {
+		if m.Name == d.self {
+			continue
+		}
+		if d.inContact(m.Name, now) {
 			l.s.SetSuccessor(directoryOf(m))
 			return
 		}
+		if fallback == nil {
+			fallback = directoryOf(m)
+		}
 	}
-	l.s.SetSuccessor(nil)
+	l.s.SetSuccessor(fallback)
 }
 
 func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {

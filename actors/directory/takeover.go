@@ -36,9 +36,10 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 		return
 	}
 	// Driven here without being its owner (it was let go, or its owner is
-	// out of reach): replicated to the first member in steady contact.
+	// out of reach): replicated to the first member in contact, which is
+	// its session's successor too (setSuccessor).
 	for _, m := range ranked {
-		if m.Name != d.self && d.steady(m.Name, now) {
+		if m.Name != d.self && d.inContact(m.Name, now) {
 			d.setReplicaTo(ctx, r, m)
 			return
 		}
