@@ -45,8 +45,11 @@ type shardSession struct {
 	successor atomic.Pointer[actor.PID]
 	mayResume atomic.Bool
 	// lastHeardNs is when the server last sent something on the session
-	// (unix ns; its opening counts), for mayResumeSince.
+	// (unix ns; its opening counts), for mayResumeSince; everUp: the
+	// stream has been up (a resumption now is of this node's own session,
+	// not a takeover).
 	lastHeardNs atomic.Int64
+	everUp      atomic.Bool
 
 	mu       sync.Mutex
 	state    session.SMState // the latest, as given to OnState
@@ -77,7 +80,7 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		StreamManagement: &session.StreamManagement{
 			Resume:    resume,
 			OnState:   ss.handOff,
-			MayResume: func(session.SMState) bool { return ss.mayResume.Load() && n.mayResumeSince(ss.lastHeard()) },
+			MayResume: ss.mayResumeNow,
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -94,6 +97,21 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		}
 	}()
 	return ss
+}
+
+// mayResumeNow is the session's StreamManagement.MayResume. A takeover
+// (the first resumption of a session another node held) was decided by
+// the directory with quorum; it needs the quorum still. Resuming this
+// node's own session after a drop needs it held without a break since the
+// server was last heard on it (see Node.mayResumeSince).
+func (ss *shardSession) mayResumeNow(session.SMState) bool {
+	if !ss.mayResume.Load() {
+		return false
+	}
+	if !ss.everUp.Load() {
+		return ss.node.inQuorum()
+	}
+	return ss.node.mayResumeSince(ss.lastHeard())
 }
 
 func (ss *shardSession) heard() { ss.lastHeardNs.Store(time.Now().UnixNano()) }
@@ -113,6 +131,7 @@ func (ss *shardSession) onStreamState(up bool, addr string) {
 		return
 	}
 	ss.heard()
+	ss.everUp.Store(true)
 	ss.mu.Lock()
 	sid := ss.state.ID
 	resumed := sid != "" && (sid == ss.upID || sid == ss.resumeID)
