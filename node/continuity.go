@@ -16,23 +16,42 @@ type continuity struct {
 	mu    sync.Mutex
 	since time.Time // start of the current unbroken run with quorum (zero: none)
 	last  time.Time // the latest sample
+	stall time.Time // the first sample after the latest gap (zero: none yet)
 }
 
 // stallGap is the longest gap between two samples (taken every 100 ms)
-// that is not a break.
-const stallGap = 500 * time.Millisecond
+// that is not a stall. It is generous: a busy machine delays a goroutine
+// by tens of milliseconds, a stopped process by seconds.
+const stallGap = time.Second
 
 // observe records a sample taken at now: whether the node had a quorum.
 func (c *continuity) observe(now time.Time, quorum bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	gap := !c.last.IsZero() && now.Sub(c.last) > stallGap
+	if gap {
+		c.stall = now
+	}
 	switch {
 	case !quorum:
 		c.since = time.Time{}
-	case c.since.IsZero() || now.Sub(c.last) > stallGap:
+	case c.since.IsZero() || gap:
 		c.since = now
 	}
 	c.last = now
+}
+
+// stalledAfter says whether the node stalled after t: a gap between
+// samples ended after t, or the sampler has not run for stallGap (it is
+// stalled now, or has just woken and not sampled yet). Before the first
+// sample it says no.
+func (c *continuity) stalledAfter(now, t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last.IsZero() {
+		return false
+	}
+	return now.Sub(c.last) > stallGap || c.stall.After(t)
 }
 
 // heldSince is the start of the current unbroken run with quorum as of

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,9 @@ type shardSession struct {
 	// not a takeover).
 	lastHeardNs atomic.Int64
 	everUp      atomic.Bool
+	// abandoned: the node stalled since the server was last heard on the
+	// session; what arrives on it is not handled (see abandon).
+	abandoned atomic.Bool
 
 	mu       sync.Mutex
 	state    session.SMState // the latest, as given to OnState
@@ -72,6 +76,13 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 			Addr: cfg.clientAddr(), JID: jid, Password: cfg.UserPassword, TLS: cfg.clientTLS(),
 		}),
 		Handler: func(el *xmpp.Element) {
+			if ss.abandoned.Load() {
+				return
+			}
+			if ss.stalledSinceHeard() {
+				ss.abandon()
+				return
+			}
 			ss.heard()
 			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss})
 		},
@@ -112,6 +123,45 @@ func (ss *shardSession) mayResumeNow(session.SMState) bool {
 		return ss.node.inQuorum()
 	}
 	return ss.node.mayResumeSince(ss.lastHeard())
+}
+
+// stalledSinceHeard says whether this node stalled (SIGSTOP, swapping, a
+// frozen VM) since the server was last heard on the session while it may
+// resume it (not cut off, not handing it over).
+func (ss *shardSession) stalledSinceHeard() bool {
+	return ss.node.members != nil && ss.mayResume.Load() && ss.node.quorum.stalledAfter(time.Now(), ss.lastHeard())
+}
+
+// abandon gives up a session this node may have lost while it stalled: the
+// others may have declared it dead and resumed the session, and what
+// arrives now (the server's backlog, read on waking) may be answered by
+// them too. Nothing more is handled or acknowledged; the connection is cut
+// without ending the session, and the directory lets its conferences go
+// with the last state the successor was given: its h is at least what the
+// server was acknowledged (acknowledgements wait for the successor), so
+// resuming from it is safe, and counts only stanzas handled here, so the
+// rest are redelivered to whoever resumes; a holder with more ignores it.
+func (ss *shardSession) abandon() {
+	if !ss.abandoned.CompareAndSwap(false, true) {
+		return
+	}
+	ss.SetMayResume(false)
+	ss.mu.Lock()
+	st := ss.state
+	ss.mu.Unlock()
+	ss.node.log.Warn("shard session abandoned: the node stalled since the server was last heard on it", "session", ss.id, "h", st.InboundH)
+	ss.node.shardRuns.Add(1)
+	go func() {
+		defer ss.node.shardRuns.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if _, err := ss.Detach(ctx); err != nil {
+			ss.node.log.Warn("detach an abandoned shard session", "session", ss.id, "err", err)
+		}
+		ss.node.system.Root.Send(ss.node.directory, &directory.SessionEnded{
+			ID: ss.id, Err: fmt.Errorf("%w: the node stalled", session.ErrResumeDeclined), State: st,
+		})
+	}()
 }
 
 func (ss *shardSession) heard() { ss.lastHeardNs.Store(time.Now().UnixNano()) }
