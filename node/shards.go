@@ -86,8 +86,8 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 			ss.heard()
 			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss})
 		},
-		State:   ss.onStreamState,
-		Logger:  cfg.Logger.With("session", id),
+		State:  ss.onStreamState,
+		Logger: cfg.Logger.With("session", id),
 		StreamManagement: &session.StreamManagement{
 			Resume:    resume,
 			OnState:   ss.handOff,
