@@ -143,7 +143,7 @@ func (n *Node) sendPlacement() string {
 	}
 	n.system.Root.Send(n.directory, &directory.Placement{
 		Self: n.cfg.Node, Members: members, Quorum: quorum, Reachable: reach,
-		Contacts: n.members.Contacts(), FailureTimeout: n.members.FailureTimeout(),
+		Contacts: n.members.Contacts, FailureTimeout: n.members.FailureTimeout(),
 	})
 	names := make([]string, len(members))
 	for i, m := range members {

@@ -19,12 +19,19 @@ import (
 // once views agree: a standby is promoted only when its driver is gone
 // from it (see place).
 
+// contactsFresh bounds the age of the contacts read: decisions within one
+// message share a read.
+const contactsFresh = 50 * time.Millisecond
+
 // contact is this node's contact with a member.
 func (d *directory) contact(name string) (cluster.Contact, bool) {
 	if d.placement == nil || d.placement.Contacts == nil {
 		return cluster.Contact{}, false
 	}
-	c, ok := d.placement.Contacts[name]
+	if d.contacts == nil || time.Since(d.contactsRead) > contactsFresh {
+		d.contacts, d.contactsRead = d.placement.Contacts(), time.Now()
+	}
+	c, ok := d.contacts[name]
 	return c, ok
 }
 

@@ -21,10 +21,12 @@ func members(names ...string) []cluster.Member {
 func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
 	now := time.Unix(1000, 0)
 	d := &directory{cfg: DefaultConfig(), self: "node2", members: members("node1", "node2", "node3")}
-	d.placement = &Placement{Self: "node2", Members: d.members, FailureTimeout: 1800 * time.Millisecond, Contacts: map[string]cluster.Contact{
+	contacts := map[string]cluster.Contact{
 		"node1": {},                                                                     // re-added, never heard from since
 		"node3": {Last: now.Add(-200 * time.Millisecond), Since: now.Add(-time.Minute)}, // steady
-	}}
+	}
+	d.placement = &Placement{Self: "node2", Members: d.members, FailureTimeout: 1800 * time.Millisecond,
+		Contacts: func() map[string]cluster.Contact { return contacts }}
 	if d.steady("node1", now) {
 		t.Error("a member not heard from since its return is steady")
 	}
@@ -38,7 +40,7 @@ func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
 		t.Error("this node is not steady with itself")
 	}
 	// Contact regained a second ago: not steady yet, and when it will be.
-	d.placement.Contacts["node1"] = cluster.Contact{Last: now.Add(-100 * time.Millisecond), Since: now.Add(-time.Second)}
+	contacts["node1"] = cluster.Contact{Last: now.Add(-100 * time.Millisecond), Since: now.Add(-time.Second)}
 	if d.steady("node1", now) {
 		t.Error("steady one second into a contact")
 	}

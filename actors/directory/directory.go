@@ -34,6 +34,9 @@ type directory struct {
 	placement    *Placement // the latest
 	lackingSince time.Time  // quorum missing since (zero: it is not)
 	recheck      time.Time  // a placeCheck is due then (zero: none)
+	// contacts: the latest read of Placement.Contacts, at contactsRead.
+	contacts     map[string]cluster.Contact
+	contactsRead time.Time
 
 	// Shard sessions (see sessions.go).
 	links     map[string]*link                 // by id

@@ -28,10 +28,13 @@ type Placement struct {
 	// declares anybody dead, so a cut-off node stops driving before the
 	// majority's standbys are promoted (Config.PromoteDelay).
 	Reachable int
-	// Contacts is this node's own contact with each other member (see
-	// cluster.Contact): an acknowledged probe shows the two reach each
-	// other both ways. nil: unknown, every member counts as in contact.
-	Contacts map[string]cluster.Contact
+	// Contacts reads this node's own contact with each other member (see
+	// cluster.Contact) as it is now: an acknowledged probe shows the two
+	// reach each other both ways. It is read afresh when a decision needs
+	// it, not sent with each placement: contact grows steady, or goes
+	// stale, without any change to tell. nil: unknown, every member counts
+	// as in contact.
+	Contacts func() map[string]cluster.Contact
 	// FailureTimeout is the longest memberlist keeps a member that stopped
 	// answering alive (cluster.Membership.FailureTimeout): a member silent
 	// for longer is as good as dead, whatever keeps it in the list.

@@ -52,6 +52,7 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Conference.Node = p.Self
 	d.placement = p
+	d.contacts = nil // read afresh
 	for _, m := range p.Members {
 		d.known[m.Name] = m
 	}
