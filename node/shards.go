@@ -269,7 +269,10 @@ func (ss *shardSession) SetMayResume(ok bool) {
 func (ss *shardSession) Release() {
 	ss.afterFlush("release", func(ctx context.Context) {
 		st, err := ss.Detach(ctx)
-		ss.node.system.Root.Send(ss.node.directory, &directory.SessionReleased{ID: ss.id, State: st, Err: err})
+		ss.mu.Lock()
+		handed := ss.state
+		ss.mu.Unlock()
+		ss.node.system.Root.Send(ss.node.directory, &directory.SessionReleased{ID: ss.id, State: st, Handed: handed, Err: err})
 	})
 }
 

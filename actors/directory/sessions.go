@@ -59,11 +59,14 @@ type (
 	}
 	// SessionDown: the stream dropped; it is being re-established.
 	SessionDown struct{ ID string }
-	// SessionReleased: Release is done; State is what to resume from.
+	// SessionReleased: Release is done; State is what to resume from, and
+	// Handed the last state the session gave its successor (for a node cut
+	// off, see onSessionReleased).
 	SessionReleased struct {
-		ID    string
-		State session.SMState
-		Err   error
+		ID     string
+		State  session.SMState
+		Handed session.SMState
+		Err    error
 	}
 	// SessionEnded: the session stopped on its own (replaced by another
 	// connection, or resumption declined) and holds nothing any more.
@@ -278,6 +281,13 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 	if to == nil {
 		d.log.Warn("released shard session: nobody to resume it", "session", l.id)
 		return
+	}
+	if d.fenced && msg.Handed.ID == msg.State.ID && msg.Handed.InboundH <= msg.State.InboundH {
+		// Cut off, the conferences let go could not pass on what reached
+		// them after the successor's last state (the forward went nowhere):
+		// resumed from that state, the server redelivers it to the next
+		// driver. The server was acknowledged no more than it.
+		msg.State.InboundH = msg.Handed.InboundH
 	}
 	d.sawH(msg.State.ID, msg.State.InboundH)
 	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)
