@@ -26,8 +26,9 @@ type contacts struct {
 // that still counts as unbroken contact. Probes go round the members, one
 // every probe interval (200 ms on loopback), so in a small cluster a
 // member is probed every few hundred milliseconds: a longer gap means
-// probes went unanswered.
-const ContactGap = time.Second
+// probes went unanswered. It is shorter than a second so that a link cut
+// for a second at a time never looks steady.
+const ContactGap = 800 * time.Millisecond
 
 var _ memberlist.PingDelegate = (*contacts)(nil)
 

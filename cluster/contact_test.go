@@ -19,6 +19,7 @@ func TestContactRunsBreakOnGapsAndDeaths(t *testing.T) {
 		now = now.Add(400 * time.Millisecond)
 		c.touch("b")
 	}
+	// (400 ms between probes is within ContactGap.)
 	if got := c.contact("b"); !got.Since.Equal(at(0)) || !got.Last.Equal(at(2*time.Second)) {
 		t.Fatalf("steady probes: %+v, want a run since the join", got)
 	}

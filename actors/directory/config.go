@@ -39,7 +39,8 @@ type Config struct {
 	// contact with a member (acknowledged probes both ways) before it
 	// hands a conference over to it: a handover to a member that cannot
 	// receive it loses the conference, and one to a member whose link
-	// flaps moves it back and forth.
+	// flaps moves it back and forth (3 s: several probe rounds, each
+	// answered within cluster.ContactGap).
 	SteadyContact time.Duration
 }
 
@@ -52,6 +53,6 @@ func DefaultConfig() Config {
 		PromoteDelay:   time.Second,
 		FenceDelay:     250 * time.Millisecond,
 		ForwardTimeout: time.Second,
-		SteadyContact:  2 * time.Second,
+		SteadyContact:  3 * time.Second,
 	}
 }

@@ -44,8 +44,8 @@ func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
 	if d.steady("node1", now) {
 		t.Error("steady one second into a contact")
 	}
-	if at := d.whenSteady("node1", now); !at.Equal(now.Add(time.Second)) {
-		t.Errorf("steady at %v, want %v", at, now.Add(time.Second))
+	if at, want := d.whenSteady("node1", now), now.Add(-time.Second).Add(d.cfg.SteadyContact); !at.Equal(want) {
+		t.Errorf("steady at %v, want %v", at, want)
 	}
 	// Without contact information every member is steady (not clustered).
 	d.placement.Contacts = nil

@@ -58,6 +58,7 @@ type sentIQ struct {
 	sentAt   time.Time
 	answerAt time.Time // zero until answered
 	errCond  string    // condition of the first answer, if an error
+	errText  string
 	sendErr  error     // not sent at all (no stream)
 }
 
@@ -156,7 +157,7 @@ func (l *load) request(p pair, s *sentIQ, iq *xmpp.Element, err error) {
 		case el != nil:
 			s.answerAt = time.Now()
 			if se, isErr := xmpp.ErrorOf(el); isErr {
-				s.errCond = se.Condition
+				s.errCond, s.errText = se.Condition, se.Text
 			} else if !s.remove {
 				l.live[s.room] = append(l.live[s.room], s.ssrc)
 			}
@@ -554,7 +555,7 @@ func judge(ctx context.Context, t *testing.T, c *clustertest.Cluster, pairs []pa
 		}
 		if got.answerAt.IsZero() || got.errCond != "" || len(bobSSRCs(byRoom[room])[s.ssrc]) == 0 || adds[s.ssrc] == 0 {
 			v.lost++
-			t.Logf("%s: lost: final source-add answered %v (%q), delivered %d, at a bridge %d", room, !got.answerAt.IsZero(), got.errCond,
+			t.Logf("%s: lost: final source-add answered %v (%q %q), delivered %d, at a bridge %d", room, !got.answerAt.IsZero(), got.errCond, got.errText,
 				len(bobSSRCs(byRoom[room])[s.ssrc]), adds[s.ssrc])
 		}
 	}
