@@ -53,30 +53,3 @@ func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
 		t.Error("without contacts a member is not steady")
 	}
 }
-
-// A released session is picked up by its owner, and by any node it was
-// sent to when its sender owns it (cut off, it let go) or is gone: nobody
-// else has the final state.
-func TestLetGoSessionIsAlwaysPickedUp(t *testing.T) {
-	d := &directory{clustered: true, members: members("a", "b", "c")}
-	const shard = 3
-	ranked := cluster.Ranked(cluster.ShardKey(shard), d.members)
-	owner, other := ranked[0].Name, ranked[2].Name
-	d.self = ranked[1].Name // the replica
-	if !d.picksUp(shard, owner) {
-		t.Errorf("%s does not pick up what the owner %s let go", d.self, owner)
-	}
-	if !d.picksUp(shard, "") {
-		t.Error("a state passed on without a sender is not picked up")
-	}
-	if !d.picksUp(shard, "gone") {
-		t.Error("a state from a node gone from the membership is not picked up")
-	}
-	if d.picksUp(shard, other) {
-		t.Errorf("%s picks up what %s, a live member that is not the owner, sent", d.self, other)
-	}
-	d.self = owner
-	if !d.picksUp(shard, other) {
-		t.Error("the owner does not pick up what it is handed")
-	}
-}

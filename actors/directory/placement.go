@@ -123,11 +123,12 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 	if r.standby {
 		_, ownerAlive := d.member(r.owner)
 		switch {
-		case owner.Name == d.self && d.released(r):
-			// Its holder let the session go moments ago, to be resumed
-			// here: no need to wait for it to die or for the promotion
-			// delay. (The final state came before this node's view had
-			// the owner draining or gone.)
+		case d.released(r):
+			// Its holder let the session go to this node: no need to wait
+			// for it to die or for the promotion delay, nor to own the
+			// shard (nobody else got the final state). The final state
+			// came while this node lacked quorum, or before its view had
+			// the owner draining or gone.
 			if !d.promoting(room) {
 				d.takeOver(ctx, room)
 			}

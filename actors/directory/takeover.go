@@ -190,36 +190,19 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 		}
 	}
 	d.log.Info("shard session handed over", "session", st.Id, "from", st.Owner, "h", st.H, "rooms", len(rooms))
-	if len(rooms) == 0 || d.fenced || !d.picksUp(int(st.Shard), st.Owner) {
-		return // kept: placement promotes the rooms later, or a later state names it
+	// Taken over here whoever owns the shard: the sender let the session
+	// go to this node alone (handing it over to its owner, or letting it
+	// go to its replica or successor when cut off), so nobody else can
+	// resume it. A node that does not own the shard hands it over once it
+	// is in steady contact with the owner. Without quorum it waits
+	// (place takes it over once quorum is back).
+	if len(rooms) == 0 || d.fenced {
+		return
 	}
 	for _, room := range rooms {
 		d.rooms[room].promotePending = false
 		d.takeOver(ctx, room)
 	}
-}
-
-// picksUp says whether this node takes over the rooms of a session of
-// shard that sender let go: as their owner, or because the sender let go
-// of rooms it owns itself (cut off from the cluster, it could not hand
-// them to anybody but their replica, this node) or is no longer among the
-// live members. A conference let go is always picked up again: nobody
-// else got the final state.
-func (d *directory) picksUp(shard int, sender string) bool {
-	ranked := cluster.Ranked(cluster.ShardKey(shard), d.members)
-	if len(ranked) == 0 {
-		return false
-	}
-	owner := ranked[0].Name
-	if owner == d.self || owner == sender || sender == "" {
-		return true
-	}
-	for _, m := range ranked {
-		if m.Name == sender {
-			return false // a live member handing over to its owner, not here
-		}
-	}
-	return true
 }
 
 // maxHighH bounds the sessions whose highest h is remembered; ids of
