@@ -112,18 +112,26 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 
 // mayResumeNow is the session's StreamManagement.MayResume. A takeover
 // (the first resumption of a session another node held) was decided by
-// the directory with quorum; it needs the quorum still. Resuming this
-// node's own session after a drop needs it held without a break since the
-// server was last heard on it (see Node.mayResumeSince).
+// the directory, which fences itself without quorum: it is refused only
+// right after a stall, when that decision may rest on a view from before
+// it. Resuming this node's own session after a drop needs a quorum held
+// without a break since the server was last heard on it (see
+// Node.mayResumeSince).
 func (ss *shardSession) mayResumeNow(session.SMState) bool {
 	if !ss.mayResume.Load() {
 		return false
 	}
 	if !ss.everUp.Load() {
-		return ss.node.inQuorum()
+		now := time.Now()
+		return ss.node.members == nil || !ss.node.quorum.stalledAfter(now, now.Add(-takeoverAfterStall))
 	}
 	return ss.node.mayResumeSince(ss.lastHeard())
 }
+
+// takeoverAfterStall is how long after a stall a node takes no session
+// over: long enough for its directory to have fenced itself and seen the
+// cluster afresh.
+const takeoverAfterStall = 5 * time.Second
 
 // stalledSinceHeard says whether this node stalled (SIGSTOP, swapping, a
 // frozen VM) since the server was last heard on the session while it may
