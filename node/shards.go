@@ -274,8 +274,15 @@ func (ss *shardSession) SetMayResume(ok bool) {
 	ss.HoldAcks(false)
 }
 
+// Release also flushes the node's own client stream first: Colibri2
+// requests of the conferences handed over leave through it (the brewery),
+// not through the shard session, and must be on the wire before the next
+// driver can resume the session and send its own.
 func (ss *shardSession) Release() {
 	ss.afterFlush("release", func(ctx context.Context) {
+		if err := ss.node.client.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
+			ss.node.log.Warn("flush the client stream before a release", "session", ss.id, "err", err)
+		}
 		st, err := ss.Detach(ctx)
 		ss.mu.Lock()
 		handed := ss.state
