@@ -375,6 +375,7 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 // no leave) and sends st, the session's last state, as final to the
 // shard's successor.
 func (d *directory) letGoLink(ctx actor.Context, l *link, st session.SMState) {
+	takeover := len(l.rooms) == 0 && len(l.waiting) > 0
 	for room, pid := range l.rooms {
 		delete(d.roomLink, room)
 		if r := d.rooms[room]; r != nil && r.pid.Id == pid && !r.standby && r.handingOff == "" {
@@ -390,22 +391,43 @@ func (d *directory) letGoLink(ctx actor.Context, l *link, st session.SMState) {
 	if st.ID == "" {
 		return
 	}
-	var to *actor.PID
+	final := &focalpb.ShardSession{
+		Shard: int32(l.shard), Id: st.ID, Jid: st.JID, H: st.InboundH,
+		MaxMs: st.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
+	}
+	if takeover {
+		// A takeover this node may not make yet (it stalled moments ago,
+		// or lost quorum meanwhile): the session was let go to this node,
+		// whose standbys are the conferences' only copy. It keeps the
+		// final state and tries again (place: released).
+		d.log.Warn("takeover put off", "session", l.id, "h", st.InboundH)
+		d.smStates[st.ID] = final
+		d.recheckAt(ctx, time.Now().Add(time.Second))
+		return
+	}
+	var to, fallback *actor.PID
+	now := time.Now()
 	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
-		if m.Name != d.self {
+		if m.Name == d.self {
+			continue
+		}
+		if fallback == nil {
+			fallback = directoryOf(m)
+		}
+		if d.inContact(m.Name, now) {
 			to = directoryOf(m)
 			break
 		}
+	}
+	if to == nil {
+		to = fallback
 	}
 	if to == nil {
 		d.log.Warn("session let go: nobody to resume it", "session", l.id)
 		return
 	}
 	d.log.Info("shard session let go", "session", l.id, "to", to.Address, "h", st.InboundH)
-	d.sendFinal(ctx, &focalpb.ShardSession{
-		Shard: int32(l.shard), Id: st.ID, Jid: st.JID, H: st.InboundH,
-		MaxMs: st.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
-	}, to, time.Now().Add(st.Max))
+	d.sendFinal(ctx, final, to, now.Add(st.Max))
 }
 
 // dropLink stops driving every room on l without a trace, and forgets l:
