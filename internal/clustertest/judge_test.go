@@ -59,7 +59,7 @@ type sentIQ struct {
 	answerAt time.Time // zero until answered
 	errCond  string    // condition of the first answer, if an error
 	errText  string
-	sendErr  error     // not sent at all (no stream)
+	sendErr  error // not sent at all (no stream)
 }
 
 func (s sentIQ) describe() string {
