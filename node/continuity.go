@@ -20,9 +20,13 @@ type continuity struct {
 }
 
 // stallGap is the longest gap between two samples (taken every 100 ms)
-// that is not a stall. It is generous: a busy machine delays a goroutine
-// by tens of milliseconds, a stopped process by seconds.
-const stallGap = time.Second
+// that is not a stall. It is as generous as it may be: a loaded machine
+// (race detector, two cores, a dozen processes) delays a goroutine by up
+// to a second, and a false stall lets every conference of the node go. It
+// must stay below the shortest time in which the others can take a
+// session over: memberlist's suspicion with a confirmation (0.6 s) after a
+// failed probe, plus the promotion delay (1 s).
+const stallGap = 1500 * time.Millisecond
 
 // observe records a sample taken at now: whether the node had a quorum.
 func (c *continuity) observe(now time.Time, quorum bool) {
