@@ -16,19 +16,38 @@ import (
 type contacts struct {
 	mu   sync.Mutex
 	last map[string]time.Time
-	now  func() time.Time
+	// since is when the unbroken run of contacts that last ends began: a
+	// gap of more than ContactGap between two contacts starts a new one.
+	since map[string]time.Time
+	now   func() time.Time
 }
+
+// ContactGap is the longest silence between two contacts with a member
+// that still counts as unbroken contact. Probes go round the members, one
+// every probe interval (200 ms on loopback), so in a small cluster a
+// member is probed every few hundred milliseconds: a longer gap means
+// probes went unanswered. It is shorter than a second so that a link cut
+// for a second at a time never looks steady.
+const ContactGap = 800 * time.Millisecond
 
 var _ memberlist.PingDelegate = (*contacts)(nil)
 
 func newContacts() *contacts {
-	return &contacts{last: make(map[string]time.Time), now: time.Now}
+	return &contacts{last: make(map[string]time.Time), since: make(map[string]time.Time), now: time.Now}
 }
 
 func (c *contacts) touch(name string) {
 	c.mu.Lock()
-	c.last[name] = c.now()
+	c.touchLocked(name)
 	c.mu.Unlock()
+}
+
+func (c *contacts) touchLocked(name string) {
+	now := c.now()
+	if last := c.last[name]; last.IsZero() || now.Sub(last) > ContactGap {
+		c.since[name] = now
+	}
+	c.last[name] = now
 }
 
 // met records a member joining: contact, unless it is coming back after
@@ -42,7 +61,7 @@ func (c *contacts) met(name string) (returning bool) {
 	if _, before := c.last[name]; before {
 		return true
 	}
-	c.last[name] = c.now()
+	c.touchLocked(name)
 	return false
 }
 
@@ -50,15 +69,47 @@ func (c *contacts) met(name string) (returning bool) {
 func (c *contacts) lost(name string) {
 	c.mu.Lock()
 	c.last[name] = time.Time{}
+	c.since[name] = time.Time{}
 	c.mu.Unlock()
 }
 
-// since returns when name was last heard from.
-func (c *contacts) since(name string) (time.Time, bool) {
+// lastHeard returns when name was last heard from.
+func (c *contacts) lastHeard(name string) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.last[name]
 	return t, ok
+}
+
+// contact returns what is known of this node's contact with name.
+func (c *contacts) contact(name string) Contact {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Contact{Last: c.last[name], Since: c.since[name]}
+}
+
+// Contact is what a node knows of its own exchanges with one member: not
+// what the cluster agrees on, but whether the two can reach each other
+// both ways, which an acknowledged probe proves.
+type Contact struct {
+	// Last is the latest contact: an acknowledged probe, or the member
+	// joining. Zero: none since it was (re-)added after being declared
+	// dead.
+	Last time.Time
+	// Since is when the unbroken run of contacts (no gap over ContactGap)
+	// that Last ends began.
+	Since time.Time
+}
+
+// Within says whether the member was heard from within d of now.
+func (c Contact) Within(now time.Time, d time.Duration) bool {
+	return !c.Last.IsZero() && now.Sub(c.Last) <= d
+}
+
+// SteadyFor says whether contact has been unbroken for at least d and is
+// still fresh (within ContactGap of now).
+func (c Contact) SteadyFor(now time.Time, d time.Duration) bool {
+	return c.Within(now, ContactGap) && now.Sub(c.Since) >= d
 }
 
 // AckPayload is empty: an ack is all contact needs.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -86,11 +87,42 @@ func (m *Membership) Reachable(d time.Duration) int {
 		if mem.Name == m.name {
 			continue
 		}
-		if t, ok := m.view.contacts.since(mem.Name); ok && t.After(cutoff) {
+		if t, ok := m.view.contacts.lastHeard(mem.Name); ok && t.After(cutoff) {
 			n++
 		}
 	}
 	return n
+}
+
+// Contacts returns this node's contact with each other live member (see
+// Contact).
+func (m *Membership) Contacts() map[string]Contact {
+	out := make(map[string]Contact)
+	for _, mem := range m.view.snapshot() {
+		if mem.Name != m.name {
+			out[mem.Name] = m.view.contacts.contact(mem.Name)
+		}
+	}
+	return out
+}
+
+// FailureTimeout is the longest a member that stopped answering stays
+// alive in memberlist's eyes, given the current number of members: it
+// waits for its turn in the probe round, the failed probe takes a probe
+// interval, and the suspicion lasts at most SuspicionMaxTimeoutMult times
+// memberlist's suspicion timeout (SuspicionMult × max(1, log10 N) probe
+// intervals). A member silent for longer would have been declared dead but
+// for something else keeping it alive (a TCP fallback probe that gets
+// through a one-way partition, say).
+func (m *Membership) FailureTimeout() time.Duration {
+	return failureTimeout(m.timing, len(m.view.snapshot()))
+}
+
+func failureTimeout(t Timing, members int) time.Duration {
+	n := max(members, 2)
+	scale := max(1, math.Log10(float64(n)))
+	suspicion := time.Duration(float64(t.SuspicionMult) * scale * float64(t.ProbeInterval))
+	return time.Duration(n-1)*t.ProbeInterval + t.ProbeInterval + time.Duration(t.SuspicionMaxTimeoutMult)*suspicion
 }
 
 // Local returns this node as the others see it, with its bound gossip

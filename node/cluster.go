@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,13 +91,12 @@ func (n *Node) startMembership() error {
 const contactWindow = time.Second
 
 // followPlacement tells the directory the new placement after every change
-// of the member list, and whenever the number of members it reaches
-// changes, until the membership shuts down. Changes coalesce in the
-// subscription, so a slow directory never holds memberlist up. Reach is
-// sampled every 100 ms: the directory decides on quorum from the latest
-// placement, so that one must never lag behind for longer (a member
-// re-added after a flap is reachable again within milliseconds, between
-// two membership changes).
+// of the member list, and whenever the members it reaches change, until
+// the membership shuts down. Changes coalesce in the subscription, so a
+// slow directory never holds memberlist up. Reach is sampled every 100 ms:
+// the directory decides on quorum from the latest placement, so that one
+// must never lag behind for longer (a member re-added after a flap is
+// reachable again within milliseconds, between two membership changes).
 func (n *Node) followPlacement() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -109,17 +109,32 @@ func (n *Node) followPlacement() {
 			}
 			reach = n.sendPlacement()
 		case <-tick.C:
-			if n.members.Reachable(contactWindow) != reach {
+			n.quorum.observe(time.Now(), n.inQuorum())
+			if n.reached() != reach {
 				reach = n.sendPlacement()
 			}
 		}
 	}
 }
 
+// reached names the other members heard from within the contact window.
+func (n *Node) reached() string {
+	now := time.Now()
+	var names []string
+	for name, c := range n.members.Contacts() {
+		if c.Within(now, contactWindow) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
+}
+
 // sendPlacement gives the directory the current placement, and returns
-// the reach it told.
-func (n *Node) sendPlacement() int {
+// the members it reaches.
+func (n *Node) sendPlacement() string {
 	members := n.members.Members()
+	reached := n.reached()
 	reach := n.members.Reachable(contactWindow)
 	quorum, disagreement := quorumOf(n.cfg.Node, n.cfg.ClusterSize, members)
 	if disagreement != n.disagreement {
@@ -132,13 +147,40 @@ func (n *Node) sendPlacement() int {
 	}
 	n.system.Root.Send(n.directory, &directory.Placement{
 		Self: n.cfg.Node, Members: members, Quorum: quorum, Reachable: reach,
+		Contacts: n.members.Contacts, FailureTimeout: n.members.FailureTimeout(),
 	})
 	names := make([]string, len(members))
 	for i, m := range members {
 		names[i] = m.Name
 	}
-	n.log.Debug("placement sent to the directory", "members", names, "reachable", reach)
-	return reach
+	n.log.Debug("placement sent to the directory", "members", names, "reachable", reached)
+	return reached
+}
+
+// inQuorum says whether this node reaches enough members to drive
+// conferences, asked afresh rather than from the directory's last
+// placement.
+func (n *Node) inQuorum() bool {
+	if n.members == nil {
+		return true
+	}
+	members := n.members.Members()
+	quorum, disagreement := quorumOf(n.cfg.Node, n.cfg.ClusterSize, members)
+	return disagreement == "" && len(members) >= quorum && n.members.Reachable(contactWindow)+1 >= quorum
+}
+
+// mayResumeSince says whether this node may resume a shard session it has
+// held since t (the last time it heard from the server on it): only if it
+// has held a quorum without a break since before then. A node that woke
+// from a stall runs for a moment on a view seconds old, and regains
+// contact within a second: but others may have resumed the session
+// meanwhile and acknowledged more to the server, and resuming it with a
+// lower h would destroy it.
+func (n *Node) mayResumeSince(t time.Time) bool {
+	if n.members == nil {
+		return true
+	}
+	return n.quorum.heldThrough(time.Now(), t) && n.inQuorum()
 }
 
 // quorumOf is the quorum a node configured for a cluster of size must see

@@ -49,6 +49,9 @@ type Node struct {
 	// node's ("" when it agrees); only followPlacement's goroutine uses it.
 	disagreement string
 	unsubscribe  func()
+	// quorum is whether and since when the node has held a quorum without
+	// a break, sampled by followPlacement (see continuity).
+	quorum continuity
 }
 
 // Start connects nothing yet but binds the HTTP listener, so that a bad

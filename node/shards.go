@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,15 @@ type shardSession struct {
 
 	successor atomic.Pointer[actor.PID]
 	mayResume atomic.Bool
+	// lastHeardNs is when the server last sent something on the session
+	// (unix ns; its opening counts), for mayResumeSince; everUp: the
+	// stream has been up (a resumption now is of this node's own session,
+	// not a takeover).
+	lastHeardNs atomic.Int64
+	everUp      atomic.Bool
+	// abandoned: the node stalled since the server was last heard on the
+	// session; what arrives on it is not handled (see abandon).
+	abandoned atomic.Bool
 
 	mu       sync.Mutex
 	state    session.SMState // the latest, as given to OnState
@@ -56,6 +66,7 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 	cfg := n.cfg
 	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume}
 	ss.mayResume.Store(true)
+	ss.heard()
 	// A resource of its own per session and process: binding never evicts
 	// another node's session, or a session this node resumed from another.
 	jid := cfg.FocusJID() + "/" + cfg.Resource() + "-s" + strconv.Itoa(shard) + "-" + randomSuffix()
@@ -64,13 +75,23 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		Dial: session.ClientDialer(session.ClientOptions{
 			Addr: cfg.clientAddr(), JID: jid, Password: cfg.UserPassword, TLS: cfg.clientTLS(),
 		}),
-		Handler: func(el *xmpp.Element) { n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss}) },
-		State:   ss.onStreamState,
-		Logger:  cfg.Logger.With("session", id),
+		Handler: func(el *xmpp.Element) {
+			if ss.abandoned.Load() {
+				return
+			}
+			if ss.stalledSinceHeard() {
+				ss.abandon()
+				return
+			}
+			ss.heard()
+			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss})
+		},
+		State:  ss.onStreamState,
+		Logger: cfg.Logger.With("session", id),
 		StreamManagement: &session.StreamManagement{
 			Resume:    resume,
 			OnState:   ss.handOff,
-			MayResume: func(session.SMState) bool { return ss.mayResume.Load() },
+			MayResume: ss.mayResumeNow,
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -80,11 +101,80 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		defer n.shardRuns.Done()
 		ss.Session.Run(ctx)
 		if err := ss.Session.Err(); err != nil {
-			n.system.Root.Send(n.directory, &directory.SessionEnded{ID: id, Err: err})
+			ss.mu.Lock()
+			st := ss.state
+			ss.mu.Unlock()
+			n.system.Root.Send(n.directory, &directory.SessionEnded{ID: id, Err: err, State: st})
 		}
 	}()
 	return ss
 }
+
+// mayResumeNow is the session's StreamManagement.MayResume. A takeover
+// (the first resumption of a session another node held) was decided by
+// the directory, which fences itself without quorum: it is refused only
+// right after a stall, when that decision may rest on a view from before
+// it. Resuming this node's own session after a drop needs a quorum held
+// without a break since the server was last heard on it (see
+// Node.mayResumeSince).
+func (ss *shardSession) mayResumeNow(session.SMState) bool {
+	if !ss.mayResume.Load() {
+		return false
+	}
+	if !ss.everUp.Load() {
+		now := time.Now()
+		return ss.node.members == nil || !ss.node.quorum.stalledAfter(now, now.Add(-takeoverAfterStall))
+	}
+	return ss.node.mayResumeSince(ss.lastHeard())
+}
+
+// takeoverAfterStall is how long after a stall a node takes no session
+// over: long enough for its directory to have fenced itself and seen the
+// cluster afresh.
+const takeoverAfterStall = 5 * time.Second
+
+// stalledSinceHeard says whether this node stalled (SIGSTOP, swapping, a
+// frozen VM) since the server was last heard on the session while it may
+// resume it (not cut off, not handing it over).
+func (ss *shardSession) stalledSinceHeard() bool {
+	return ss.node.members != nil && ss.mayResume.Load() && ss.node.quorum.stalledAfter(time.Now(), ss.lastHeard())
+}
+
+// abandon gives up a session this node may have lost while it stalled: the
+// others may have declared it dead and resumed the session, and what
+// arrives now (the server's backlog, read on waking) may be answered by
+// them too. Nothing more is handled or acknowledged; the connection is cut
+// without ending the session, and the directory lets its conferences go
+// with the last state the successor was given: its h is at least what the
+// server was acknowledged (acknowledgements wait for the successor), so
+// resuming from it is safe, and counts only stanzas handled here, so the
+// rest are redelivered to whoever resumes; a holder with more ignores it.
+func (ss *shardSession) abandon() {
+	if !ss.abandoned.CompareAndSwap(false, true) {
+		return
+	}
+	ss.SetMayResume(false)
+	ss.mu.Lock()
+	st := ss.state
+	ss.mu.Unlock()
+	ss.node.log.Warn("shard session abandoned: the node stalled since the server was last heard on it", "session", ss.id, "h", st.InboundH)
+	ss.node.shardRuns.Add(1)
+	go func() {
+		defer ss.node.shardRuns.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if _, err := ss.Detach(ctx); err != nil {
+			ss.node.log.Warn("detach an abandoned shard session", "session", ss.id, "err", err)
+		}
+		ss.node.system.Root.Send(ss.node.directory, &directory.SessionEnded{
+			ID: ss.id, Err: fmt.Errorf("%w: the node stalled", session.ErrResumeDeclined), State: st,
+		})
+	}()
+}
+
+func (ss *shardSession) heard() { ss.lastHeardNs.Store(time.Now().UnixNano()) }
+
+func (ss *shardSession) lastHeard() time.Time { return time.Unix(0, ss.lastHeardNs.Load()) }
 
 func randomSuffix() string {
 	var b [4]byte
@@ -98,6 +188,8 @@ func (ss *shardSession) onStreamState(up bool, addr string) {
 		root.Send(dir, &directory.SessionDown{ID: ss.id})
 		return
 	}
+	ss.heard()
+	ss.everUp.Store(true)
 	ss.mu.Lock()
 	sid := ss.state.ID
 	resumed := sid != "" && (sid == ss.upID || sid == ss.resumeID)
@@ -182,10 +274,20 @@ func (ss *shardSession) SetMayResume(ok bool) {
 	ss.HoldAcks(false)
 }
 
+// Release also flushes the node's own client stream first: Colibri2
+// requests of the conferences handed over leave through it (the brewery),
+// not through the shard session, and must be on the wire before the next
+// driver can resume the session and send its own.
 func (ss *shardSession) Release() {
 	ss.afterFlush("release", func(ctx context.Context) {
+		if err := ss.node.client.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
+			ss.node.log.Warn("flush the client stream before a release", "session", ss.id, "err", err)
+		}
 		st, err := ss.Detach(ctx)
-		ss.node.system.Root.Send(ss.node.directory, &directory.SessionReleased{ID: ss.id, State: st, Err: err})
+		ss.mu.Lock()
+		handed := ss.state
+		ss.mu.Unlock()
+		ss.node.system.Root.Send(ss.node.directory, &directory.SessionReleased{ID: ss.id, State: st, Handed: handed, Err: err})
 	})
 }
 

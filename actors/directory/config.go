@@ -35,6 +35,13 @@ type Config struct {
 	// retry (ready='false'). A live owner answers once the focus is in the
 	// room, in milliseconds.
 	ForwardTimeout time.Duration
+	// SteadyContact is how long this node must have been in unbroken
+	// contact with a member (acknowledged probes both ways) before it
+	// hands a conference over to it: a handover to a member that cannot
+	// receive it loses the conference, and one to a member whose link
+	// flaps moves it back and forth (3 s: several probe rounds, each
+	// answered within cluster.ContactGap).
+	SteadyContact time.Duration
 }
 
 // DefaultConfig has Jicofo's conference defaults and the cluster timing
@@ -46,5 +53,6 @@ func DefaultConfig() Config {
 		PromoteDelay:   time.Second,
 		FenceDelay:     250 * time.Millisecond,
 		ForwardTimeout: time.Second,
+		SteadyContact:  3 * time.Second,
 	}
 }

@@ -33,6 +33,10 @@ type directory struct {
 	members      []cluster.Member
 	placement    *Placement // the latest
 	lackingSince time.Time  // quorum missing since (zero: it is not)
+	recheck      time.Time  // a placeCheck is due then (zero: none)
+	// contacts: the latest read of Placement.Contacts, at contactsRead.
+	contacts     map[string]cluster.Contact
+	contactsRead time.Time
 
 	// Shard sessions (see sessions.go).
 	links     map[string]*link                 // by id
@@ -99,6 +103,11 @@ func (d *directory) Receive(ctx actor.Context) {
 	case *Placement:
 		d.onPlacement(ctx, msg)
 	case fenceCheck:
+		if d.placement != nil {
+			d.onPlacement(ctx, d.placement)
+		}
+	case placeCheck:
+		d.recheck = time.Time{}
 		if d.placement != nil {
 			d.onPlacement(ctx, d.placement)
 		}
@@ -280,6 +289,7 @@ type entry struct {
 	// handed to (or cutOff).
 	replica    string
 	handingOff string
+	waitingFor bool // kept until its owner is in steady contact (logged once)
 }
 
 // movedTo is the directory a room was handed to while the session that is

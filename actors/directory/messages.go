@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/cluster"
@@ -26,6 +28,17 @@ type Placement struct {
 	// declares anybody dead, so a cut-off node stops driving before the
 	// majority's standbys are promoted (Config.PromoteDelay).
 	Reachable int
+	// Contacts reads this node's own contact with each other member (see
+	// cluster.Contact) as it is now: an acknowledged probe shows the two
+	// reach each other both ways. It is read afresh when a decision needs
+	// it, not sent with each placement: contact grows steady, or goes
+	// stale, without any change to tell. nil: unknown, every member counts
+	// as in contact.
+	Contacts func() map[string]cluster.Contact
+	// FailureTimeout is the longest memberlist keeps a member that stopped
+	// answering alive (cluster.Membership.FailureTimeout): a member silent
+	// for longer is as good as dead, whatever keeps it in the list.
+	FailureTimeout time.Duration
 }
 
 // ListConferences asks the directory for a Conferences reply.
@@ -40,4 +53,7 @@ type (
 	fenceCheck struct{}
 	// promoteDue is the end of a standby's promotion delay.
 	promoteDue struct{ room string }
+	// placeCheck is a moment when placement may decide otherwise with
+	// the same members: a contact has become steady, or a silence long.
+	placeCheck struct{}
 )

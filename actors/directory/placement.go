@@ -52,6 +52,7 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Conference.Node = p.Self
 	d.placement = p
+	d.contacts = nil // read afresh
 	for _, m := range p.Members {
 		d.known[m.Name] = m
 	}
@@ -113,6 +114,7 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 	if !d.clustered {
 		return
 	}
+	now := time.Now()
 	ranked := d.ranked(room)
 	if len(ranked) == 0 {
 		return // this node is draining and alone: keep what it has
@@ -121,11 +123,12 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 	if r.standby {
 		_, ownerAlive := d.member(r.owner)
 		switch {
-		case owner.Name == d.self && d.released(r):
-			// Its holder let the session go moments ago, to be resumed
-			// here: no need to wait for it to die or for the promotion
-			// delay. (The final state came before this node's view had
-			// the owner draining or gone.)
+		case d.released(r):
+			// Its holder let the session go to this node: no need to wait
+			// for it to die or for the promotion delay, nor to own the
+			// shard (nobody else got the final state). The final state
+			// came while this node lacked quorum, or before its view had
+			// the owner draining or gone.
 			if !d.promoting(room) {
 				d.takeOver(ctx, room)
 			}
@@ -145,6 +148,10 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 			if !d.promoting(room) {
 				d.takeOver(ctx, room)
 			}
+		case ownerAlive && r.owner != owner.Name && r.owner != "":
+			// Its driver is not its owner: it keeps the conference until
+			// it can hand it over (steady contact with the owner), and
+			// chose this node as its replica meanwhile.
 		case len(ranked) < 2 || ranked[1].Name != d.self:
 			if !ownerAlive {
 				// This may be the last copy: it goes to the owner.
@@ -160,22 +167,46 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 		return
 	}
 	if owner.Name != d.self {
-		if r.handingOff != owner.Name {
-			r.handingOff = owner.Name
-			ctx.Send(r.pid, &conference.HandOver{To: directoryOf(owner), Node: owner.Name})
+		if r.handingOff != "" {
+			return
 		}
+		if !d.steady(owner.Name, now) {
+			// A handover to a member this node is not in steady contact
+			// with could be lost on the way (a one-way partition lets
+			// gossip through but not the final state), or move the
+			// conference back and forth while a link flaps. It waits; the
+			// conference stays driven here, replicated to a member in
+			// contact.
+			if !r.waitingFor {
+				d.log.Info("keeping the conference until its owner is in steady contact", "room", room, "node", owner.Name)
+				r.waitingFor = true
+			}
+			if at := d.whenSteady(owner.Name, now); !at.IsZero() {
+				d.recheckAt(ctx, at)
+			}
+			for _, m := range ranked {
+				if m.Name != d.self && d.inContact(m.Name, now) {
+					d.setReplicaTo(ctx, r, m) // the session's successor too
+					break
+				}
+			}
+			return
+		}
+		r.handingOff = owner.Name
+		ctx.Send(r.pid, &conference.HandOver{To: directoryOf(owner), Node: owner.Name})
 		return
 	}
+	r.waitingFor = false
 	d.setReplica(ctx, r, ranked)
 }
 
 // released says whether the session of a standby room was released by
-// its holder recently enough to be resumed at once: a final resumption
-// state, younger than the promotion delay (an older one may have been
-// resumed elsewhere since, with a higher h).
+// its holder to be resumed here: a final resumption state. One that was
+// held up while the session moved on has an h below one seen since and was
+// dropped on arrival (onShardSession); the state is consumed when resumed.
 func (d *directory) released(r *entry) bool {
 	st := d.smStates[r.session]
-	return st != nil && st.Final && time.Since(time.UnixMilli(st.SentUnixMs)) <= d.cfg.PromoteDelay
+	return st != nil && st.Final
 }
 
 func (d *directory) setReplica(ctx actor.Context, r *entry, ranked []cluster.Member) {
@@ -183,9 +214,13 @@ func (d *directory) setReplica(ctx actor.Context, r *entry, ranked []cluster.Mem
 		r.replica = ""
 		return
 	}
-	if r.replica != ranked[1].Name {
-		r.replica = ranked[1].Name
-		ctx.Send(r.pid, &conference.ReplicaIs{PID: directoryOf(ranked[1])})
+	d.setReplicaTo(ctx, r, ranked[1])
+}
+
+func (d *directory) setReplicaTo(ctx actor.Context, r *entry, m cluster.Member) {
+	if r.replica != m.Name {
+		r.replica = m.Name
+		ctx.Send(r.pid, &conference.ReplicaIs{PID: directoryOf(m)})
 	}
 }
 
@@ -202,13 +237,13 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	// orphaned: nobody drives it any more (its owner let go, or it was
 	// passed on by a node that held the last copy).
 	orphaned := st.Owner == ""
-	if st.Final && time.Since(time.UnixMilli(st.SentUnixMs)) > d.cfg.PromoteDelay {
-		// Held up, by a partition most likely: the sender let the
-		// conference go long ago and it may have moved since. Keep the
-		// state as a standby's; placement decides.
-		d.log.Warn("stale final state", "room", st.Room, "from", st.Owner, "age", time.Since(time.UnixMilli(st.SentUnixMs)))
-		st.Final = false
-		orphaned = true
+	if st.Final && r != nil && r.standby && r.owner != "" && st.Owner != "" && st.Owner != r.owner {
+		// Held up, by a partition most likely: the standby follows another
+		// driver now, so the sender let the conference go before that
+		// driver had it. (Not judged by the sender's clock, which this
+		// node's cannot check.)
+		d.log.Warn("stale final state", "room", st.Room, "from", st.Owner, "driver", r.owner)
+		return
 	}
 	if st.Final && d.fenced {
 		// A node in a minority drives nothing, not even what it is handed:

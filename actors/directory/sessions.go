@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,17 +59,22 @@ type (
 	}
 	// SessionDown: the stream dropped; it is being re-established.
 	SessionDown struct{ ID string }
-	// SessionReleased: Release is done; State is what to resume from.
+	// SessionReleased: Release is done; State is what to resume from, and
+	// Handed the last state the session gave its successor (for a node cut
+	// off, see onSessionReleased).
 	SessionReleased struct {
-		ID    string
-		State session.SMState
-		Err   error
+		ID     string
+		State  session.SMState
+		Handed session.SMState
+		Err    error
 	}
 	// SessionEnded: the session stopped on its own (replaced by another
 	// connection, or resumption declined) and holds nothing any more.
+	// State is the last resumption state its successor was given.
 	SessionEnded struct {
-		ID  string
-		Err error
+		ID    string
+		Err   error
+		State session.SMState
 	}
 )
 
@@ -119,15 +125,27 @@ func (d *directory) open(shard int, resume session.SMState) *link {
 }
 
 // setSuccessor points the session's resumption state at the node that
-// would drive its shard if this one went.
+// would drive its shard if this one went: the first other member of its
+// ranking that this node is in contact with. The holder acknowledges
+// nothing to the server before the successor acknowledged the state, so a
+// successor that cannot answer (re-added by a one-way partition) would
+// stall the session; one in contact is only passed over for the next.
 func (d *directory) setSuccessor(l *link) {
+	var fallback *actor.PID
+	now := time.Now()
 	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
-		if m.Name != d.self {
+		if m.Name == d.self {
+			continue
+		}
+		if d.inContact(m.Name, now) {
 			l.s.SetSuccessor(directoryOf(m))
 			return
 		}
+		if fallback == nil {
+			fallback = directoryOf(m)
+		}
 	}
-	l.s.SetSuccessor(nil)
+	l.s.SetSuccessor(fallback)
 }
 
 func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {
@@ -135,8 +153,19 @@ func (d *directory) onSessionUp(ctx actor.Context, msg *SessionUp) {
 	if l == nil {
 		return
 	}
+	lost := l.session != "" && !msg.Resumed && msg.Session != l.session
 	l.up, l.addr, l.session = true, msg.Addr, msg.Session
 	d.log.Info("shard session up", "session", l.id, "jid", msg.Addr, "resumed", msg.Resumed)
+	if lost && len(l.rooms) > 0 && !d.ownsShard(l.shard) {
+		// The server refused to resume the session (another node took it
+		// over, or it expired): a new one came up, whose StreamUp would
+		// make the conferences join their rooms again. They are not this
+		// node's to drive (it lacks a quorum, or another member owns their
+		// shard): whoever does picks them up.
+		d.dropLink(ctx, l, "its session could not be resumed")
+		d.closeLink(l)
+		return
+	}
 	up := &conference.StreamUp{Addr: msg.Addr, Session: msg.Session, Resumed: msg.Resumed}
 	for room := range l.rooms {
 		if r := d.rooms[room]; r != nil {
@@ -206,6 +235,16 @@ func (d *directory) settle(l *link) {
 	d.closeLink(l)
 }
 
+// ownsShard says whether this node, with quorum, is the first of the
+// shard's live members.
+func (d *directory) ownsShard(shard int) bool {
+	if !d.clustered {
+		return true
+	}
+	ranked := cluster.Ranked(cluster.ShardKey(shard), d.members)
+	return !d.fenced && len(ranked) > 0 && ranked[0].Name == d.self
+}
+
 func (d *directory) closeLink(l *link) {
 	d.log.Info("closing shard session", "session", l.id)
 	l.s.Close()
@@ -243,11 +282,49 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		d.log.Warn("released shard session: nobody to resume it", "session", l.id)
 		return
 	}
+	if d.fenced && msg.Handed.ID == msg.State.ID && msg.Handed.InboundH <= msg.State.InboundH {
+		// Cut off, the conferences let go could not pass on what reached
+		// them after the successor's last state (the forward went nowhere):
+		// resumed from that state, the server redelivers it to the next
+		// driver. The server was acknowledged no more than it.
+		msg.State.InboundH = msg.Handed.InboundH
+	}
 	d.sawH(msg.State.ID, msg.State.InboundH)
 	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)
-	ctx.Send(to, &focalpb.ShardSession{
+	final := &focalpb.ShardSession{
 		Shard: int32(l.shard), Id: msg.State.ID, Jid: msg.State.JID, H: msg.State.InboundH,
 		MaxMs: msg.State.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
+	}
+	d.sendFinal(ctx, final, to, time.Now().Add(msg.State.Max))
+}
+
+// finalAttempt bounds one wait for the acknowledgement of a released
+// session's final state.
+const finalAttempt = 500 * time.Millisecond
+
+// sendFinal sends a released session's final state to the node that is to
+// resume it, again until that node acknowledges it: nobody else can resume
+// the session, so a lost final state is a lost conference. Each attempt
+// goes to the shard's live owner if that is another node by then (the
+// first one may have died meanwhile), and they stop when the server has
+// surely forgotten the session (until).
+func (d *directory) sendFinal(ctx actor.Context, final *focalpb.ShardSession, to *actor.PID, until time.Time) {
+	f := ctx.RequestFuture(to, final, finalAttempt)
+	ctx.ReenterAfter(f, func(_ any, err error) {
+		if err == nil {
+			return
+		}
+		if time.Now().After(until) {
+			d.log.Error("released shard session never acknowledged", "session", final.Id, "to", to.Address, "err", err)
+			return
+		}
+		next := to
+		ranked := cluster.Ranked(cluster.ShardKey(int(final.Shard)), d.members)
+		if len(ranked) > 0 && ranked[0].Name != d.self && !d.fenced {
+			next = directoryOf(ranked[0])
+		}
+		d.log.Warn("released shard session not acknowledged yet; sending again", "session", final.Id, "to", next.Address, "err", err)
+		d.sendFinal(ctx, final, next, until)
 	})
 }
 
@@ -260,6 +337,24 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 	delete(d.links, l.id)
 	if d.shardLink[l.shard] == l.id {
 		delete(d.shardLink, l.shard)
+	}
+	switch {
+	case errors.Is(msg.Err, session.ErrReplaced):
+		// Another node resumed the session: the rooms are driven from it
+		// there. Stop driving them without a trace: no leave (the
+		// occupant is the other node's now), no new session joining them.
+		// Placement brings them back here if they are this node's.
+		d.dropLink(ctx, l, "its session was resumed by another node")
+		return
+	case errors.Is(msg.Err, session.ErrResumeDeclined):
+		// This node may have lost the session (it lacks a quorum, or
+		// woke from a stall): others may have resumed it, or will. The
+		// conferences are let go as when cut off, and the session's last
+		// state goes to its successor, which resumes it unless it (or the
+		// node it went to) holds it already: a conference let go is
+		// picked up again.
+		d.letGoLink(ctx, l, msg.State)
+		return
 	}
 	// Its rooms lost their focus occupant with it: they go on a new
 	// session, which joins them.
@@ -275,6 +370,90 @@ func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
 		}
 	}
 }
+
+// letGoLink lets every conference on l go (final state to its replica,
+// no leave) and sends st, the session's last state, as final to the
+// shard's successor.
+func (d *directory) letGoLink(ctx actor.Context, l *link, st session.SMState) {
+	takeover := len(l.rooms) == 0 && len(l.waiting) > 0
+	for room, pid := range l.rooms {
+		delete(d.roomLink, room)
+		if r := d.rooms[room]; r != nil && r.pid.Id == pid && !r.standby && r.handingOff == "" {
+			d.log.Warn("letting the conference go: its session may have been taken over", "room", room, "session", l.id)
+			r.handingOff = cutOff
+			ctx.Send(r.pid, &conference.LetGo{})
+		}
+	}
+	for room := range l.handed {
+		delete(d.roomLink, room)
+	}
+	l.rooms, l.handed, l.waiting = map[string]string{}, map[string]*actor.PID{}, nil
+	if st.ID == "" {
+		return
+	}
+	final := &focalpb.ShardSession{
+		Shard: int32(l.shard), Id: st.ID, Jid: st.JID, H: st.InboundH,
+		MaxMs: st.Max.Milliseconds(), Owner: d.self, Final: true, SentUnixMs: time.Now().UnixMilli(),
+	}
+	if takeover {
+		// A takeover this node may not make yet (it stalled moments ago,
+		// or lost quorum meanwhile): the session was let go to this node,
+		// whose standbys are the conferences' only copy. It keeps the
+		// final state and tries again (place: released).
+		d.log.Warn("takeover put off", "session", l.id, "h", st.InboundH)
+		d.smStates[st.ID] = final
+		d.recheckAt(ctx, time.Now().Add(time.Second))
+		return
+	}
+	var to, fallback *actor.PID
+	now := time.Now()
+	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
+		if m.Name == d.self {
+			continue
+		}
+		if fallback == nil {
+			fallback = directoryOf(m)
+		}
+		if d.inContact(m.Name, now) {
+			to = directoryOf(m)
+			break
+		}
+	}
+	if to == nil {
+		to = fallback
+	}
+	if to == nil {
+		d.log.Warn("session let go: nobody to resume it", "session", l.id)
+		return
+	}
+	d.log.Info("shard session let go", "session", l.id, "to", to.Address, "h", st.InboundH)
+	d.sendFinal(ctx, final, to, now.Add(st.Max))
+}
+
+// dropLink stops driving every room on l without a trace, and forgets l:
+// each conference stops as if handed over to nobody (no final state, no
+// leave, nothing to the bridges). Standbys waiting to be promoted on it
+// stay standbys.
+func (d *directory) dropLink(ctx actor.Context, l *link, why string) {
+	for room, pid := range l.rooms {
+		delete(d.roomLink, room)
+		r := d.rooms[room]
+		if r == nil || r.pid.Id != pid || r.standby {
+			continue
+		}
+		d.log.Warn("no longer driving the conference: "+why, "room", room, "session", l.id)
+		r.handingOff = elsewhere
+		ctx.Send(r.pid, &conference.HandOver{Node: elsewhere})
+	}
+	for room := range l.handed {
+		delete(d.roomLink, room)
+	}
+	l.rooms, l.handed, l.waiting = map[string]string{}, map[string]*actor.PID{}, nil
+}
+
+// elsewhere marks, in handingOff, a conference stopped because its
+// session is driven on another node.
+const elsewhere = "(driven elsewhere)"
 
 func (d *directory) sessionIDs() []string {
 	var ids []string

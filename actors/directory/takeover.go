@@ -29,8 +29,20 @@ func (d *directory) promoteOn(ctx actor.Context, room string, l *link, seated bo
 	l.rooms[room] = r.pid.Id
 	d.roomLink[room] = l.id
 	ctx.Send(r.pid, &conference.Promote{Wire: l.s, Addr: l.addr, Session: l.session, Up: l.up, Seated: seated})
-	if ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members); len(ranked) > 0 {
+	now := time.Now()
+	ranked := d.ranked(room)
+	if len(ranked) > 0 && ranked[0].Name == d.self {
 		d.setReplica(ctx, r, ranked)
+		return
+	}
+	// Driven here without being its owner (it was let go, or its owner is
+	// out of reach): replicated to the first member in contact, which is
+	// its session's successor too (setSuccessor).
+	for _, m := range ranked {
+		if m.Name != d.self && d.inContact(m.Name, now) {
+			d.setReplicaTo(ctx, r, m)
+			return
+		}
 	}
 }
 
@@ -60,12 +72,12 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 			d.resume(st, []string{room})
 			return
 		}
-		// Its holder is gone from this node's view, but views disagree for
-		// a while after a partition heals: resuming a session its holder
-		// still drives would destroy it. Ask first; no answer is a yes.
+		// Its holder is gone from this node's view, or silent, but views
+		// disagree for a while after a partition heals: resuming a
+		// session its holder still drives, having acknowledged more to the
+		// server than this node knows, would destroy it. Ask first.
 		d.asking[id] = []string{room}
-		f := ctx.RequestFuture(directoryOf(holder), &focalpb.SessionQuery{Id: id}, sessionQueryTimeout)
-		ctx.ReenterAfter(f, func(res any, _ error) { d.onSessionAnswer(id, res) })
+		d.askHolder(ctx, id, holder)
 		return
 	}
 	d.log.Warn("no session to resume: joining afresh", "room", room, "session", id)
@@ -77,9 +89,27 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 	}
 }
 
-// sessionQueryTimeout bounds the wait for a session's holder to say
-// whether it still holds it; a dead or cut-off holder does not answer.
-const sessionQueryTimeout = 150 * time.Millisecond
+// sessionQueryTimeout bounds one wait for a session's holder to say
+// whether it still holds it. No answer does not mean it let go: a loaded
+// or paused holder does not answer either. The holder is asked again until it
+// answers, or is gone from the membership, or has been silent for longer
+// than memberlist's failure timeout (see silent) — by when, if cut off, it
+// has let its conferences go.
+const sessionQueryTimeout = 500 * time.Millisecond
+
+func (d *directory) askHolder(ctx actor.Context, id string, holder cluster.Member) {
+	f := ctx.RequestFuture(directoryOf(holder), &focalpb.SessionQuery{Id: id}, sessionQueryTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if _, alive := d.member(holder.Name); err != nil && alive && !d.silent(holder.Name, time.Now()) && !d.fenced {
+			if _, waiting := d.asking[id]; waiting {
+				d.log.Info("the session's holder has not answered yet; asking again", "session", id, "node", holder.Name, "err", err)
+				d.askHolder(ctx, id, holder)
+			}
+			return
+		}
+		d.onSessionAnswer(id, res)
+	})
+}
 
 // resume opens the session st describes, for the rooms on it.
 func (d *directory) resume(st *focalpb.ShardSession, rooms []string) {
@@ -129,13 +159,14 @@ func (d *directory) heldLink(id string) *link {
 }
 
 // onShardSession keeps a resumption state another node sent, and resumes
-// the session at once when it is final (the sender stopped).
+// the session at once when it is final (the sender let it go).
 //
 // h only grows along a session's life, whoever holds it, and resuming
 // with an h below one the server was given destroys the session: so a
 // state below the highest h this node has seen for the session (a final
 // state held up by a partition, say, while the session moved on) is stale
-// and dropped.
+// and dropped. That is the only test of staleness: how old a state is by
+// the sender's clock says nothing this node's clock can check.
 func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) {
 	ctx.Respond(&focalpb.ShardSessionAck{Id: st.Id, H: st.H})
 	if st.H < d.highH[st.Id] {
@@ -143,16 +174,13 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 		return
 	}
 	d.sawH(st.Id, st.H)
+	if d.heldLink(st.Id) != nil {
+		// Held here already: the sender's state is older than this node's.
+		return
+	}
 	d.smStates[st.Id] = st
 	d.pruneStates()
 	if !st.Final {
-		return
-	}
-	if age := time.Since(time.UnixMilli(st.SentUnixMs)); age > d.cfg.PromoteDelay {
-		// Held up: the sender let go long ago and placement may have
-		// moved the shard since. Kept for when placement promotes.
-		d.log.Warn("stale final session state", "session", st.Id, "from", st.Owner, "age", age)
-		st.Final = false
 		return
 	}
 	var rooms []string
@@ -162,8 +190,14 @@ func (d *directory) onShardSession(ctx actor.Context, st *focalpb.ShardSession) 
 		}
 	}
 	d.log.Info("shard session handed over", "session", st.Id, "from", st.Owner, "h", st.H, "rooms", len(rooms))
-	if owner, ok := cluster.Owner(cluster.ShardKey(int(st.Shard)), d.members); len(rooms) == 0 || d.fenced || (ok && owner.Name != d.self) {
-		return // kept: placement promotes the rooms later, or a later state names it
+	// Taken over here whoever owns the shard: the sender let the session
+	// go to this node alone (handing it over to its owner, or letting it
+	// go to its replica or successor when cut off), so nobody else can
+	// resume it. A node that does not own the shard hands it over once it
+	// is in steady contact with the owner. Without quorum it waits
+	// (place takes it over once quorum is back).
+	if len(rooms) == 0 || d.fenced {
+		return
 	}
 	for _, room := range rooms {
 		d.rooms[room].promotePending = false

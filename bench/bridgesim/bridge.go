@@ -77,6 +77,12 @@ type Bridge struct {
 	st      State                  // Conferences unused: see confs
 	confs   map[string]*Conference // by meeting id
 	changed chan struct{}          // closed and replaced on every change
+
+	// The request journal (journal.go); names keeps each meeting's room
+	// after its conference expired.
+	journal    []Request
+	journalSeq int
+	names      map[string]string
 }
 
 // New returns a bridge; Start connects it.
@@ -105,6 +111,7 @@ func New(cfg Config) *Bridge {
 		st:          State{Nick: cfg.Nick, Stats: cfg.Stats},
 		confs:       make(map[string]*Conference),
 		changed:     make(chan struct{}),
+		names:       make(map[string]string),
 	}
 }
 
@@ -451,10 +458,12 @@ func (b *Bridge) onIQ(req *xmpp.Element) *xmpp.Element {
 	case payload == nil:
 		return xmpp.ErrorFor(req, xmpp.NewStanzaError(xmpp.ServiceUnavailable, ""))
 	case payload.Name.Space == xmpp.Colibri2NS && payload.Name.Local == "conference-modify":
+		before := b.endpointSSRCsLocked(payload.AttrValue("meeting-id"))
 		resp := b.conferenceModifyLocked(req, payload)
 		if resp.AttrValue("type") == xmpp.IQError {
 			b.st.Counters.ColibriErrors++
 		}
+		b.recordLocked(req, payload, before, resp)
 		return resp
 	case payload.Name.Space == xmpp.Colibri2NSHealthcheck && payload.Name.Local == "healthcheck":
 		b.st.Counters.Healthchecks++

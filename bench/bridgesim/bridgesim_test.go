@@ -273,6 +273,7 @@ func TestBridgeSim(t *testing.T) {
 		{"DieAndRestart", testDieAndRestart},
 		{"LeaveAndRejoin", testLeaveAndRejoin},
 		{"ControlHTTP", testControlHTTP},
+		{"Journal", testJournal},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, e) })
 	}
@@ -766,5 +767,46 @@ func testControlHTTP(t *testing.T, e *env) {
 	}
 	if len(list) != 1 || list[0].Nick != "jvb7" || list[0].JID != b.JID() || list[0].Stats["stress_level"] != "0.5" {
 		t.Errorf("GET /bridges = %+v", list)
+	}
+}
+
+// The journal records each conference-modify with its sender and the SSRCs
+// it made appear or disappear; a set re-sent unchanged adds nothing.
+func testJournal(t *testing.T, e *env) {
+	b := e.bridge(t, "journal1", bridgesim.Stats{})
+	meetingID := newMeetingID()
+	e.obs.mustModify(t, b, createMod(meetingID, "a"))
+	withSources := func(ssrcs ...int64) xmpp.Colibri2ConferenceModify {
+		ms := xmpp.Colibri2MediaSource{Type: "video", ID: "a-v0"}
+		for _, s := range ssrcs {
+			ms.Sources = append(ms.Sources, xmpp.JingleSource{SSRC: s})
+		}
+		return xmpp.Colibri2ConferenceModify{MeetingID: meetingID, Endpoints: []xmpp.Colibri2Endpoint{{
+			ID: "a", Sources: &xmpp.Colibri2Sources{MediaSources: []xmpp.Colibri2MediaSource{ms}},
+		}}}
+	}
+	e.obs.mustModify(t, b, withSources(11))
+	e.obs.mustModify(t, b, withSources(11, 12))
+	e.obs.mustModify(t, b, withSources(11, 12))
+	e.obs.mustModify(t, b, withSources(12))
+	if _, err := e.obs.modify(t, b, xmpp.Colibri2ConferenceModify{MeetingID: "no-such-meeting", Endpoints: []xmpp.Colibri2Endpoint{{ID: "a"}}}); err == nil {
+		t.Fatal("update of an unknown conference succeeded")
+	}
+	j := b.Journal()
+	if len(j) != 6 {
+		t.Fatalf("journal has %d requests, want 6: %+v", len(j), j)
+	}
+	want := []struct{ added, removed []int64 }{{nil, nil}, {[]int64{11}, nil}, {[]int64{12}, nil}, {nil, nil}, {nil, []int64{11}}, {nil, nil}}
+	for i, r := range j {
+		// Requests come through the brewery: from the focus's occupant.
+		if r.Seq != i+1 || r.From != e.brewery+"/focus" || !slices.Equal(r.Added, want[i].added) || !slices.Equal(r.Removed, want[i].removed) {
+			t.Errorf("request %d = %+v, want added %v removed %v from the observer's occupant", i, r, want[i].added, want[i].removed)
+		}
+		if i < 5 && (r.Meeting != meetingID || r.Room == "" || r.Error != "") {
+			t.Errorf("request %d = %+v, want meeting %s with its room and no error", i, r, meetingID)
+		}
+	}
+	if j[5].Error != xmpp.ItemNotFound {
+		t.Errorf("unknown conference answered %q, want %s", j[5].Error, xmpp.ItemNotFound)
 	}
 }

@@ -82,6 +82,7 @@ func StatusOf(b *Bridge, detail bool) Status {
 //
 //	GET  /bridges                  status of every bridge (JSON array)
 //	GET  /bridges/{nick}           status of one bridge, with its conferences
+//	GET  /bridges/{nick}/journal   every conference-modify it received (JSON array of Request)
 //	POST /bridges/{nick}/hang      stop answering IQs (stream and presence stay)
 //	POST /bridges/{nick}/resume    answer IQs again
 //	POST /bridges/{nick}/die       cut the socket without leaving the brewery
@@ -118,6 +119,11 @@ func ControlHandler(bridges []*Bridge) http.Handler {
 	mux.HandleFunc("GET /bridges/{nick}", func(w http.ResponseWriter, r *http.Request) {
 		if b := lookup(w, r); b != nil {
 			writeJSON(w, StatusOf(b, true))
+		}
+	})
+	mux.HandleFunc("GET /bridges/{nick}/journal", func(w http.ResponseWriter, r *http.Request) {
+		if b := lookup(w, r); b != nil {
+			writeJSON(w, b.Journal())
 		}
 	})
 	mux.HandleFunc("POST /bridges/{nick}/{action}", func(w http.ResponseWriter, r *http.Request) {

@@ -50,6 +50,13 @@ func (b *Bridge) Status(ctx context.Context) (bridgesim.Status, error) {
 	return st, err
 }
 
+// Journal is every conference-modify the bridge received, in order.
+func (b *Bridge) Journal(ctx context.Context) ([]bridgesim.Request, error) {
+	var j []bridgesim.Request
+	err := b.call(ctx, http.MethodGet, "/bridges/"+b.nick+"/journal", &j)
+	return j, err
+}
+
 // Control runs one of bridgesim's fault actions on the bridge: die, hang,
 // resume, stop, start, leave, join, graceful, shutdown (see
 // bridgesim.ControlHandler).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"syscall"
 	"time"
 
 	"focal/actors/conference"
@@ -61,6 +62,21 @@ func (n *Node) Kill() error { return n.proc.kill() }
 // Term sends SIGTERM and waits for the node to exit; a node that does not
 // exit with status 0 (within 30 s) is an error.
 func (n *Node) Term() error { return n.proc.term() }
+
+// Pause stops the node's process with SIGSTOP, as a long GC pause, swapping
+// or a frozen VM would: its sockets stay open and nothing it does moves
+// until Continue. The test's cleanup continues a node left paused, so that
+// it can be stopped.
+func (n *Node) Pause() error {
+	if err := n.proc.sendSignal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	n.c.t.Cleanup(func() { _ = n.proc.sendSignal(syscall.SIGCONT) })
+	return nil
+}
+
+// Continue wakes a paused node (SIGCONT).
+func (n *Node) Continue() error { return n.proc.sendSignal(syscall.SIGCONT) }
 
 // Restart terminates the node if it is running, then starts it again with
 // the same flags and waits until it is healthy.

@@ -18,22 +18,41 @@ import (
 // packets can be told apart on loopback.
 const cutUID = 65534
 
-// needFirewall skips the test without root or nft (.ci/run has both).
+// needFirewall fails the test without root or nft: partition tests are
+// part of the suite, and .ci/run has both.
 func needFirewall(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("partition test needs root for nftables")
+		t.Fatalf("partition test needs root for nftables (euid %d)", os.Geteuid())
 	}
 	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("partition test needs nft (Debian package nftables)")
+		t.Fatalf("partition test needs nft (Debian package nftables): %v", err)
 	}
 }
 
-// isolate cuts node off from the other nodes on loopback: every gossip and
-// remote packet it sends to them (matched by its user id) and every packet
-// sent to its own gossip and remote ports is dropped. Its XMPP streams to
-// Prosody stay up. The returned func heals the partition.
+// cut says which of a node's packets a partition drops.
+type cut int
+
+const (
+	cutBoth cut = iota // to and from the other nodes
+	cutIn              // to the node's gossip and remote ports only
+	cutOut             // from the node to the others' gossip and remote ports only
+)
+
+func (w cut) String() string { return [...]string{"both ways", "inbound", "outbound"}[w] }
+
+// isolate cuts node off from the other nodes on loopback both ways.
 func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal func()) {
+	t.Helper()
+	return partition(t, c, node, cutBoth)
+}
+
+// partition cuts node off from the other nodes on loopback: every gossip
+// and remote packet it sends to them (matched by its user id; cutOut,
+// cutBoth) and every packet sent to its own gossip and remote ports
+// (cutIn, cutBoth) is dropped. Its XMPP streams to Prosody stay up. The
+// returned func heals the partition; the test's cleanup heals it too.
+func partition(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way cut) (heal func()) {
 	t.Helper()
 	port := func(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 	var otherTCP, otherUDP []string
@@ -44,19 +63,25 @@ func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal
 		}
 	}
 	table := fmt.Sprintf("focaltest%d", os.Getpid())
-	script := fmt.Sprintf(`table inet %[1]s {
+	out := fmt.Sprintf(`
 	chain output {
 		type filter hook output priority 0; policy accept;
-		meta skuid %[2]d tcp dport { %[3]s } drop
-		meta skuid %[2]d udp dport { %[4]s } drop
-	}
+		meta skuid %[1]d tcp dport { %[2]s } drop
+		meta skuid %[1]d udp dport { %[3]s } drop
+	}`, cutUID, strings.Join(otherTCP, ", "), strings.Join(otherUDP, ", "))
+	in := fmt.Sprintf(`
 	chain input {
 		type filter hook input priority 0; policy accept;
-		iif lo tcp dport { %[5]s, %[6]s } drop
-		iif lo udp dport { %[5]s } drop
+		iif lo tcp dport { %[1]s, %[2]s } drop
+		iif lo udp dport { %[1]s } drop
+	}`, port(node.Gossip()), port(node.Remote()))
+	switch way {
+	case cutIn:
+		out = ""
+	case cutOut:
+		in = ""
 	}
-}
-`, table, cutUID, strings.Join(otherTCP, ", "), strings.Join(otherUDP, ", "), port(node.Gossip()), port(node.Remote()))
+	script := "table inet " + table + " {" + out + in + "\n}\n"
 	cmd := exec.Command("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {

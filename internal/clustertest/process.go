@@ -95,6 +95,19 @@ func (p *proc) signal(sig syscall.Signal) (chan struct{}, error) {
 	return p.exited, nil
 }
 
+// sendSignal sends sig to the current run without marking it stopping.
+func (p *proc) sendSignal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || isClosed(p.exited) {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s to %s: %w", sig, p.name, err)
+	}
+	return nil
+}
+
 // exitErr is the current run's exit status; only valid once it exited.
 func (p *proc) exitErr() error {
 	p.mu.Lock()

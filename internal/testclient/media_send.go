@@ -45,6 +45,27 @@ func (m *Media) SendSourceAdd(ctx context.Context, set sources.Set) error {
 	return nil
 }
 
+// SourceAddIQ builds the source-add SendSourceAdd would send, without
+// sending it or counting the sources as accepted: for a test that sends it
+// itself and judges every answer it gets.
+func (m *Media) SourceAddIQ(set sources.Set) (*xmpp.Element, error) {
+	return m.sourcesIQ(xmpp.JingleSourceAdd, set)
+}
+
+// SourceRemoveIQ builds the source-remove SendSourceRemove would send,
+// without sending it.
+func (m *Media) SourceRemoveIQ(set sources.Set) (*xmpp.Element, error) {
+	return m.sourcesIQ(xmpp.JingleSourceRemove, set)
+}
+
+func (m *Media) sourcesIQ(action xmpp.JingleAction, set sources.Set) (*xmpp.Element, error) {
+	s, owner, err := m.session(action)
+	if err != nil {
+		return nil, err
+	}
+	return jingleIQ(s.offer.From, &xmpp.Jingle{Action: action, SID: s.offer.SID, Contents: set.JingleContents(owner)})
+}
+
 // SendSourceRemove signals that sources of ours are gone. Once the focus
 // accepted that, they are no longer among LocalSources.
 func (m *Media) SendSourceRemove(ctx context.Context, set sources.Set) error {

@@ -1,0 +1,94 @@
+package directory
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/cluster"
+)
+
+// Contact with other members, the directory's side. Membership says who is
+// alive as the cluster agrees, slowly and only roughly: a one-way
+// partition keeps a member alive (memberlist's TCP fallback probe gets
+// through) or brings it back (it refutes its death by a push/pull it opens
+// itself) while it cannot receive anything. What this node can tell on its
+// own is whether its probes are acknowledged, which proves both ways work.
+// So a conference is handed over only to a member in steady contact. Who
+// owns what stays decided by the membership alone, the same on every node
+// once views agree: a standby is promoted only when its driver is gone
+// from it (see place).
+
+// contactsFresh bounds the age of the contacts read: decisions within one
+// message share a read.
+const contactsFresh = 50 * time.Millisecond
+
+// contact is this node's contact with a member.
+func (d *directory) contact(name string) (cluster.Contact, bool) {
+	if d.placement == nil || d.placement.Contacts == nil {
+		return cluster.Contact{}, false
+	}
+	if d.contacts == nil || time.Since(d.contactsRead) > contactsFresh {
+		d.contacts, d.contactsRead = d.placement.Contacts(), time.Now()
+	}
+	c, ok := d.contacts[name]
+	return c, ok
+}
+
+// steady says whether a conference may be handed over to name: contact
+// with it has been unbroken for Config.SteadyContact. Without contact
+// information (outside a cluster's placement) every member is steady.
+func (d *directory) steady(name string, now time.Time) bool {
+	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
+		return true
+	}
+	c, ok := d.contact(name)
+	return ok && c.SteadyFor(now, d.cfg.SteadyContact)
+}
+
+// inContact says whether name answered this node's probes lately (within
+// cluster.ContactGap). Without contact information every member is.
+func (d *directory) inContact(name string, now time.Time) bool {
+	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
+		return true
+	}
+	c, ok := d.contact(name)
+	return ok && c.Within(now, cluster.ContactGap)
+}
+
+// silent says whether a member has not been heard from for longer than
+// memberlist's failure timeout: had nothing kept it in the list (a TCP
+// fallback probe through a one-way partition, say), memberlist would have
+// declared it dead. One re-added after its death and not heard from since
+// is silent too.
+func (d *directory) silent(name string, now time.Time) bool {
+	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
+		return false
+	}
+	c, ok := d.contact(name)
+	if !ok {
+		return false // not a member: membership says gone
+	}
+	return !c.Within(now, d.placement.FailureTimeout)
+}
+
+// recheckAt has placement looked at again at t (at the latest), when a
+// decision that depends on time alone may change.
+func (d *directory) recheckAt(ctx actor.Context, t time.Time) {
+	if !d.recheck.IsZero() && !d.recheck.After(t) {
+		return
+	}
+	d.recheck = t
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(max(time.Until(t), 0)+10*time.Millisecond, func() { root.Send(self, placeCheck{}) })
+}
+
+// whenSteady is when contact with name becomes steady if unbroken (zero:
+// never, there is none now).
+func (d *directory) whenSteady(name string, now time.Time) time.Time {
+	c, ok := d.contact(name)
+	if !ok || !c.Within(now, cluster.ContactGap) {
+		return time.Time{}
+	}
+	return c.Since.Add(d.cfg.SteadyContact)
+}

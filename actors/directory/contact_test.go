@@ -1,0 +1,55 @@
+package directory
+
+import (
+	"testing"
+	"time"
+
+	"focal/cluster"
+)
+
+func members(names ...string) []cluster.Member {
+	out := make([]cluster.Member, len(names))
+	for i, n := range names {
+		out[i] = cluster.Member{Name: n}
+	}
+	return out
+}
+
+// A conference is handed over only to a member this node has been in
+// unbroken contact with for SteadyContact; a member re-added after its
+// death without an answered probe, or silent, is not one.
+func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
+	now := time.Unix(1000, 0)
+	d := &directory{cfg: DefaultConfig(), self: "node2", members: members("node1", "node2", "node3")}
+	contacts := map[string]cluster.Contact{
+		"node1": {},                                                                     // re-added, never heard from since
+		"node3": {Last: now.Add(-200 * time.Millisecond), Since: now.Add(-time.Minute)}, // steady
+	}
+	d.placement = &Placement{Self: "node2", Members: d.members, FailureTimeout: 1800 * time.Millisecond,
+		Contacts: func() map[string]cluster.Contact { return contacts }}
+	if d.steady("node1", now) {
+		t.Error("a member not heard from since its return is steady")
+	}
+	if !d.silent("node1", now) {
+		t.Error("a member not heard from since its return is not silent")
+	}
+	if !d.steady("node3", now) || d.silent("node3", now) {
+		t.Error("a member answering probes for a minute is not steady")
+	}
+	if !d.steady("node2", now) {
+		t.Error("this node is not steady with itself")
+	}
+	// Contact regained a second ago: not steady yet, and when it will be.
+	contacts["node1"] = cluster.Contact{Last: now.Add(-100 * time.Millisecond), Since: now.Add(-time.Second)}
+	if d.steady("node1", now) {
+		t.Error("steady one second into a contact")
+	}
+	if at, want := d.whenSteady("node1", now), now.Add(-time.Second).Add(d.cfg.SteadyContact); !at.Equal(want) {
+		t.Errorf("steady at %v, want %v", at, want)
+	}
+	// Without contact information every member is steady (not clustered).
+	d.placement.Contacts = nil
+	if !d.steady("node1", now) || d.silent("node1", now) {
+		t.Error("without contacts a member is not steady")
+	}
+}

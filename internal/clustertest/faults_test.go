@@ -1,0 +1,100 @@
+package clustertest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"focal/internal/clustertest"
+)
+
+// The fault scenarios of the cluster-correctness issue, each judged from
+// outside by judgeFault (see judge_test.go): partitions of node1 (both
+// ways, one way in each direction, flapping) with nftables on loopback, a
+// stall (SIGSTOP, SIGCONT), and node1 going for good (SIGKILL, SIGTERM).
+
+func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth) }
+
+// Packets into node1's gossip and remote ports are dropped: the others
+// cannot reach it, but it reaches them (and connections it opens work).
+func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn) }
+
+// Packets from node1 to the others' gossip and remote ports are dropped:
+// it cannot reach them, but they reach it (and connections they open work).
+func TestFaultPartitionOutbound(t *testing.T) { judgePartition(t, "cutout", cutOut) }
+
+// The partition comes and goes every second for 10 s.
+func TestFaultPartitionFlapping(t *testing.T) {
+	needFirewall(t)
+	judgeFault(t, "flap", clustertest.Options{UIDs: map[int]uint32{0: cutUID}}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
+		began := time.Now()
+		for range int(faultLength / (2 * time.Second)) {
+			heal := partition(t, c, victim, cutBoth)
+			hold(ctx, t, time.Second)
+			heal()
+			hold(ctx, t, time.Second)
+		}
+		return began, time.Now()
+	})
+}
+
+// node1 stops (SIGSTOP) for 10 s, long enough for its conferences to move,
+// then goes on (SIGCONT) as if nothing happened, as after a long GC pause
+// or a frozen VM.
+func TestFaultStall(t *testing.T) {
+	judgeFault(t, "stall", clustertest.Options{}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
+		began := time.Now()
+		if err := victim.Pause(); err != nil {
+			t.Fatal(err)
+		}
+		hold(ctx, t, faultLength)
+		if err := victim.Continue(); err != nil {
+			t.Fatal(err)
+		}
+		return began, time.Now()
+	})
+}
+
+func TestFaultKill(t *testing.T) {
+	judgeFault(t, "kill", clustertest.Options{}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
+		began := time.Now()
+		if err := victim.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		return began, began
+	})
+}
+
+func TestFaultTerm(t *testing.T) {
+	judgeFault(t, "term", clustertest.Options{}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
+		began := time.Now()
+		if err := victim.Term(); err != nil {
+			t.Fatal(err)
+		}
+		return began, began
+	})
+}
+
+// judgePartition cuts node1 off (way) for 10 s, then heals.
+func judgePartition(t *testing.T, name string, way cut) {
+	needFirewall(t)
+	judgeFault(t, name, clustertest.Options{UIDs: map[int]uint32{0: cutUID}}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
+		began := time.Now()
+		heal := partition(t, c, victim, way)
+		t.Logf("%s cut off (%v)", victim.Name(), way)
+		hold(ctx, t, faultLength)
+		heal()
+		return began, time.Now()
+	})
+}
+
+// hold lets a fault last for d: the scenario's length, not a wait for an
+// event.
+func hold(ctx context.Context, t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	case <-time.After(d):
+	}
+}
