@@ -43,7 +43,7 @@ func cutClientStream(t *testing.T, c *clustertest.Cluster, node *clustertest.Nod
 // meanwhile are queued and redelivered, and participants see nothing.
 func TestOwnerStreamReconnectResumesItsSession(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to reset sockets (ss -K)")
+		t.Fatal("needs root to reset sockets (ss -K): run the tests as root, as .ci/run does")
 	}
 	c, ctx, pairs := startPairs(t, clustertest.Options{Nodes: 3, Bridges: 1}, 3, 1, "reconnect")
 	p := pairs[0]
