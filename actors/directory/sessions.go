@@ -290,6 +290,8 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		msg.State.InboundH = msg.Handed.InboundH
 	}
 	d.sawH(msg.State.ID, msg.State.InboundH)
+	// Whatever state of the session was kept here is older than this one.
+	delete(d.smStates, msg.State.ID)
 	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)
 	final := &focalpb.ShardSession{
 		Shard: int32(l.shard), Id: msg.State.ID, Jid: msg.State.JID, H: msg.State.InboundH,

@@ -62,6 +62,22 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 		}
 		return
 	}
+	if d.releasing(id) {
+		// This node is handing the session on right now: its next holder
+		// drives the room, with the state the release ends on; any state
+		// kept here from before is older than that.
+		d.log.Info("not taking over a session this node is releasing", "room", room, "session", id)
+		return
+	}
+	if st := d.smStates[id]; st != nil && id != "" && st.H < d.highH[id] {
+		// Older than what this node has seen of the session since (it
+		// held the session itself, say, and handed it on): resuming with
+		// it would acknowledge less than the server was given, which ends
+		// the session. Whoever holds it now drives the room.
+		d.log.Warn("not taking over with a stale session state", "room", room, "session", id, "h", st.H, "seen", d.highH[id])
+		delete(d.smStates, id)
+		return
+	}
 	if st := d.smStates[id]; st != nil && id != "" {
 		if rooms, asking := d.asking[id]; asking {
 			d.asking[id] = append(rooms, room)
@@ -156,6 +172,17 @@ func (d *directory) heldLink(id string) *link {
 		}
 	}
 	return nil
+}
+
+// releasing says whether this node is releasing the session with
+// resumption id id.
+func (d *directory) releasing(id string) bool {
+	for _, l := range d.links {
+		if id != "" && l.session == id && l.releasing {
+			return true
+		}
+	}
+	return false
 }
 
 // onShardSession keeps a resumption state another node sent, and resumes
