@@ -92,3 +92,14 @@ func (d *directory) whenSteady(name string, now time.Time) time.Time {
 	}
 	return c.Since.Add(d.cfg.SteadyContact)
 }
+
+// draining says whether this node is draining (SIGTERM): it hands its
+// conferences over and leaves.
+func (d *directory) draining() bool {
+	for _, m := range d.members {
+		if m.Name == d.self {
+			return m.Draining
+		}
+	}
+	return false
+}

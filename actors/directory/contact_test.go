@@ -53,3 +53,19 @@ func TestHandOverOnlyToMembersInSteadyContact(t *testing.T) {
 		t.Error("without contacts a member is not steady")
 	}
 }
+
+// A draining node hands its conferences to an owner in contact even if
+// that contact is not steady yet: it cannot keep them.
+func TestADrainingNodeHandsOverToAnOwnerInContact(t *testing.T) {
+	now := time.Now()
+	d := &directory{cfg: DefaultConfig(), self: "node2", members: members("node1", "node2", "node3")}
+	d.members[1].Draining = true
+	contacts := map[string]cluster.Contact{"node1": {Last: now.Add(-100 * time.Millisecond), Since: now.Add(-time.Second)}}
+	d.placement = &Placement{Self: "node2", Members: d.members, Contacts: func() map[string]cluster.Contact { return contacts }}
+	if !d.draining() {
+		t.Fatal("a node marked draining is not draining")
+	}
+	if d.steady("node1", now) || !d.inContact("node1", now) {
+		t.Fatal("node1 should be in contact for a second, not steadily")
+	}
+}
