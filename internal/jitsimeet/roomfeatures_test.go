@@ -600,38 +600,7 @@ func TestBreakoutRooms(t *testing.T) {
 	}
 
 	// Back to the main room, by the JIDs the breakout rooms' list gives.
-	rooms = awaitRooms(ctx, t, mod, "both in the breakout room", func(r map[string]breakoutRoom) bool {
-		for _, b := range r {
-			if b.JID == breakoutJID {
-				return len(b.Participants) == len(movers)
-			}
-		}
-		return false
-	})
-	var jids []string
-	for _, b := range rooms {
-		if b.JID == breakoutJID {
-			for _, p := range b.Participants {
-				jids = append(jids, p.JID)
-			}
-		}
-	}
-	modMark := mod.Mark()
-	for i, p := range movers {
-		marks[i] = p.Mark()
-	}
-	for _, jid := range jids {
-		do(ctx, t, mod, nil, "sendJIDToRoom", jid, mainJID)
-	}
-	back := make([]string, len(movers))
-	for i, p := range movers {
-		joinedAt[i] = moved(ctx, t, p, marks[i], mainJID)
-		back[i] = joinedAt[i].Participant
-	}
-	for i, p := range movers {
-		awaitTracksAfter(ctx, t, p, joinedAt[i].Seq, ids[0], back[1-i])
-	}
-	awaitTracksAfter(ctx, t, mod, modMark, back...)
+	sendBack(ctx, t, mod, movers, ids[0], breakoutJID, mainJID)
 	noFailures(t, pages)
 	for _, p := range pages {
 		for _, e := range p.Events() {
@@ -924,38 +893,7 @@ func TestBreakoutRoomSurvivesOwnerKill(t *testing.T) {
 	}
 
 	// Back to the main room.
-	rooms = awaitRooms(ctx, t, mod, "both in the breakout room", func(r map[string]breakoutRoom) bool {
-		for _, b := range r {
-			if b.JID == breakoutJID {
-				return len(b.Participants) == len(movers)
-			}
-		}
-		return false
-	})
-	var jids []string
-	for _, b := range rooms {
-		if b.JID == breakoutJID {
-			for _, p := range b.Participants {
-				jids = append(jids, p.JID)
-			}
-		}
-	}
-	modMark := mod.Mark()
-	for i, p := range movers {
-		marks[i] = p.Mark()
-	}
-	for _, jid := range jids {
-		do(ctx, t, mod, nil, "sendJIDToRoom", jid, mainJID)
-	}
-	back := make([]string, len(movers))
-	for i, p := range movers {
-		joined[i] = moved(ctx, t, p, marks[i], mainJID)
-		back[i] = joined[i].Participant
-	}
-	for i, p := range movers {
-		awaitTracksAfter(ctx, t, p, joined[i].Seq, ids[0], back[1-i])
-	}
-	awaitTracksAfter(ctx, t, mod, modMark, back...)
+	sendBack(ctx, t, mod, movers, ids[0], breakoutJID, mainJID)
 	noFailures(t, pages)
 }
 
@@ -1155,4 +1093,46 @@ func awaitNewOwner(ctx context.Context, t *testing.T, c *clustertest.Cluster, ro
 			t.Fatalf("no node took over %s", roomJID)
 		}
 	}
+}
+
+// sendBack has the moderator send the movers, in the breakout room
+// breakoutJID, back to the main room by the JIDs the breakout rooms' list
+// gives (as Jitsi Meet does), and waits until each is in session there
+// with the moderator (modID) and the other mover.
+func sendBack(ctx context.Context, t *testing.T, mod *jitsimeet.Page, movers []*jitsimeet.Page, modID, breakoutJID, mainJID string) {
+	t.Helper()
+	rooms := awaitRooms(ctx, t, mod, "both in the breakout room", func(r map[string]breakoutRoom) bool {
+		for _, b := range r {
+			if b.JID == breakoutJID {
+				return len(b.Participants) == len(movers)
+			}
+		}
+		return false
+	})
+	var jids []string
+	for _, b := range rooms {
+		if b.JID == breakoutJID {
+			for _, p := range b.Participants {
+				jids = append(jids, p.JID)
+			}
+		}
+	}
+	modMark := mod.Mark()
+	marks := make([]int, len(movers))
+	for i, p := range movers {
+		marks[i] = p.Mark()
+	}
+	for _, jid := range jids {
+		do(ctx, t, mod, nil, "sendJIDToRoom", jid, mainJID)
+	}
+	back := make([]string, len(movers))
+	joined := make([]jitsimeet.Event, len(movers))
+	for i, p := range movers {
+		joined[i] = moved(ctx, t, p, marks[i], mainJID)
+		back[i] = joined[i].Participant
+	}
+	for i, p := range movers {
+		awaitTracksAfter(ctx, t, p, joined[i].Seq, modID, back[1-i])
+	}
+	awaitTracksAfter(ctx, t, mod, modMark, back...)
 }
