@@ -721,30 +721,7 @@ func TestLobbyKnockAndApprove(t *testing.T) {
 	}
 	cfg := jitsimeet.ConfigFor(d.c.Prosody, room)
 	cfg.Knock = "knocker"
-	if err := knocker.Join(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	refusal, err := knocker.Await(ctx, "the members-only refusal", func(e jitsimeet.Event) bool {
-		return e.Type == jitsimeet.ConferenceFailed && strings.Contains(e.Detail, "membersOnly")
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	knock, err := knocker.AwaitAfter(ctx, refusal.Seq+1, "the knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyKnock })
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiting, err := mod.Await(ctx, "a knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyUserJoined })
-	if err != nil {
-		t.Fatal(err)
-	}
-	do(ctx, t, mod, nil, "lobbyApproveAccess", waiting.Participant)
-	joined, err := knocker.AwaitAfter(ctx, knock.Seq+1, "CONFERENCE_JOINED after approval", func(e jitsimeet.Event) bool {
-		return e.Type == jitsimeet.ConferenceJoined
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, knock, joined := knockAndApprove(ctx, t, knocker, mod, cfg)
 	t.Logf("%s: knocked %v after join(), in the conference %v after it", knocker.Name, knock.Since().Round(time.Millisecond), joined.At.Sub(knock.At).Round(time.Millisecond))
 	awaitTracksAfter(ctx, t, knocker, joined.Seq, ids...)
 	for _, p := range pages[:2] {
@@ -930,30 +907,7 @@ func TestLobbySurvivesOwnerKill(t *testing.T) {
 
 	cfg := jitsimeet.ConfigFor(c.Prosody, room)
 	cfg.Knock = "knocker"
-	if err := knocker.Join(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	refusal, err := knocker.Await(ctx, "the members-only refusal", func(e jitsimeet.Event) bool {
-		return e.Type == jitsimeet.ConferenceFailed && strings.Contains(e.Detail, "membersOnly")
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	knock, err := knocker.AwaitAfter(ctx, refusal.Seq+1, "the knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyKnock })
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiting, err := mod.Await(ctx, "a knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyUserJoined })
-	if err != nil {
-		t.Fatal(err)
-	}
-	do(ctx, t, mod, nil, "lobbyApproveAccess", waiting.Participant)
-	joined, err := knocker.AwaitAfter(ctx, knock.Seq+1, "CONFERENCE_JOINED after approval", func(e jitsimeet.Event) bool {
-		return e.Type == jitsimeet.ConferenceJoined
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	refusal, _, joined := knockAndApprove(ctx, t, knocker, mod, cfg)
 	awaitTracksAfter(ctx, t, knocker, joined.Seq, ids...)
 	for _, p := range pages[:2] {
 		if _, err := p.AwaitRemoteTracks(ctx, joined.Participant); err != nil {
@@ -1135,4 +1089,36 @@ func sendBack(ctx context.Context, t *testing.T, mod *jitsimeet.Page, movers []*
 		awaitTracksAfter(ctx, t, p, joined[i].Seq, modID, back[1-i])
 	}
 	awaitTracksAfter(ctx, t, mod, modMark, back...)
+}
+
+// knockAndApprove has knocker join the members-only room of cfg (as
+// Jitsi Meet does: refused, then knocking) and the moderator approve it;
+// it returns the refusal, the knock and the knocker's CONFERENCE_JOINED.
+func knockAndApprove(ctx context.Context, t *testing.T, knocker, mod *jitsimeet.Page, cfg jitsimeet.Config) (refusal, knock, joined jitsimeet.Event) {
+	t.Helper()
+	if err := knocker.Join(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	refusal, err := knocker.Await(ctx, "the members-only refusal", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceFailed && strings.Contains(e.Detail, "membersOnly")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	knock, err = knocker.AwaitAfter(ctx, refusal.Seq+1, "the knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyKnock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := mod.Await(ctx, "a knock", func(e jitsimeet.Event) bool { return e.Type == jitsimeet.LobbyUserJoined })
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(ctx, t, mod, nil, "lobbyApproveAccess", waiting.Participant)
+	joined, err = knocker.AwaitAfter(ctx, knock.Seq+1, "CONFERENCE_JOINED after approval", func(e jitsimeet.Event) bool {
+		return e.Type == jitsimeet.ConferenceJoined
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return refusal, knock, joined
 }
