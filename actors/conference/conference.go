@@ -189,6 +189,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onOwnerGranted(ctx, msg)
 	case roomInfo:
 		c.onRoomInfo(ctx, msg)
+	case vnodeConnected:
+		c.onVNodeConnected(msg)
 	case *bridge.Selected:
 		c.onSelected(ctx, msg.ID, msg, nil)
 	case selectTimeout:
@@ -254,6 +256,15 @@ func (c *conference) handle(ctx actor.Context) {
 }
 
 func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest) {
+	if refused := c.checkVNode(req); refused != nil {
+		if ctx.Sender() != nil {
+			ctx.Respond(&focalpb.ConferenceResponse{Room: c.room, Error: refused})
+		}
+		return
+	}
+	if req.VisitorsComponent != "" && c.st.VisitorsComponent == "" {
+		c.st.VisitorsComponent = req.VisitorsComponent
+	}
 	w := waiter{to: ctx.Sender()}
 	if c.cfg.Auth.Enabled() && !c.isBreakout() {
 		var refused *focalpb.StanzaError
@@ -265,6 +276,7 @@ func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest
 		}
 		w.to = ctx.Sender()
 	}
+	w.visitor, w.vnode = visitorRequestOf(req), req.Vnode
 	if c.st.Options == nil {
 		c.st.Options = optionsFrom(req.Properties, c.log)
 	}
@@ -292,15 +304,23 @@ func (c *conference) respondReady(ctx actor.Context, w waiter) {
 	if c.cfg.Auth.Enabled() {
 		props = []*focalpb.Property{{Name: "authentication", Value: "true"}, {Name: "externalAuth", Value: fmt.Sprint(c.cfg.Auth.External)}}
 	}
-	props = append(props, &focalpb.Property{Name: "sipGatewayEnabled", Value: "false"})
-	ctx.Send(w.to, &focalpb.ConferenceResponse{
+	props = append(props, &focalpb.Property{Name: "sipGatewayEnabled", Value: "false"},
+		&focalpb.Property{Name: "visitors-supported", Value: fmt.Sprint(c.visitorsSupported())})
+	resp := &focalpb.ConferenceResponse{
 		Room:       c.room,
 		Ready:      true,
 		FocusJid:   c.cfg.FocusJID,
 		SessionId:  w.session,
 		Identity:   w.identity,
 		Properties: props,
-	})
+	}
+	if vnode := c.redirect(ctx, w); vnode != "" {
+		n, _ := c.cfg.Visitors.Node(vnode)
+		resp.Vnode = vnode
+		resp.FocusJid = bareOf(n.User)
+		c.log.Info("request sent to a visitor node", "vnode", vnode)
+	}
+	ctx.Send(w.to, resp)
 }
 
 func (c *conference) failWaiting(ctx actor.Context, err xmpp.StanzaError) {

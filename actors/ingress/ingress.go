@@ -15,6 +15,7 @@ import (
 	"focal/actors/conference"
 	"focal/auth"
 	"focal/proto"
+	"focal/visitors"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -51,7 +52,10 @@ type Config struct {
 	Client         session.Wire
 	Directory      *actor.PID
 	RequestTimeout time.Duration // how long a request may wait for its conference
-	Logger         *slog.Logger
+	// Visitors: stanzas from the visitor nodes' rooms go to the main
+	// room's conference.
+	Visitors visitors.Config
+	Logger   *slog.Logger
 }
 
 type ingress struct {
@@ -103,6 +107,7 @@ func (in *ingress) Receive(ctx actor.Context) {
 			ctx.Respond(errorResponse(msg.Room, err))
 			return
 		}
+		msg.VisitorsComponent = in.visitorsComponent()
 		ctx.RequestWithCustomSender(in.cfg.Directory, msg, ctx.Sender())
 	}
 }
@@ -144,6 +149,8 @@ func (in *ingress) onConferenceIQ(ctx actor.Context, iq, payload *xmpp.Element) 
 		Identity:   c.Identity,
 		Vnode:      c.VNode,
 		Token:      c.Token,
+
+		VisitorsComponent: in.visitorsComponent(),
 	}
 	for _, p := range c.Properties {
 		req.Properties = append(req.Properties, &focalpb.Property{Name: p.Name, Value: p.Value})
@@ -199,6 +206,14 @@ func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element, via Repli
 	if err == nil && in.isRoomService(from.Domainpart()) && from.Localpart() != "" {
 		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el, Via: via})
 		return
+	}
+	if err == nil && from.Localpart() != "" && in.cfg.Visitors.Enabled {
+		if _, ok := in.cfg.Visitors.NodeOfMUC(from.Domainpart()); ok {
+			// A visitor room: its conference is the main room's.
+			main := from.Localpart() + "@" + in.cfg.MUCDomain
+			ctx.Send(in.cfg.Directory, &conference.Stanza{Room: main, El: el, Via: via})
+			return
+		}
 	}
 	if el.Name.Local == xmpp.KindMessage {
 		in.onMessage(ctx, el, via)
