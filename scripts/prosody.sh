@@ -178,16 +178,20 @@ register_user() {
 
 # link_lua_libs BASE: Jitsi's visitors component needs the pure-Lua libraries
 # inspect and basexx (lua-inspect, lua-basexx), which Debian 12 ships for Lua
-# 5.1-5.3 only while its Prosody runs on 5.4. Prosody adds
+# 5.1-5.3 (basexx: 5.1-5.2) only while its Prosody runs on 5.4. Prosody adds
 # installer_plugin_path/share/lua/5.4 to Lua's search path (the config points
-# it at BASE/lualib), so the 5.3 files are linked there.
+# it at BASE/lualib), so the newest of those files is linked there.
 link_lua_libs() {
-	local dir=$1/lualib/share/lua/5.4 lib
+	local dir=$1/lualib/share/lua/5.4 lib version
 	mkdir -p "$dir"
 	for lib in inspect basexx; do
 		[[ -e /usr/share/lua/5.4/$lib.lua || -e $dir/$lib.lua ]] && continue
-		[[ -e /usr/share/lua/5.3/$lib.lua ]] || continue # then Prosody's error names it
-		ln -s "/usr/share/lua/5.3/$lib.lua" "$dir/$lib.lua"
+		for version in 5.3 5.2 5.1; do # the newest there is (basexx stops at 5.2)
+			if [[ -e /usr/share/lua/$version/$lib.lua ]]; then
+				ln -s "/usr/share/lua/$version/$lib.lua" "$dir/$lib.lua"
+				break
+			fi
+		done # none: Prosody's error names the library
 	done
 }
 
