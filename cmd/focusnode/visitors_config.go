@@ -53,16 +53,16 @@ func applyVisitors(path string, into *visitors.Config) error {
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
 	}
-	var file struct {
-		Visitors *yaml.Node `yaml:"visitors"`
-	}
+	var file map[string]any
 	if err := yaml.Unmarshal(data, &file); err != nil {
 		return fmt.Errorf("--config %s: %w", path, err)
 	}
-	if file.Visitors == nil {
+	raw, ok := file["visitors"]
+	if !ok {
 		return nil
 	}
-	section, err := yaml.Marshal(file.Visitors)
+	// Through YAML again, so that the section's own keys are checked.
+	section, err := yaml.Marshal(raw)
 	if err != nil {
 		return fmt.Errorf("--config %s: visitors: %w", path, err)
 	}
