@@ -32,6 +32,9 @@ type waiter struct {
 	// node it named (a configured one).
 	visitor visitors.Request
 	vnode   string
+	// pending is a request that came while the conference stood by, not
+	// judged yet: the sessions it may show are in the state it drives from.
+	pending *focalpb.ConferenceRequest
 }
 
 // authenticate checks a request against the room's sessions: it returns

@@ -49,6 +49,7 @@ func (d *directory) ranked(room string) []cluster.Member {
 }
 
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
+	d.noteView(p.Members, time.Now())
 	d.clustered, d.self, d.members = true, p.Self, p.Members
 	d.cfg.Conference.Node = p.Self
 	d.placement = p
@@ -269,6 +270,7 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	// A final state is driven from once its session, released by the
 	// sender after its last conference went, is resumed (onShardSession).
 	ctx.Send(r.pid, st)
+	d.releaseInherited(ctx, st.Room)
 	if ctx.Sender() != nil {
 		// The owner sends what follows from this state once it is here.
 		ctx.Respond(&focalpb.StateAck{Room: st.Room, Version: st.Version})

@@ -11,8 +11,8 @@ import (
 	"focal/visitors"
 )
 
-// nestedSections are the config file's keys that hold a section of their
-// own rather than a flag's value.
+// nestedSections are the config file's sections that set no flags and are
+// read on their own (unlike those in sections).
 var nestedSections = map[string]bool{"visitors": true}
 
 // visitorsSection is the config file's visitors: section:
