@@ -35,6 +35,12 @@ type Request struct {
 	Supported bool
 	// AsksVisitor: the client asked to be a visitor (visitor=true).
 	AsksVisitor bool
+	// Listed: the room's allow-lists (room metadata participants and
+	// moderators) name the client's user or group: it belongs in the
+	// main room. NotAllowed: the room has a participants list and does
+	// not name it: it belongs among the visitors.
+	Listed     bool
+	NotAllowed bool
 }
 
 // Available reports whether visitors may be offered in room at all (the
@@ -45,13 +51,20 @@ func (c Config) Available(room Room) bool {
 
 // Redirect reports whether req goes to a visitor node: when visitors are
 // available for room and the client supports them, if it asks to be a
-// visitor, if room already has visitor rooms, or if the main room is full
-// (MainParticipants reached the soft limit).
+// visitor; otherwise never if the room's allow-lists name it, always if
+// the room has a participants list without it, and else if room already
+// has visitor rooms or the main room is full (MainParticipants reached
+// the soft limit).
 func (c Config) Redirect(room Room, req Request) bool {
 	if !req.Supported || !c.Available(room) {
 		return false
 	}
-	if req.AsksVisitor || len(room.Used) > 0 {
+	switch {
+	case req.AsksVisitor:
+		return true
+	case req.Listed:
+		return false
+	case req.NotAllowed, len(room.Used) > 0:
 		return true
 	}
 	limit := c.WithDefaults().MaxParticipants

@@ -36,6 +36,9 @@ func TestRedirectDecision(t *testing.T) {
 		{"disabled", Config{Nodes: cfg.Nodes}, Room{MainParticipants: 9}, Request{Supported: true, AsksVisitor: true}, false},
 		{"default limit is 50", Config{Enabled: true, Nodes: cfg.Nodes}, Room{MainParticipants: 49}, supported, false},
 		{"default limit reached", Config{Enabled: true, Nodes: cfg.Nodes}, Room{MainParticipants: 50}, supported, true},
+		{"listed in the allow-lists, room full", cfg, Room{MainParticipants: 9, Used: []Usage{{Node: "v1"}}}, Request{Supported: true, Listed: true}, false},
+		{"listed but asks to be a visitor", cfg, Room{}, Request{Supported: true, Listed: true, AsksVisitor: true}, true},
+		{"not in the participants list", cfg, Room{}, Request{Supported: true, NotAllowed: true}, true},
 	}
 	for _, tc := range cases {
 		if got := tc.cfg.Redirect(tc.room, tc.req); got != tc.want {

@@ -309,7 +309,7 @@ func (c *conference) admit(req *focalpb.ConferenceRequest, to *actor.PID) (waite
 		}
 		w.to = to
 	}
-	w.visitor, w.vnode = visitorRequestOf(req), req.Vnode
+	w.visitor, w.vnode = c.visitorRequestOf(req), req.Vnode
 	return w, nil
 }
 

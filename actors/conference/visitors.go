@@ -1,12 +1,14 @@
 package conference
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/auth"
 	"focal/proto"
 	"focal/visitors"
 	"focal/xmpp"
@@ -313,8 +315,11 @@ func (c *conference) wireFor(to string) session.Wire {
 	return c.wire
 }
 
-// visitorRequestOf reads what a request says about visitors.
-func visitorRequestOf(req *focalpb.ConferenceRequest) visitors.Request {
+// visitorRequestOf reads what a request says about visitors, and whether
+// the room's allow-lists (room metadata) name the requester's token user
+// or group. The token is read without checking it, as Jicofo does: Prosody
+// checked it at login; one that cannot be read names nobody.
+func (c *conference) visitorRequestOf(req *focalpb.ConferenceRequest) visitors.Request {
 	var r visitors.Request
 	for _, p := range req.Properties {
 		switch p.Name {
@@ -324,5 +329,21 @@ func visitorRequestOf(req *focalpb.ConferenceRequest) visitors.Request {
 			r.AsksVisitor = p.Value == "true"
 		}
 	}
+	md := c.st.Metadata
+	if !r.Supported || md == nil || (!md.ParticipantsSet && len(md.Moderators) == 0) {
+		return r
+	}
+	var tok auth.Token
+	if req.Token != "" {
+		var err error
+		if tok, err = auth.ParseToken(req.Token); err != nil {
+			c.log.Info("token unreadable; its user is on no allow-list", "err", err)
+		}
+	}
+	named := func(list []string) bool {
+		return (tok.UserID != "" && slices.Contains(list, tok.UserID)) || (tok.Group != "" && slices.Contains(list, tok.Group))
+	}
+	r.Listed = named(md.Participants) || named(md.Moderators)
+	r.NotAllowed = md.ParticipantsSet && !r.Listed
 	return r
 }
