@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"sort"
 
+	"focal/actors/conference"
 	"focal/actors/ingress"
 	"focal/xmpp"
 	"focal/xmpp/session"
@@ -24,6 +25,7 @@ func (n *Node) spawnVNodeSessions() map[string]session.Wire {
 	n.vnodes = map[string]*session.Session{}
 	wires := map[string]session.Wire{}
 	for _, vn := range cfg.Visitors.Nodes {
+		id := vn.ID
 		var tlsCfg *tls.Config
 		if cfg.UserTLS {
 			tlsCfg = &tls.Config{ServerName: vn.Domain, InsecureSkipVerify: cfg.UserTLSInsecure, MinVersion: tls.VersionTLS12}
@@ -38,6 +40,11 @@ func (n *Node) spawnVNodeSessions() map[string]session.Wire {
 				TLS:      tlsCfg,
 			}),
 			Handler: func(el *xmpp.Element) { root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: s}) },
+			State: func(up bool, _ string) {
+				if up {
+					root.Send(n.directory, &conference.VNodeUp{Node: id})
+				}
+			},
 			Logger:  cfg.Logger.With("vnode", vn.ID),
 		})
 		n.vnodes[vn.ID] = s

@@ -191,6 +191,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onRoomInfo(ctx, msg)
 	case vnodeConnected:
 		c.onVNodeConnected(msg)
+	case *VNodeUp:
+		c.onVNodeUp(msg)
 	case *bridge.Selected:
 		c.onSelected(ctx, msg.ID, msg, nil)
 	case selectTimeout:

@@ -347,3 +347,18 @@ func (c *conference) visitorRequestOf(req *focalpb.ConferenceRequest) visitors.R
 	r.NotAllowed = md.ParticipantsSet && !r.Listed
 	return r
 }
+
+// onVNodeUp: the connection to a visitor node is up again, a new session
+// that is in no room (or the first one, when the conference uses no node
+// yet). A conference using the node joins its visitor room again and,
+// once in, connects the node again (the main Prosody ignores a node it
+// still has connected).
+func (c *conference) onVNodeUp(msg *VNodeUp) {
+	v := c.vnodeState(msg.Node)
+	if v == nil || c.standby || c.ending {
+		return
+	}
+	v.Connected = false
+	c.log.Info("visitor node connection up; joining its visitor room again", "vnode", msg.Node)
+	c.joinVisitorRoom(msg.Node)
+}
