@@ -72,15 +72,19 @@ func visitorsRequest(room string, asVisitor bool) xmpp.ConferenceIQ {
 }
 
 // joinAsVisitor connects to the visitor node anonymously, with a media
-// endpoint that sends nothing, and joins the visitor room.
-func (v *visitorHarness) joinAsVisitor(ctx context.Context, room, nick string) *member {
+// endpoint that sends nothing (unless sends), and joins the visitor room.
+func (v *visitorHarness) joinAsVisitor(ctx context.Context, room, nick string, sends bool) *member {
 	v.t.Helper()
 	c, err := testclient.Dial(ctx, testclient.Options{Addr: v.pair.VNode.C2SAddr, Domain: v.pair.VNode.Domain})
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	v.t.Cleanup(c.Close)
-	m := &member{c: c, media: testclient.NewMedia(c, testclient.MediaOptions{Nick: nick, Sources: &sources.Set{}}), nick: nick}
+	opts := testclient.MediaOptions{Nick: nick, Sources: &sources.Set{}}
+	if sends {
+		opts.Sources = nil // an audio and a video source
+	}
+	m := &member{c: c, media: testclient.NewMedia(c, opts), nick: nick}
 	p, err := c.Join(ctx, v.visitorRoom(room), nick)
 	if err != nil || p.Error != nil {
 		v.t.Fatalf("%s: join the visitor room: %v %+v", nick, err, p.Error)
@@ -96,8 +100,9 @@ func (v *visitorHarness) joinAsVisitor(ctx context.Context, room, nick string) *
 // focus JID, visitors-supported); the focus joins the visitor room and
 // connects the node, so the main room's participant is federated there;
 // the visitor gets a Jingle session whose Colibri2 endpoint has
-// muc-role visitor, may not add sources, and is counted in the focus's
-// presence (visitor-count). A vnode the client made up is refused.
+// muc-role visitor, may not add sources (source-add, or a session-accept
+// with sources), and visitors are counted in the focus's presence
+// (visitor-count). A vnode the client made up is refused.
 func TestVisitorIsRedirectedAndGetsAMediaSession(t *testing.T) {
 	v := newVisitorHarness(t, 50)
 	ctx := testContext(t, 60*time.Second)
@@ -119,7 +124,7 @@ func TestVisitorIsRedirectedAndGetsAMediaSession(t *testing.T) {
 	}
 	viewer.Close()
 
-	visitor := v.joinAsVisitor(ctx, room, "visitor1")
+	visitor := v.joinAsVisitor(ctx, room, "visitor1", false)
 	// The main room's participant is federated into the visitor room: the
 	// node was connected.
 	if _, err := visitor.c.AwaitPresence(ctx, v.visitorRoom(room), func(p xmpp.OccupantPresence) bool {
@@ -142,18 +147,25 @@ func TestVisitorIsRedirectedAndGetsAMediaSession(t *testing.T) {
 		t.Errorf("a visitor's source-add: %v, want forbidden", err)
 	}
 
+	// A visitor whose session-accept carries sources is refused too.
+	sender := v.joinAsVisitor(ctx, room, "visitor2", true)
+	sender.awaitSession(ctx, t)
+	if err := sender.media.AwaitAccepted(ctx); xmpp.ConditionOf(err) != xmpp.Forbidden {
+		t.Errorf("a visitor's session-accept with sources: %v, want forbidden", err)
+	}
+
 	if _, err := speaker.c.AwaitPresence(ctx, room, func(p xmpp.OccupantPresence) bool {
 		if p.Nick != "focus" {
 			return false
 		}
 		for _, prop := range xmpp.ParseFocusPresence(p.Stanza).Properties {
-			if prop.Key == xmpp.PropVisitorCount && prop.Value == "1" {
+			if prop.Key == xmpp.PropVisitorCount && prop.Value == "2" {
 				return true
 			}
 		}
 		return false
 	}); err != nil {
-		t.Errorf("the focus never published visitor-count 1: %v", err)
+		t.Errorf("the focus never published visitor-count 2: %v", err)
 	}
 
 	madeUp := v.client(ctx)
