@@ -118,6 +118,11 @@ func (c *conference) redirect(ctx actor.Context, w waiter) string {
 	now := time.Now()
 	room := c.visitorsRoom(now)
 	node := w.vnode
+	if node != "" && !c.cfg.Visitors.Available(room) {
+		// A client naming a node is not sent there when visitors are off
+		// for the room (lobby, metadata, breakout room).
+		return ""
+	}
 	if node == "" {
 		if !c.cfg.Visitors.Redirect(room, w.visitor) {
 			return ""

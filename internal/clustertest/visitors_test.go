@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,21 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A second main-room participant: how soon it learns of the new
+	// source after the kill is the baseline the visitor's time is set
+	// against.
+	listenerClient, err := c.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := &participant{c: listenerClient, media: testclient.NewMedia(listenerClient, testclient.MediaOptions{Nick: "listener"}), nick: "listener"}
+	if _, err := listenerClient.RequestConference(ctx, c.Component(), xmpp.ConferenceIQ{Room: room}); err != nil {
+		t.Fatalf("listener's request: %v", err)
+	}
+	if _, err := listenerClient.Join(ctx, room, "listener"); err != nil {
+		t.Fatal(err)
+	}
+
 	visitor := redirectAndJoin(ctx, t, c, room, visitorRoom, "visitor1")
 	if _, err := visitor.media.AwaitSession(ctx); err != nil {
 		t.Fatalf("visitor1: no session: %v", err)
@@ -59,8 +75,13 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 	if err := visitor.media.AwaitAccepted(ctx); err != nil {
 		t.Fatalf("visitor1: accept: %v", err)
 	}
-	if _, err := speaker.media.AwaitSession(ctx); err != nil {
-		t.Fatalf("speaker: no session: %v", err)
+	for _, m := range []*participant{speaker, listener} {
+		if _, err := m.media.AwaitSession(ctx); err != nil {
+			t.Fatalf("%s: no session: %v", m.nick, err)
+		}
+		if err := m.media.AwaitAccepted(ctx); err != nil {
+			t.Fatalf("%s: accept: %v", m.nick, err)
+		}
 	}
 	for _, ssrc := range speaker.media.SSRCs() {
 		if err := visitor.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
@@ -81,10 +102,30 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 	if err := sourceAddSoon(ctx, speaker, newSource(ssrc, "screen")); err != nil {
 		t.Fatalf("speaker's source-add after the kill: %v", err)
 	}
-	if err := visitor.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
-		t.Fatalf("visitor1 never got the speaker's new source after the kill: %v", err)
+	// Each awaited on its own, so that each time is its own.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	got := map[string]time.Duration{}
+	for _, m := range []*participant{listener, visitor} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.media.AwaitRemoteSSRC(ctx, ssrc); err != nil {
+				t.Errorf("%s never got the speaker's new source after the kill: %v", m.nick, err)
+				return
+			}
+			mu.Lock()
+			got[m.nick] = time.Since(killed)
+			mu.Unlock()
+		}()
 	}
-	t.Logf("the visitor got the new source %v after the kill", time.Since(killed).Round(time.Millisecond))
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	t.Logf("new source after the kill: main-room listener %v, visitor %v (ratio %.2f)",
+		got["listener"].Round(time.Millisecond), got["visitor1"].Round(time.Millisecond),
+		float64(got["visitor1"])/float64(got["listener"]))
 	if n := visitor.media.Sessions(); n != 1 || visitor.media.Ended() {
 		t.Errorf("visitor1's session after the kill: %d sessions, ended %v; want the one session kept", n, visitor.media.Ended())
 	}
