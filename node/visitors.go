@@ -45,7 +45,7 @@ func (n *Node) spawnVNodeSessions() map[string]session.Wire {
 					root.Send(n.directory, &conference.VNodeUp{Node: id})
 				}
 			},
-			Logger:  cfg.Logger.With("vnode", vn.ID),
+			Logger: cfg.Logger.With("vnode", vn.ID),
 		})
 		n.vnodes[vn.ID] = s
 		wires[vn.ID] = s
