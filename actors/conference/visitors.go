@@ -61,7 +61,7 @@ func (c *conference) vnodeState(id string) *focalpb.VisitorNodeState {
 }
 
 // visitorsRoom describes the conference for the redirect decision.
-func (c *conference) visitorsRoom(now time.Time) visitors.Room {
+func (c *conference) visitorsRoom() visitors.Room {
 	r := visitors.Room{Breakout: c.isBreakout()}
 	if md := c.st.Metadata; md != nil {
 		r.LobbyEnabled = md.LobbyEnabled
@@ -93,7 +93,7 @@ func isRecorderOrTranscriber(realJID string) bool {
 
 // visitorsSupported is the response's visitors-supported property.
 func (c *conference) visitorsSupported() bool {
-	return c.st.VisitorsComponent != "" && c.cfg.Visitors.Available(c.visitorsRoom(time.Now()))
+	return c.st.VisitorsComponent != "" && c.cfg.Visitors.Available(c.visitorsRoom())
 }
 
 // checkVNode refuses a request naming a visitor node that is not
@@ -116,7 +116,7 @@ func (c *conference) redirect(ctx actor.Context, w waiter) string {
 		return ""
 	}
 	now := time.Now()
-	room := c.visitorsRoom(now)
+	room := c.visitorsRoom()
 	node := w.vnode
 	if node != "" && !c.cfg.Visitors.Available(room) {
 		// A client naming a node is not sent there when visitors are off
