@@ -82,3 +82,38 @@ func TestVisitorPairFederatesARoom(t *testing.T) {
 		t.Fatalf("the focus on the node did not see the visitor: %v", err)
 	}
 }
+
+// A Jitsi deployment without visitors (what the other Jitsi tests start)
+// keeps s2s off and lists no visitors component; the focus still creates
+// rooms.
+func TestJitsiDeploymentWithoutVisitors(t *testing.T) {
+	plugins, err := prosodytest.JitsiPluginsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := prosodytest.Start(t, prosodytest.Options{JitsiPlugins: plugins})
+	if p.S2SAddr != "" {
+		t.Errorf("S2SAddr %q without visitors", p.S2SAddr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	focus, err := testclient.Dial(ctx, testclient.Options{Addr: p.C2SAddr, User: "focus@" + p.AuthDomain(), Password: p.FocusPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer focus.Close()
+	res, err := focus.S.RequestWait(ctx, xmpp.DiscoInfoQuery(p.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	components := xmpp.Components(res)
+	if _, ok := components[xmpp.ComponentTypeVisitors]; ok {
+		t.Errorf("a visitors component without visitors: %v", components)
+	}
+	if _, ok := components["room_metadata"]; !ok {
+		t.Errorf("the Jitsi components are missing: %v", components)
+	}
+	if pr, err := focus.Join(ctx, "plain@"+p.MUCDomain(), "focus"); err != nil || pr.Error != nil {
+		t.Fatalf("focus joins a room: %v %+v", err, pr.Error)
+	}
+}
