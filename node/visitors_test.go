@@ -231,3 +231,24 @@ func TestVisitorRedirectAtTheParticipantLimitOverXMPPAndHTTP(t *testing.T) {
 		t.Errorf("HTTP request at the limit answered %s, want vnode %s", data, v.pair.VNodeID)
 	}
 }
+
+// Visitors configured, but the server has no visitors component (a plain
+// Prosody, standing in for the node too): nobody is redirected, and the
+// answer says visitors are not supported.
+func TestNoVisitorsWithoutTheVisitorsComponent(t *testing.T) {
+	p := prosodytest.Start(t, prosodytest.Options{})
+	if err := p.Register("vfocus", "vpass"); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, prosody: p, cfg: nodeConfig(p)}
+	host, port := splitAddr(p.C2SAddr)
+	h.cfg.Visitors = visitors.Config{Enabled: true, Nodes: []visitors.Node{{ID: "v1", Host: host, Port: port,
+		Domain: p.Domain, MUC: "conference.v1." + p.Domain, User: "vfocus@" + p.AuthDomain(), Password: "vpass"}}}
+	h.start()
+	ctx := testContext(t, 30*time.Second)
+	cl := h.client(ctx)
+	res, err := cl.RequestConference(ctx, h.component(), visitorsRequest(h.room("plain"), true))
+	if err != nil || !res.Ready || res.VNode != "" || property(res, "visitors-supported") != "false" {
+		t.Fatalf("a visitor request without the component: %+v %v, want the main room and visitors-supported false", res, err)
+	}
+}
