@@ -99,7 +99,9 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 	// The speaker's new source reaches the visitor: the new owner drives
 	// the conference and reaches the visitor room.
 	const ssrc = 777001
-	if err := sourceAddSoon(ctx, speaker, newSource(ssrc, "screen")); err != nil {
+	// Sent at once and once: until the next owner resumes the focus's
+	// session, Prosody queues it there, then redelivers it.
+	if err := speaker.media.SendSourceAdd(ctx, newSource(ssrc, "screen")); err != nil {
 		t.Fatalf("speaker's source-add after the kill: %v", err)
 	}
 	// Each awaited on its own, so that each time is its own.
