@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -34,6 +35,13 @@ type Config struct {
 	// bridge that goes away (the node's conference directory, which tells
 	// the conferences).
 	Events *actor.PID
+	// Server is the XMPP domain the wire logs into. When set, a bridge
+	// is blamed for a request it did not answer in time (a health check,
+	// a Colibri2 request) only once the server has answered a ping in
+	// time: when the server is slow as well, the delay is the server's
+	// (saturated, every stanza queued behind others), and moving every
+	// conference off a healthy bridge would only add to its load.
+	Server string
 	Logger *slog.Logger
 	// Now reads the clock; tests may replace it.
 	Now func() time.Time
@@ -91,18 +99,62 @@ func (b *brewery) Receive(ctx actor.Context) {
 	case *statsUpdate:
 		b.onStats(ctx, msg)
 	case *healthFailed:
-		b.selector.MarkFailed(msg.jid, b.cfg.Now())
-		b.publishDown(ctx, msg.jid, "health check failed: "+msg.reason)
+		b.blame(ctx, msg.jid, "health check failed: "+msg.reason)
 	case *Failed:
-		if b.selector.MarkFailed(msg.Bridge, b.cfg.Now()) {
-			b.log.Warn("bridge failed a conference", "bridge", msg.Bridge)
-		}
+		b.blame(ctx, msg.Bridge, "")
+	case *serverChecked:
+		b.onServerChecked(ctx, msg)
 	case *Select:
 		res := b.selectBridge(msg)
 		res.ID = msg.ID
 		ctx.Respond(res)
 	case *ListBridges:
 		ctx.Respond(b.snapshot())
+	}
+}
+
+// blame marks bridge jid failed once the server has shown it answers in
+// time (Config.Server); downReason, for a failed health check, also tells
+// the conferences the bridge is down.
+func (b *brewery) blame(ctx actor.Context, jid, downReason string) {
+	if b.cfg.Server == "" {
+		b.markFailed(ctx, jid, downReason)
+		return
+	}
+	timeout := b.cfg.Health.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHealth.Timeout
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	iq := xmpp.NewIQ(xmpp.IQGet, "", b.cfg.Server, "", xmpp.NewElement("urn:xmpp:ping", "ping"))
+	b.wire.Request(iq, timeout, func(_ *xmpp.Element, err error) {
+		root.Send(self, &serverChecked{jid: jid, downReason: downReason, err: err})
+	})
+}
+
+func (b *brewery) onServerChecked(ctx actor.Context, msg *serverChecked) {
+	switch {
+	case errors.Is(msg.err, session.ErrTimeout):
+		b.log.Warn("the XMPP server did not answer a ping in time either: its delay, not the bridge's; the bridge stays in use",
+			"bridge", msg.jid, "server", b.cfg.Server, "err", msg.err)
+		return
+	case errors.Is(msg.err, session.ErrNotConnected) || errors.Is(msg.err, session.ErrDisconnected) || errors.Is(msg.err, session.ErrClosed):
+		// Our stream: the brewery re-learns its bridges after the re-join.
+		return
+	}
+	// Answered in time (even with an error): the server is responsive,
+	// so the bridge is the one that did not answer.
+	b.markFailed(ctx, msg.jid, msg.downReason)
+}
+
+func (b *brewery) markFailed(ctx actor.Context, jid, downReason string) {
+	marked := b.selector.MarkFailed(jid, b.cfg.Now())
+	if downReason != "" {
+		b.publishDown(ctx, jid, downReason)
+		return
+	}
+	if marked {
+		b.log.Warn("bridge failed a conference", "bridge", jid)
 	}
 }
 

@@ -87,6 +87,13 @@ type (
 		jid    string
 		reason string
 	}
+	// serverChecked is the server's answer to the ping that decides
+	// whether bridge jid is blamed for a request it did not answer.
+	serverChecked struct {
+		jid        string
+		downReason string // set for a failed health check
+		err        error
+	}
 	healthTick   struct{ retry bool }
 	healthResult struct {
 		retry bool

@@ -42,8 +42,8 @@ type FailoverResult struct {
 	Unread []int64 `json:"unread_bytes,omitempty"`
 }
 
-// RunFailover runs f. Its context bounds the whole run; whatever has not
-// recovered when it ends is an error.
+// RunFailover runs f. Whatever has not recovered Patience after the kill
+// (or when ctx ends) is an error.
 func RunFailover(ctx context.Context, f Failover) (FailoverResult, error) {
 	if f.Kill == nil {
 		return FailoverResult{}, errors.New("loadgen: failover without a kill")
@@ -82,7 +82,13 @@ func RunFailover(ctx context.Context, f Failover) (FailoverResult, error) {
 			out.ErrorSamples = append(out.ErrorSamples, err.Error())
 		}
 	}
+	patience := f.Patience
+	if patience <= 0 {
+		patience = DefaultPatience
+	}
 	killed := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, patience)
+	defer cancel()
 	if err := f.Kill(); err != nil {
 		sampler.stop()
 		return out, fmt.Errorf("loadgen: kill: %w", err)

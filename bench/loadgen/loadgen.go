@@ -54,6 +54,11 @@ type Scenario struct {
 	// what the server's part of a join costs before the focus is involved
 	// (TLS, SASL, binding).
 	ConnectOnly bool
+	// Patience bounds each participant's way in, from connecting to its
+	// source-add answered (default DefaultPatience): past it, the
+	// participant counts as an error (lost conference, missing
+	// session-initiate or unanswered request, as the error says).
+	Patience time.Duration
 	// Hold, when set, is how long each participant stays once in session
 	// (and its source-add answered) before it leaves the room.
 	Hold time.Duration
@@ -87,6 +92,10 @@ func (s Scenario) room(k int) string {
 	}
 	return fmt.Sprintf("%s-%d@%s", s.Prefix, k, s.MUC)
 }
+
+// DefaultPatience is Scenario.Patience's default: longer than any wait a
+// person would sit through.
+const DefaultPatience = time.Minute
 
 // Shard is one generator process's part of a run.
 type Shard struct {
@@ -321,6 +330,13 @@ func closeAll(ms []*member) {
 // while it is still connected.
 func participate(ctx context.Context, s Scenario, i int, rec *recorder) (*member, error) {
 	m := &member{index: i, room: s.room(i / s.Participants), nick: fmt.Sprintf("p%d", s.FirstNick+i%s.Participants)}
+	patience := s.Patience
+	if patience <= 0 {
+		patience = DefaultPatience
+	}
+	outer := ctx
+	ctx, cancel := context.WithTimeout(ctx, patience)
+	defer cancel()
 	c, err := testclient.Dial(ctx, testclient.Options{Addr: s.Addr, Domain: s.Domain})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: connect: %w", m.room, m.nick, err)
@@ -361,9 +377,11 @@ func participate(ctx context.Context, s Scenario, i int, rec *recorder) (*member
 	}
 	select {
 	case <-time.After(s.Hold):
-	case <-ctx.Done():
-		return m, fmt.Errorf("%s %s: still in at the end: %w", m.room, m.nick, ctx.Err())
+	case <-outer.Done():
+		return m, fmt.Errorf("%s %s: still in at the end: %w", m.room, m.nick, outer.Err())
 	}
+	ctx, cancel = context.WithTimeout(outer, patience)
+	defer cancel()
 	if err := c.Leave(m.room, m.nick); err != nil {
 		return m, fmt.Errorf("%s %s: leave: %w", m.room, m.nick, err)
 	}
