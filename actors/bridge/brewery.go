@@ -36,11 +36,12 @@ type Config struct {
 	// the conferences).
 	Events *actor.PID
 	// Server is the XMPP domain the wire logs into. When set, a bridge
-	// is blamed for a request it did not answer in time (a health check,
-	// a Colibri2 request) only once the server has answered a ping in
-	// time: when the server is slow as well, the delay is the server's
-	// (saturated, every stanza queued behind others), and moving every
-	// conference off a healthy bridge would only add to its load.
+	// is blamed for a request it did not answer in time only if the server
+	// answers a ping in time: sent alongside every health check, and
+	// after a conference's Colibri2 request timed out. When the server is
+	// slow as well, the delay is the server's (saturated, every stanza
+	// queued behind others), and moving every conference off a healthy
+	// bridge would only add to its load.
 	Server string
 	Logger *slog.Logger
 	// Now reads the clock; tests may replace it.
@@ -99,7 +100,8 @@ func (b *brewery) Receive(ctx actor.Context) {
 	case *statsUpdate:
 		b.onStats(ctx, msg)
 	case *healthFailed:
-		b.blame(ctx, msg.jid, "health check failed: "+msg.reason)
+		// The bridge actor pinged the server alongside the check already.
+		b.markFailed(ctx, msg.jid, "health check failed: "+msg.reason)
 	case *Failed:
 		b.blame(ctx, msg.Bridge, "")
 	case *serverChecked:
@@ -188,7 +190,8 @@ func (b *brewery) onStanza(ctx actor.Context, el *xmpp.Element) {
 	pid := b.bridges[jid]
 	if pid == nil {
 		health := b.cfg.Health
-		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newBridgeActor(jid, b.wire, health, b.log) }))
+		server := b.cfg.Server
+		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newBridgeActor(jid, b.wire, health, server, b.log) }))
 		b.bridges[jid] = pid
 	}
 	ctx.Send(pid, el)

@@ -3,6 +3,7 @@ package bridge
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,4 +125,78 @@ func awaitEvent(t *testing.T, ch chan any, what string) any {
 		t.Fatalf("no %s", what)
 		return nil
 	}
+}
+
+// A health check goes out with a ping to the server on the same stream:
+// while the server does not answer its ping in time either, an unanswered
+// check is the server's delay and the bridge is not reported down; once
+// the server answers and the bridge still does not, it is.
+func TestHealthCheckFailsTheBridgeOnlyWhenTheServerAnswers(t *testing.T) {
+	const jvb1 = "jvbbrewery@internal.auth.meet.example.com/jvb1"
+	var serverAnswers atomic.Bool
+	var pings, checks atomic.Int32
+	wire := &dispatchWire{answer: func(iq *xmpp.Element) (*xmpp.Element, error) {
+		if iq.Child("urn:xmpp:ping", "ping") != nil {
+			pings.Add(1)
+			if serverAnswers.Load() {
+				return xmpp.ResultFor(iq, nil), nil
+			}
+			return nil, session.ErrTimeout
+		}
+		checks.Add(1)
+		return nil, session.ErrTimeout // the bridge never answers
+	}}
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	events := make(chan any, 8)
+	listener := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch msg := ctx.Message().(type) {
+		case *Up, *Down:
+			events <- msg
+		}
+	}))
+	props, err := NewBrewery(Config{
+		Room: "jvbbrewery@internal.auth.meet.example.com", Nick: "focus", Selection: selection.DefaultConfig(),
+		Health: HealthConfig{Enabled: true, Interval: 20 * time.Millisecond, Timeout: time.Second}, Events: listener,
+		Server: "auth.meet.example.com", Logger: slog.New(slog.DiscardHandler),
+	}, wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brewery := system.Root.Spawn(props)
+	presence := xmpp.NewElement("jabber:client", "presence", "from", jvb1)
+	presence.Append(xmpp.StatsElement([]string{xmpp.StatHealthy}, map[string]string{xmpp.StatHealthy: "true"}))
+	system.Root.Send(brewery, &Stanza{El: presence})
+	awaitEvent(t, events, "the bridge's Up")
+
+	// Ten checks (and their retries' worth) with the server silent: no Down.
+	deadline := time.Now().Add(10 * time.Second)
+	for checks.Load() < 10 {
+		select {
+		case ev := <-events:
+			t.Fatalf("%#v after %d checks while the server did not answer either", ev, checks.Load())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d health checks", checks.Load())
+		}
+	}
+	if pings.Load() < checks.Load()-1 {
+		t.Errorf("%d pings to the server for %d checks: one goes with each", pings.Load(), checks.Load())
+	}
+	serverAnswers.Store(true)
+	if down, ok := awaitEvent(t, events, "the bridge's Down").(*Down); !ok || down.Bridge != jvb1 {
+		t.Fatalf("got %#v, want jvb1 down", down)
+	}
+}
+
+// dispatchWire answers every request with answer, at once.
+type dispatchWire struct {
+	answer func(iq *xmpp.Element) (*xmpp.Element, error)
+}
+
+func (w *dispatchWire) Send(*xmpp.Element) error { return nil }
+
+func (w *dispatchWire) Request(iq *xmpp.Element, _ time.Duration, cb session.ResponseFunc) {
+	go func() { cb(w.answer(iq)) }()
 }

@@ -96,8 +96,15 @@ type (
 	}
 	healthTick   struct{ retry bool }
 	healthResult struct {
+		seq   int
 		retry bool
 		err   error
+	}
+	// serverPingResult is the answer to the ping sent alongside health
+	// check seq.
+	serverPingResult struct {
+		seq int
+		err error
 	}
 )
 
