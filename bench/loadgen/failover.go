@@ -39,7 +39,7 @@ type FailoverResult struct {
 	// CPU is each process's CPU use after the kill, in cores, by second.
 	CPUSeries map[string][]float64 `json:"cpu_series"`
 	// Unread is the server's unread input after the kill, by second.
-	Unread []int64 `json:"unread_bytes,omitempty"`
+	Unread map[string][]int64 `json:"unread_bytes,omitempty"`
 }
 
 // RunFailover runs f. Whatever has not recovered Patience after the kill

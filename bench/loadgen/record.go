@@ -41,8 +41,9 @@ type Recording struct {
 	// second from the start.
 	CPUSeries map[string][]float64 `json:"cpu_series"`
 	// Unread is the server's unread input (Scenario.ServerPorts), in
-	// bytes, second by second.
-	Unread []int64 `json:"unread_bytes,omitempty"`
+	// bytes, second by second, by the process that sent it ("others" for
+	// processes not accounted).
+	Unread map[string][]int64 `json:"unread_bytes,omitempty"`
 	// RSSGrowth is how much each process's resident memory grew.
 	RSSGrowth map[string]int64 `json:"rss_growth_bytes"`
 	Elapsed   time.Duration    `json:"elapsed_ns"`
@@ -62,7 +63,7 @@ func (r *Recording) Merge(o *Recording) {
 	r.Failures = append(r.Failures, o.Failures...)
 	r.Elapsed = max(r.Elapsed, o.Elapsed)
 	if len(o.Unread) > 0 {
-		r.Unread = o.Unread
+		r.Unread = o.Unread // only the process watching the server samples it
 	}
 	if r.CPU == nil {
 		r.CPU = map[string]time.Duration{}
@@ -176,11 +177,11 @@ type cpuSampler struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 	series map[string][]float64
-	unread []int64
+	unread map[string][]int64
 }
 
 func sampleCPU(procs map[string]int, ports []int) *cpuSampler {
-	s := &cpuSampler{done: make(chan struct{}), series: map[string][]float64{}}
+	s := &cpuSampler{done: make(chan struct{}), series: map[string][]float64{}, unread: map[string][]int64{}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -199,7 +200,13 @@ func sampleCPU(procs map[string]int, ports []int) *cpuSampler {
 				}
 				prev, at = cur, now
 				if len(ports) > 0 {
-					s.unread = append(s.unread, unreadBytes(ports))
+					// Every sender gets a value each second, 0 when it
+					// has nothing unread.
+					by := unreadBytes(ports, procs)
+					for name := range procs {
+						s.unread[name] = append(s.unread[name], by[name])
+					}
+					s.unread["others"] = append(s.unread["others"], by["others"])
 				}
 			}
 		}
@@ -208,7 +215,7 @@ func sampleCPU(procs map[string]int, ports []int) *cpuSampler {
 }
 
 // stop ends the sampling and returns the series.
-func (s *cpuSampler) stop() (map[string][]float64, []int64) {
+func (s *cpuSampler) stop() (map[string][]float64, map[string][]int64) {
 	close(s.done)
 	s.wg.Wait()
 	return s.series, s.unread

@@ -81,9 +81,18 @@ func Charts(r *Result) []Chart {
 		}
 		cpu = append(cpu, s)
 	}
-	unread := Series{Name: "unread by the server"}
-	for i, v := range rec.Unread {
-		unread.X, unread.Y = append(unread.X, float64(i+1)), append(unread.Y, float64(v)/1024)
+	var unread []Series
+	senders := make([]string, 0, len(rec.Unread))
+	for name := range rec.Unread {
+		senders = append(senders, name)
+	}
+	slices.Sort(senders)
+	for _, name := range senders {
+		s := Series{Name: "from " + name}
+		for i, v := range rec.Unread[name] {
+			s.X, s.Y = append(s.X, float64(i+1)), append(s.Y, float64(v)/1024)
+		}
+		unread = append(unread, s)
 	}
 	charts := []Chart{
 		{"latency", Histogram("Latency distribution", lat)},
@@ -92,7 +101,7 @@ func Charts(r *Result) []Chart {
 		{"cpu", LineChart("CPU by process", "seconds since start", "cores", cpu, false)},
 	}
 	if len(rec.Unread) > 0 {
-		charts = append(charts, Chart{"unread", LineChart("Bytes sent to the XMPP server and not yet read by it", "seconds since start", "KiB", []Series{unread}, false)})
+		charts = append(charts, Chart{"unread", LineChart("Bytes sent to the XMPP server and not yet read by it, by sender", "seconds since start", "KiB", unread, false)})
 	}
 	return charts
 }

@@ -98,7 +98,7 @@ func TestReportWritesPageChartsAndJSON(t *testing.T) {
 		Join:      []Sample{{At: 500 * time.Millisecond, D: 40 * time.Millisecond}, {At: 1500 * time.Millisecond, D: 60 * time.Millisecond}},
 		Probe:     []Sample{{At: time.Second, D: 2 * time.Millisecond}},
 		CPU:       map[string]time.Duration{"prosody": time.Second},
-		CPUSeries: map[string][]float64{"prosody": {0.9, 1}}, Unread: []int64{0, 4096}, Elapsed: 2 * time.Second}
+		CPUSeries: map[string][]float64{"prosody": {0.9, 1}}, Unread: map[string][]int64{"node1": {0, 4096}, "others": {0, 0}}, Elapsed: 2 * time.Second}
 	res := ResultOf(rec)
 	dir := t.TempDir()
 	r := Report{Title: "t", Preamble: "cmd", Sections: []Section{
@@ -131,7 +131,7 @@ func TestReportWritesPageChartsAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back Result
-	if err := json.Unmarshal(results["Join storm, 1 node"], &back); err != nil || back.Join.N != 2 || back.Recording == nil || len(back.Recording.Unread) != 2 {
+	if err := json.Unmarshal(results["Join storm, 1 node"], &back); err != nil || back.Join.N != 2 || back.Recording == nil || len(back.Recording.Unread["node1"]) != 2 {
 		t.Errorf("results.json's run: %+v, %v", back, err)
 	}
 	if string(results["extra"]) != `{"k":1}` && !strings.Contains(string(results["extra"]), `"k": 1`) {
@@ -156,8 +156,9 @@ func TestUnreadBytesSeesWhatAServerHasNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n := unreadBytes([]int{port}); n != 0 {
-		t.Fatalf("%d bytes unread before anything was sent", n)
+	me := map[string]int{"client": os.Getpid()}
+	if n := unreadBytes([]int{port}, me); n["client"] != 0 || n["others"] != 0 {
+		t.Fatalf("%v bytes unread before anything was sent", n)
 	}
 	const sent = 5000
 	if _, err := c.Write(make([]byte, sent)); err != nil {
@@ -166,16 +167,19 @@ func TestUnreadBytesSeesWhatAServerHasNotRead(t *testing.T) {
 	// Loopback delivers into the receive queue as the write returns; the
 	// kernel's accounting may lag a moment: wait for it, bounded.
 	deadline := time.Now().Add(5 * time.Second)
-	for unreadBytes([]int{port}) < sent && time.Now().Before(deadline) {
+	for unreadBytes([]int{port}, me)["client"] < sent && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := unreadBytes([]int{port}); n != sent {
-		t.Errorf("%d bytes unread, want %d", n, sent)
+	if n := unreadBytes([]int{port}, me); n["client"] != sent || n["others"] != 0 {
+		t.Errorf("%v bytes unread, want %d from the client", n, sent)
+	}
+	if n := unreadBytes([]int{port}, nil); n["others"] != sent {
+		t.Errorf("%v bytes unread with no process named, want %d from others", n, sent)
 	}
 	if _, err := io.ReadFull(s, make([]byte, sent)); err != nil {
 		t.Fatal(err)
 	}
-	if n := unreadBytes([]int{port}); n != 0 {
-		t.Errorf("%d bytes unread after the server read everything", n)
+	if n := unreadBytes([]int{port}, me); n["client"] != 0 {
+		t.Errorf("%v bytes unread after the server read everything", n)
 	}
 }

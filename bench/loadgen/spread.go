@@ -66,8 +66,11 @@ func Spread(ctx context.Context, s Scenario, count int, command func(context.Con
 	}
 	// The watcher started spreadLead before the generators: align.
 	lead := int(spreadLead / time.Second)
-	if len(unread) > lead {
-		merged.Unread = unread[lead:]
+	merged.Unread = map[string][]int64{}
+	for name, v := range unread {
+		if len(v) > lead {
+			merged.Unread[name] = v[lead:]
+		}
 	}
 	for name, v := range series {
 		if len(v) > lead {
