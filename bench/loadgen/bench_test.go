@@ -64,17 +64,20 @@ func BenchmarkLoad(b *testing.B) {
 			{fmt.Sprintf("connections only, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
 				l.storm(c, name, loadgen.Scenario{Conferences: scale(300), Participants: 2, Rate: 100, ConnectOnly: true})
 			}},
-			{fmt.Sprintf("join storm, %d node(s), XMPP requests", nodes), func(c *clustertest.Cluster, name string) {
+			{fmt.Sprintf("join storm at 10/s, %d node(s), XMPP requests", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(100), Participants: 2, Rate: 10, SourceAdd: true})
+			}},
+			{fmt.Sprintf("join storm at 10/s, %d node(s), HTTP requests", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(100), Participants: 2, Rate: 10, SourceAdd: true, HTTP: httpAddrs(c)})
+			}},
+			{fmt.Sprintf("join storm at 10/s, %d node(s), spread over 2 generators", nodes), func(c *clustertest.Cluster, name string) {
+				l.spread(c, name, 2, loadgen.Scenario{Conferences: scale(100), Participants: 2, Rate: 10, SourceAdd: true})
+			}},
+			{fmt.Sprintf("join storm at 100/s, %d node(s), XMPP requests", nodes), func(c *clustertest.Cluster, name string) {
 				l.storm(c, name, loadgen.Scenario{Conferences: scale(300), Participants: 2, Rate: 100, SourceAdd: true})
 			}},
-			{fmt.Sprintf("join storm, %d node(s), HTTP requests", nodes), func(c *clustertest.Cluster, name string) {
-				l.storm(c, name, loadgen.Scenario{Conferences: scale(150), Participants: 2, Rate: 100, SourceAdd: true, HTTP: httpAddrs(c)})
-			}},
-			{fmt.Sprintf("join storm, %d node(s), spread over 2 generators", nodes), func(c *clustertest.Cluster, name string) {
-				l.spread(c, name, 2, loadgen.Scenario{Conferences: scale(150), Participants: 2, Rate: 100, SourceAdd: true})
-			}},
 			{fmt.Sprintf("saturation, %d node(s), all at once", nodes), func(c *clustertest.Cluster, name string) {
-				l.storm(c, name, loadgen.Scenario{Conferences: scale(400), Participants: 2, SourceAdd: true})
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(250), Participants: 2, SourceAdd: true})
 			}},
 			{fmt.Sprintf("churn, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
 				l.churn(c, name, 10, time.Duration(float64(60*time.Second)**loadScale), 10*time.Second)
@@ -86,7 +89,7 @@ func BenchmarkLoad(b *testing.B) {
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
 	}
 	l.withCluster(clustertest.Options{Nodes: 3, Bridges: 2}, only, []scenario{
-		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(1000)) }},
+		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(1000), 25) }},
 	})
 	for _, nodes := range []int{1, 3} {
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m"}}, only, []scenario{
@@ -248,10 +251,10 @@ func (l *load) churn(c *clustertest.Cluster, name string, rate float64, dur, hol
 
 // failover sets conferences × 2 up on three nodes, kills the node driving
 // the most, and times each conference's recovery from outside.
-func (l *load) failover(c *clustertest.Cluster, name string, conferences int) {
+func (l *load) failover(c *clustertest.Cluster, name string, conferences int, rate float64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	s := aimed(c, name, loadgen.Scenario{Conferences: conferences, Participants: 2, Rate: 50})
+	s := aimed(c, name, loadgen.Scenario{Conferences: conferences, Participants: 2, Rate: rate})
 	var victim *clustertest.Node
 	victimRooms := map[string]bool{}
 	var standbyFor []string
@@ -416,7 +419,7 @@ func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withPart
 
 	// Participants: withParticipants more conferences of two, then two
 	// more participants in each; the second step's growth is theirs alone.
-	s := aimed(c, name, loadgen.Scenario{Rooms: rooms(withParticipants), Conferences: withParticipants, Participants: 2, Rate: 50})
+	s := aimed(c, name, loadgen.Scenario{Rooms: rooms(withParticipants), Conferences: withParticipants, Participants: 2, Rate: 20})
 	s.Progress = nil
 	var perPart []float64
 	var keep []func()
