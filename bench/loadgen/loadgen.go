@@ -122,8 +122,14 @@ type Result struct {
 	PingClient Percentiles `json:"ping_client"`
 	// Request: conference request sent → answered ready.
 	Request Percentiles `json:"request"`
-	// Join: conference request sent → session-initiate received.
+	// Join: conference request sent → session-initiate received, for
+	// every participant but the first of its conference: what joining a
+	// conference in progress takes.
 	Join Percentiles `json:"join"`
+	// FirstJoin: the same for the first participant of each conference,
+	// which includes waiting for a second one (the focus invites nobody
+	// alone).
+	FirstJoin Percentiles `json:"first_join"`
 	// SourceAdd: source-add sent → answered.
 	SourceAdd Percentiles `json:"source_add"`
 	// CPUPer1000Joins: CPU seconds per 1,000 participants in session, by
@@ -258,13 +264,14 @@ func record(ctx context.Context, s Scenario) (*Recording, []*member, error) {
 func ResultOf(rec *Recording) Result {
 	res := Result{
 		Participants:    rec.Participants,
-		InSession:       len(rec.Join),
+		InSession:       len(rec.Join) + len(rec.FirstJoin),
 		Errors:          len(rec.Failures),
 		Elapsed:         rec.Elapsed,
 		Ping:            PercentilesOf(durations(rec.Ping)),
 		PingClient:      PercentilesOf(durations(rec.PingClient)),
 		Request:         PercentilesOf(durations(rec.Request)),
 		Join:            PercentilesOf(durations(rec.Join)),
+		FirstJoin:       PercentilesOf(durations(rec.FirstJoin)),
 		SourceAdd:       PercentilesOf(durations(rec.SourceAdd)),
 		CPUPer1000Joins: map[string]float64{},
 		RSSGrowth:       rec.RSSGrowth,
@@ -364,7 +371,11 @@ func participate(ctx context.Context, s Scenario, i int, rec *recorder) (*member
 	if err := m.joinAndAwaitSession(ctx, s); err != nil {
 		return m, err
 	}
-	rec.add(&rec.rec.Join, time.Since(t1))
+	if i%s.Participants == 0 {
+		rec.add(&rec.rec.FirstJoin, time.Since(t1))
+	} else {
+		rec.add(&rec.rec.Join, time.Since(t1))
+	}
 	if s.SourceAdd {
 		t2 := time.Now()
 		if err := m.addScreen(ctx, int64(3_000_000+s.FirstNick*1_000_000+i)); err != nil {

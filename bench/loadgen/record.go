@@ -30,9 +30,12 @@ type Recording struct {
 	PingClient   []Sample  `json:"ping_client"`
 	// Probe is the probe client's pings to the server through the run
 	// (Scenario.Probe): how long the server takes to answer, over time.
-	Probe     []Sample  `json:"probe"`
-	Request   []Sample  `json:"request"`
-	Join      []Sample  `json:"join"`
+	Probe   []Sample `json:"probe"`
+	Request []Sample `json:"request"`
+	Join    []Sample `json:"join"`
+	// FirstJoin is Join for the first participant of each conference,
+	// whose session waits for a second one to arrive.
+	FirstJoin []Sample  `json:"first_join"`
 	SourceAdd []Sample  `json:"source_add"`
 	Failures  []Failure `json:"failures"`
 	// CPU is each accounted process's CPU time during the run.
@@ -59,6 +62,7 @@ func (r *Recording) Merge(o *Recording) {
 	r.Probe = append(r.Probe, o.Probe...)
 	r.Request = append(r.Request, o.Request...)
 	r.Join = append(r.Join, o.Join...)
+	r.FirstJoin = append(r.FirstJoin, o.FirstJoin...)
 	r.SourceAdd = append(r.SourceAdd, o.SourceAdd...)
 	r.Failures = append(r.Failures, o.Failures...)
 	r.Elapsed = max(r.Elapsed, o.Elapsed)
@@ -122,7 +126,7 @@ func (r *recorder) recording() *Recording {
 	defer r.mu.Unlock()
 	c := r.rec
 	c.Ping, c.PingClient, c.Probe = slices.Clone(c.Ping), slices.Clone(c.PingClient), slices.Clone(c.Probe)
-	c.Request, c.Join = slices.Clone(c.Request), slices.Clone(c.Join)
+	c.Request, c.Join, c.FirstJoin = slices.Clone(c.Request), slices.Clone(c.Join), slices.Clone(c.FirstJoin)
 	c.SourceAdd, c.Failures = slices.Clone(c.SourceAdd), slices.Clone(c.Failures)
 	return &c
 }
@@ -159,7 +163,7 @@ func (r *recorder) report(w io.Writer) (stop func()) {
 					}
 					recent = append(recent, s.D)
 				}
-				n, errs := len(r.rec.Join), len(r.rec.Failures)
+				n, errs := len(r.rec.Join)+len(r.rec.FirstJoin), len(r.rec.Failures)
 				r.mu.Unlock()
 				p := PercentilesOf(recent)
 				fmt.Fprintf(w, "%6.1fs  in session %d (+%d/s)  join p50 %v p99 %v (last %v)  errors %d\n",

@@ -48,12 +48,12 @@ func Charts(r *Result) []Chart {
 	}
 	rec := r.Recording
 	lat := map[string][]time.Duration{}
-	for name, ss := range map[string][]Sample{"ping": rec.Ping, "ping c→c": rec.PingClient, "request": rec.Request, "join": rec.Join, "source-add": rec.SourceAdd} {
+	for name, ss := range map[string][]Sample{"ping": rec.Ping, "ping c→c": rec.PingClient, "request": rec.Request, "join": rec.Join, "join, first of its conference": rec.FirstJoin, "source-add": rec.SourceAdd} {
 		if len(ss) > 0 {
 			lat[name] = durations(ss)
 		}
 	}
-	rate, p50, p99 := perSecond(rec.Join)
+	rate, p50, p99 := perSecond(slices.Concat(rec.Join, rec.FirstJoin))
 	probeSeries := Series{Name: "server ping (probe)"}
 	for _, p := range rec.Probe {
 		probeSeries.X, probeSeries.Y = append(probeSeries.X, p.At.Seconds()), append(probeSeries.Y, p.D.Seconds())

@@ -106,6 +106,7 @@ func Summary(r Result) string {
 	row("ping c→c", r.PingClient)
 	row("request", r.Request)
 	row("join", r.Join)
+	row("join first", r.FirstJoin)
 	row("source-add", r.SourceAdd)
 	names := make([]string, 0, len(r.CPUPer1000Joins))
 	for name := range r.CPUPer1000Joins {
