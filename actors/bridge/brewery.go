@@ -60,7 +60,15 @@ type brewery struct {
 	selector *selection.Selector
 	bridges  map[string]*actor.PID // occupant JID → bridge actor
 	joined   bool
+	// serverSlowAt is when the server last failed to answer a ping in
+	// time (Config.Server).
+	serverSlowAt time.Time
 }
+
+// serverSlowMemory is how long a slow server explains a request a bridge
+// did not answer: a Colibri2 request times out 15 s after it was sent,
+// and the server may have recovered by the time it does.
+const serverSlowMemory = 20 * time.Second
 
 // NewBrewery returns the brewery actor's props, or an error for an invalid
 // selection config.
@@ -103,7 +111,14 @@ func (b *brewery) Receive(ctx actor.Context) {
 		// The bridge actor pinged the server alongside the check already.
 		b.markFailed(ctx, msg.jid, "health check failed: "+msg.reason)
 	case *Failed:
+		if at := b.serverSlowAt; !at.IsZero() && b.cfg.Now().Sub(at) < serverSlowMemory {
+			b.log.Warn("a conference's request timed out while the XMPP server was slow: its delay, not the bridge's; the bridge stays in use",
+				"bridge", msg.Bridge, "server_slow_at", at)
+			return
+		}
 		b.blame(ctx, msg.Bridge, "")
+	case serverSlow:
+		b.serverSlowAt = b.cfg.Now()
 	case *serverChecked:
 		b.onServerChecked(ctx, msg)
 	case *Select:
@@ -137,6 +152,7 @@ func (b *brewery) blame(ctx actor.Context, jid, downReason string) {
 func (b *brewery) onServerChecked(ctx actor.Context, msg *serverChecked) {
 	switch {
 	case errors.Is(msg.err, session.ErrTimeout):
+		b.serverSlowAt = b.cfg.Now()
 		b.log.Warn("the XMPP server did not answer a ping in time either: its delay, not the bridge's; the bridge stays in use",
 			"bridge", msg.jid, "server", b.cfg.Server, "err", msg.err)
 		return

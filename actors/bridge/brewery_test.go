@@ -15,9 +15,10 @@ import (
 )
 
 // A bridge that did not answer in time is blamed only if the XMPP server
-// answers a ping in time: when the server itself is too slow to answer,
-// the delay is the server's (saturated by a join burst, every stanza
-// queued behind the others) and the bridge stays in use; when the server
+// answers a ping in time and was not seen slow in the last
+// serverSlowMemory: when the server itself is too slow to answer, the
+// delay is the server's (saturated by a join burst, every stanza queued
+// behind the others) and the bridge stays in use; when the server
 // answers, the bridge is the one that failed and is taken out of use.
 func TestBridgeIsBlamedOnlyWhenTheServerAnswersInTime(t *testing.T) {
 	const jvb1 = "jvbbrewery@internal.auth.meet.example.com/jvb1"
@@ -34,10 +35,12 @@ func TestBridgeIsBlamedOnlyWhenTheServerAnswersInTime(t *testing.T) {
 			events <- msg
 		}
 	}))
+	var clock atomic.Int64 // ns since the epoch
+	clock.Store(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC).UnixNano())
 	props, err := NewBrewery(Config{
 		Room: "jvbbrewery@internal.auth.meet.example.com", Nick: "focus", Selection: selection.DefaultConfig(),
 		Health: HealthConfig{Timeout: time.Second}, Events: listener, Server: "auth.meet.example.com",
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Unix(0, clock.Load()) },
 	}, wire)
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +83,19 @@ func TestBridgeIsBlamedOnlyWhenTheServerAnswersInTime(t *testing.T) {
 	if !operational() {
 		t.Fatal("server too slow to answer, yet the bridge was taken out of use")
 	}
+	// Within serverSlowMemory of the slow ping, another timeout is the
+	// server's too, without asking it again.
+	clock.Add(int64(serverSlowMemory / 2))
+	system.Root.Send(brewery, &Failed{Bridge: jvb1})
+	if !operational() {
+		t.Fatal("a timeout soon after the server was slow was blamed on the bridge")
+	}
+	select {
+	case ping := <-wire.answered:
+		t.Fatalf("asked %s while the server was known to be slow", ping)
+	default:
+	}
+	clock.Add(int64(serverSlowMemory))
 	system.Root.Send(brewery, &Failed{Bridge: jvb1})
 	awaitPing()
 	if operational() {

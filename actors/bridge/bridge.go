@@ -99,6 +99,9 @@ func (b *bridgeActor) decide(ctx actor.Context) {
 	}
 	r, ping := *b.answer, b.ping
 	b.answer, b.ping = nil, nil
+	if ping != nil && errors.Is(ping.err, session.ErrTimeout) {
+		ctx.Send(b.parent, serverSlow{})
+	}
 	if r.err != nil && ping != nil && errors.Is(ping.err, session.ErrTimeout) {
 		b.log.Warn("health check unanswered, but the XMPP server did not answer a ping sent with it either: its delay, not the bridge's",
 			"server", b.server, "err", r.err)

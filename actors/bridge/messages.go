@@ -94,6 +94,9 @@ type (
 		downReason string // set for a failed health check
 		err        error
 	}
+	// serverSlow: a ping to the server sent with a health check was not
+	// answered in time.
+	serverSlow   struct{}
 	healthTick   struct{ retry bool }
 	healthResult struct {
 		seq   int

@@ -29,10 +29,11 @@ func scenarioFor(c *clustertest.Cluster, s loadgen.Scenario) loadgen.Scenario {
 
 // The short mode of the load generator, run by the test suite: a join
 // storm of 20 conferences of 2 (simulcast cameras, a source-add each) on
-// one node and on a three-node cluster, side by side. It proves the tool
-// works and that every participant gets in with no error; it prints the
-// figures and asserts none of them (the machine is shared; see
-// BENCHMARKS.md for measured runs).
+// one node and on a three-node cluster, side by side, then the other
+// scenarios on the three nodes (shortScenarios). It proves the tools work
+// and that every participant gets in with no error; it prints the figures
+// and asserts none of them (the machine is shared; see BENCHMARKS.md for
+// measured runs).
 func TestShortJoinStorm(t *testing.T) {
 	for _, nodes := range []int{1, 3} {
 		t.Run(fmt.Sprintf("%d nodes", nodes), func(t *testing.T) {
@@ -56,24 +57,21 @@ func TestShortJoinStorm(t *testing.T) {
 			if len(res.CPUPer1000Joins) != nodes+3 {
 				t.Errorf("CPU accounted for %v", res.CPUPer1000Joins)
 			}
+			if nodes == 3 {
+				shortScenarios(ctx, t, c)
+			}
 		})
 	}
 }
 
-// The short mode of the other scenarios, on one three-node cluster:
-// churn (conference requests over HTTP, everybody leaves again and every
-// conference ends), a join storm driven by two generator processes, and
-// failover under load (the node driving the most conferences SIGKILLed,
-// every conference's source-add answered afterwards, newcomers in
-// session), with the report written. It proves the tools work with no
-// error and prints the figures; it asserts none of them.
-func TestShortScenarios(t *testing.T) {
-	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Bridges: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := c.WaitCluster(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+// shortScenarios is the short mode of the other scenarios, on a
+// three-node cluster: churn (conference requests over HTTP, everybody
+// leaves again and every conference ends), a join storm driven by two
+// generator processes, and failover under load (the node driving the most
+// conferences, not holding the focus component, SIGKILLed; every
+// conference's source-add answered afterwards, newcomers in session), with
+// the report written. It kills a node: the cluster is done with after it.
+func shortScenarios(ctx context.Context, t *testing.T, c *clustertest.Cluster) {
 	var rep loadgen.Report
 	check := func(what string, res loadgen.Result) {
 		t.Helper()
@@ -84,7 +82,7 @@ func TestShortScenarios(t *testing.T) {
 		rep.Sections = append(rep.Sections, loadgen.Section{Name: what, Text: loadgen.Summary(res), Result: &res})
 	}
 
-	s := scenarioFor(c, loadgen.Scenario{Prefix: "churn", Conferences: 5, Participants: 2, Rate: 20, SourceAdd: true, Hold: 500 * time.Millisecond})
+	s := scenarioFor(c, loadgen.Scenario{Prefix: "churn", Conferences: 4, Participants: 2, Rate: 20, SourceAdd: true, Hold: 500 * time.Millisecond})
 	for _, n := range c.Nodes() {
 		s.HTTP = append(s.HTTP, n.HTTP())
 	}
@@ -116,27 +114,37 @@ func TestShortScenarios(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-race", "-o", bin, "focal/bench/loadgen/cmd/loadgen").CombinedOutput(); err != nil {
 		t.Fatalf("build loadgen: %v\n%s", err, out)
 	}
-	s = scenarioFor(c, loadgen.Scenario{Prefix: "spread", Conferences: 5, Participants: 2, Rate: 40, SourceAdd: true})
+	s = scenarioFor(c, loadgen.Scenario{Prefix: "spread", Conferences: 4, Participants: 2, Rate: 40, SourceAdd: true})
 	res, err = loadgen.Spread(ctx, s, 2, func(ctx context.Context, sh loadgen.Shard, start time.Time) *exec.Cmd {
 		return exec.CommandContext(ctx, bin, "-addr", s.Addr, "-domain", s.Domain, "-focus", s.Component, "-muc", s.MUC,
-			"-prefix", s.Prefix, "-conferences", "5", "-participants", "2", "-rate", "40",
+			"-prefix", s.Prefix, "-conferences", "4", "-participants", "2", "-rate", "40",
 			"-shard", fmt.Sprintf("%d/%d", sh.Index, sh.Count), "-start", fmt.Sprint(start.UnixNano()))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("join storm from 2 processes", res)
-	if len(res.Recording.Join) != 10 || res.CPUPer1000Joins["loadgen"] == 0 {
+	if len(res.Recording.Join)+len(res.Recording.FirstJoin) != 8 || res.CPUPer1000Joins["loadgen"] == 0 {
 		t.Errorf("the two generators' recordings were not merged: %d joins, CPU %v", len(res.Recording.Join), res.CPUPer1000Joins)
 	}
 
+	// A newcomer asking while nobody holds the focus component is refused
+	// ("Component unavailable", fatal to Jitsi Meet): that is the
+	// component's failover (BENCHMARKS.md), not this one's.
+	holder, err := c.ComponentHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var victim *clustertest.Node
 	fo, err := loadgen.RunFailover(ctx, loadgen.Failover{
-		Scenario:  scenarioFor(c, loadgen.Scenario{Prefix: "failover", Conferences: 9, Participants: 2, Rate: 40}),
+		Scenario:  scenarioFor(c, loadgen.Scenario{Prefix: "failover", Conferences: 6, Participants: 2, Rate: 40}),
 		Newcomers: 3,
 		Kill: func() error {
 			most := -1
 			for _, n := range c.Nodes() {
+				if n == holder {
+					continue
+				}
 				rooms, err := n.OwnRooms(ctx)
 				if err != nil {
 					return err
@@ -156,9 +164,9 @@ func TestShortScenarios(t *testing.T) {
 		recovery = append(recovery, d)
 	}
 	p := loadgen.PercentilesOf(recovery)
-	t.Logf("failover: %s killed; kill → source-add answered, all 9 conferences: p50 %v p99 %v max %v; newcomers in session: %d", victim.Name(), p.P50, p.P99, p.Max, len(fo.NewcomerJoin))
-	if fo.Errors != 0 || len(fo.Recovery) != 9 || len(fo.NewcomerJoin) != 3 {
-		t.Errorf("failover: %d errors (%v), %d of 9 conferences recovered, %d of 3 newcomers in session", fo.Errors, fo.ErrorSamples, len(fo.Recovery), len(fo.NewcomerJoin))
+	t.Logf("failover: %s killed; kill → source-add answered, all 6 conferences: p50 %v p99 %v max %v; newcomers in session: %d", victim.Name(), p.P50, p.P99, p.Max, len(fo.NewcomerJoin))
+	if fo.Errors != 0 || len(fo.Recovery) != 6 || len(fo.NewcomerJoin) != 3 {
+		t.Errorf("failover: %d errors (%v), %d of 6 conferences recovered, %d of 3 newcomers in session", fo.Errors, fo.ErrorSamples, len(fo.Recovery), len(fo.NewcomerJoin))
 	}
 
 	dir := t.TempDir()
