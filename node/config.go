@@ -13,6 +13,7 @@ import (
 	"focal/actors/bridge"
 	"focal/actors/bridge/selection"
 	"focal/auth"
+	"focal/visitors"
 )
 
 // Config of a focus node. Field comments name the command-line flag.
@@ -84,6 +85,10 @@ type Config struct {
 	// LoginURL is the login page answered to <login-url/>
 	// (--login_url, with {room} and {machine_uid}): an external login.
 	LoginURL string
+
+	// Visitors: visitor nodes (the config file's visitors: section; see
+	// package visitors for the knobs and their defaults).
+	Visitors visitors.Config
 
 	Version string
 	Logger  *slog.Logger
@@ -157,6 +162,10 @@ func (c *Config) Validate() error {
 	if _, err := c.Auth(); err != nil {
 		return err
 	}
+	if err := c.Visitors.Validate(); err != nil {
+		return err
+	}
+	c.Visitors = c.Visitors.WithDefaults()
 	if err := c.Selection.Validate(); err != nil {
 		return fmt.Errorf("bridge selection: %w", err)
 	}

@@ -166,7 +166,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		for _, r := range d.rooms {
 			ctx.Send(r.pid, msg)
 		}
-	case *bridge.Down, *bridge.Up:
+	case *bridge.Down, *bridge.Up, *conference.VNodeUp:
 		for _, r := range d.rooms {
 			ctx.Send(r.pid, msg)
 		}

@@ -77,6 +77,9 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 		if err := applyFile(fs, *configFile, set); err != nil {
 			return c, err
 		}
+		if err := applyVisitors(*configFile, &c.Visitors); err != nil {
+			return c, err
+		}
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("--log_level: %w", err)
@@ -96,6 +99,9 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		return fmt.Errorf("--config %s: %w", path, err)
 	}
 	for key, v := range values {
+		if nestedSections[key] {
+			continue // a section without flags, read on its own (applyVisitors)
+		}
 		if section, ok := sections[key]; ok {
 			m, ok := v.(map[string]any)
 			if !ok {
