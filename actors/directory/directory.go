@@ -88,6 +88,10 @@ func (d *directory) Receive(ctx actor.Context) {
 				Type: "wait", Condition: xmpp.ServiceUnavailable, Text: "this focus node is cut off from its cluster"}})
 			return
 		}
+		if refused := d.checkToken(msg); refused != nil {
+			ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: refused})
+			return
+		}
 		if owner, remote := d.remoteOwner(msg.Room); remote && !msg.Forwarded {
 			msg.Forwarded = true
 			d.forward(ctx, owner, msg)
