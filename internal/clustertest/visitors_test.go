@@ -2,7 +2,6 @@ package clustertest_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +88,7 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 		}
 	}
 
-	owner := ownerOf(ctx, t, c, room)
+	owner := roomOwner(ctx, t, c, room)
 	killed := time.Now()
 	if err := owner.Kill(); err != nil {
 		t.Fatal(err)
@@ -169,28 +168,4 @@ func redirectAndJoin(ctx context.Context, t *testing.T, c *clustertest.Cluster, 
 		t.Fatalf("%s: join the visitor room: %v %+v", nick, err, p.Error)
 	}
 	return m
-}
-
-// ownerOf is the node driving room.
-func ownerOf(ctx context.Context, t *testing.T, c *clustertest.Cluster, room string) *clustertest.Node {
-	t.Helper()
-	holder, err := c.ComponentHolder(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := holder.Cluster(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range view.Members {
-		if slices.Contains(m.Rooms, room) {
-			for _, n := range c.Nodes() {
-				if n.Name() == m.Name {
-					return n
-				}
-			}
-		}
-	}
-	t.Fatalf("no node drives %s: %+v", room, view)
-	return nil
 }
