@@ -96,6 +96,10 @@ type Config struct {
 	// package visitors for the knobs and their defaults).
 	Visitors visitors.Config
 
+	// DebugMemory adds POST /debug/gc and /debug/pprof/ to the HTTP API
+	// (--debug_memory; off): the load benchmark's memory readings.
+	DebugMemory bool
+
 	Version string
 	Logger  *slog.Logger
 }
