@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"focal/bench/loadgen"
 	"focal/cluster"
 	"focal/internal/clustertest"
+	"focal/internal/prosodytest"
 )
 
 // Flags of the load benchmark (scripts/bench.sh passes them).
@@ -29,6 +31,9 @@ var (
 	reportDir = flag.String("load.report", "", "directory for the load report (default: a new one under the system's temporary directory)")
 	loadScale = flag.Float64("load.scale", 1, "multiplies every scenario's size")
 	loadOnly  = flag.String("load.only", "", "run only the scenarios whose name matches this regular expression")
+	// Prosody's debug log writes a line or more per stanza: a test rig's
+	// cost, not a deployment's (BENCHMARKS.md, "Prosody's CPU").
+	prosodyLog = flag.String("load.prosody_log", "info", "Prosody's file log level for the scenarios: info or debug (the prosody-log scenarios run both)")
 )
 
 // BenchmarkLoad is the load benchmark: Prosody, simulated bridges and focus
@@ -88,6 +93,18 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
 	}
+	// Prosody's CPU with its debug log (the tests' default) and without,
+	// one cluster each, the same saturating burst; the debug run's log
+	// also counts the stanzas per join.
+	for _, nodes := range []int{1, 3} {
+		for _, level := range []string{prosodytest.LogDebug, prosodytest.LogInfo} {
+			l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Prosody: prosodytest.Options{LogLevel: level}}, only, []scenario{
+				{fmt.Sprintf("prosody log %s, %d node(s), all at once", level, nodes), func(c *clustertest.Cluster, name string) {
+					l.prosodyCost(c, name, level, loadgen.Scenario{Conferences: scale(250), Participants: 2, SourceAdd: true})
+				}},
+			})
+		}
+	}
 	l.withCluster(clustertest.Options{Nodes: 3, Bridges: 2}, only, []scenario{
 		// 1,000 conferences (2,000 clients) set up at 25/s overran one
 		// Prosody on the shared 2-core machine (BENCHMARKS.md): 300 at 10/s.
@@ -135,7 +152,10 @@ func (l *load) withCluster(opts clustertest.Options, only *regexp.Regexp, scs []
 	if len(scs) == 0 {
 		return
 	}
-	l.b.Run(fmt.Sprintf("%d nodes", opts.Nodes), func(b *testing.B) {
+	if opts.Prosody.LogLevel == "" {
+		opts.Prosody.LogLevel = *prosodyLog
+	}
+	l.b.Run(fmt.Sprintf("%d nodes, prosody log %s", opts.Nodes, opts.Prosody.LogLevel), func(b *testing.B) {
 		c := clustertest.Start(b, opts)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -205,6 +225,39 @@ func (l *load) storm(c *clustertest.Cluster, name string, s loadgen.Scenario) {
 		l.b.Fatal(err)
 	}
 	l.add(loadgen.Section{Name: name, Text: describe(s) + loadgen.Summary(res), Result: &res})
+}
+
+// prosodyCost runs s as storm does and, with Prosody's debug log, counts
+// the stanzas that went through Prosody during the run, per join.
+func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, s loadgen.Scenario) {
+	logPath := filepath.Join(c.Prosody.Base, "prosody.log")
+	var from int64
+	if fi, err := os.Stat(logPath); err == nil {
+		from = fi.Size()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := loadgen.Run(ctx, aimed(c, name, s))
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	text := fmt.Sprintf("Prosody's file log at %s\n", level) + describe(s) + loadgen.Summary(res)
+	if level == prosodytest.LogDebug {
+		f, err := os.Open(logPath)
+		if err != nil {
+			l.b.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.Seek(from, io.SeekStart); err != nil {
+			l.b.Fatal(err)
+		}
+		counts, err := loadgen.CountStanzas(f, c.Prosody.Domain)
+		if err != nil {
+			l.b.Fatal(err)
+		}
+		text += counts.PerJoin(res.InSession, 0.1)
+	}
+	l.add(loadgen.Section{Name: name, Text: text, Result: &res})
 }
 
 // spread drives s from count generator processes (cmd/loadgen, built for
