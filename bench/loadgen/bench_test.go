@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"focal/api"
 	"focal/bench/loadgen"
 	"focal/cluster"
 	"focal/internal/clustertest"
@@ -111,9 +113,9 @@ func BenchmarkLoad(b *testing.B) {
 		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(300), 10) }},
 	})
 	for _, nodes := range []int{1, 3} {
-		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m"}}, only, []scenario{
+		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m", "--debug_memory"}}, only, []scenario{
 			{fmt.Sprintf("memory, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
-				l.memory(c, name, []int{scale(1000), scale(2000), scale(3000)}, scale(200))
+				l.memory(c, name, []int{scale(500), scale(1000), scale(2000), scale(4000)}, []int{scale(50), scale(100), scale(200), scale(300)}, 5)
 			}},
 		})
 	}
@@ -248,10 +250,7 @@ func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, s loadgen
 			l.b.Fatal(err)
 		}
 		defer f.Close()
-		if _, err := f.Seek(from, io.SeekStart); err != nil {
-			l.b.Fatal(err)
-		}
-		counts, err := loadgen.CountStanzas(f, c.Prosody.Domain)
+		counts, err := loadgen.CountStanzas(f, c.Prosody.Domain, from)
 		if err != nil {
 			l.b.Fatal(err)
 		}
@@ -400,13 +399,16 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 	})
 }
 
-// memory measures the focus nodes' resident memory at several numbers of
-// conferences (created over HTTP, nobody in them) and then with
-// participants in conferences. On three nodes every room is chosen so
-// that node1 drives it and node2 stands by for it: node1's growth is
-// driving, node2's is standby, node3's is neither.
-func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withParticipants int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+// memory measures the focus nodes' memory, each reading taken right after
+// a full collection on the node (POST /debug/gc, --debug_memory), at
+// several numbers of empty conferences (created over HTTP) and then of
+// conferences of five participants, and fits a line through each series.
+// On three nodes every room is chosen so that node1 drives it and node2
+// stands by for it: node1's growth is driving, node2's is standby,
+// node3's is neither. The nodes' heap profiles at the end are written to
+// the report directory (heap-<scenario>-<node>.pb.gz).
+func (l *load) memory(c *clustertest.Cluster, name string, sizes, withParticipants []int, perConference int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	nodes := c.Running()
 	var members []cluster.Member
@@ -431,10 +433,14 @@ func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withPart
 		}
 		return out
 	}
-	rss := func() []int64 {
-		var out []int64
-		for _, n := range nodes {
-			out = append(out, rssBytes(n.PID()))
+	read := func() []api.Memory {
+		out := make([]api.Memory, len(nodes))
+		for i, n := range nodes {
+			m, err := collectedMemory(ctx, n)
+			if err != nil {
+				l.b.Fatal(err)
+			}
+			out[i] = m
 		}
 		return out
 	}
@@ -442,77 +448,169 @@ func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withPart
 	if len(nodes) > 1 {
 		t.WriteString("rooms placed so that node1 drives them and node2 stands by; node3 holds none\n")
 	}
-	base := rss()
-	fmt.Fprintf(&t, "%-34s %s\n", "conferences (empty) / participants", nodeHeader(nodes))
-	fmt.Fprintf(&t, "%-34s %s\n", "0 / 0", mib(base))
-	type point struct {
-		conferences int
-		rss         []int64
+	t.WriteString("every reading after a full collection on the node (runtime.GC, debug.FreeOSMemory): RSS / Go heap in use\n")
+	row := func(what string, ms []api.Memory) {
+		fmt.Fprintf(&t, "%-36s", what)
+		for _, m := range ms {
+			fmt.Fprintf(&t, " %7.1f / %6.1f MiB", float64(m.RSS)/(1<<20), float64(m.HeapAlloc)/(1<<20))
+		}
+		t.WriteString("\n")
 	}
-	var points []point
+	fmt.Fprintf(&t, "%-36s%s\n", "conferences / participants", nodeHeader(nodes))
+	idle := read()
+	row("0 / 0", idle)
+
+	// series[i] collects node i's readings against x.
+	type series struct{ x, rss, heap [][]float64 }
+	add := func(sr *series, x float64, ms []api.Memory) {
+		for i, m := range ms {
+			sr.x[i] = append(sr.x[i], x)
+			sr.rss[i] = append(sr.rss[i], float64(m.RSS))
+			sr.heap[i] = append(sr.heap[i], float64(m.HeapAlloc))
+		}
+	}
+	newSeries := func() *series {
+		return &series{make([][]float64, len(nodes)), make([][]float64, len(nodes)), make([][]float64, len(nodes))}
+	}
+	empty := newSeries()
+	add(empty, 0, idle)
 	made := 0
 	for _, size := range sizes {
-		names := rooms(size - made)
-		if err := createOverHTTP(ctx, nodes, names, c.Prosody.MUCDomain()); err != nil {
+		if err := createOverHTTP(ctx, nodes, rooms(size-made), c.Prosody.MUCDomain()); err != nil {
 			l.b.Fatal(err)
 		}
 		made = size
 		if err := awaitDriven(ctx, nodes, made); err != nil {
 			l.b.Fatal(err)
 		}
-		r := rss()
-		points = append(points, point{made, r})
-		fmt.Fprintf(&t, "%-34s %s\n", fmt.Sprintf("%d / 0", made), mib(r))
+		ms := read()
+		add(empty, float64(made), ms)
+		row(fmt.Sprintf("%d / 0", made), ms)
 	}
-	// The slope between the first and last size, per 1,000 conferences.
-	first, last := points[0], points[len(points)-1]
-	slope := make([]float64, len(nodes))
-	for i := range nodes {
-		slope[i] = float64(last.rss[i]-first.rss[i]) / float64(last.conferences-first.conferences) * 1000
-	}
-	fmt.Fprintf(&t, "%-34s %s\n", "RSS per 1,000 empty conferences", mibf(slope))
 
-	// Participants: withParticipants more conferences of two, then two
-	// more participants in each; the second step's growth is theirs alone.
-	s := aimed(c, name, loadgen.Scenario{Rooms: rooms(withParticipants), Conferences: withParticipants, Participants: 2, Rate: 10})
-	s.Progress = nil
-	var perPart []float64
+	// Conferences of perConference participants, each step new ones, the
+	// earlier steps' participants kept in.
+	full := newSeries()
+	atEmpty := read()
+	add(full, 0, atEmpty)
 	var keep []func()
-	var inSession [2]int
-	before := rss()
-	for step, firstNick := range []int{0, 2} {
-		s.FirstNick = firstNick
+	defer func() {
+		for _, stop := range keep {
+			stop()
+		}
+	}()
+	confs, inSession := 0, 0
+	for step, size := range withParticipants {
+		s := aimed(c, name, loadgen.Scenario{Rooms: rooms(size - confs), Conferences: size - confs, Participants: perConference, Rate: 10})
+		s.Progress = nil
 		s.Prefix = fmt.Sprintf("%s-p%d", prefix, step)
 		res, stop, err := runKeeping(ctx, s)
 		keep = append(keep, stop)
 		if err != nil {
 			l.b.Fatal(err)
 		}
+		confs = size
+		inSession += res.InSession
 		if res.Errors > 0 {
 			// Counted, shown, and the slope taken over those in session.
 			fmt.Fprintf(&t, "step %d: %d errors, %d of %d in session: %v\n", step+1, res.Errors, res.InSession, res.Participants, res.ErrorSamples[:min(2, len(res.ErrorSamples))])
 		}
-		inSession[step] = res.InSession
-		r := rss()
-		what := fmt.Sprintf("%d+%d / %d", made, withParticipants, inSession[0]+inSession[1])
-		fmt.Fprintf(&t, "%-34s %s\n", what, mib(r))
-		if step == 1 {
-			for i := range nodes {
-				perPart = append(perPart, float64(r[i]-before[i])/float64(max(1, inSession[1]))*1000)
-			}
+		ms := read()
+		add(full, float64(inSession), ms)
+		row(fmt.Sprintf("%d + %d / %d", made, confs, inSession), ms)
+	}
+	for _, n := range nodes {
+		if err := saveHeapProfile(ctx, n, filepath.Join(l.dir, fmt.Sprintf("heap-%s-%s.pb.gz", prefix, n.Name()))); err != nil {
+			l.b.Error(err)
 		}
-		before = r
 	}
-	for _, stop := range keep {
-		stop()
+
+	slopes := func(sr *series, per float64) (rss, heap []float64) {
+		for i := range nodes {
+			rss = append(rss, slope(sr.x[i], sr.rss[i])*per)
+			heap = append(heap, slope(sr.x[i], sr.heap[i])*per)
+		}
+		return rss, heap
 	}
-	fmt.Fprintf(&t, "%-34s %s\n", "RSS per 1,000 participants", mibf(perPart))
-	fmt.Fprintf(&t, "extrapolated to 10,000 conferences and 50,000 participants (driving node): %.0f MiB + the idle RSS %.0f MiB\n",
-		(10*slope[0]+50*perPart[0])/(1<<20), float64(base[0])/(1<<20))
-	if len(nodes) > 1 {
-		fmt.Fprintf(&t, "the same for a standby node: %.0f MiB + %.0f MiB idle\n", (10*slope[1]+50*perPart[1])/(1<<20), float64(base[1])/(1<<20))
+	confRSS, confHeap := slopes(empty, 1000)
+	partRSS, partHeap := slopes(full, 1000)
+	fit := func(what string, rss, heap []float64) {
+		fmt.Fprintf(&t, "%-36s", what)
+		for i := range rss {
+			fmt.Fprintf(&t, " %7.1f / %6.1f MiB", rss[i]/(1<<20), heap[i]/(1<<20))
+		}
+		t.WriteString("\n")
+	}
+	fmt.Fprintf(&t, "least-squares slopes (measured: up to %d empty conferences, then %d participants in %d conferences of %d):\n", made, inSession, confs, perConference)
+	fit("per 1,000 empty conferences", confRSS, confHeap)
+	fit(fmt.Sprintf("per 1,000 participants (÷%d conf.)", perConference), partRSS, partHeap)
+	// 10,000 conferences of five = 50,000 participants, their conferences
+	// included in the participants' slope.
+	const target = 50.0 // thousands of participants
+	for i, n := range nodes {
+		fmt.Fprintf(&t, "extrapolated, %s: 10,000 conferences of 5 (50,000 participants) = idle %.0f MiB + 50 × %.1f MiB = %.0f MiB RSS (Go heap %.0f MiB)\n",
+			n.Name(), float64(idle[i].RSS)/(1<<20), partRSS[i]/(1<<20), (float64(idle[i].RSS)+target*partRSS[i])/(1<<20), (float64(idle[i].HeapAlloc)+target*partHeap[i])/(1<<20))
 	}
 	l.add(loadgen.Section{Name: name, Text: t.String()})
+}
+
+// slope is the least-squares slope of y over x.
+func slope(x, y []float64) float64 {
+	n := float64(len(x))
+	if n < 2 {
+		return 0
+	}
+	var sx, sy, sxx, sxy float64
+	for i := range x {
+		sx, sy, sxx, sxy = sx+x[i], sy+y[i], sxx+x[i]*x[i], sxy+x[i]*y[i]
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
+}
+
+// collectedMemory has node collect its garbage and answers its memory then.
+func collectedMemory(ctx context.Context, n *clustertest.Node) (api.Memory, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.HTTP()+"/debug/gc", nil)
+	if err != nil {
+		return api.Memory{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return api.Memory{}, fmt.Errorf("%s: collect: %w", n.Name(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return api.Memory{}, fmt.Errorf("%s: collect: %s (started without --debug_memory?)", n.Name(), resp.Status)
+	}
+	var m api.Memory
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return api.Memory{}, fmt.Errorf("%s: collect: %w", n.Name(), err)
+	}
+	return m, nil
+}
+
+// saveHeapProfile writes node's heap profile (go tool pprof reads it).
+func saveHeapProfile(ctx context.Context, n *clustertest.Node, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP()+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: heap profile: %w", n.Name(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: heap profile: %s", n.Name(), resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s: heap profile: %w", n.Name(), err)
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // runKeeping runs s and keeps its participants in until stop is called.
@@ -648,35 +746,4 @@ func nodeHeader(nodes []*clustertest.Node) string {
 		fmt.Fprintf(&b, "%12s", n.Name())
 	}
 	return b.String()
-}
-
-func mib(v []int64) string {
-	var b strings.Builder
-	for _, x := range v {
-		fmt.Fprintf(&b, "%8.1f MiB", float64(x)/(1<<20))
-	}
-	return b.String()
-}
-
-func mibf(v []float64) string {
-	var b strings.Builder
-	for _, x := range v {
-		fmt.Fprintf(&b, "%8.1f MiB", x/(1<<20))
-	}
-	return b.String()
-}
-
-func rssBytes(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -39,18 +39,25 @@ const (
 // and the other lines CountStanzas reads.
 var prosodyLine = regexp.MustCompile(`^\S+ \d+ [\d:]+ (\S+)\t(\w+)\t(.*)$`)
 
-// CountStanzas reads a Prosody log. domain is the client domain: it tells
-// the focus's and bridges' accounts (focus@auth.<domain>, jvb@auth.<domain>)
-// from participants.
-func CountStanzas(r io.Reader, domain string) (StanzaCounts, error) {
+// CountStanzas reads a Prosody log and counts the stanzas of the lines
+// from byte offset from on; the lines before it only say which account
+// each session logged in as (the focus and the bridges log in long before
+// a scenario starts). domain is the client domain: it tells the focus's
+// and bridges' accounts (focus@auth.<domain>, jvb@auth.<domain>) from
+// participants.
+func CountStanzas(r io.Reader, domain string, from int64) (StanzaCounts, error) {
 	type sessionKey struct{ session, dir, kind string }
 	perSession := map[sessionKey]int{}
 	who := map[string]string{}
 	out := StanzaCounts{Counts: map[StanzaKey]int{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var at int64 // offset of the line read
 	for sc.Scan() {
-		m := prosodyLine.FindStringSubmatch(sc.Text())
+		line := sc.Text()
+		counted := at >= from
+		at += int64(len(line)) + 1
+		m := prosodyLine.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
@@ -64,6 +71,9 @@ func CountStanzas(r io.Reader, domain string) (StanzaCounts, error) {
 			default:
 				who[session] = "client"
 			}
+			continue
+		}
+		if !counted {
 			continue
 		}
 		if strings.HasPrefix(msg, "component disconnected: ") && strings.HasSuffix(msg, "(stream error)") {

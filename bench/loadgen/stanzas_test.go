@@ -7,8 +7,12 @@ import (
 
 // Lines as Prosody 0.12 writes them at the debug level (tabs between the
 // session, the level and the message).
-const prosodyLogSample = "Dec 07 02:58:22 c2s1f\tinfo\tAuthenticated as focus@auth.meet.jitsi\n" +
-	"Dec 07 02:58:22 c2s2b\tinfo\tAuthenticated as jvb@auth.meet.jitsi\n" +
+// The part before prosodyLogWindow is read for the logins only.
+const prosodyLogBefore = "Dec 07 02:58:21 c2s1f\tinfo\tAuthenticated as focus@auth.meet.jitsi\n" +
+	"Dec 07 02:58:21 c2s2b\tinfo\tAuthenticated as jvb@auth.meet.jitsi\n" +
+	"Dec 07 02:58:21 c2s2b\tdebug\tReceived[c2s]: <presence to='jvbbrewery@internal.auth.meet.jitsi/jvb1' xml:lang='en'>\n"
+
+const prosodyLogSample = prosodyLogBefore +
 	"Dec 07 02:58:22 c2s3c\tinfo\tAuthenticated as x7q@meet.jitsi\n" +
 	"Dec 07 02:58:23 c2s1f\tdebug\tReceived[c2s]: <r xmlns='urn:xmpp:sm:3' xml:lang='en'>\n" +
 	"Dec 07 02:58:23 c2s1f\tdebug\tSending[c2s]: <a xmlns='urn:xmpp:sm:3' h='12'>\n" +
@@ -25,7 +29,7 @@ const prosodyLogSample = "Dec 07 02:58:22 c2s1f\tinfo\tAuthenticated as focus@au
 	"not a log line\n"
 
 func TestCountStanzasByAccountDirectionAndKind(t *testing.T) {
-	c, err := CountStanzas(strings.NewReader(prosodyLogSample), "meet.jitsi")
+	c, err := CountStanzas(strings.NewReader(prosodyLogSample), "meet.jitsi", int64(len(prosodyLogBefore)))
 	if err != nil {
 		t.Fatal(err)
 	}
