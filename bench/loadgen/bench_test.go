@@ -448,15 +448,19 @@ func (l *load) memory(c *clustertest.Cluster, name string, sizes, withParticipan
 	if len(nodes) > 1 {
 		t.WriteString("rooms placed so that node1 drives them and node2 stands by; node3 holds none\n")
 	}
-	t.WriteString("every reading after a full collection on the node (runtime.GC, debug.FreeOSMemory): RSS / Go heap in use\n")
+	t.WriteString("every reading after a full collection on the node (runtime.GC, debug.FreeOSMemory): RSS / Go heap (live objects) / goroutine stacks, goroutines\n")
 	row := func(what string, ms []api.Memory) {
 		fmt.Fprintf(&t, "%-36s", what)
 		for _, m := range ms {
-			fmt.Fprintf(&t, " %7.1f / %6.1f MiB", float64(m.RSS)/(1<<20), float64(m.HeapAlloc)/(1<<20))
+			fmt.Fprintf(&t, " %6.1f / %6.1f / %5.1f MiB %6d", float64(m.RSS)/(1<<20), float64(m.HeapAlloc)/(1<<20), float64(m.StackSys)/(1<<20), m.Goroutine)
 		}
 		t.WriteString("\n")
 	}
-	fmt.Fprintf(&t, "%-36s%s\n", "conferences / participants", nodeHeader(nodes))
+	fmt.Fprintf(&t, "%-36s", "conferences / participants")
+	for _, n := range nodes {
+		fmt.Fprintf(&t, " %34s", n.Name())
+	}
+	t.WriteString("\n")
 	idle := read()
 	row("0 / 0", idle)
 
@@ -738,12 +742,4 @@ func describe(s loadgen.Scenario) string {
 		return fmt.Sprintf("%d clients, %s: connect (TLS, SASL ANONYMOUS, bind), ping the server and themselves, leave; CPU per 1,000 connections\n", s.Conferences*s.Participants, rate)
 	}
 	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold)
-}
-
-func nodeHeader(nodes []*clustertest.Node) string {
-	var b strings.Builder
-	for _, n := range nodes {
-		fmt.Fprintf(&b, "%12s", n.Name())
-	}
-	return b.String()
 }
