@@ -96,13 +96,22 @@ func BenchmarkLoad(b *testing.B) {
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
 	}
 	// Prosody's CPU with its debug log (the tests' default) and without,
-	// one cluster each, the same saturating burst; the debug run's log
-	// also counts the stanzas per join.
+	// and with the focus asking for an ack after every write (as before
+	// --sm_ack_request_delay): one cluster each, the same saturating
+	// burst; the debug runs' logs also count the stanzas per join.
 	for _, nodes := range []int{1, 3} {
-		for _, level := range []string{prosodytest.LogDebug, prosodytest.LogInfo} {
-			l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Prosody: prosodytest.Options{LogLevel: level}}, only, []scenario{
-				{fmt.Sprintf("prosody log %s, %d node(s), all at once", level, nodes), func(c *clustertest.Cluster, name string) {
-					l.prosodyCost(c, name, level, loadgen.Scenario{Conferences: scale(250), Participants: 2, SourceAdd: true})
+		for _, v := range []struct {
+			level, label string
+			args         []string
+		}{
+			{prosodytest.LogDebug, "prosody log debug, acks paced", nil},
+			{prosodytest.LogDebug, "prosody log debug, acks unpaced", []string{"--sm_ack_request_delay", "0s"}},
+			{prosodytest.LogInfo, "prosody log info, acks paced", nil},
+			{prosodytest.LogInfo, "prosody log info, acks unpaced", []string{"--sm_ack_request_delay", "0s"}},
+		} {
+			l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: v.args, Prosody: prosodytest.Options{LogLevel: v.level}}, only, []scenario{
+				{fmt.Sprintf("%s, %d node(s), all at once", v.label, nodes), func(c *clustertest.Cluster, name string) {
+					l.prosodyCost(c, name, v.level, v.args, loadgen.Scenario{Conferences: scale(250), Participants: 2, SourceAdd: true})
 				}},
 			})
 		}
@@ -231,7 +240,7 @@ func (l *load) storm(c *clustertest.Cluster, name string, s loadgen.Scenario) {
 
 // prosodyCost runs s as storm does and, with Prosody's debug log, counts
 // the stanzas that went through Prosody during the run, per join.
-func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, s loadgen.Scenario) {
+func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, args []string, s loadgen.Scenario) {
 	logPath := filepath.Join(c.Prosody.Base, "prosody.log")
 	var from int64
 	if fi, err := os.Stat(logPath); err == nil {
@@ -243,7 +252,7 @@ func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, s loadgen
 	if err != nil {
 		l.b.Fatal(err)
 	}
-	text := fmt.Sprintf("Prosody's file log at %s\n", level) + describe(s) + loadgen.Summary(res)
+	text := fmt.Sprintf("Prosody's file log at %s; extra flags of the focus nodes %q\n", level, args) + describe(s) + loadgen.Summary(res)
 	if level == prosodytest.LogDebug {
 		f, err := os.Open(logPath)
 		if err != nil {
