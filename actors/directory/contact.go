@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -70,6 +71,45 @@ func (d *directory) silent(name string, now time.Time) bool {
 		return false // not a member: membership says gone
 	}
 	return !c.Within(now, d.placement.FailureTimeout)
+}
+
+// audible is the members conferences are placed on: all of them but those
+// silent (see silent). memberlist keeps a member alive as long as a TCP
+// fallback probe of its own reaches it, which a partition of the packets
+// *from* it lets through; it then stays first for its shards forever while
+// it drives nothing (it has no quorum: it reaches nobody), and second for
+// others, holding their outboxes waiting for acknowledgements that cannot
+// come. Placed as if dead, it is replaced as owner and replica by the
+// next in each ranking, as memberlist would have done with no fallback.
+// Silence is each node's own judgement, so views may differ; see the
+// README's cluster design for why that is safe. recheck is the first
+// moment a member kept may turn silent (zero: none is quiet now).
+func (d *directory) audible(members []cluster.Member, now time.Time) (out []cluster.Member, recheck time.Time) {
+	out = make([]cluster.Member, 0, len(members))
+	var silent []string
+	for _, m := range members {
+		if d.silent(m.Name, now) {
+			silent = append(silent, m.Name)
+			continue
+		}
+		out = append(out, m)
+		c, ok := d.contact(m.Name)
+		if !ok || m.Name == d.self || c.Within(now, cluster.ContactGap) {
+			continue
+		}
+		if at := c.Last.Add(d.placement.FailureTimeout); recheck.IsZero() || at.Before(recheck) {
+			recheck = at
+		}
+	}
+	if names := strings.Join(silent, ","); names != d.silenced {
+		if names != "" {
+			d.log.Warn("placing conferences without silent members", "silent", names, "after", d.placement.FailureTimeout)
+		} else {
+			d.log.Info("no member silent any more")
+		}
+		d.silenced = names
+	}
+	return out, recheck
 }
 
 // recheckAt has placement looked at again at t (at the latest), when a

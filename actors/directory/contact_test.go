@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,4 +70,62 @@ func TestADrainingNodeHandsOverToAnOwnerInContact(t *testing.T) {
 	if d.steady("node1", now) || !d.inContact("node1", now) {
 		t.Fatal("node1 should be in contact for a second, not steadily")
 	}
+}
+
+// A member silent for longer than memberlist's failure timeout is placed
+// as if dead, though memberlist keeps it (its TCP fallback probe gets
+// through a partition of the packets it sends): the next member of each
+// ranking owns and replicates its shards, and a standby of a conference
+// it drove counts its driver gone. A member quiet for less is kept, and
+// placement is looked at again when it would turn silent.
+func TestASilentMemberIsPlacedAsIfDead(t *testing.T) {
+	now := time.Now()
+	all := members("node1", "node2", "node3")
+	contacts := map[string]cluster.Contact{
+		"node1": {Last: now.Add(-2 * time.Second), Since: now.Add(-time.Minute)},
+		"node3": {Last: now.Add(-time.Second), Since: now.Add(-time.Minute)},
+	}
+	d := &directory{cfg: DefaultConfig(), self: "node2", log: slog.New(slog.DiscardHandler)}
+	d.placement = &Placement{Self: "node2", Members: all, FailureTimeout: 1800 * time.Millisecond,
+		Contacts: func() map[string]cluster.Contact { return contacts }}
+	placed, recheck := d.audible(all, now)
+	if names := memberNames(placed); !slices.Equal(names, []string{"node2", "node3"}) {
+		t.Fatalf("placed on %v, want node2 and node3", names)
+	}
+	if want := now.Add(800 * time.Millisecond); !recheck.Equal(want) {
+		t.Errorf("recheck at %v, want %v (when node3 would turn silent)", recheck, want)
+	}
+	d.members = placed
+	if _, alive := d.member("node1"); alive {
+		t.Error("a silent driver counts as alive for its standbys")
+	}
+	// Every shard node1 ranked first for goes to the next of its ranking.
+	for shard := range cluster.DefaultShards {
+		key := cluster.ShardKey(shard)
+		full := cluster.Ranked(key, all)
+		if full[0].Name != "node1" {
+			continue
+		}
+		if owner, _ := cluster.Owner(key, d.members); owner.Name != full[1].Name {
+			t.Errorf("shard %d: owner %s, want %s", shard, owner.Name, full[1].Name)
+		}
+	}
+	// Heard from again: placed again, at once.
+	contacts["node1"] = cluster.Contact{Last: now, Since: now}
+	if placed, _ := d.audible(all, now); len(placed) != 3 {
+		t.Errorf("placed on %v once node1 answered", memberNames(placed))
+	}
+	// Without contact information nobody is silent (not clustered).
+	d.placement.Contacts = nil
+	if placed, recheck := d.audible(all, now); len(placed) != 3 || !recheck.IsZero() {
+		t.Errorf("without contacts: placed on %v, recheck %v", memberNames(placed), recheck)
+	}
+}
+
+func memberNames(ms []cluster.Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Name
+	}
+	return out
 }

@@ -30,10 +30,11 @@ type directory struct {
 	clustered    bool
 	fenced       bool // without quorum: drives nothing
 	self         string
-	members      []cluster.Member
-	placement    *Placement // the latest
-	lackingSince time.Time  // quorum missing since (zero: it is not)
-	recheck      time.Time  // a placeCheck is due then (zero: none)
+	members      []cluster.Member // the placement's, without silent members (audible)
+	silenced     string           // the silent members left out, for the log
+	placement    *Placement       // the latest
+	lackingSince time.Time        // quorum missing since (zero: it is not)
+	recheck      time.Time        // a placeCheck is due then (zero: none)
 	// contacts: the latest read of Placement.Contacts, at contactsRead.
 	contacts     map[string]cluster.Contact
 	contactsRead time.Time

@@ -49,12 +49,17 @@ func (d *directory) ranked(room string) []cluster.Member {
 }
 
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
-	d.clustered, d.self, d.members = true, p.Self, p.Members
+	d.clustered, d.self = true, p.Self
 	d.cfg.Conference.Node = p.Self
 	d.placement = p
 	d.contacts = nil // read afresh
 	for _, m := range p.Members {
 		d.known[m.Name] = m
+	}
+	members, recheck := d.audible(p.Members, time.Now())
+	d.members = members
+	if !recheck.IsZero() {
+		d.recheckAt(ctx, recheck)
 	}
 	lacking := len(p.Members) < p.Quorum || p.Reachable+1 < p.Quorum
 	switch {
