@@ -118,10 +118,10 @@ func (n *Node) followPlacement() {
 }
 
 // reached names the other members heard from within the contact window
-// and, after a bar, those heard from within memberlist's failure timeout:
-// the directory decides on quorum from the first, and places conferences
-// only on the second (a member silent for longer is placed as if dead),
-// so a change to either needs a new placement.
+// and, after a bar, those that sent anything within memberlist's failure
+// timeout: the directory decides on quorum from the first, and places
+// conferences only on the second (a member unheard for longer is placed
+// as if dead), so a change to either needs a new placement.
 func (n *Node) reached() string {
 	now := time.Now()
 	failure := n.members.FailureTimeout()
@@ -130,7 +130,7 @@ func (n *Node) reached() string {
 		if c.Within(now, contactWindow) {
 			near = append(near, name)
 		}
-		if c.Within(now, failure) {
+		if c.HeardWithin(now, failure) {
 			heard = append(heard, name)
 		}
 	}

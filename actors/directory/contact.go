@@ -57,11 +57,11 @@ func (d *directory) inContact(name string, now time.Time) bool {
 	return ok && c.Within(now, cluster.ContactGap)
 }
 
-// silent says whether a member has not been heard from for longer than
-// memberlist's failure timeout: had nothing kept it in the list (a TCP
-// fallback probe through a one-way partition, say), memberlist would have
-// declared it dead. One re-added after its death and not heard from since
-// is silent too.
+// silent says whether a member has not answered this node's probes for
+// longer than memberlist's failure timeout: had nothing kept it in the
+// list (a TCP fallback probe through a one-way partition, say), memberlist
+// would have declared it dead. One re-added after its death and not heard
+// from since is silent too.
 func (d *directory) silent(name string, now time.Time) bool {
 	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
 		return false
@@ -73,8 +73,25 @@ func (d *directory) silent(name string, now time.Time) bool {
 	return !c.Within(now, d.placement.FailureTimeout)
 }
 
+// unheard says whether a member has sent this node nothing at all (no
+// probe, no ack, however late, no gossip; see cluster.Contact.Heard) for
+// longer than memberlist's failure timeout. It is silent as well, and more:
+// a member that merely answers late (a loaded host) or cannot receive (its
+// inbound packets dropped) is silent but not unheard; one whose own
+// packets are all dropped, or that is stopped, is both.
+func (d *directory) unheard(name string, now time.Time) bool {
+	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
+		return false
+	}
+	c, ok := d.contact(name)
+	if !ok {
+		return false // not a member: membership says gone
+	}
+	return !c.HeardWithin(now, d.placement.FailureTimeout)
+}
+
 // audible is the members conferences are placed on: all of them but those
-// silent (see silent). memberlist keeps a member alive as long as a TCP
+// unheard (see unheard). memberlist keeps a member alive as long as a TCP
 // fallback probe of its own reaches it, which a partition of the packets
 // *from* it lets through; it then stays first for its shards forever while
 // it drives nothing (it has no quorum: it reaches nobody), and second for
@@ -83,31 +100,31 @@ func (d *directory) silent(name string, now time.Time) bool {
 // next in each ranking, as memberlist would have done with no fallback.
 // Silence is each node's own judgement, so views may differ; see the
 // README's cluster design for why that is safe. recheck is the first
-// moment a member kept may turn silent (zero: none is quiet now).
+// moment a member kept may turn unheard (zero: none is quiet now).
 func (d *directory) audible(members []cluster.Member, now time.Time) (out []cluster.Member, recheck time.Time) {
 	out = make([]cluster.Member, 0, len(members))
-	var silent []string
+	var unheard []string
 	for _, m := range members {
-		if d.silent(m.Name, now) {
-			silent = append(silent, m.Name)
+		if d.unheard(m.Name, now) {
+			unheard = append(unheard, m.Name)
 			continue
 		}
 		out = append(out, m)
 		c, ok := d.contact(m.Name)
-		if !ok || m.Name == d.self || c.Within(now, cluster.ContactGap) {
+		if !ok || m.Name == d.self || c.HeardWithin(now, cluster.ContactGap) {
 			continue
 		}
-		if at := c.Last.Add(d.placement.FailureTimeout); recheck.IsZero() || at.Before(recheck) {
+		if at := c.Heard.Add(d.placement.FailureTimeout); recheck.IsZero() || at.Before(recheck) {
 			recheck = at
 		}
 	}
-	if names := strings.Join(silent, ","); names != d.silenced {
+	if names := strings.Join(unheard, ","); names != d.unheardNames {
 		if names != "" {
-			d.log.Warn("placing conferences without silent members", "silent", names, "after", d.placement.FailureTimeout)
+			d.log.Warn("placing conferences without unheard members", "unheard", names, "after", d.placement.FailureTimeout)
 		} else {
-			d.log.Info("no member silent any more")
+			d.log.Info("no member unheard any more")
 		}
-		d.silenced = names
+		d.unheardNames = names
 	}
 	return out, recheck
 }

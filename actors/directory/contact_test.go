@@ -72,32 +72,39 @@ func TestADrainingNodeHandsOverToAnOwnerInContact(t *testing.T) {
 	}
 }
 
-// A member silent for longer than memberlist's failure timeout is placed
-// as if dead, though memberlist keeps it (its TCP fallback probe gets
-// through a partition of the packets it sends): the next member of each
-// ranking owns and replicates its shards, and a standby of a conference
-// it drove counts its driver gone. A member quiet for less is kept, and
-// placement is looked at again when it would turn silent.
-func TestASilentMemberIsPlacedAsIfDead(t *testing.T) {
+// A member that has sent nothing for longer than memberlist's failure
+// timeout is placed as if dead, though memberlist keeps it (its TCP
+// fallback probe gets through a partition of the packets it sends): the
+// next member of each ranking owns and replicates its shards, and a
+// standby of a conference it drove counts its driver gone. A member that
+// answers probes late but sends (a loaded host) is kept, and so is one
+// quiet for less, with placement looked at again when it would turn
+// unheard.
+func TestAnUnheardMemberIsPlacedAsIfDead(t *testing.T) {
 	now := time.Now()
-	all := members("node1", "node2", "node3")
+	all := members("node1", "node2", "node3", "node4")
 	contacts := map[string]cluster.Contact{
-		"node1": {Last: now.Add(-2 * time.Second), Since: now.Add(-time.Minute)},
-		"node3": {Last: now.Add(-time.Second), Since: now.Add(-time.Minute)},
+		"node1": {Last: now.Add(-2 * time.Second), Since: now.Add(-time.Minute), Heard: now.Add(-2 * time.Second)},
+		"node3": {Last: now.Add(-time.Second), Since: now.Add(-time.Minute), Heard: now.Add(-time.Second)},
+		// No probe answered in time for 3 s, but its packets arrive.
+		"node4": {Last: now.Add(-3 * time.Second), Since: now.Add(-time.Minute), Heard: now.Add(-100 * time.Millisecond)},
 	}
 	d := &directory{cfg: DefaultConfig(), self: "node2", log: slog.New(slog.DiscardHandler)}
 	d.placement = &Placement{Self: "node2", Members: all, FailureTimeout: 1800 * time.Millisecond,
 		Contacts: func() map[string]cluster.Contact { return contacts }}
 	placed, recheck := d.audible(all, now)
-	if names := memberNames(placed); !slices.Equal(names, []string{"node2", "node3"}) {
-		t.Fatalf("placed on %v, want node2 and node3", names)
+	if names := memberNames(placed); !slices.Equal(names, []string{"node2", "node3", "node4"}) {
+		t.Fatalf("placed on %v, want node2, node3 and node4", names)
 	}
 	if want := now.Add(800 * time.Millisecond); !recheck.Equal(want) {
-		t.Errorf("recheck at %v, want %v (when node3 would turn silent)", recheck, want)
+		t.Errorf("recheck at %v, want %v (when node3 would turn unheard)", recheck, want)
+	}
+	if !d.silent("node4", now) || d.unheard("node4", now) {
+		t.Error("a member sending but answering late should be silent, not unheard")
 	}
 	d.members = placed
 	if _, alive := d.member("node1"); alive {
-		t.Error("a silent driver counts as alive for its standbys")
+		t.Error("an unheard driver counts as alive for its standbys")
 	}
 	// Every shard node1 ranked first for goes to the next of its ranking.
 	for shard := range cluster.DefaultShards {
@@ -111,13 +118,13 @@ func TestASilentMemberIsPlacedAsIfDead(t *testing.T) {
 		}
 	}
 	// Heard from again: placed again, at once.
-	contacts["node1"] = cluster.Contact{Last: now, Since: now}
-	if placed, _ := d.audible(all, now); len(placed) != 3 {
+	contacts["node1"] = cluster.Contact{Last: now, Since: now, Heard: now}
+	if placed, _ := d.audible(all, now); len(placed) != 4 {
 		t.Errorf("placed on %v once node1 answered", memberNames(placed))
 	}
-	// Without contact information nobody is silent (not clustered).
+	// Without contact information nobody is unheard (not clustered).
 	d.placement.Contacts = nil
-	if placed, recheck := d.audible(all, now); len(placed) != 3 || !recheck.IsZero() {
+	if placed, recheck := d.audible(all, now); len(placed) != 4 || !recheck.IsZero() {
 		t.Errorf("without contacts: placed on %v, recheck %v", memberNames(placed), recheck)
 	}
 }

@@ -30,8 +30,8 @@ type directory struct {
 	clustered    bool
 	fenced       bool // without quorum: drives nothing
 	self         string
-	members      []cluster.Member // the placement's, without silent members (audible)
-	silenced     string           // the silent members left out, for the log
+	members      []cluster.Member // the placement's, without unheard members (audible)
+	unheardNames string           // the unheard members left out, for the log
 	placement    *Placement       // the latest
 	lackingSince time.Time        // quorum missing since (zero: it is not)
 	recheck      time.Time        // a placeCheck is due then (zero: none)
