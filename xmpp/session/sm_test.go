@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -587,5 +589,62 @@ func TestResumptionRefused(t *testing.T) {
 				t.Fatalf("state after the failure: %+v (old ID %s)", fresh, st.ID)
 			}
 		})
+	}
+}
+
+// A session detaches only once the server has acknowledged every stanza
+// it wrote, so that the server's parser is between two stanzas when the
+// connection goes. Prosody (0.12) goes on feeding the connection that
+// resumes a session to the parser of the connection that held it: a
+// stanza it had begun to read and never finished made the resumer's
+// first stanzas "not-well-formed" and ended the session, which the
+// outbound partition test showed (the focus left its rooms). Here A
+// detaches right after writing a burst; B must then be able to use the
+// session.
+func TestDetachWaitsUntilTheServerHasReadEverything(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	comp := startPeer(t, "component", componentDialer(srv))
+	compAddr := comp.waitUp(t)
+	rec := newSMRecorder()
+	a := startPeerWith(t, "A", userDialer(srv, srv.C2SAddr, "alice", "node-a"),
+		func(c *session.Config) { c.StreamManagement = rec.config(session.SMState{}) })
+	a.waitUp(t)
+	rec.awaitState(t, "resumable", func(st session.SMState) bool { return st.ID != "" })
+
+	body := strings.Repeat("x", 4<<10)
+	const messages = 200
+	for i := range messages {
+		msg := xmpp.NewElement("", xmpp.KindMessage, "to", compAddr, "id", fmt.Sprint("burst", i))
+		b := xmpp.NewElement("", "body")
+		b.Text = body
+		if err := a.s.Send(msg.Append(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As a node handing its session over does: what it queued is
+	// written, then it detaches.
+	if err := a.s.Flush(boundedCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.s.Detach(boundedCtx(t))
+	if err != nil || st.ID == "" {
+		t.Fatalf("Detach: %+v, %v", st, err)
+	}
+	if unacked, outH, _ := a.s.SMCounters(); unacked != 0 {
+		t.Errorf("cut with %d of %d stanzas written not acknowledged by the server", unacked, outH)
+	}
+
+	rec2 := newSMRecorder()
+	b := startPeerWith(t, "B", userDialer(srv, srv.C2SAddr, "alice", "node-b"),
+		func(c *session.Config) { c.StreamManagement = rec2.config(st) })
+	if got := b.waitUp(t); got != st.JID {
+		t.Fatalf("B up at %q, want %q", got, st.JID)
+	}
+	for i := range 3 {
+		res, err := comp.s.RequestWait(boundedCtx(t), testIQ(st.JID, "echo"))
+		if err != nil || res.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
+			t.Fatalf("request %d to the resumed session: %v, %v", i, res, err)
+		}
 	}
 }
