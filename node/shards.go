@@ -22,8 +22,9 @@ import (
 )
 
 const (
-	// barrierTimeout bounds the wait for the conferences to have handled
-	// what the session handed on; past it the state goes anyway.
+	// barrierTimeout bounds one wait for the conferences to have handled
+	// what the session handed on; past it the barrier is sent again, and
+	// the stanzas stay unacknowledged meanwhile (see handOff).
 	barrierTimeout = 2 * time.Second
 	// handOffAttempt bounds one attempt to get the resumption state
 	// acknowledged, so that a new successor named meanwhile is tried.
@@ -215,8 +216,22 @@ func (ss *shardSession) handOff(st session.SMState) {
 	// Every stanza counted in st.InboundH has been handed to the ingress;
 	// the barrier follows them to their conferences, and returns once the
 	// states they lead to are on their way to the replica, ahead of msg.
-	if _, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result(); err != nil {
-		ss.node.log.Warn("stanzas not known handled before acknowledging them", "session", ss.id, "err", err)
+	// Until it does, the stanzas are not acknowledged: a successor given
+	// this h would resume past requests whose effects it may not know of,
+	// and nobody would answer them. A conference or participant that is
+	// slow (a loaded host) is asked again; one that is gone answers at once.
+	for warned := false; ; {
+		_, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result()
+		if err == nil || errors.Is(err, actor.ErrDeadLetter) {
+			break // handled, or the node is stopping
+		}
+		if !ss.mayResume.Load() {
+			return
+		}
+		if !warned {
+			ss.node.log.Warn("stanzas not known handled yet; holding their acknowledgement", "session", ss.id, "err", err)
+			warned = true
+		}
 	}
 	msg := ss.stateMessage(st, false)
 	for warned := false; ; {

@@ -465,12 +465,13 @@ func (d *directory) sessionIDs() []string {
 	return ids
 }
 
-// barrierTimeout bounds a barrier's wait for one conference: a conference
-// that does not answer (stopping, say) must not hold the session up.
+// barrierTimeout bounds one wait for a conference. One that does not
+// answer in time makes the barrier go unanswered, and the session asks
+// again (a stopped one answers at once, as a dead letter).
 const barrierTimeout = time.Second
 
 // onBarrier passes a barrier to every conference on the session and
-// answers once all have (or the timeout passed for those that did not).
+// answers once all have; not at all if one did not answer in time.
 func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 	var futures []*actor.Future
 	if l := d.links[b.Session]; l != nil {
@@ -481,6 +482,10 @@ func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 		}
 	}
 	if to, root := ctx.Sender(), ctx.ActorSystem().Root; to != nil {
-		await.All(futures, func() { root.Send(to, b) })
+		await.AllAnswered(futures, func(answered bool) {
+			if answered {
+				root.Send(to, b)
+			}
+		})
 	}
 }
