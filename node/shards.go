@@ -26,6 +26,9 @@ const (
 	// what the session handed on; past it the barrier is sent again, and
 	// the stanzas stay unacknowledged meanwhile (see handOff).
 	barrierTimeout = 2 * time.Second
+	// barrierAttempts bounds how often a barrier is sent before the
+	// stanzas are acknowledged anyway (6 s in all).
+	barrierAttempts = 3
 	// handOffAttempt bounds one attempt to get the resumption state
 	// acknowledged, so that a new successor named meanwhile is tried.
 	handOffAttempt = 300 * time.Millisecond
@@ -219,8 +222,10 @@ func (ss *shardSession) handOff(st session.SMState) {
 	// Until it does, the stanzas are not acknowledged: a successor given
 	// this h would resume past requests whose effects it may not know of,
 	// and nobody would answer them. A conference or participant that is
-	// slow (a loaded host) is asked again; one that is gone answers at once.
-	for warned := false; ; {
+	// slow (a loaded host) is asked again, barrierAttempts times in all
+	// (one that is gone answers at once): reading waits meanwhile, so a
+	// barrier that never succeeds must not stop the session for good.
+	for attempt := 1; ; attempt++ {
 		_, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result()
 		if err == nil || errors.Is(err, actor.ErrDeadLetter) {
 			break // handled, or the node is stopping
@@ -228,10 +233,11 @@ func (ss *shardSession) handOff(st session.SMState) {
 		if !ss.mayResume.Load() {
 			return
 		}
-		if !warned {
-			ss.node.log.Warn("stanzas not known handled yet; holding their acknowledgement", "session", ss.id, "err", err)
-			warned = true
+		if attempt == barrierAttempts {
+			ss.node.log.Warn("stanzas not known handled; acknowledging them anyway", "session", ss.id, "attempts", attempt, "err", err)
+			break
 		}
+		ss.node.log.Warn("stanzas not known handled yet; holding their acknowledgement", "session", ss.id, "attempt", attempt, "err", err)
 	}
 	msg := ss.stateMessage(st, false)
 	for warned := false; ; {
