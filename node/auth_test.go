@@ -1,10 +1,13 @@
 package node_test
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"focal/auth"
 	"focal/internal/testclient"
 	"focal/node"
 	"focal/xmpp"
@@ -101,5 +104,118 @@ func TestExternalAuthenticationThroughProsody(t *testing.T) {
 	noUID := xmpp.NewIQ(xmpp.IQGet, "", h.component(), "", xmpp.NewElement(xmpp.NSFocus, "login-url", "room", h.room("sso")))
 	if _, err := cl.S.RequestWait(ctx, noUID); xmpp.ConditionOf(err) != xmpp.BadRequest {
 		t.Errorf("login-url without a machine uid: %v, want bad-request", err)
+	}
+}
+
+// Jicofo's ten scenarios of its XMPP-domain authority, in its order,
+// through a real Prosody: alice and bob log in on the authenticated
+// domain, the guest connection is anonymous. Each step builds on the
+// ones before it, as the sessions do.
+func TestJicofosTenXMPPDomainAuthScenarios(t *testing.T) {
+	h := newHarness(t, func(c *node.Config) { c.AuthURL = "XMPP:" + c.UserDomain })
+	ctx := testContext(t, 60*time.Second)
+	for _, name := range []string{"alice", "bob"} {
+		if err := h.prosody.Register(name, "secret"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(name string) *testclient.Client {
+		c, err := testclient.Dial(ctx, testclient.Options{Addr: h.prosody.C2SAddr, User: name + "@" + h.prosody.AuthDomain(), Password: "secret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	alice, bob, guest := login("alice"), login("bob"), h.client(ctx)
+	room := h.room("ten")
+	ask := func(c *testclient.Client, sessionID, machineUID string) (xmpp.ConferenceIQ, error) {
+		return c.RequestConference(ctx, h.component(), xmpp.ConferenceIQ{Room: room, SessionID: sessionID, MachineUID: machineUID})
+	}
+	notAcceptable := func(err error, text string) bool {
+		se, ok := err.(xmpp.StanzaError)
+		return ok && se.Condition == xmpp.NotAcceptable && se.App == nil && strings.Contains(se.Text, text)
+	}
+	var aliceSession string
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"1 a guest cannot create a room", func() error {
+			if _, err := ask(guest, "", "guest-machine"); xmpp.ConditionOf(err) != xmpp.NotAuthorized {
+				return fmt.Errorf("got %v, want not-authorized", err)
+			}
+			return nil
+		}},
+		{"2 a user of the authenticated domain gets a session", func() error {
+			res, err := ask(alice, "", "alice-machine")
+			if err != nil || !res.Ready || res.SessionID == "" || res.Identity != "alice@"+h.prosody.AuthDomain() {
+				return fmt.Errorf("got %+v, %v", res, err)
+			}
+			aliceSession = res.SessionID
+			return nil
+		}},
+		{"3 a guest joins the existing room without a session", func() error {
+			res, err := ask(guest, "", "guest-machine")
+			if err != nil || !res.Ready || res.SessionID != "" || res.Identity != "" {
+				return fmt.Errorf("got %+v, %v", res, err)
+			}
+			return nil
+		}},
+		{"4 the guest connection with alice's session is alice", func() error {
+			res, err := ask(guest, aliceSession, "alice-machine")
+			if err != nil || res.SessionID != aliceSession || res.Identity != "alice@"+h.prosody.AuthDomain() {
+				return fmt.Errorf("got %+v, %v", res, err)
+			}
+			return nil
+		}},
+		{"5 an unknown session is invalid", func() error {
+			for _, id := range []string{auth.NewSessionID(room), "made-up"} {
+				_, err := ask(guest, id, "alice-machine")
+				if se, ok := err.(xmpp.StanzaError); !ok || se.Condition != xmpp.NotAcceptable || se.App == nil || se.App.Name.Local != "session-invalid" {
+					return fmt.Errorf("session %q: got %v, want not-acceptable with <session-invalid/>", id, err)
+				}
+			}
+			return nil
+		}},
+		{"6 alice's session from another machine is refused", func() error {
+			if _, err := ask(guest, aliceSession, "other-machine"); !notAcceptable(err, "machine UID mismatch") {
+				return fmt.Errorf("got %v, want not-acceptable, machine UID mismatch", err)
+			}
+			return nil
+		}},
+		{"7 bob cannot use alice's stolen session", func() error {
+			if _, err := ask(bob, aliceSession, "bob-machine"); !notAcceptable(err, "machine UID mismatch") {
+				return fmt.Errorf("got %v, want not-acceptable, machine UID mismatch", err)
+			}
+			return nil
+		}},
+		{"8 a session without a machine uid is refused", func() error {
+			if _, err := ask(guest, aliceSession, ""); !notAcceptable(err, "machine UID mismatch or empty") {
+				return fmt.Errorf("got %v, want not-acceptable, machine UID mismatch or empty", err)
+			}
+			return nil
+		}},
+		{"9 no session is created without a machine uid", func() error {
+			if _, err := ask(bob, "", ""); !notAcceptable(err, "machine-uid") {
+				return fmt.Errorf("got %v, want not-acceptable, missing machine-uid", err)
+			}
+			return nil
+		}},
+		{"10 the same user on another machine gets another session", func() error {
+			res, err := ask(alice, "", "alice-laptop")
+			if err != nil || res.SessionID == "" || res.SessionID == aliceSession || res.Identity != "alice@"+h.prosody.AuthDomain() {
+				return fmt.Errorf("got %+v, %v (first session %q)", res, err, aliceSession)
+			}
+			if again, err := ask(guest, aliceSession, "alice-machine"); err != nil || again.SessionID != aliceSession {
+				return fmt.Errorf("the first session after the second was made: %+v, %v", again, err)
+			}
+			return nil
+		}},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
 	}
 }

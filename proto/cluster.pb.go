@@ -1754,6 +1754,114 @@ func (x *SessionHeld) GetHeld() bool {
 	return false
 }
 
+// Asks a node what it holds of a room's conference (RoomHeld answers). A
+// node that has just come to own a room it has no conference for asks the
+// others before starting one: the conference may be on its way (see
+// actors/directory/inherit.go).
+type RoomQuery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomQuery) Reset() {
+	*x = RoomQuery{}
+	mi := &file_cluster_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomQuery) ProtoMessage() {}
+
+func (x *RoomQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomQuery.ProtoReflect.Descriptor instead.
+func (*RoomQuery) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RoomQuery) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+type RoomHeld struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Drives        bool                   `protobuf:"varint,2,opt,name=drives,proto3" json:"drives,omitempty"`   // the answering node drives the conference
+	Standby       bool                   `protobuf:"varint,3,opt,name=standby,proto3" json:"standby,omitempty"` // it stands by for it (the state is there)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomHeld) Reset() {
+	*x = RoomHeld{}
+	mi := &file_cluster_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomHeld) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomHeld) ProtoMessage() {}
+
+func (x *RoomHeld) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomHeld.ProtoReflect.Descriptor instead.
+func (*RoomHeld) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RoomHeld) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *RoomHeld) GetDrives() bool {
+	if x != nil {
+		return x.Drives
+	}
+	return false
+}
+
+func (x *RoomHeld) GetStandby() bool {
+	if x != nil {
+		return x.Standby
+	}
+	return false
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
@@ -1893,7 +2001,13 @@ const file_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
 	"\vSessionHeld\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04held\x18\x02 \x01(\bR\x04held*X\n" +
+	"\x04held\x18\x02 \x01(\bR\x04held\"\x1f\n" +
+	"\tRoomQuery\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"P\n" +
+	"\bRoomHeld\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
+	"\x06drives\x18\x02 \x01(\bR\x06drives\x12\x18\n" +
+	"\astandby\x18\x03 \x01(\bR\astandby*X\n" +
 	"\fOutgoingKind\x12\x13\n" +
 	"\x0fOUTGOING_STANZA\x10\x00\x12\x14\n" +
 	"\x10OUTGOING_REQUEST\x10\x01\x12\x1d\n" +
@@ -1917,7 +2031,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
 	(SessionState)(0),          // 1: focal.v1.SessionState
@@ -1941,6 +2055,8 @@ var file_cluster_proto_goTypes = []any{
 	(*RoomList)(nil),           // 19: focal.v1.RoomList
 	(*SessionQuery)(nil),       // 20: focal.v1.SessionQuery
 	(*SessionHeld)(nil),        // 21: focal.v1.SessionHeld
+	(*RoomQuery)(nil),          // 22: focal.v1.RoomQuery
+	(*RoomHeld)(nil),           // 23: focal.v1.RoomHeld
 }
 var file_cluster_proto_depIdxs = []int32{
 	11, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
@@ -1976,7 +2092,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

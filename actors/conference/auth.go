@@ -27,6 +27,9 @@ type waiter struct {
 	to       *actor.PID
 	session  string
 	identity string
+	// pending is a request that came while the conference stood by, not
+	// judged yet: the sessions it may show are in the state it drives from.
+	pending *focalpb.ConferenceRequest
 }
 
 // authenticate checks a request against the room's sessions: it returns

@@ -254,16 +254,20 @@ func (c *conference) handle(ctx actor.Context) {
 }
 
 func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest) {
-	w := waiter{to: ctx.Sender()}
-	if c.cfg.Auth.Enabled() && !c.isBreakout() {
-		var refused *focalpb.StanzaError
-		if w, refused = c.authenticate(req, time.Now()); refused != nil {
-			if ctx.Sender() != nil {
-				ctx.Respond(&focalpb.ConferenceResponse{Room: c.room, Error: refused})
-			}
-			return
+	if c.standby {
+		// Its state, sessions included, is imported when it drives: the
+		// request is judged then.
+		if ctx.Sender() != nil {
+			c.waiting = append(c.waiting, waiter{to: ctx.Sender(), pending: req})
 		}
-		w.to = ctx.Sender()
+		return
+	}
+	w, refused := c.admit(req, ctx.Sender())
+	if refused != nil {
+		if ctx.Sender() != nil {
+			ctx.Respond(&focalpb.ConferenceResponse{Room: c.room, Error: refused})
+		}
+		return
 	}
 	if c.st.Options == nil {
 		c.st.Options = optionsFrom(req.Properties, c.log)
@@ -282,6 +286,33 @@ func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest
 	if w.to != nil {
 		c.waiting = append(c.waiting, w)
 	}
+}
+
+// admit authenticates a request from to, when the room is authenticated,
+// and says whom to answer and with what, or why it is refused.
+func (c *conference) admit(req *focalpb.ConferenceRequest, to *actor.PID) (waiter, *focalpb.StanzaError) {
+	if !c.cfg.Auth.Enabled() || c.isBreakout() {
+		return waiter{to: to}, nil
+	}
+	w, refused := c.authenticate(req, time.Now())
+	w.to = to
+	return w, refused
+}
+
+// answerWaiting answers every requester waiting for the focus to be in
+// the room, judging first those that came while it stood by.
+func (c *conference) answerWaiting(ctx actor.Context) {
+	for _, w := range c.waiting {
+		if w.pending != nil {
+			var refused *focalpb.StanzaError
+			if w, refused = c.admit(w.pending, w.to); refused != nil {
+				ctx.Send(w.to, &focalpb.ConferenceResponse{Room: c.room, Error: refused})
+				continue
+			}
+		}
+		c.respondReady(ctx, w)
+	}
+	c.waiting = nil
 }
 
 func (c *conference) respondReady(ctx actor.Context, w waiter) {

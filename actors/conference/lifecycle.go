@@ -78,10 +78,7 @@ func (c *conference) onSelfPresence(ctx actor.Context, p xmpp.OccupantPresence) 
 			c.joinT.Stop()
 		}
 		c.log.Info("focus joined the room", "rejoin", rejoin)
-		for _, w := range c.waiting {
-			c.respondReady(ctx, w)
-		}
-		c.waiting = nil
+		c.answerWaiting(ctx)
 		if rejoin || c.restored {
 			c.restored = false
 			c.dropUnconfirmed(ctx)

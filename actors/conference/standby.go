@@ -65,10 +65,7 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		for _, m := range c.members {
 			m.confirmed = true
 		}
-		for _, w := range c.waiting {
-			c.respondReady(ctx, w)
-		}
-		c.waiting = nil
+		c.answerWaiting(ctx)
 	}
 	for _, el := range c.buffered {
 		c.onStanza(ctx, el)

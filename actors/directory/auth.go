@@ -2,6 +2,7 @@ package directory
 
 import (
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -44,7 +45,7 @@ func (d *directory) isBreakout(room string) bool {
 func (d *directory) onLogout(ctx actor.Context, l *focalpb.Logout) {
 	if owner, remote := d.remoteOwner(l.Room); remote && !l.Forwarded {
 		l.Forwarded = true
-		d.forwardTo(ctx, owner, l, func(error) *focalpb.ConferenceResponse {
+		d.forwardTo(ctx, ctx.Sender(), owner, l, func(error) *focalpb.ConferenceResponse {
 			return &focalpb.ConferenceResponse{Room: l.Room, Error: &focalpb.StanzaError{
 				Type: xmpp.ErrorWait, Condition: xmpp.RemoteServerTimeout, Text: "the conference did not answer in time"}}
 		})
@@ -52,6 +53,13 @@ func (d *directory) onLogout(ctx actor.Context, l *focalpb.Logout) {
 	}
 	if r := d.rooms[l.Room]; r != nil && !r.standby {
 		ctx.Forward(r.pid)
+		return
+	}
+	if d.rooms[l.Room] != nil || d.inheriting(l.Room, time.Now()) {
+		// The conference holding the session is moving here: the session
+		// is not invalid, only out of reach for a moment.
+		ctx.Respond(&focalpb.ConferenceResponse{Room: l.Room, Error: &focalpb.StanzaError{
+			Type: xmpp.ErrorWait, Condition: xmpp.ServiceUnavailable, Text: "the conference is moving to another focus node; retry"}})
 		return
 	}
 	ctx.Respond(&focalpb.ConferenceResponse{Room: l.Room, Error: &focalpb.StanzaError{

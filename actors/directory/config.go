@@ -35,6 +35,14 @@ type Config struct {
 	// retry (ready='false'). A live owner answers once the focus is in the
 	// room, in milliseconds.
 	ForwardTimeout time.Duration
+	// InheritWait is how long after a change of the member set a request
+	// for a room this node has just come to own, and has no conference
+	// for, is answered ready='false' instead of starting one: the
+	// conference's state may be on its way from the room's previous owner
+	// or standby, which see the change at about the same time (gossip
+	// spreads it within a probe round or two). A new room's first request
+	// in that window waits one client retry.
+	InheritWait time.Duration
 	// SteadyContact is how long this node must have been in unbroken
 	// contact with a member (acknowledged probes both ways) before it
 	// hands a conference over to it: a handover to a member that cannot
@@ -53,6 +61,7 @@ func DefaultConfig() Config {
 		PromoteDelay:   time.Second,
 		FenceDelay:     250 * time.Millisecond,
 		ForwardTimeout: time.Second,
+		InheritWait:    2 * time.Second,
 		SteadyContact:  3 * time.Second,
 	}
 }

@@ -1,10 +1,13 @@
 package directory
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/cluster"
 )
@@ -135,4 +138,56 @@ func memberNames(ms []cluster.Member) []string {
 		out[i] = m.Name
 	}
 	return out
+}
+
+// successorRecorder is a shard session that remembers its successor.
+type successorRecorder struct {
+	ShardSession
+	successor *actor.PID
+}
+
+func (s *successorRecorder) SetSuccessor(pid *actor.PID) { s.successor = pid }
+
+// The owner of a shard sends its session's resumption state to the
+// conferences' replica, the second of the ranking, even while contact with
+// it wavers: the conference changes and the h they follow from travel on
+// one link. A node driving a shard it does not own names the first member
+// it is in contact with, as it does for the replica.
+func TestTheSuccessorIsTheReplica(t *testing.T) {
+	now := time.Now()
+	var all []cluster.Member
+	for i, name := range []string{"node1", "node2", "node3"} {
+		all = append(all, cluster.Member{Name: name, NodeMeta: cluster.NodeMeta{Remote: fmt.Sprintf("127.0.0.1:%d", i+1)}})
+	}
+	// A shard whose ranking is node2, then the other two.
+	shard := -1
+	for s := range cluster.DefaultShards {
+		if r := cluster.Ranked(cluster.ShardKey(s), all); r[0].Name == "node2" {
+			shard = s
+			break
+		}
+	}
+	ranked := cluster.Ranked(cluster.ShardKey(shard), all)
+	contacts := map[string]cluster.Contact{
+		ranked[1].Name: {}, // out of contact for the moment
+		ranked[2].Name: {Last: now, Since: now.Add(-time.Minute)},
+	}
+	placement := &Placement{Members: all, Contacts: func() map[string]cluster.Contact { return contacts }}
+	rec := &successorRecorder{}
+	l := &link{shard: shard, s: rec}
+
+	owner := &directory{cfg: DefaultConfig(), self: "node2", members: all, placement: placement}
+	owner.setSuccessor(l)
+	if rec.successor == nil || rec.successor.Address != ranked[1].Remote {
+		t.Errorf("owner's successor %v, want its replica %s", rec.successor, ranked[1].Name)
+	}
+
+	// The third of the ranking drives the shard for the moment (its owner
+	// let it go): it names the first member it is in contact with.
+	driver := &directory{cfg: DefaultConfig(), self: ranked[2].Name, members: all, placement: placement}
+	contacts[ranked[1].Name] = cluster.Contact{Last: now, Since: now.Add(-time.Minute)}
+	driver.setSuccessor(l)
+	if rec.successor == nil || rec.successor.Address != ranked[1].Remote {
+		t.Errorf("a driver that is not the owner names %v, want the first member in contact, %s", rec.successor, ranked[1].Name)
+	}
 }

@@ -32,6 +32,9 @@ type directory struct {
 	self         string
 	members      []cluster.Member // the placement's, without unheard members (audible)
 	unheardNames string           // the unheard members left out, for the log
+	previous     []cluster.Member // the member set before the latest change
+	viewChanged  time.Time        // when the member set last changed (see inherit.go)
+	firstView    time.Time        // when this node got its first placement
 	placement    *Placement       // the latest
 	lackingSince time.Time        // quorum missing since (zero: it is not)
 	recheck      time.Time        // a placeCheck is due then (zero: none)
@@ -49,6 +52,7 @@ type directory struct {
 	sessionRooms map[string]int
 	highH        map[string]uint32         // highest h seen per resumption id
 	asking       map[string][]string       // resumption id → rooms waiting for its holder's answer
+	inherits     map[string]*inheritance   // rooms that may be on their way here (inherit.go)
 	known        map[string]cluster.Member // every member ever seen, by name (its last address)
 	linkSeq      int
 }
@@ -71,6 +75,7 @@ func Props(cfg Config, wire session.Wire) *actor.Props {
 			smStates:     make(map[string]*focalpb.ShardSession),
 			highH:        make(map[string]uint32),
 			asking:       make(map[string][]string),
+			inherits:     make(map[string]*inheritance),
 			known:        make(map[string]cluster.Member),
 		}
 	})
@@ -89,16 +94,7 @@ func (d *directory) Receive(ctx actor.Context) {
 			d.forward(ctx, owner, msg)
 			return
 		}
-		r := d.rooms[msg.Room]
-		if r == nil {
-			if refused := d.mayCreate(msg); refused != nil {
-				ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: refused})
-				return
-			}
-			r = d.spawn(ctx, msg.Room, nil)
-			d.place(ctx, msg.Room, r)
-		}
-		ctx.Forward(r.pid)
+		d.serve(ctx, msg, ctx.Sender(), true)
 	case *focalpb.Logout:
 		d.onLogout(ctx, msg)
 	case *Placement:
@@ -122,6 +118,10 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onBarrier(ctx, msg)
 	case *focalpb.SessionQuery:
 		d.onSessionQuery(ctx, msg)
+	case *focalpb.RoomQuery:
+		d.onRoomQuery(ctx, msg)
+	case inheritDue:
+		d.releaseInherited(ctx, msg.room)
 	case *SessionUp:
 		d.onSessionUp(ctx, msg)
 	case *SessionDown:
@@ -210,6 +210,42 @@ func (d *directory) Receive(ctx actor.Context) {
 
 // spawn starts a conference for room: driven from here, or, with a state,
 // standing by for the node that sent it.
+// serve answers a conference request for a room this node owns, on
+// behalf of to: its conference answers, started first if there is none —
+// unless it may be on its way here (inherit.go), when mayHold holds the
+// request.
+func (d *directory) serve(ctx actor.Context, req *focalpb.ConferenceRequest, to *actor.PID, mayHold bool) {
+	r := d.rooms[req.Room]
+	if r == nil {
+		if _, remote := d.remoteOwner(req.Room); remote {
+			// Forwarded here by a node whose view names this one, but this
+			// one's view names another owner, and it has no conference for
+			// the room: starting one would make two.
+			respond(ctx, to, &focalpb.ConferenceResponse{Room: req.Room, Ready: false})
+			return
+		}
+		if mayHold && d.holdInherited(ctx, req, to) {
+			return
+		}
+		if refused := d.mayCreate(req); refused != nil {
+			d.log.Info("conference request refused", "room", req.Room, "condition", refused.Condition, "text", refused.Text)
+			respond(ctx, to, &focalpb.ConferenceResponse{Room: req.Room, Error: refused})
+			return
+		}
+		r = d.spawn(ctx, req.Room, nil)
+		d.place(ctx, req.Room, r)
+	}
+	ctx.RequestWithCustomSender(r.pid, req, to)
+}
+
+// respond answers a request on behalf of to, who may be nobody (a request
+// that wants no answer).
+func respond(ctx actor.Context, to *actor.PID, res *focalpb.ConferenceResponse) {
+	if to != nil {
+		ctx.Send(to, res)
+	}
+}
+
 func (d *directory) spawn(ctx actor.Context, room string, standby *focalpb.ConferenceState) *entry {
 	wire, addr, sessionID := d.wire, d.addr, ""
 	var l *link // the shard session it is driven on, in a cluster
@@ -249,7 +285,12 @@ func (d *directory) forget(room string) {
 // the requester is answered ready='false', which Jitsi clients retry after
 // a second, by when the room has a live owner again.
 func (d *directory) forward(ctx actor.Context, owner cluster.Member, req *focalpb.ConferenceRequest) {
-	d.forwardTo(ctx, owner, req, func(err error) *focalpb.ConferenceResponse {
+	d.forwardFor(ctx, ctx.Sender(), owner, req)
+}
+
+// forwardFor forwards req to owner on behalf of to.
+func (d *directory) forwardFor(ctx actor.Context, to *actor.PID, owner cluster.Member, req *focalpb.ConferenceRequest) {
+	d.forwardTo(ctx, to, owner, req, func(err error) *focalpb.ConferenceResponse {
 		d.log.Warn("the room's owner did not answer a conference request; the client is to retry", "room", req.Room, "node", owner.Name, "err", err)
 		return &focalpb.ConferenceResponse{Room: req.Room, Ready: false}
 	})
@@ -259,8 +300,7 @@ func (d *directory) forward(ctx actor.Context, owner cluster.Member, req *focalp
 // the sender; an owner that does not answer within ForwardTimeout (dead,
 // before the membership knows) gets the sender instead what unanswered
 // says.
-func (d *directory) forwardTo(ctx actor.Context, owner cluster.Member, msg any, unanswered func(error) *focalpb.ConferenceResponse) {
-	to := ctx.Sender()
+func (d *directory) forwardTo(ctx actor.Context, to *actor.PID, owner cluster.Member, msg any, unanswered func(error) *focalpb.ConferenceResponse) {
 	f := ctx.RequestFuture(directoryOf(owner), msg, d.cfg.ForwardTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if to == nil {

@@ -49,15 +49,19 @@ func (d *directory) ranked(room string) []cluster.Member {
 }
 
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
-	d.clustered, d.self = true, p.Self
+	now := time.Now()
+	d.self = p.Self
 	d.cfg.Conference.Node = p.Self
 	d.placement = p
 	d.contacts = nil // read afresh
 	for _, m := range p.Members {
 		d.known[m.Name] = m
 	}
-	members, recheck := d.audible(p.Members, time.Now())
-	d.members = members
+	// Ownership is ranked over the members heard from: a view change is
+	// a change of those.
+	members, recheck := d.audible(p.Members, now)
+	d.noteView(members, now)
+	d.clustered, d.members = true, members
 	if !recheck.IsZero() {
 		d.recheckAt(ctx, recheck)
 	}
@@ -274,6 +278,7 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	// A final state is driven from once its session, released by the
 	// sender after its last conference went, is resumed (onShardSession).
 	ctx.Send(r.pid, st)
+	d.releaseInherited(ctx, st.Room)
 	if ctx.Sender() != nil {
 		// The owner sends what follows from this state once it is here.
 		ctx.Respond(&focalpb.StateAck{Room: st.Room, Version: st.Version})

@@ -125,15 +125,28 @@ func (d *directory) open(shard int, resume session.SMState) *link {
 }
 
 // setSuccessor points the session's resumption state at the node that
-// would drive its shard if this one went: the first other member of its
-// ranking that this node is in contact with. The holder acknowledges
-// nothing to the server before the successor acknowledged the state, so a
-// successor that cannot answer (re-added by a one-way partition) would
-// stall the session; one in contact is only passed over for the next.
+// keeps the standbys of its conferences, so that the two travel on one
+// ordered link: the barrier before each state (conference.Barrier) sends
+// every conference change the acknowledged stanzas led to ahead of it. A
+// successor other than the replica could resume with an h covering
+// stanzas whose effects its standbys never got, or leave the replica to
+// resume with an h below what the server was given, which ends the
+// session (both seen under load, when contact with the replica wavered).
+// So: the owner's successor is the second of the ranking, its replica
+// (setReplica); a node driving a shard it does not own replicates to,
+// and makes successor, the first member it is in contact with (promoteOn,
+// place) — a successor that cannot answer (re-added by a one-way
+// partition) would stall the session, and the holder acknowledges nothing
+// to the server before its successor acknowledged the state.
 func (d *directory) setSuccessor(l *link) {
+	ranked := cluster.Ranked(cluster.ShardKey(l.shard), d.members)
+	if len(ranked) > 1 && ranked[0].Name == d.self {
+		l.s.SetSuccessor(directoryOf(ranked[1]))
+		return
+	}
 	var fallback *actor.PID
 	now := time.Now()
-	for _, m := range cluster.Ranked(cluster.ShardKey(l.shard), d.members) {
+	for _, m := range ranked {
 		if m.Name == d.self {
 			continue
 		}

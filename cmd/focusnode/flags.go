@@ -96,6 +96,16 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		return fmt.Errorf("--config %s: %w", path, err)
 	}
 	for key, v := range values {
+		if section, ok := sections[key]; ok {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("--config %s: key %q: want a section of keys", path, key)
+			}
+			if err := section(fs, m, set); err != nil {
+				return fmt.Errorf("--config %s: section %q: %w", path, key, err)
+			}
+			continue
+		}
 		f := fs.Lookup(key)
 		if f == nil || key == "config" {
 			return fmt.Errorf("--config %s: unknown key %q", path, key)
@@ -103,37 +113,46 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		if set[key] {
 			continue
 		}
-		var s string
-		switch t := v.(type) {
-		case string:
-			s = t
-		case int:
-			s = strconv.Itoa(t)
-		case bool:
-			s = strconv.FormatBool(t)
-		case float64:
-			s = strconv.FormatFloat(t, 'f', -1, 64)
-		case time.Duration:
-			s = t.String()
-		case []any:
-			// A list, for keys such as join that take several values.
-			items := make([]string, len(t))
-			for i, item := range t {
-				str, ok := item.(string)
-				if !ok {
-					return fmt.Errorf("--config %s: key %q: list item %v is not a string", path, key, item)
-				}
-				items[i] = str
-			}
-			s = strings.Join(items, ",")
-		default:
-			return fmt.Errorf("--config %s: key %q: unsupported value %v", path, key, v)
+		s, err := flagText(v)
+		if err != nil {
+			return fmt.Errorf("--config %s: key %q: %w", path, key, err)
 		}
 		if err := f.Value.Set(s); err != nil {
 			return fmt.Errorf("--config %s: key %q: %w", path, key, err)
 		}
 	}
 	return nil
+}
+
+// flagText is a YAML value as a flag would be written on the command line.
+func flagText(v any) (string, error) {
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case int:
+		s = strconv.Itoa(t)
+	case bool:
+		s = strconv.FormatBool(t)
+	case float64:
+		s = strconv.FormatFloat(t, 'f', -1, 64)
+	case time.Duration:
+		s = t.String()
+	case []any:
+		// A list, for keys such as join that take several values.
+		items := make([]string, len(t))
+		for i, item := range t {
+			str, ok := item.(string)
+			if !ok {
+				return "", fmt.Errorf("list item %v is not a string", item)
+			}
+			items[i] = str
+		}
+		s = strings.Join(items, ",")
+	default:
+		return "", fmt.Errorf("unsupported value %v", v)
+	}
+	return s, nil
 }
 
 // addrList is a comma-separated flag value; each use of the flag replaces

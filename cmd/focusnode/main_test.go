@@ -207,3 +207,50 @@ func awaitHealthy(ctx context.Context, t *testing.T, addr string) {
 		}
 	}
 }
+
+func TestConfigFileAuthSectionIsJicofosAuthentication(t *testing.T) {
+	write := func(yaml string) string {
+		path := filepath.Join(t.TempDir(), "auth.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const required = "domain: meet.jitsi\nsecret: s\nuser_domain: auth.meet.jitsi\nuser_password: pw\n"
+	xmppAuth := write("auth:\n  type: XMPP\n  login-url: auth.meet.jitsi\n  authentication-lifetime: 2h\n")
+	c, err := parseConfig([]string{"--config", xmppAuth}, &bytes.Buffer{})
+	if err != nil || c.AuthURL != "XMPP:auth.meet.jitsi" || c.AuthLifetime != 2*time.Hour {
+		t.Errorf("XMPP section: auth_url %q lifetime %v, %v", c.AuthURL, c.AuthLifetime, err)
+	}
+	c, err = parseConfig([]string{"--config", xmppAuth, "--auth_url", "EXT_JWT:meet.jitsi"}, &bytes.Buffer{})
+	if err != nil || c.AuthURL != "EXT_JWT:meet.jitsi" || c.AuthLifetime != 2*time.Hour {
+		t.Errorf("flag over section: auth_url %q lifetime %v, %v", c.AuthURL, c.AuthLifetime, err)
+	}
+	jwt := write("auth:\n  type: jwt\n  login-url: meet.jitsi\n  login-page: https://login.example/{room}\n")
+	c, err = parseConfig([]string{"--config", jwt}, &bytes.Buffer{})
+	if err != nil || c.AuthURL != "EXT_JWT:meet.jitsi" || c.LoginURL != "https://login.example/{room}" {
+		t.Errorf("JWT section: auth_url %q login page %q, %v", c.AuthURL, c.LoginURL, err)
+	}
+	for _, off := range []string{"auth:\n  type: NONE\n  login-url: auth.meet.jitsi\n", "auth:\n  enabled: false\n  type: XMPP\n  login-url: auth.meet.jitsi\n"} {
+		if c, err := parseConfig([]string{"--config", write(off)}, &bytes.Buffer{}); err != nil || c.AuthURL != "" {
+			t.Errorf("%q: auth_url %q, %v; want authentication off", off, c.AuthURL, err)
+		}
+	}
+	for yaml, want := range map[string]string{
+		"auth: XMPP\n":          "want a section",
+		"auth:\n  type: XMPP\n": "needs login-url",
+		"auth:\n  type: SHIBBOLETH\n  login-url: a.b\n":           `type "SHIBBOLETH"`,
+		"auth:\n  type: XMPP\n  login_url: a.b\n":                 `unknown key "login_url"`,
+		"auth:\n  enabled: maybe\n":                               "not true or false",
+		required + "auth:\n  type: XMPP\n  login-url: user@a.b\n": "not a domain",
+		"auth:\n  authentication-lifetime: forever\n":             "auth_lifetime",
+	} {
+		c, err := parseConfig([]string{"--config", write(yaml)}, &bytes.Buffer{})
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want one containing %q", yaml, err, want)
+		}
+	}
+}

@@ -346,6 +346,12 @@
             connection.xmpp.connection._stropheConn.send(doc.documentElement);
         },
         lobbyApproveAccess: id => conference.lobbyApproveAccess(id),
+        // Jitsi Meet's login dialog on a secure domain: a second
+        // connection logs in as id, asks the focus for a session, and the
+        // page's own connection asks again with it.
+        login: (id, password) => conference.authenticateAndUpgradeRole({ id, password }),
+        // Jitsi Meet joins again once logged in (its "wait for owner" loop).
+        join: () => conference.join(),
     };
     window.focalDo = async function (name, args) {
         const fn = actions[name];
