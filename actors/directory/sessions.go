@@ -275,12 +275,21 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		return
 	}
 	delete(d.links, l.id)
-	// Only one node may resume it: the shard's owner if that is another
-	// node, else whoever the rooms went to.
+	// Only one node may resume it: the node every room went to, so that
+	// the session and the conferences' final states meet; else (rooms
+	// sent to several nodes, or to none) the shard's owner if that is
+	// another node, else whoever a room went to. Not the owner first:
+	// the view can change between the handover and the release (a member
+	// heard from again, say), and a session sent where no room went was
+	// never resumed (the outbound partition test lost a conference so).
 	var to *actor.PID
+	together := true
 	for room, pid := range l.handed {
-		if to == nil {
+		switch {
+		case to == nil:
 			to = pid
+		case pid == nil || !pid.Equal(to):
+			together = false
 		}
 		delete(d.roomLink, room)
 	}
@@ -288,7 +297,7 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		d.log.Error("shard session not released", "session", l.id, "err", msg.Err)
 		return
 	}
-	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self && !d.fenced {
+	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self && !d.fenced && (!together || to == nil) {
 		to = directoryOf(owner)
 	}
 	if to == nil {
@@ -333,14 +342,26 @@ func (d *directory) sendFinal(ctx actor.Context, final *focalpb.ShardSession, to
 			d.log.Error("released shard session never acknowledged", "session", final.Id, "to", to.Address, "err", err)
 			return
 		}
+		// Again to the same node while it is a member (the conferences'
+		// final states went there too); to the shard's owner if it left.
 		next := to
 		ranked := cluster.Ranked(cluster.ShardKey(int(final.Shard)), d.members)
-		if len(ranked) > 0 && ranked[0].Name != d.self && !d.fenced {
+		if !d.memberAt(to.Address) && len(ranked) > 0 && ranked[0].Name != d.self && !d.fenced {
 			next = directoryOf(ranked[0])
 		}
 		d.log.Warn("released shard session not acknowledged yet; sending again", "session", final.Id, "to", next.Address, "err", err)
 		d.sendFinal(ctx, final, next, until)
 	})
+}
+
+// memberAt says whether a member's remote address is addr.
+func (d *directory) memberAt(addr string) bool {
+	for _, m := range d.members {
+		if m.Remote == addr {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
