@@ -144,6 +144,7 @@ func (n *Node) spawn() error {
 			Selection: cfg.Selection,
 			Health:    cfg.BridgeHealth,
 			Events:    actor.NewPID(n.system.Address(), directory.Name),
+			Server:    cfg.UserDomain,
 			Logger:    cfg.Logger,
 		}, n.client)
 		if err != nil {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -34,6 +35,14 @@ type Config struct {
 	// bridge that goes away (the node's conference directory, which tells
 	// the conferences).
 	Events *actor.PID
+	// Server is the XMPP domain the wire logs into. When set, a bridge
+	// is blamed for a request it did not answer in time only if the server
+	// answers a ping in time: sent alongside every health check, and
+	// after a conference's Colibri2 request timed out. When the server is
+	// slow as well, the delay is the server's (saturated, every stanza
+	// queued behind others), and moving every conference off a healthy
+	// bridge would only add to its load.
+	Server string
 	Logger *slog.Logger
 	// Now reads the clock; tests may replace it.
 	Now func() time.Time
@@ -51,7 +60,15 @@ type brewery struct {
 	selector *selection.Selector
 	bridges  map[string]*actor.PID // occupant JID → bridge actor
 	joined   bool
+	// serverSlowAt is when the server last failed to answer a ping in
+	// time (Config.Server).
+	serverSlowAt time.Time
 }
+
+// serverSlowMemory is how long a slow server explains a request a bridge
+// did not answer: a Colibri2 request times out 15 s after it was sent,
+// and the server may have recovered by the time it does.
+const serverSlowMemory = 20 * time.Second
 
 // NewBrewery returns the brewery actor's props, or an error for an invalid
 // selection config.
@@ -91,18 +108,71 @@ func (b *brewery) Receive(ctx actor.Context) {
 	case *statsUpdate:
 		b.onStats(ctx, msg)
 	case *healthFailed:
-		b.selector.MarkFailed(msg.jid, b.cfg.Now())
-		b.publishDown(ctx, msg.jid, "health check failed: "+msg.reason)
+		// The bridge actor pinged the server alongside the check already.
+		b.markFailed(ctx, msg.jid, "health check failed: "+msg.reason)
 	case *Failed:
-		if b.selector.MarkFailed(msg.Bridge, b.cfg.Now()) {
-			b.log.Warn("bridge failed a conference", "bridge", msg.Bridge)
+		if at := b.serverSlowAt; !at.IsZero() && b.cfg.Now().Sub(at) < serverSlowMemory {
+			b.log.Warn("a conference's request timed out while the XMPP server was slow: its delay, not the bridge's; the bridge stays in use",
+				"bridge", msg.Bridge, "server_slow_at", at)
+			return
 		}
+		b.blame(ctx, msg.Bridge, "")
+	case serverSlow:
+		b.serverSlowAt = b.cfg.Now()
+	case *serverChecked:
+		b.onServerChecked(ctx, msg)
 	case *Select:
 		res := b.selectBridge(msg)
 		res.ID = msg.ID
 		ctx.Respond(res)
 	case *ListBridges:
 		ctx.Respond(b.snapshot())
+	}
+}
+
+// blame marks bridge jid failed once the server has shown it answers in
+// time (Config.Server); downReason, for a failed health check, also tells
+// the conferences the bridge is down.
+func (b *brewery) blame(ctx actor.Context, jid, downReason string) {
+	if b.cfg.Server == "" {
+		b.markFailed(ctx, jid, downReason)
+		return
+	}
+	timeout := b.cfg.Health.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHealth.Timeout
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	iq := xmpp.NewIQ(xmpp.IQGet, "", b.cfg.Server, "", xmpp.NewElement("urn:xmpp:ping", "ping"))
+	b.wire.Request(iq, timeout, func(_ *xmpp.Element, err error) {
+		root.Send(self, &serverChecked{jid: jid, downReason: downReason, err: err})
+	})
+}
+
+func (b *brewery) onServerChecked(ctx actor.Context, msg *serverChecked) {
+	switch {
+	case errors.Is(msg.err, session.ErrTimeout):
+		b.serverSlowAt = b.cfg.Now()
+		b.log.Warn("the XMPP server did not answer a ping in time either: its delay, not the bridge's; the bridge stays in use",
+			"bridge", msg.jid, "server", b.cfg.Server, "err", msg.err)
+		return
+	case errors.Is(msg.err, session.ErrNotConnected) || errors.Is(msg.err, session.ErrDisconnected) || errors.Is(msg.err, session.ErrClosed):
+		// Our stream: the brewery re-learns its bridges after the re-join.
+		return
+	}
+	// Answered in time (even with an error): the server is responsive,
+	// so the bridge is the one that did not answer.
+	b.markFailed(ctx, msg.jid, msg.downReason)
+}
+
+func (b *brewery) markFailed(ctx actor.Context, jid, downReason string) {
+	marked := b.selector.MarkFailed(jid, b.cfg.Now())
+	if downReason != "" {
+		b.publishDown(ctx, jid, downReason)
+		return
+	}
+	if marked {
+		b.log.Warn("bridge failed a conference", "bridge", jid)
 	}
 }
 
@@ -136,7 +206,8 @@ func (b *brewery) onStanza(ctx actor.Context, el *xmpp.Element) {
 	pid := b.bridges[jid]
 	if pid == nil {
 		health := b.cfg.Health
-		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newBridgeActor(jid, b.wire, health, b.log) }))
+		server := b.cfg.Server
+		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newBridgeActor(jid, b.wire, health, server, b.log) }))
 		b.bridges[jid] = pid
 	}
 	ctx.Send(pid, el)

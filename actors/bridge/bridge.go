@@ -19,6 +19,14 @@ type bridgeActor struct {
 	wire   session.Wire
 	health HealthConfig
 	log    *slog.Logger
+	// server, when set, is pinged alongside every health check, through
+	// the same stream at the same moment: a check the bridge did not
+	// answer in time while the server did not either says the server is
+	// slow (saturated), not the bridge, which then is not reported.
+	server string
+	seq    int           // of the current check
+	answer *healthResult // the current check's answer, while the server's is awaited
+	ping   *serverPingResult
 
 	stats  map[string]string
 	timer  *time.Timer
@@ -28,8 +36,8 @@ type bridgeActor struct {
 	failed bool
 }
 
-func newBridgeActor(jid string, wire session.Wire, health HealthConfig, log *slog.Logger) actor.Actor {
-	return &bridgeActor{jid: jid, wire: wire, health: health, log: log.With("bridge", jid)}
+func newBridgeActor(jid string, wire session.Wire, health HealthConfig, server string, log *slog.Logger) actor.Actor {
+	return &bridgeActor{jid: jid, wire: wire, health: health, server: server, log: log.With("bridge", jid)}
 }
 
 func (b *bridgeActor) Receive(ctx actor.Context) {
@@ -46,7 +54,15 @@ func (b *bridgeActor) Receive(ctx actor.Context) {
 	case healthTick:
 		b.check(msg.retry)
 	case healthResult:
-		b.onHealthResult(ctx, msg)
+		if msg.seq == b.seq {
+			b.answer = &msg
+			b.decide(ctx)
+		}
+	case serverPingResult:
+		if msg.seq == b.seq {
+			b.ping = &msg
+			b.decide(ctx)
+		}
 	case *actor.Stopping:
 		if b.timer != nil {
 			b.timer.Stop()
@@ -60,11 +76,39 @@ func (b *bridgeActor) check(retry bool) {
 	if !b.health.Enabled {
 		return
 	}
+	b.seq++
+	b.answer, b.ping = nil, nil
+	seq, self, root := b.seq, b.self, b.root
 	iq := xmpp.NewIQ(xmpp.IQGet, "", b.jid, "", xmpp.NewElement(xmpp.Colibri2NSHealthcheck, "healthcheck"))
-	self, root := b.self, b.root
 	b.wire.Request(iq, b.health.Timeout, func(_ *xmpp.Element, err error) {
-		root.Send(self, healthResult{retry: retry, err: err})
+		root.Send(self, healthResult{seq: seq, retry: retry, err: err})
 	})
+	if b.server != "" {
+		ping := xmpp.NewIQ(xmpp.IQGet, "", b.server, "", xmpp.NewElement("urn:xmpp:ping", "ping"))
+		b.wire.Request(ping, b.health.Timeout, func(_ *xmpp.Element, err error) {
+			root.Send(self, serverPingResult{seq: seq, err: err})
+		})
+	}
+}
+
+// decide judges the current check once its answers are in: the bridge's,
+// and the server's when it is pinged alongside.
+func (b *bridgeActor) decide(ctx actor.Context) {
+	if b.answer == nil || (b.server != "" && b.ping == nil) {
+		return
+	}
+	r, ping := *b.answer, b.ping
+	b.answer, b.ping = nil, nil
+	if ping != nil && errors.Is(ping.err, session.ErrTimeout) {
+		ctx.Send(b.parent, serverSlow{})
+	}
+	if r.err != nil && ping != nil && errors.Is(ping.err, session.ErrTimeout) {
+		b.log.Warn("health check unanswered, but the XMPP server did not answer a ping sent with it either: its delay, not the bridge's",
+			"server", b.server, "err", r.err)
+		b.schedule(b.health.Interval, healthTick{})
+		return
+	}
+	b.onHealthResult(ctx, r)
 }
 
 func (b *bridgeActor) onHealthResult(ctx actor.Context, r healthResult) {

@@ -87,10 +87,27 @@ type (
 		jid    string
 		reason string
 	}
+	// serverChecked is the server's answer to the ping that decides
+	// whether bridge jid is blamed for a request it did not answer.
+	serverChecked struct {
+		jid        string
+		downReason string // set for a failed health check
+		err        error
+	}
+	// serverSlow: a ping to the server sent with a health check was not
+	// answered in time.
+	serverSlow   struct{}
 	healthTick   struct{ retry bool }
 	healthResult struct {
+		seq   int
 		retry bool
 		err   error
+	}
+	// serverPingResult is the answer to the ping sent alongside health
+	// check seq.
+	serverPingResult struct {
+		seq int
+		err error
 	}
 )
 

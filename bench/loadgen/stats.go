@@ -18,8 +18,8 @@ type Percentiles struct {
 	Max time.Duration `json:"max_ns"`
 }
 
-// percentilesOf is the nearest-rank percentiles of ds.
-func percentilesOf(ds []time.Duration) Percentiles {
+// PercentilesOf is the nearest-rank percentiles of ds.
+func PercentilesOf(ds []time.Duration) Percentiles {
 	if len(ds) == 0 {
 		return Percentiles{}
 	}
@@ -97,14 +97,16 @@ func Summary(r Result) string {
 		}
 		ratio := ""
 		if base > 0 {
-			ratio = fmt.Sprintf("  (p50 %.1f× ping)", float64(p.P50)/float64(base))
+			ratio = fmt.Sprintf("  (p50 %.1f×, p99 %.1f× ping p50)", float64(p.P50)/float64(base), float64(p.P99)/float64(base))
 		}
 		fmt.Fprintf(&b, "%-10s n %4d  p50 %9v  p95 %9v  p99 %9v  max %9v%s\n", name, p.N,
 			p.P50.Round(10*time.Microsecond), p.P95.Round(10*time.Microsecond), p.P99.Round(10*time.Microsecond), p.Max.Round(10*time.Microsecond), ratio)
 	}
 	row("ping", r.Ping)
+	row("ping c→c", r.PingClient)
 	row("request", r.Request)
 	row("join", r.Join)
+	row("join first", r.FirstJoin)
 	row("source-add", r.SourceAdd)
 	names := make([]string, 0, len(r.CPUPer1000Joins))
 	for name := range r.CPUPer1000Joins {

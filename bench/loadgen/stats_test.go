@@ -11,15 +11,15 @@ func TestPercentiles(t *testing.T) {
 	for i := 100; i >= 1; i-- {
 		ds = append(ds, time.Duration(i)*time.Millisecond)
 	}
-	p := percentilesOf(ds)
+	p := PercentilesOf(ds)
 	want := Percentiles{N: 100, P50: 50 * time.Millisecond, P95: 95 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}
 	if p != want {
 		t.Errorf("percentiles %+v, want %+v", p, want)
 	}
-	if one := percentilesOf([]time.Duration{7}); one.P50 != 7 || one.P99 != 7 || one.Max != 7 {
+	if one := PercentilesOf([]time.Duration{7}); one.P50 != 7 || one.P99 != 7 || one.Max != 7 {
 		t.Errorf("one sample: %+v", one)
 	}
-	if none := percentilesOf(nil); none != (Percentiles{}) {
+	if none := PercentilesOf(nil); none != (Percentiles{}) {
 		t.Errorf("no samples: %+v", none)
 	}
 }

@@ -1,0 +1,629 @@
+package loadgen_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"focal/bench/loadgen"
+	"focal/cluster"
+	"focal/internal/clustertest"
+)
+
+// Flags of the load benchmark (scripts/bench.sh passes them).
+var (
+	reportDir = flag.String("load.report", "", "directory for the load report (default: a new one under the system's temporary directory)")
+	loadScale = flag.Float64("load.scale", 1, "multiplies every scenario's size")
+	loadOnly  = flag.String("load.only", "", "run only the scenarios whose name matches this regular expression")
+)
+
+// BenchmarkLoad is the load benchmark: Prosody, simulated bridges and focus
+// nodes (one, then three), every scenario of the load generator against
+// them, and a report with charts. Run it with -benchtime=1x, without the
+// race detector (scripts/bench.sh does):
+//
+//	go test -run='^$' -bench=Load -benchtime=1x -timeout=60m ./bench/loadgen/ -args -load.report=DIR
+func BenchmarkLoad(b *testing.B) {
+	// Thousands of clients each log their stream: keep warnings only.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	dir := *reportDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "focal-load-"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	only, err := regexp.Compile(*loadOnly)
+	if err != nil {
+		b.Fatal(err)
+	}
+	uptime, _ := os.ReadFile("/proc/loadavg")
+	rep := &loadgen.Report{
+		Title: "Focal load report",
+		Preamble: fmt.Sprintf("%s\nstarted %s on %d cores; load average at the start %s(other work on the machine shares the cores: compare ratios and CPU splits)\nscale %g",
+			strings.Join(os.Args, " "), time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), uptime, *loadScale),
+	}
+	l := &load{b: b, rep: rep, dir: dir}
+	scale := func(n int) int { return max(1, int(float64(n)**loadScale)) }
+	for _, nodes := range []int{1, 3} {
+		sc := []scenario{
+			{fmt.Sprintf("connections only, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(300), Participants: 2, Rate: 100, ConnectOnly: true})
+			}},
+			{fmt.Sprintf("join storm at 10/s, %d node(s), XMPP requests", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(100), Participants: 2, Rate: 10, SourceAdd: true})
+			}},
+			{fmt.Sprintf("join storm at 10/s, %d node(s), HTTP requests", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(100), Participants: 2, Rate: 10, SourceAdd: true, HTTP: httpAddrs(c)})
+			}},
+			{fmt.Sprintf("join storm at 10/s, %d node(s), spread over 2 generators", nodes), func(c *clustertest.Cluster, name string) {
+				l.spread(c, name, 2, loadgen.Scenario{Conferences: scale(100), Participants: 2, Rate: 10, SourceAdd: true})
+			}},
+			{fmt.Sprintf("join storm at 100/s, %d node(s), XMPP requests", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(300), Participants: 2, Rate: 100, SourceAdd: true})
+			}},
+			{fmt.Sprintf("saturation, %d node(s), all at once", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: scale(250), Participants: 2, SourceAdd: true})
+			}},
+			{fmt.Sprintf("churn, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
+				l.churn(c, name, 10, time.Duration(float64(60*time.Second)**loadScale), 10*time.Second)
+			}},
+			{fmt.Sprintf("big room, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
+				l.storm(c, name, loadgen.Scenario{Conferences: 1, Participants: scale(500), Rate: 10})
+			}},
+		}
+		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
+	}
+	l.withCluster(clustertest.Options{Nodes: 3, Bridges: 2}, only, []scenario{
+		// 1,000 conferences (2,000 clients) set up at 25/s overran one
+		// Prosody on the shared 2-core machine (BENCHMARKS.md): 300 at 10/s.
+		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(300), 10) }},
+	})
+	for _, nodes := range []int{1, 3} {
+		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m"}}, only, []scenario{
+			{fmt.Sprintf("memory, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
+				l.memory(c, name, []int{scale(1000), scale(2000), scale(3000)}, scale(200))
+			}},
+		})
+	}
+	b.Logf("report: %s", filepath.Join(dir, "report.html"))
+}
+
+// scenario is one named part of the benchmark.
+type scenario struct {
+	name string
+	run  func(c *clustertest.Cluster, name string)
+}
+
+// load is the benchmark's state: the report, written again after every
+// scenario so that a run cut short keeps what it measured.
+type load struct {
+	b   *testing.B
+	rep *loadgen.Report
+	dir string
+	mu  sync.Mutex
+}
+
+func (l *load) add(s loadgen.Section) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rep.Sections = append(l.rep.Sections, s)
+	if err := l.rep.Write(l.dir); err != nil {
+		l.b.Error(err)
+	}
+	l.b.Logf("%s:\n%s", s.Name, s.Text)
+}
+
+// withCluster starts a cluster for the scenarios that only selects, if
+// any, and runs them on it one after the other.
+func (l *load) withCluster(opts clustertest.Options, only *regexp.Regexp, scs []scenario) {
+	scs = slices.DeleteFunc(scs, func(s scenario) bool { return !only.MatchString(s.name) })
+	if len(scs) == 0 {
+		return
+	}
+	l.b.Run(fmt.Sprintf("%d nodes", opts.Nodes), func(b *testing.B) {
+		c := clustertest.Start(b, opts)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := c.WaitCluster(ctx, opts.Nodes); err != nil {
+			b.Fatal(err)
+		}
+		for k, s := range scs {
+			if k > 0 {
+				// What the scenario before left (conferences ending) is
+				// not this one's.
+				if err := awaitNoConferences(c, time.Minute); err != nil {
+					b.Error(err)
+				}
+			}
+			s.run(c, s.name)
+		}
+	})
+}
+
+// processes names every process of c for accounting.
+func processes(c *clustertest.Cluster) map[string]int {
+	p := map[string]int{"prosody": c.Prosody.PID(), "bridges": c.BridgesPID()}
+	for _, n := range c.Running() {
+		p[n.Name()] = n.PID()
+	}
+	return p
+}
+
+func portOf(addr string) int {
+	_, p, _ := strings.Cut(addr, ":")
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func httpAddrs(c *clustertest.Cluster) []string {
+	var out []string
+	for _, n := range c.Running() {
+		out = append(out, n.HTTP())
+	}
+	return out
+}
+
+// aimed is s aimed at c, with every process accounted and a probe.
+func aimed(c *clustertest.Cluster, name string, s loadgen.Scenario) loadgen.Scenario {
+	s.Addr, s.Domain = c.Prosody.C2SAddr, c.Prosody.Domain
+	s.Component, s.MUC = c.Component(), c.Prosody.MUCDomain()
+	s.Processes = processes(c)
+	if s.Prefix == "" {
+		s.Prefix = strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(name), "-"), "-")
+	}
+	s.Probe = 100 * time.Millisecond
+	s.ServerPorts = []int{portOf(c.Prosody.C2SAddr), portOf(c.Prosody.ComponentAddr)}
+	s.Progress = progressLog{}
+	return s
+}
+
+// progressLog shows the progress lines on stderr as they come.
+type progressLog struct{}
+
+func (progressLog) Write(p []byte) (int, error) { return os.Stderr.Write(p) }
+
+func (l *load) storm(c *clustertest.Cluster, name string, s loadgen.Scenario) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := loadgen.Run(ctx, aimed(c, name, s))
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	l.add(loadgen.Section{Name: name, Text: describe(s) + loadgen.Summary(res), Result: &res})
+}
+
+// spread drives s from count generator processes (cmd/loadgen, built for
+// the run).
+func (l *load) spread(c *clustertest.Cluster, name string, count int, s loadgen.Scenario) {
+	bin := filepath.Join(l.b.TempDir(), "loadgen")
+	if out, err := exec.Command("go", "build", "-o", bin, "focal/bench/loadgen/cmd/loadgen").CombinedOutput(); err != nil {
+		l.b.Fatalf("build loadgen: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s = aimed(c, name, s)
+	res, err := loadgen.Spread(ctx, s, count, func(ctx context.Context, sh loadgen.Shard, start time.Time) *exec.Cmd {
+		return exec.CommandContext(ctx, bin, "-addr", s.Addr, "-domain", s.Domain, "-focus", s.Component, "-muc", s.MUC,
+			"-prefix", s.Prefix, "-conferences", fmt.Sprint(s.Conferences), "-participants", fmt.Sprint(s.Participants),
+			"-rate", fmt.Sprint(s.Rate), fmt.Sprintf("-source_add=%t", s.SourceAdd),
+			"-shard", fmt.Sprintf("%d/%d", sh.Index, sh.Count), "-start", fmt.Sprint(start.UnixNano()))
+	})
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	l.add(loadgen.Section{Name: name, Text: describe(s) + fmt.Sprintf("generator processes: %d\n", count) + loadgen.Summary(res), Result: &res})
+}
+
+// churn joins participants at rate for dur in conferences of two, each
+// leaving hold after it got in; then every conference must end.
+func (l *load) churn(c *clustertest.Cluster, name string, rate float64, dur, hold time.Duration) {
+	s := loadgen.Scenario{Participants: 2, Rate: rate, SourceAdd: true, Hold: hold}
+	s.Conferences = max(1, int(rate*dur.Seconds())/2)
+	ctx, cancel := context.WithTimeout(context.Background(), dur+5*time.Minute)
+	defer cancel()
+	res, err := loadgen.Run(ctx, aimed(c, name, s))
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	text := describe(s) + loadgen.Summary(res)
+	ended := time.Now()
+	if err := awaitNoConferences(c, time.Minute); err != nil {
+		l.b.Error(err)
+		text += fmt.Sprintf("conferences left after everyone left: %v\n", err)
+	} else {
+		text += fmt.Sprintf("every conference ended %v after the last participant left\n", time.Since(ended).Round(10*time.Millisecond))
+	}
+	l.add(loadgen.Section{Name: name, Text: text, Result: &res})
+}
+
+// failover sets conferences × 2 up on three nodes, kills the node driving
+// the most, and times each conference's recovery from outside.
+func (l *load) failover(c *clustertest.Cluster, name string, conferences int, rate float64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s := aimed(c, name, loadgen.Scenario{Conferences: conferences, Participants: 2, Rate: rate})
+	var victim *clustertest.Node
+	victimRooms := map[string]bool{}
+	var standbyFor []string
+	res, err := loadgen.RunFailover(ctx, loadgen.Failover{
+		Scenario:  s,
+		Newcomers: max(1, conferences/20),
+		Kill: func() error {
+			view, err := c.Node(0).Cluster(ctx)
+			if err != nil {
+				return err
+			}
+			most := -1
+			for _, m := range view.Members {
+				if len(m.Rooms) > most {
+					most = len(m.Rooms)
+					for _, n := range c.Running() {
+						if n.Name() == m.Name {
+							victim = n
+						}
+					}
+					standbyFor = m.Standby
+				}
+			}
+			if victim == nil {
+				return fmt.Errorf("no node drives anything: %+v", view)
+			}
+			rooms, err := victim.OwnRooms(ctx)
+			if err != nil {
+				return err
+			}
+			for _, r := range rooms {
+				victimRooms[r] = true
+			}
+			return victim.Kill()
+		},
+	})
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	split := func(of map[string]time.Duration) (own, other []time.Duration) {
+		for room, d := range of {
+			if victimRooms[room] {
+				own = append(own, d)
+			} else {
+				other = append(other, d)
+			}
+		}
+		return own, other
+	}
+	ownRec, otherRec := split(res.Recovery)
+	ownNew, otherNew := split(res.NewcomerJoin)
+	var t strings.Builder
+	t.WriteString(describe(s))
+	fmt.Fprintf(&t, "setup:\n%s", loadgen.Summary(res.Setup))
+	fmt.Fprintf(&t, "SIGKILL of %s, which drove %d conferences and stood by for %d\n", victim.Name(), len(victimRooms), len(standbyFor))
+	row := func(what string, ds []time.Duration) {
+		p := loadgen.PercentilesOf(ds)
+		fmt.Fprintf(&t, "%-58s n %4d  p50 %8v  p99 %8v  max %8v\n", what, p.N, p.P50.Round(time.Millisecond), p.P99.Round(time.Millisecond), p.Max.Round(time.Millisecond))
+	}
+	row("kill → source-add answered, its conferences", ownRec)
+	row("kill → source-add answered, the others'", otherRec)
+	row("kill → newcomer's session-initiate, its conferences", ownNew)
+	row("kill → newcomer's session-initiate, the others'", otherNew)
+	fmt.Fprintf(&t, "errors after the kill: %d\n", res.Errors)
+	for _, e := range res.ErrorSamples {
+		fmt.Fprintf(&t, "error: %s\n", e)
+	}
+	var cpu []loadgen.Series
+	names := make([]string, 0, len(res.CPUSeries))
+	for n := range res.CPUSeries {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		sr := loadgen.Series{Name: n}
+		for i, v := range res.CPUSeries[n] {
+			sr.X, sr.Y = append(sr.X, float64(i+1)), append(sr.Y, v)
+		}
+		cpu = append(cpu, sr)
+	}
+	l.add(loadgen.Section{
+		Name: name, Text: t.String(), Result: &res.Setup, JSON: res,
+		Charts: []loadgen.Chart{
+			{Name: "recovery", SVG: loadgen.Histogram("Failover: kill → recovered, per conference", map[string][]time.Duration{
+				"source-add, killed node's": ownRec, "source-add, others'": otherRec, "newcomer, killed node's": ownNew})},
+			{Name: "cpu-after-kill", SVG: loadgen.LineChart("CPU by process after the kill", "seconds since the kill", "cores", cpu, false)},
+		},
+	})
+}
+
+// memory measures the focus nodes' resident memory at several numbers of
+// conferences (created over HTTP, nobody in them) and then with
+// participants in conferences. On three nodes every room is chosen so
+// that node1 drives it and node2 stands by for it: node1's growth is
+// driving, node2's is standby, node3's is neither.
+func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withParticipants int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	nodes := c.Running()
+	var members []cluster.Member
+	for _, n := range nodes {
+		members = append(members, cluster.Member{Name: n.Name()})
+	}
+	prefix := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(name), "-"), "-")
+	next := 0
+	// rooms returns n more room names placed on node1, then node2.
+	rooms := func(n int) []string {
+		var out []string
+		for len(out) < n {
+			room := fmt.Sprintf("%s-%d", prefix, next)
+			next++
+			if len(members) > 1 {
+				r := cluster.Ranked(cluster.ShardKey(cluster.Shard(room+"@"+c.Prosody.MUCDomain(), cluster.DefaultShards)), members)
+				if r[0].Name != nodes[0].Name() || r[1].Name != nodes[1].Name() {
+					continue
+				}
+			}
+			out = append(out, room)
+		}
+		return out
+	}
+	rss := func() []int64 {
+		var out []int64
+		for _, n := range nodes {
+			out = append(out, rssBytes(n.PID()))
+		}
+		return out
+	}
+	var t strings.Builder
+	if len(nodes) > 1 {
+		t.WriteString("rooms placed so that node1 drives them and node2 stands by; node3 holds none\n")
+	}
+	base := rss()
+	fmt.Fprintf(&t, "%-34s %s\n", "conferences (empty) / participants", nodeHeader(nodes))
+	fmt.Fprintf(&t, "%-34s %s\n", "0 / 0", mib(base))
+	type point struct {
+		conferences int
+		rss         []int64
+	}
+	var points []point
+	made := 0
+	for _, size := range sizes {
+		names := rooms(size - made)
+		if err := createOverHTTP(ctx, nodes, names, c.Prosody.MUCDomain()); err != nil {
+			l.b.Fatal(err)
+		}
+		made = size
+		if err := awaitDriven(ctx, nodes, made); err != nil {
+			l.b.Fatal(err)
+		}
+		r := rss()
+		points = append(points, point{made, r})
+		fmt.Fprintf(&t, "%-34s %s\n", fmt.Sprintf("%d / 0", made), mib(r))
+	}
+	// The slope between the first and last size, per 1,000 conferences.
+	first, last := points[0], points[len(points)-1]
+	slope := make([]float64, len(nodes))
+	for i := range nodes {
+		slope[i] = float64(last.rss[i]-first.rss[i]) / float64(last.conferences-first.conferences) * 1000
+	}
+	fmt.Fprintf(&t, "%-34s %s\n", "RSS per 1,000 empty conferences", mibf(slope))
+
+	// Participants: withParticipants more conferences of two, then two
+	// more participants in each; the second step's growth is theirs alone.
+	s := aimed(c, name, loadgen.Scenario{Rooms: rooms(withParticipants), Conferences: withParticipants, Participants: 2, Rate: 10})
+	s.Progress = nil
+	var perPart []float64
+	var keep []func()
+	var inSession [2]int
+	before := rss()
+	for step, firstNick := range []int{0, 2} {
+		s.FirstNick = firstNick
+		s.Prefix = fmt.Sprintf("%s-p%d", prefix, step)
+		res, stop, err := runKeeping(ctx, s)
+		keep = append(keep, stop)
+		if err != nil {
+			l.b.Fatal(err)
+		}
+		if res.Errors > 0 {
+			// Counted, shown, and the slope taken over those in session.
+			fmt.Fprintf(&t, "step %d: %d errors, %d of %d in session: %v\n", step+1, res.Errors, res.InSession, res.Participants, res.ErrorSamples[:min(2, len(res.ErrorSamples))])
+		}
+		inSession[step] = res.InSession
+		r := rss()
+		what := fmt.Sprintf("%d+%d / %d", made, withParticipants, inSession[0]+inSession[1])
+		fmt.Fprintf(&t, "%-34s %s\n", what, mib(r))
+		if step == 1 {
+			for i := range nodes {
+				perPart = append(perPart, float64(r[i]-before[i])/float64(max(1, inSession[1]))*1000)
+			}
+		}
+		before = r
+	}
+	for _, stop := range keep {
+		stop()
+	}
+	fmt.Fprintf(&t, "%-34s %s\n", "RSS per 1,000 participants", mibf(perPart))
+	fmt.Fprintf(&t, "extrapolated to 10,000 conferences and 50,000 participants (driving node): %.0f MiB + the idle RSS %.0f MiB\n",
+		(10*slope[0]+50*perPart[0])/(1<<20), float64(base[0])/(1<<20))
+	if len(nodes) > 1 {
+		fmt.Fprintf(&t, "the same for a standby node: %.0f MiB + %.0f MiB idle\n", (10*slope[1]+50*perPart[1])/(1<<20), float64(base[1])/(1<<20))
+	}
+	l.add(loadgen.Section{Name: name, Text: t.String()})
+}
+
+// runKeeping runs s and keeps its participants in until stop is called.
+func runKeeping(ctx context.Context, s loadgen.Scenario) (loadgen.Result, func(), error) {
+	got := make(chan loadgen.Result, 1)
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := loadgen.RunHeld(ctx, s, func(r loadgen.Result) { got <- r; <-release })
+		done <- err
+	}()
+	select {
+	case r := <-got:
+		return r, func() { close(release); <-done }, nil
+	case err := <-done:
+		return loadgen.Result{}, func() {}, err
+	}
+}
+
+func createOverHTTP(ctx context.Context, nodes []*clustertest.Node, rooms []string, muc string) error {
+	jobs := make(chan string)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for room := range jobs {
+				body := fmt.Sprintf(`{"room":"%s@%s"}`, room, muc)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+nodes[w%len(nodes)].HTTP()+"/conference-request/v1", bytes.NewBufferString(body))
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("%s: %s", room, resp.Status)
+					}
+				}
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, r := range rooms {
+		jobs <- r
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// awaitDriven waits until the nodes drive n conferences between them.
+func awaitDriven(ctx context.Context, nodes []*clustertest.Node, n int) error {
+	for {
+		total := 0
+		for _, node := range nodes {
+			rooms, err := node.OwnRooms(ctx)
+			if err != nil {
+				cs, err2 := node.Conferences(ctx)
+				if err2 != nil {
+					return fmt.Errorf("%v; %v", err, err2)
+				}
+				total += len(cs)
+				continue
+			}
+			total += len(rooms)
+		}
+		if total >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d conferences driven: %w", total, n, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// awaitNoConferences waits until no node holds a conference.
+func awaitNoConferences(c *clustertest.Cluster, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		left := 0
+		for _, n := range c.Running() {
+			cs, err := n.Conferences(ctx)
+			if err != nil {
+				return err
+			}
+			left += len(cs)
+		}
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d conferences still held after %v", left, within)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func describe(s loadgen.Scenario) string {
+	how := "XMPP"
+	if len(s.HTTP) > 0 {
+		how = "HTTP"
+	}
+	rate := "all at once"
+	if s.Rate > 0 {
+		rate = fmt.Sprintf("%g participants/s", s.Rate)
+	}
+	hold := ""
+	if s.Hold > 0 {
+		hold = fmt.Sprintf(", each leaves %v after it got in", s.Hold)
+	}
+	if s.ConnectOnly {
+		return fmt.Sprintf("%d clients, %s: connect (TLS, SASL ANONYMOUS, bind), ping the server and themselves, leave; CPU per 1,000 connections\n", s.Conferences*s.Participants, rate)
+	}
+	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold)
+}
+
+func nodeHeader(nodes []*clustertest.Node) string {
+	var b strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&b, "%12s", n.Name())
+	}
+	return b.String()
+}
+
+func mib(v []int64) string {
+	var b strings.Builder
+	for _, x := range v {
+		fmt.Fprintf(&b, "%8.1f MiB", float64(x)/(1<<20))
+	}
+	return b.String()
+}
+
+func mibf(v []float64) string {
+	var b strings.Builder
+	for _, x := range v {
+		fmt.Fprintf(&b, "%8.1f MiB", x/(1<<20))
+	}
+	return b.String()
+}
+
+func rssBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
