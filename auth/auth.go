@@ -44,6 +44,27 @@ type Config struct {
 	// Jitsi Meet's own "./<room>?login=true" for the XMPP type, none for
 	// the external one.
 	LoginURL string
+	// TokenSecret, if set, is the secret Prosody's token authentication
+	// signs with (its app_secret): a request's token must then verify
+	// (VerifyToken), so that a client cannot claim another user's id or
+	// group for the visitor allow-lists. Unset, tokens are read unchecked,
+	// as Jicofo reads them.
+	TokenSecret []byte
+}
+
+// CheckToken says why a request's token is refused, or nil: a token that
+// cannot be read is malformed (bad-request), one that does not verify
+// against TokenSecret is rejected (not-authorized). No token is no
+// claim, and fine.
+func (c Config) CheckToken(raw string, now time.Time) error {
+	if raw == "" {
+		return nil
+	}
+	if len(c.TokenSecret) > 0 {
+		return VerifyToken(raw, c.TokenSecret, now)
+	}
+	_, err := ParseToken(raw)
+	return err
 }
 
 // ParseURL reads Jicofo's legacy authentication setting: "XMPP:<domain>"

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // MaxTokenLen bounds the token ParseToken reads (the XMPP and HTTP parsers cap
@@ -101,4 +104,64 @@ func (t Token) Allowed(ids []string) bool {
 		}
 	}
 	return false
+}
+
+// ErrTokenRejected says a token does not verify against the deployment's
+// secret: another signature (forged, or signed by someone else), another
+// algorithm, or expired.
+var ErrTokenRejected = errors.New("auth: token rejected")
+
+// VerifyToken checks raw as Prosody's token authentication does with a
+// shared secret (app_secret): an HS256 signature by secret and, when the
+// token has one, an expiry (exp, seconds since the epoch) after now. A
+// token Prosody admitted verifies; one a client made up, or changed, does
+// not. Tokens signed with keys (RS256, Prosody's asap_key_server) cannot
+// be checked with a secret: the focus then reads them unchecked, as Jicofo.
+func VerifyToken(raw string, secret []byte, now time.Time) error {
+	raw = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "Bearer "))
+	if _, err := ParseToken(raw); err != nil {
+		return err
+	}
+	parts := strings.Split(raw, ".")
+	header, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[0], "="))
+	if err != nil {
+		return fmt.Errorf("%w: header: %v", ErrMalformedToken, err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(header, &h); err != nil {
+		return fmt.Errorf("%w: header: %v", ErrMalformedToken, err)
+	}
+	if h.Alg != "HS256" {
+		return fmt.Errorf("%w: algorithm %q, want HS256", ErrTokenRejected, h.Alg)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[2], "="))
+	if err != nil {
+		return fmt.Errorf("%w: signature: %v", ErrMalformedToken, err)
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return fmt.Errorf("%w: signature does not match", ErrTokenRejected)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "=")) // read by ParseToken
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrMalformedToken, err)
+	}
+	if claims.Exp != nil {
+		exp, err := claims.Exp.Float64()
+		if err != nil {
+			return fmt.Errorf("%w: exp %q", ErrMalformedToken, claims.Exp.String())
+		}
+		if now.After(time.Unix(int64(exp), 0)) {
+			return fmt.Errorf("%w: expired at %v", ErrTokenRejected, time.Unix(int64(exp), 0).UTC())
+		}
+	}
+	return nil
 }

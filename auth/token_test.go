@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // jwt builds a token with the given claims and a signature nobody checks.
@@ -79,5 +82,73 @@ func FuzzParseToken(f *testing.F) {
 		if err != nil && tok != (Token{}) {
 			t.Fatalf("a refused token gave claims %+v", tok)
 		}
+		verr := VerifyToken(raw, []byte("secret"), time.Unix(0, 0))
+		if verr != nil && !errors.Is(verr, ErrMalformedToken) && !errors.Is(verr, ErrTokenRejected) {
+			t.Fatalf("verify error %v is neither malformed nor rejected", verr)
+		}
+		if err != nil && verr == nil {
+			t.Fatalf("an unreadable token verified")
+		}
 	})
+}
+
+// signed builds an HS256 token over claims with secret, as Prosody's token
+// authentication expects them.
+func signed(claims string, secret []byte) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	unsigned := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(claims))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + enc(mac.Sum(nil))
+}
+
+func TestVerifyTokenAcceptsOnlyWhatTheSecretSigned(t *testing.T) {
+	secret, now := []byte("app-secret"), time.Unix(1_800_000_000, 0)
+	good := signed(`{"context":{"user":{"id":"u-1"}},"exp":1800000060}`, secret)
+	if err := VerifyToken(good, secret, now); err != nil {
+		t.Fatalf("a token the secret signed: %v", err)
+	}
+	if err := VerifyToken("Bearer "+signed(`{"room":"*"}`, secret), secret, now); err != nil {
+		t.Errorf("a token without exp, with the Authorization prefix: %v", err)
+	}
+	parts := strings.Split(good, ".")
+	enc := base64.RawURLEncoding.EncodeToString
+	rejected := map[string]string{
+		"another secret":      signed(`{"context":{"user":{"id":"u-1"}}}`, []byte("guess")),
+		"claims changed":      parts[0] + "." + enc([]byte(`{"context":{"user":{"id":"admin"}},"exp":1800000060}`)) + "." + parts[2],
+		"unsigned (alg none)": enc([]byte(`{"alg":"none"}`)) + "." + parts[1] + ".",
+		"another algorithm":   enc([]byte(`{"alg":"RS256"}`)) + "." + parts[1] + "." + parts[2],
+		"expired":             signed(`{"exp":1799999999}`, secret),
+	}
+	for name, raw := range rejected {
+		if err := VerifyToken(raw, secret, now); !errors.Is(err, ErrTokenRejected) {
+			t.Errorf("%s: %v, want ErrTokenRejected", name, err)
+		}
+	}
+	for name, raw := range map[string]string{"truncated": good[:len(good)/2], "signature not base64": parts[0] + "." + parts[1] + ".!!", "exp a string": signed(`{"exp":"soon"}`, secret)} {
+		if err := VerifyToken(raw, secret, now); !errors.Is(err, ErrMalformedToken) {
+			t.Errorf("%s: %v, want ErrMalformedToken", name, err)
+		}
+	}
+}
+
+func TestCheckTokenWithAndWithoutASecret(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	unchecked := Config{}
+	if err := unchecked.CheckToken("", now); err != nil {
+		t.Errorf("no token: %v", err)
+	}
+	if err := unchecked.CheckToken(jwt(`{"context":{"group":"g"}}`), now); err != nil {
+		t.Errorf("without a secret a readable token is fine: %v", err)
+	}
+	if err := unchecked.CheckToken("not.a-jwt", now); !errors.Is(err, ErrMalformedToken) {
+		t.Errorf("an unreadable token: %v", err)
+	}
+	checked := Config{TokenSecret: []byte("s")}
+	if err := checked.CheckToken(jwt(`{"context":{"group":"g"}}`), now); !errors.Is(err, ErrTokenRejected) {
+		t.Errorf("with a secret an unsigned token: %v", err)
+	}
+	if err := checked.CheckToken(signed(`{}`, []byte("s")), now); err != nil {
+		t.Errorf("with a secret a signed token: %v", err)
+	}
 }

@@ -1,8 +1,13 @@
 package node_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +222,54 @@ func TestJicofosTenXMPPDomainAuthScenarios(t *testing.T) {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
+	}
+}
+
+// hs256 signs claims with secret as Prosody's token authentication does.
+func hs256(claims string, secret []byte) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	unsigned := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(claims))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + enc(mac.Sum(nil))
+}
+
+// A request's token is checked before anything acts on it, through
+// Prosody: an unreadable one is a bad request; with the deployment's
+// secret configured, one the secret did not sign (made up to claim
+// another user's id for the visitor allow-lists) is not authorized, and
+// creates no conference; a signed one is fine.
+func TestRequestTokensAreCheckedBeforeAnythingActsOnThem(t *testing.T) {
+	secret := []byte("prosody-app-secret")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, append(secret, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *node.Config) { c.AuthTokenSecretFile = secretFile })
+	ctx := testContext(t, 30*time.Second)
+	cl := h.client(ctx)
+	exp := fmt.Sprintf(`"exp":%d`, time.Now().Add(time.Hour).Unix())
+	cases := []struct {
+		name, token string
+		want        string
+	}{
+		{"truncated", hs256(`{"context":{"user":{"id":"u1"}},`+exp+`}`, secret)[:40], xmpp.BadRequest},
+		{"not a JWT", "opaque-token", xmpp.BadRequest},
+		{"signed by someone else", hs256(`{"context":{"user":{"id":"moderator-1"}},`+exp+`}`, []byte("guessed")), xmpp.NotAuthorized},
+		{"expired", hs256(`{"exp":1000}`, secret), xmpp.NotAuthorized},
+	}
+	for _, c := range cases {
+		room := h.room("tok-" + strings.ReplaceAll(c.name, " ", "-"))
+		_, err := cl.RequestConference(ctx, h.component(), xmpp.ConferenceIQ{Room: room, Token: c.token, Properties: []xmpp.Property{{Name: "visitors-version", Value: "1"}}})
+		if got := xmpp.ConditionOf(err); got != c.want {
+			t.Errorf("%s: %v, want %s", c.name, err, c.want)
+		}
+	}
+	res, err := cl.RequestConference(ctx, h.component(), xmpp.ConferenceIQ{Room: h.room("tok-good"), Token: hs256(`{"context":{"user":{"id":"u1"}},`+exp+`}`, secret)})
+	if err != nil || !res.Ready {
+		t.Fatalf("a signed token: %+v, %v", res, err)
+	}
+	if views := h.debug(ctx); len(views) != 1 {
+		t.Errorf("conferences %v, want only the signed token's", views)
 	}
 }

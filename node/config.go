@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"focal/actors/bridge"
 	"focal/actors/bridge/selection"
 	"focal/auth"
+	"focal/visitors"
 )
 
 // Config of a focus node. Field comments name the command-line flag.
@@ -84,6 +86,15 @@ type Config struct {
 	// LoginURL is the login page answered to <login-url/>
 	// (--login_url, with {room} and {machine_uid}): an external login.
 	LoginURL string
+	// AuthTokenSecretFile names a file holding the secret Prosody's token
+	// authentication signs with (--auth_token_secret_file, its
+	// app_secret): request tokens must then verify. Empty: tokens are read
+	// unchecked, as Jicofo reads them.
+	AuthTokenSecretFile string
+
+	// Visitors: visitor nodes (the config file's visitors: section; see
+	// package visitors for the knobs and their defaults).
+	Visitors visitors.Config
 
 	Version string
 	Logger  *slog.Logger
@@ -157,6 +168,10 @@ func (c *Config) Validate() error {
 	if _, err := c.Auth(); err != nil {
 		return err
 	}
+	if err := c.Visitors.Validate(); err != nil {
+		return err
+	}
+	c.Visitors = c.Visitors.WithDefaults()
 	if err := c.Selection.Validate(); err != nil {
 		return fmt.Errorf("bridge selection: %w", err)
 	}
@@ -301,5 +316,14 @@ func (c *Config) Auth() (auth.Config, error) {
 		a.Lifetime = c.AuthLifetime
 	}
 	a.LoginURL = c.LoginURL
+	if c.AuthTokenSecretFile != "" {
+		secret, err := os.ReadFile(c.AuthTokenSecretFile)
+		if err != nil {
+			return a, fmt.Errorf("--auth_token_secret_file: %w", err)
+		}
+		if a.TokenSecret = bytes.TrimRight(secret, "\r\n"); len(a.TokenSecret) == 0 {
+			return a, fmt.Errorf("--auth_token_secret_file %s: empty", c.AuthTokenSecretFile)
+		}
+	}
 	return a, nil
 }

@@ -32,6 +32,8 @@ type Node struct {
 	system    *actor.ActorSystem
 	component *session.Session
 	client    *session.Session
+	// vnodes: the focus's client connection to each visitor node, by id.
+	vnodes    map[string]*session.Session
 	directory *actor.PID
 	bridges   *actor.PID // nil without a brewery
 	ingress   *actor.PID
@@ -134,6 +136,7 @@ func (n *Node) spawn() error {
 		componentCfg.MaxBackoff = ClusterComponentBackoff
 	}
 	n.component = session.New(componentCfg)
+	vnodeWires := n.spawnVNodeSessions()
 
 	if cfg.Brewery != "" {
 		// The brewery tells the directory about bridges going up and down;
@@ -164,6 +167,8 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.ICERestart = cfg.ICERestart
 	dirCfg.Conference.SingleParticipantTimeout = cfg.SingleParticipantTimeout
 	dirCfg.Conference.Version = cfg.Version
+	dirCfg.Conference.Visitors = cfg.Visitors
+	dirCfg.Conference.VNodeWires = vnodeWires
 	dirCfg.Conference.Bridges = n.bridges
 	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {
@@ -184,6 +189,7 @@ func (n *Node) spawn() error {
 		Client:         n.client,
 		Directory:      n.directory,
 		RequestTimeout: cfg.RequestTimeout,
+		Visitors:       cfg.Visitors,
 		Logger:         cfg.Logger,
 	}), "ingress")
 	if err != nil {
@@ -246,6 +252,11 @@ func (n *Node) WaitReady(ctx context.Context) error {
 	if err := n.client.WaitUp(ctx); err != nil {
 		return fmt.Errorf("client stream: %w", err)
 	}
+	for id, s := range n.vnodes {
+		if err := s.WaitUp(ctx); err != nil {
+			return fmt.Errorf("visitor node %s stream: %w", id, err)
+		}
+	}
 	return nil
 }
 
@@ -254,7 +265,7 @@ func (n *Node) Run(ctx context.Context) error {
 	streams, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
 	var wg sync.WaitGroup
-	for _, s := range []*session.Session{n.component, n.client} {
+	for _, s := range append([]*session.Session{n.component, n.client}, n.vnodeSessions()...) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Run(streams) }()
 	}

@@ -171,9 +171,15 @@ type ConferenceState struct {
 	Metadata *RoomMetadata `protobuf:"bytes,19,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	// auth_sessions: the authentication sessions made for this room (Jicofo's
 	// XMPP-domain authority); they end with the conference.
-	AuthSessions  []*AuthSession `protobuf:"bytes,20,rep,name=auth_sessions,json=authSessions,proto3" json:"auth_sessions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AuthSessions []*AuthSession `protobuf:"bytes,20,rep,name=auth_sessions,json=authSessions,proto3" json:"auth_sessions,omitempty"`
+	// visitor_nodes: the visitor nodes the conference has visitor rooms on,
+	// in the order it took them.
+	VisitorNodes []*VisitorNodeState `protobuf:"bytes,21,rep,name=visitor_nodes,json=visitorNodes,proto3" json:"visitor_nodes,omitempty"`
+	// visitors_component: the main Prosody's visitors component, which the
+	// focus sends connect-vnode and disconnect-vnode to.
+	VisitorsComponent string `protobuf:"bytes,22,opt,name=visitors_component,json=visitorsComponent,proto3" json:"visitors_component,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ConferenceState) Reset() {
@@ -332,6 +338,93 @@ func (x *ConferenceState) GetAuthSessions() []*AuthSession {
 	return nil
 }
 
+func (x *ConferenceState) GetVisitorNodes() []*VisitorNodeState {
+	if x != nil {
+		return x.VisitorNodes
+	}
+	return nil
+}
+
+func (x *ConferenceState) GetVisitorsComponent() string {
+	if x != nil {
+		return x.VisitorsComponent
+	}
+	return ""
+}
+
+// One visitor node of a conference (package visitors).
+type VisitorNodeState struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Node     string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`          // its configured id
+	Visitors int32                  `protobuf:"varint,2,opt,name=visitors,proto3" json:"visitors,omitempty"` // visitors in its room now
+	// redirects_unix_ms: when requesters were sent to it lately; they count
+	// as visitors until their join shows up (visitors.Config.JoinLatency).
+	RedirectsUnixMs []int64 `protobuf:"varint,3,rep,packed,name=redirects_unix_ms,json=redirectsUnixMs,proto3" json:"redirects_unix_ms,omitempty"`
+	// connected: the main Prosody answered connect-vnode, so the main room
+	// is federated to the node's room.
+	Connected     bool `protobuf:"varint,4,opt,name=connected,proto3" json:"connected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VisitorNodeState) Reset() {
+	*x = VisitorNodeState{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VisitorNodeState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VisitorNodeState) ProtoMessage() {}
+
+func (x *VisitorNodeState) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VisitorNodeState.ProtoReflect.Descriptor instead.
+func (*VisitorNodeState) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *VisitorNodeState) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *VisitorNodeState) GetVisitors() int32 {
+	if x != nil {
+		return x.Visitors
+	}
+	return 0
+}
+
+func (x *VisitorNodeState) GetRedirectsUnixMs() []int64 {
+	if x != nil {
+		return x.RedirectsUnixMs
+	}
+	return nil
+}
+
+func (x *VisitorNodeState) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
 // An authentication session: a user of the authenticated domain asked for
 // the room with a machine uid; the same machine's guest connections that
 // show its id are that user.
@@ -348,7 +441,7 @@ type AuthSession struct {
 
 func (x *AuthSession) Reset() {
 	*x = AuthSession{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +453,7 @@ func (x *AuthSession) String() string {
 func (*AuthSession) ProtoMessage() {}
 
 func (x *AuthSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +466,7 @@ func (x *AuthSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthSession.ProtoReflect.Descriptor instead.
 func (*AuthSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AuthSession) GetId() string {
@@ -433,7 +526,7 @@ type RoomMetadata struct {
 
 func (x *RoomMetadata) Reset() {
 	*x = RoomMetadata{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -445,7 +538,7 @@ func (x *RoomMetadata) String() string {
 func (*RoomMetadata) ProtoMessage() {}
 
 func (x *RoomMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -458,7 +551,7 @@ func (x *RoomMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomMetadata.ProtoReflect.Descriptor instead.
 func (*RoomMetadata) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RoomMetadata) GetStartAudioMuted() bool {
@@ -547,7 +640,7 @@ type AVModeration struct {
 
 func (x *AVModeration) Reset() {
 	*x = AVModeration{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +652,7 @@ func (x *AVModeration) String() string {
 func (*AVModeration) ProtoMessage() {}
 
 func (x *AVModeration) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +665,7 @@ func (x *AVModeration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AVModeration.ProtoReflect.Descriptor instead.
 func (*AVModeration) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AVModeration) GetAudio() bool {
@@ -633,7 +726,7 @@ type Outgoing struct {
 
 func (x *Outgoing) Reset() {
 	*x = Outgoing{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +738,7 @@ func (x *Outgoing) String() string {
 func (*Outgoing) ProtoMessage() {}
 
 func (x *Outgoing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +751,7 @@ func (x *Outgoing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outgoing.ProtoReflect.Descriptor instead.
 func (*Outgoing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Outgoing) GetXml() string {
@@ -701,7 +794,7 @@ type StateAck struct {
 
 func (x *StateAck) Reset() {
 	*x = StateAck{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +806,7 @@ func (x *StateAck) String() string {
 func (*StateAck) ProtoMessage() {}
 
 func (x *StateAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +819,7 @@ func (x *StateAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
 func (*StateAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StateAck) GetRoom() string {
@@ -765,7 +858,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +870,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +883,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -859,7 +952,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +964,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +977,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -913,7 +1006,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1018,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1031,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -967,7 +1060,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1072,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1085,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -1051,13 +1144,16 @@ type MemberState struct {
 	// media (AV moderation).
 	ForceMutedAudio bool `protobuf:"varint,16,opt,name=force_muted_audio,json=forceMutedAudio,proto3" json:"force_muted_audio,omitempty"`
 	ForceMutedVideo bool `protobuf:"varint,17,opt,name=force_muted_video,json=forceMutedVideo,proto3" json:"force_muted_video,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// vnode: the member is a visitor in the room on this visitor node
+	// (its nick is "<vnode>/<nick in that room>").
+	Vnode         string `protobuf:"bytes,18,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1165,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1178,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MemberState) GetNick() string {
@@ -1197,6 +1293,13 @@ func (x *MemberState) GetForceMutedVideo() bool {
 	return false
 }
 
+func (x *MemberState) GetVnode() string {
+	if x != nil {
+		return x.Vnode
+	}
+	return ""
+}
+
 // The sources one endpoint signalled.
 type EndpointSources struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1209,7 +1312,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1324,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1337,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -1273,7 +1376,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1388,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1401,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *JingleState) GetSid() string {
@@ -1349,7 +1452,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1464,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1477,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -1425,7 +1528,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1540,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1553,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -1499,7 +1602,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1614,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1627,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1558,7 +1661,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1673,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1686,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 type RoomList struct {
@@ -1598,7 +1701,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1713,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1726,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1667,7 +1770,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1782,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1795,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1712,7 +1815,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1827,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1840,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1767,7 +1870,7 @@ type RoomQuery struct {
 
 func (x *RoomQuery) Reset() {
 	*x = RoomQuery{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1882,7 @@ func (x *RoomQuery) String() string {
 func (*RoomQuery) ProtoMessage() {}
 
 func (x *RoomQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1895,7 @@ func (x *RoomQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomQuery.ProtoReflect.Descriptor instead.
 func (*RoomQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RoomQuery) GetRoom() string {
@@ -1813,7 +1916,7 @@ type RoomHeld struct {
 
 func (x *RoomHeld) Reset() {
 	*x = RoomHeld{}
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1928,7 @@ func (x *RoomHeld) String() string {
 func (*RoomHeld) ProtoMessage() {}
 
 func (x *RoomHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1941,7 @@ func (x *RoomHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomHeld.ProtoReflect.Descriptor instead.
 func (*RoomHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RoomHeld) GetRoom() string {
@@ -1866,7 +1969,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xce\x05\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xbe\x06\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -1888,7 +1991,14 @@ const file_cluster_proto_rawDesc = "" +
 	"\rav_moderation\x18\x11 \x01(\v2\x16.focal.v1.AVModerationR\favModeration\x12\x1b\n" +
 	"\tmain_room\x18\x12 \x01(\tR\bmainRoom\x122\n" +
 	"\bmetadata\x18\x13 \x01(\v2\x16.focal.v1.RoomMetadataR\bmetadata\x12:\n" +
-	"\rauth_sessions\x18\x14 \x03(\v2\x15.focal.v1.AuthSessionR\fauthSessionsJ\x04\b\v\x10\fJ\x04\b\x10\x10\x11\"\x99\x01\n" +
+	"\rauth_sessions\x18\x14 \x03(\v2\x15.focal.v1.AuthSessionR\fauthSessions\x12?\n" +
+	"\rvisitor_nodes\x18\x15 \x03(\v2\x1a.focal.v1.VisitorNodeStateR\fvisitorNodes\x12-\n" +
+	"\x12visitors_component\x18\x16 \x01(\tR\x11visitorsComponentJ\x04\b\v\x10\fJ\x04\b\x10\x10\x11\"\x8c\x01\n" +
+	"\x10VisitorNodeState\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1a\n" +
+	"\bvisitors\x18\x02 \x01(\x05R\bvisitors\x12*\n" +
+	"\x11redirects_unix_ms\x18\x03 \x03(\x03R\x0fredirectsUnixMs\x12\x1c\n" +
+	"\tconnected\x18\x04 \x01(\bR\tconnected\"\x99\x01\n" +
 	"\vAuthSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vmachine_uid\x18\x02 \x01(\tR\n" +
@@ -1945,7 +2055,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
 	"\x11start_audio_muted\x18\x03 \x01(\x05R\x0fstartAudioMuted\x12*\n" +
-	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xfb\x03\n" +
+	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\x91\x04\n" +
 	"\vMemberState\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x19\n" +
 	"\breal_jid\x18\x02 \x01(\tR\arealJid\x12\x12\n" +
@@ -1963,7 +2073,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\ahandled\x18\x0e \x03(\tR\ahandled\x12#\n" +
 	"\rbridge_behind\x18\x0f \x01(\bR\fbridgeBehind\x12*\n" +
 	"\x11force_muted_audio\x18\x10 \x01(\bR\x0fforceMutedAudio\x12*\n" +
-	"\x11force_muted_video\x18\x11 \x01(\bR\x0fforceMutedVideoJ\x04\b\b\x10\t\"\x88\x01\n" +
+	"\x11force_muted_video\x18\x11 \x01(\bR\x0fforceMutedVideo\x12\x14\n" +
+	"\x05vnode\x18\x12 \x01(\tR\x05vnodeJ\x04\b\b\x10\t\"\x88\x01\n" +
 	"\x0fEndpointSources\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12*\n" +
 	"\asources\x18\x02 \x03(\v2\x10.focal.v1.SourceR\asources\x12-\n" +
@@ -2031,54 +2142,56 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
 	(SessionState)(0),          // 1: focal.v1.SessionState
 	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
-	(*AuthSession)(nil),        // 3: focal.v1.AuthSession
-	(*RoomMetadata)(nil),       // 4: focal.v1.RoomMetadata
-	(*AVModeration)(nil),       // 5: focal.v1.AVModeration
-	(*Outgoing)(nil),           // 6: focal.v1.Outgoing
-	(*StateAck)(nil),           // 7: focal.v1.StateAck
-	(*ShardSession)(nil),       // 8: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 9: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 10: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 11: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 12: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 13: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 14: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 15: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 16: focal.v1.Source
-	(*SourceGroup)(nil),        // 17: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 18: focal.v1.ListRooms
-	(*RoomList)(nil),           // 19: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 20: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 21: focal.v1.SessionHeld
-	(*RoomQuery)(nil),          // 22: focal.v1.RoomQuery
-	(*RoomHeld)(nil),           // 23: focal.v1.RoomHeld
+	(*VisitorNodeState)(nil),   // 3: focal.v1.VisitorNodeState
+	(*AuthSession)(nil),        // 4: focal.v1.AuthSession
+	(*RoomMetadata)(nil),       // 5: focal.v1.RoomMetadata
+	(*AVModeration)(nil),       // 6: focal.v1.AVModeration
+	(*Outgoing)(nil),           // 7: focal.v1.Outgoing
+	(*StateAck)(nil),           // 8: focal.v1.StateAck
+	(*ShardSession)(nil),       // 9: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),    // 10: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),    // 11: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),  // 12: focal.v1.ConferenceOptions
+	(*MemberState)(nil),        // 13: focal.v1.MemberState
+	(*EndpointSources)(nil),    // 14: focal.v1.EndpointSources
+	(*JingleState)(nil),        // 15: focal.v1.JingleState
+	(*BridgeSessionState)(nil), // 16: focal.v1.BridgeSessionState
+	(*Source)(nil),             // 17: focal.v1.Source
+	(*SourceGroup)(nil),        // 18: focal.v1.SourceGroup
+	(*ListRooms)(nil),          // 19: focal.v1.ListRooms
+	(*RoomList)(nil),           // 20: focal.v1.RoomList
+	(*SessionQuery)(nil),       // 21: focal.v1.SessionQuery
+	(*SessionHeld)(nil),        // 22: focal.v1.SessionHeld
+	(*RoomQuery)(nil),          // 23: focal.v1.RoomQuery
+	(*RoomHeld)(nil),           // 24: focal.v1.RoomHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	11, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	12, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	15, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	13, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
-	6,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
-	5,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
-	4,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
-	3,  // 7: focal.v1.ConferenceState.auth_sessions:type_name -> focal.v1.AuthSession
-	0,  // 8: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
-	14, // 9: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	16, // 10: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	17, // 11: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	1,  // 12: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	16, // 13: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	17, // 14: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	12, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	13, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	16, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	14, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	7,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
+	6,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
+	5,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
+	4,  // 7: focal.v1.ConferenceState.auth_sessions:type_name -> focal.v1.AuthSession
+	3,  // 8: focal.v1.ConferenceState.visitor_nodes:type_name -> focal.v1.VisitorNodeState
+	0,  // 9: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
+	15, // 10: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	17, // 11: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	18, // 12: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 13: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	17, // 14: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	18, // 15: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -2092,7 +2205,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -162,9 +162,12 @@ type ConferenceRequest struct {
 	// forwarded is set by the node that passed the request on to the room's
 	// owner; a forwarded request is served where it lands, so that nodes that
 	// briefly disagree on the owner never bounce it around.
-	Forwarded     bool `protobuf:"varint,9,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Forwarded bool `protobuf:"varint,9,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// visitors_component: the visitors component the ingress discovered
+	// (empty: none, and nobody is redirected to a visitor node).
+	VisitorsComponent string `protobuf:"bytes,10,opt,name=visitors_component,json=visitorsComponent,proto3" json:"visitors_component,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ConferenceRequest) Reset() {
@@ -258,6 +261,13 @@ func (x *ConferenceRequest) GetForwarded() bool {
 		return x.Forwarded
 	}
 	return false
+}
+
+func (x *ConferenceRequest) GetVisitorsComponent() string {
+	if x != nil {
+		return x.VisitorsComponent
+	}
+	return ""
 }
 
 type ConferenceResponse struct {
@@ -436,7 +446,7 @@ const file_conference_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1c\n" +
 	"\tcondition\x18\x02 \x01(\tR\tcondition\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\x12'\n" +
-	"\x0fsession_invalid\x18\x04 \x01(\bR\x0esessionInvalid\"\x95\x02\n" +
+	"\x0fsession_invalid\x18\x04 \x01(\bR\x0esessionInvalid\"\xc4\x02\n" +
 	"\x11ConferenceRequest\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x1d\n" +
@@ -450,7 +460,9 @@ const file_conference_proto_rawDesc = "" +
 	"\n" +
 	"properties\x18\b \x03(\v2\x12.focal.v1.PropertyR\n" +
 	"properties\x12\x1c\n" +
-	"\tforwarded\x18\t \x01(\bR\tforwarded\"\x8d\x02\n" +
+	"\tforwarded\x18\t \x01(\bR\tforwarded\x12-\n" +
+	"\x12visitors_component\x18\n" +
+	" \x01(\tR\x11visitorsComponent\"\x8d\x02\n" +
 	"\x12ConferenceResponse\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\bR\x05ready\x12\x1b\n" +

@@ -20,6 +20,11 @@
 #   PROSODY_START_TIMEOUT [10]        seconds to wait for the listeners
 #   PROSODY_JITSI_PLUGINS []          directory of Jitsi Meet's Prosody modules: if set,
 #                                     load them as a default Jitsi Meet install does
+#   PROSODY_VISITORS []               with PROSODY_JITSI_PLUGINS: "main" or "vnode", one
+#                                     Prosody of a main/visitor-node pair (s2s on loopback)
+#   PROSODY_S2S_PORT [5269]           its s2s listener (visitors only)
+#   PROSODY_S2S_PEERS []              host=port,... : the peers' s2s listeners on 127.0.0.1
+#   PROSODY_MAIN_DOMAIN []            of a vnode: the main Prosody's client domain
 #
 # Exit codes: 0 ok, 1 failure, 2 usage error, 3 a listener port is taken by
 # somebody else (the caller may retry with other ports).
@@ -39,6 +44,10 @@ PROSODY_HIBERNATION=${PROSODY_HIBERNATION:-60}
 PROSODY_SMACKS_QUEUE=${PROSODY_SMACKS_QUEUE:-2000}
 PROSODY_START_TIMEOUT=${PROSODY_START_TIMEOUT:-10}
 PROSODY_JITSI_PLUGINS=${PROSODY_JITSI_PLUGINS:-}
+PROSODY_VISITORS=${PROSODY_VISITORS:-}
+PROSODY_S2S_PORT=${PROSODY_S2S_PORT:-5269}
+PROSODY_S2S_PEERS=${PROSODY_S2S_PEERS:-}
+PROSODY_MAIN_DOMAIN=${PROSODY_MAIN_DOMAIN:-}
 
 STOP_TIMEOUT=5 # seconds between SIGTERM and SIGKILL
 
@@ -137,6 +146,10 @@ render_config() {
 	text=${text//@HIBERNATION@/"$PROSODY_HIBERNATION"}
 	text=${text//@SMACKS_QUEUE@/"$PROSODY_SMACKS_QUEUE"}
 	text=${text//@JITSI_PLUGINS@/"$PROSODY_JITSI_PLUGINS"}
+	text=${text//@VISITORS@/"$PROSODY_VISITORS"}
+	text=${text//@S2S_PORT@/"$PROSODY_S2S_PORT"}
+	text=${text//@S2S_PEERS@/"$PROSODY_S2S_PEERS"}
+	text=${text//@MAIN_DOMAIN@/"$PROSODY_MAIN_DOMAIN"}
 	printf '%s\n' "$text" >"$(config_of "$base").tmp"
 	mv "$(config_of "$base").tmp" "$(config_of "$base")"
 }
@@ -161,6 +174,25 @@ register_user() {
 	if ! out=$(prosodyctl --config "$(config_of "$base")" register "$user" "auth.$domain" "$password" 2>&1 </dev/null); then
 		die "could not register $user@auth.$domain: $out"
 	fi
+}
+
+# link_lua_libs BASE: Jitsi's visitors component needs the pure-Lua libraries
+# inspect and basexx (lua-inspect, lua-basexx), which Debian 12 ships for Lua
+# 5.1-5.3 (basexx: 5.1-5.2) only while its Prosody runs on 5.4. Prosody adds
+# installer_plugin_path/share/lua/5.4 to Lua's search path (the config points
+# it at BASE/lualib), so the newest of those files is linked there.
+link_lua_libs() {
+	local dir=$1/lualib/share/lua/5.4 lib version
+	mkdir -p "$dir"
+	for lib in inspect basexx; do
+		[[ -e /usr/share/lua/5.4/$lib.lua || -e $dir/$lib.lua ]] && continue
+		for version in 5.3 5.2 5.1; do # the newest there is (basexx stops at 5.2)
+			if [[ -e /usr/share/lua/$version/$lib.lua ]]; then
+				ln -s "/usr/share/lua/$version/$lib.lua" "$dir/$lib.lua"
+				break
+			fi
+		done # none: Prosody's error names the library
+	done
 }
 
 console_tail() {
@@ -218,16 +250,30 @@ cmd_start() {
 			die "PROSODY_JITSI_PLUGINS=$PROSODY_JITSI_PLUGINS holds no Jitsi Meet Prosody modules (no mod_muc_meeting_id.lua)"
 	fi
 	for port in PROSODY_C2S_PORT PROSODY_COMPONENT_PORT PROSODY_HTTP_PORT \
-		PROSODY_HIBERNATION PROSODY_SMACKS_QUEUE PROSODY_START_TIMEOUT; do
+		PROSODY_HIBERNATION PROSODY_SMACKS_QUEUE PROSODY_START_TIMEOUT PROSODY_S2S_PORT; do
 		check_number "$port" "${!port}"
 	done
+	case $PROSODY_VISITORS in
+	'') ;;
+	main | vnode)
+		[[ -n $PROSODY_JITSI_PLUGINS ]] || die "PROSODY_VISITORS needs PROSODY_JITSI_PLUGINS"
+		[[ $PROSODY_S2S_PEERS =~ ^([a-z0-9.-]+=[0-9]+)(,[a-z0-9.-]+=[0-9]+)*$ ]] ||
+			die "PROSODY_S2S_PEERS must be host=port,..., got '$PROSODY_S2S_PEERS'"
+		if [[ $PROSODY_VISITORS == vnode ]]; then
+			check_lua_safe PROSODY_MAIN_DOMAIN "$PROSODY_MAIN_DOMAIN"
+		fi
+		;;
+	*) die "PROSODY_VISITORS must be empty, main or vnode, got '$PROSODY_VISITORS'" ;;
+	esac
 
 	if pid=$(running_pid "$base"); then
 		die "already running in $base (pid $pid); stop it first"
 	fi
 	# Prosody logs a failed bind and keeps running, and our readiness probe
 	# would then happily talk to whoever owns the port. Refuse up front.
-	for port in "$PROSODY_C2S_PORT" "$PROSODY_COMPONENT_PORT" "$PROSODY_HTTP_PORT"; do
+	local ports=("$PROSODY_C2S_PORT" "$PROSODY_COMPONENT_PORT" "$PROSODY_HTTP_PORT")
+	[[ -z $PROSODY_VISITORS ]] || ports+=("$PROSODY_S2S_PORT")
+	for port in "${ports[@]}"; do
 		if port_open "$port"; then
 			log "127.0.0.1:$port is already in use by another process"
 			exit 3
@@ -235,6 +281,8 @@ cmd_start() {
 	done
 
 	mkdir -p "$base/data" "$base/certs" "$base/plugins"
+	cp "$SCRIPT_DIR/../deploy/prosody/plugins/"*.lua "$base/plugins/"
+	[[ -z $PROSODY_JITSI_PLUGINS ]] || link_lua_libs "$base"
 	render_config "$base"
 	make_certs "$base"
 	register_user "$base" "$PROSODY_DOMAIN" focus "$FOCUS_PASSWORD"
@@ -264,6 +312,7 @@ cmd_start() {
 			exit 3
 		fi
 		if port_open "$PROSODY_C2S_PORT" && port_open "$PROSODY_COMPONENT_PORT" &&
+			{ [[ -z $PROSODY_VISITORS ]] || port_open "$PROSODY_S2S_PORT"; } &&
 			port_open "$PROSODY_HTTP_PORT" && c2s_serves "$PROSODY_C2S_PORT" "$PROSODY_DOMAIN"; then
 			break
 		fi

@@ -3,7 +3,8 @@
 # test with the race detector (integration tests start private Prosody
 # instances on loopback, so Prosody must be installed: done here if missing;
 # the real-client tests of internal/jitsimeet need Debian's chromium,
-# Jitsi's Prosody modules lua-cjson, the partition tests nftables:
+# Jitsi's Prosody modules lua-cjson, lua-inspect, lua-basexx and
+# lua-luaossl, the partition tests nftables:
 # installed here too if missing).
 set -euo pipefail
 
@@ -14,7 +15,9 @@ scripts/prosody.sh install
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v nft >/dev/null 2>&1 || missing+=(nftables) # the partition tests cut nodes off with it
-dpkg-query -W -f='${Status}' lua-cjson 2>/dev/null | grep -q 'install ok installed' || missing+=(lua-cjson)
+for lua_pkg in lua-cjson lua-inspect lua-basexx lua-luaossl; do # Jitsi's modules (the visitor ones need all four)
+	dpkg-query -W -f='${Status}' "$lua_pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$lua_pkg")
+done
 if ((${#missing[@]} > 0)); then
 	if ((EUID != 0)); then
 		echo "scripts/test.sh: ${missing[*]} missing and installing needs root (apt-get)" >&2

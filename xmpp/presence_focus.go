@@ -17,6 +17,9 @@ const (
 	PropSupportTerminateRestart = "support-terminate-restart"
 	// PropBridgeCount is how many bridges the conference uses.
 	PropBridgeCount = "bridge-count"
+	// PropVisitorCount is how many visitors the conference has on its
+	// visitor nodes; published once it uses one.
+	PropVisitorCount = "visitor-count"
 )
 
 // ConferenceProperty is one <property key value/> of <conference-properties/>.

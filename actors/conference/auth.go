@@ -9,6 +9,7 @@ import (
 
 	"focal/auth"
 	"focal/proto"
+	"focal/visitors"
 	"focal/xmpp"
 )
 
@@ -27,6 +28,10 @@ type waiter struct {
 	to       *actor.PID
 	session  string
 	identity string
+	// visitor: what the request said about visitors; vnode: the visitor
+	// node it named (a configured one).
+	visitor visitors.Request
+	vnode   string
 	// pending is a request that came while the conference stood by, not
 	// judged yet: the sessions it may show are in the state it drives from.
 	pending *focalpb.ConferenceRequest

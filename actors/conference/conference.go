@@ -189,6 +189,10 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onOwnerGranted(ctx, msg)
 	case roomInfo:
 		c.onRoomInfo(ctx, msg)
+	case vnodeConnected:
+		c.onVNodeConnected(msg)
+	case *VNodeUp:
+		c.onVNodeUp(msg)
 	case *bridge.Selected:
 		c.onSelected(ctx, msg.ID, msg, nil)
 	case selectTimeout:
@@ -288,15 +292,27 @@ func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest
 	}
 }
 
-// admit authenticates a request from to, when the room is authenticated,
+// admit checks the visitor node a request from to names, authenticates it
+// when the room is authenticated,
 // and says whom to answer and with what, or why it is refused.
 func (c *conference) admit(req *focalpb.ConferenceRequest, to *actor.PID) (waiter, *focalpb.StanzaError) {
-	if !c.cfg.Auth.Enabled() || c.isBreakout() {
-		return waiter{to: to}, nil
+	if refused := c.checkVNode(req); refused != nil {
+		return waiter{to: to}, refused
 	}
-	w, refused := c.authenticate(req, time.Now())
-	w.to = to
-	return w, refused
+	if req.VisitorsComponent != "" && c.st.VisitorsComponent == "" {
+		c.st.VisitorsComponent = req.VisitorsComponent
+	}
+	w := waiter{to: to}
+	if c.cfg.Auth.Enabled() && !c.isBreakout() {
+		var refused *focalpb.StanzaError
+		if w, refused = c.authenticate(req, time.Now()); refused != nil {
+			w.to = to
+			return w, refused
+		}
+		w.to = to
+	}
+	w.visitor, w.vnode = c.visitorRequestOf(req), req.Vnode
+	return w, nil
 }
 
 // answerWaiting answers every requester waiting for the focus to be in
@@ -323,15 +339,23 @@ func (c *conference) respondReady(ctx actor.Context, w waiter) {
 	if c.cfg.Auth.Enabled() {
 		props = []*focalpb.Property{{Name: "authentication", Value: "true"}, {Name: "externalAuth", Value: fmt.Sprint(c.cfg.Auth.External)}}
 	}
-	props = append(props, &focalpb.Property{Name: "sipGatewayEnabled", Value: "false"})
-	ctx.Send(w.to, &focalpb.ConferenceResponse{
+	props = append(props, &focalpb.Property{Name: "sipGatewayEnabled", Value: "false"},
+		&focalpb.Property{Name: "visitors-supported", Value: fmt.Sprint(c.visitorsSupported())})
+	resp := &focalpb.ConferenceResponse{
 		Room:       c.room,
 		Ready:      true,
 		FocusJid:   c.cfg.FocusJID,
 		SessionId:  w.session,
 		Identity:   w.identity,
 		Properties: props,
-	})
+	}
+	if vnode := c.redirect(ctx, w); vnode != "" {
+		n, _ := c.cfg.Visitors.Node(vnode)
+		resp.Vnode = vnode
+		resp.FocusJid = bareOf(n.User)
+		c.log.Info("request sent to a visitor node", "vnode", vnode)
+	}
+	ctx.Send(w.to, resp)
 }
 
 func (c *conference) failWaiting(ctx actor.Context, err xmpp.StanzaError) {

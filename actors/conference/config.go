@@ -8,6 +8,8 @@ import (
 
 	"focal/auth"
 	"focal/media/sources"
+	"focal/visitors"
+	"focal/xmpp/session"
 )
 
 // Config of the conferences of one node.
@@ -42,6 +44,11 @@ type Config struct {
 	// breakout rooms') is a breakout room. "" takes every room as a main
 	// room.
 	MUCDomain string
+
+	// Visitors: the visitor nodes requests may be sent to (package
+	// visitors), and the node's focus connection to each, by node id.
+	Visitors   visitors.Config
+	VNodeWires map[string]session.Wire
 
 	// Version is the focus's version, published in its presence in every
 	// room (<versions/>).

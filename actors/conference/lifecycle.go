@@ -124,6 +124,7 @@ func (c *conference) end(ctx actor.Context, reason string) {
 	}
 	ctx.Request(ctx.Parent(), &Ended{Room: c.room, HandedOver: c.handedOver, HandedTo: c.handedTo})
 	if c.joined && !c.handedOver {
+		c.leaveVisitorRooms()
 		_ = c.wire.Send(xmpp.LeavePresence(c.room, c.cfg.Nick))
 	}
 	c.joined = false

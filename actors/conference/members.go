@@ -30,8 +30,24 @@ func (m *member) offer() *offer.Options {
 // spawnParticipant starts the actor of a participant, carrying on restore
 // when another node started its session.
 func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *focalpb.JingleState) *actor.PID {
+	return c.spawnIn(ctx, c.room, nick, false, restore)
+}
+
+// spawnMember starts the actor of m, in its visitor room if it is a
+// visitor.
+func (c *conference) spawnMember(ctx actor.Context, m *member, restore *focalpb.JingleState) *actor.PID {
+	if m.Vnode != "" {
+		if n, ok := c.cfg.Visitors.Node(m.Vnode); ok {
+			return c.spawnIn(ctx, c.visitorRoomOf(n), m.Nick, true, restore)
+		}
+	}
+	return c.spawnIn(ctx, c.room, m.Nick, false, restore)
+}
+
+func (c *conference) spawnIn(ctx actor.Context, room, nick string, visitor bool, restore *focalpb.JingleState) *actor.PID {
 	return ctx.Spawn(participant.Props(participant.Config{
-		Room:           c.room,
+		Room:           room,
+		Visitor:        visitor,
 		Nick:           nick,
 		JSONSources:    c.cfg.JSONSources,
 		StripSimulcast: c.cfg.StripSimulcast,
@@ -43,6 +59,9 @@ func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *f
 
 func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 	if p.Room != c.room {
+		if n, ok := c.nodeOfRoom(p.Room); ok {
+			c.onVisitorRoomPresence(ctx, n, p)
+		}
 		return
 	}
 	if p.Nick == c.cfg.Nick {
@@ -64,6 +83,10 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 		return
 	}
 	m := c.members[p.Nick]
+	if m != nil && m.Vnode != "" {
+		c.log.Warn("main room nick taken by a visitor; ignored", "participant", p.Nick)
+		return
+	}
 	if m == nil {
 		c.st.NextSeq++
 		m = &member{MemberState: &focalpb.MemberState{Nick: p.Nick, Seq: c.st.NextSeq}}
@@ -122,7 +145,9 @@ func (c *conference) removeMember(ctx actor.Context, nick, why string) {
 // list of a re-join: they left while the focus was out of the room.
 func (c *conference) dropUnconfirmed(ctx actor.Context) {
 	for nick, m := range c.members {
-		if !m.confirmed {
+		// Visitors are not in the main room; their room does not list
+		// them to the focus either (only their joins and leaves reach it).
+		if !m.confirmed && m.Vnode == "" {
 			c.forget(ctx, m)
 			c.log.Info("participant gone during reconnect", "participant", nick)
 		}

@@ -27,6 +27,11 @@ type StreamUp struct {
 	Resumed bool
 }
 
+// VNodeUp tells the conferences that the node's connection to visitor
+// node Node is up (again): those using the node join its visitor room
+// again, and connect the node again once in.
+type VNodeUp struct{ Node string }
+
 // StreamDown tells a conference its client stream dropped. Without stream
 // management the server has taken the focus out of the room; with it, the
 // session may yet be resumed (StreamUp says which).

@@ -76,6 +76,8 @@ func (c *conference) reply(stanza *xmpp.Element) {
 	nick := ""
 	if room, n, ok := strings.Cut(stanza.AttrValue("to"), "/"); ok && room == c.room {
 		nick = n
+	} else if _, visitor := c.nodeOfRoom(room); ok && visitor {
+		nick = n
 	}
 	if m := c.members[nick]; m != nil && stanza.Name.Local == xmpp.KindIQ {
 		if id := stanza.AttrValue("id"); id != "" && !slices.Contains(m.Handled, id) {
@@ -214,8 +216,9 @@ func (c *conference) emit(ctx actor.Context, h *held) {
 		ctx.Send(h.to, h.msg)
 		return
 	}
+	wire := c.wireFor(h.el.AttrValue("to"))
 	if h.out.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
-		if err := c.wire.Send(h.el); err != nil {
+		if err := wire.Send(h.el); err != nil {
 			c.log.Warn("stanza not sent", "to", h.el.AttrValue("to"), "err", err)
 		}
 		return
@@ -224,7 +227,7 @@ func (c *conference) emit(ctx actor.Context, h *held) {
 	if answer == nil {
 		answer = c.answerRoute(h.out)
 	}
-	c.wire.Request(h.el, c.cfg.RequestTimeout, answer)
+	wire.Request(h.el, c.cfg.RequestTimeout, answer)
 }
 
 // answerRoute is where the answer to a request queued by a previous owner

@@ -24,7 +24,7 @@ func (c *conference) focusPresence() xmpp.FocusPresence {
 
 // presenceFor is the focus's presence with bridges bridge sessions.
 func (c *conference) presenceFor(bridges int, unavailable bool) xmpp.FocusPresence {
-	return xmpp.FocusPresence{
+	p := xmpp.FocusPresence{
 		Version: c.cfg.Version,
 		Properties: []xmpp.ConferenceProperty{
 			{Key: xmpp.PropSupportTerminateRestart, Value: "true"},
@@ -32,6 +32,10 @@ func (c *conference) presenceFor(bridges int, unavailable bool) xmpp.FocusPresen
 		},
 		BridgeNotAvailable: unavailable,
 	}
+	if prop, ok := c.visitorCountProperty(); ok {
+		p.Properties = append(p.Properties, prop)
+	}
+	return p
 }
 
 // updatePresence sends the room a presence update if what the focus's
@@ -54,6 +58,7 @@ func (c *conference) updatePresence() {
 		return
 	}
 	c.presenceSent = key
+	c.updateVisitorRooms(p)
 }
 
 // Meeting id. Jitsi's mod_muc_meeting_id gives every room a meeting id,

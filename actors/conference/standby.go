@@ -71,6 +71,9 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		c.onStanza(ctx, el)
 	}
 	c.buffered = nil
+	// The visitor rooms hold the previous owner's connections to the
+	// nodes: this node's join them (the same occupant, another session).
+	c.rejoinVisitorRooms()
 	if p.Seated {
 		c.electOwner(ctx)
 		c.selectBridges(ctx)

@@ -76,7 +76,7 @@ func (c *conference) importState(ctx actor.Context, from *focalpb.ConferenceStat
 		if m.offer() != nil {
 			restore = ms.Jingle
 		}
-		m.pid = c.spawnParticipant(ctx, ms.Nick, restore)
+		m.pid = c.spawnMember(ctx, m, restore)
 		c.members[ms.Nick] = m
 		if ms.Bridge != "" {
 			endpoints[ms.Bridge] = append(endpoints[ms.Bridge], ms.Nick)

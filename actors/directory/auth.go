@@ -1,11 +1,13 @@
 package directory
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/auth"
 	"focal/proto"
 	"focal/xmpp"
 )
@@ -31,6 +33,21 @@ func (d *directory) mayCreate(req *focalpb.ConferenceRequest) *focalpb.StanzaErr
 		return &focalpb.StanzaError{Type: xmpp.ErrorAuth, Condition: xmpp.NotAuthorized, Text: "not authorized user domain"}
 	}
 	return nil
+}
+
+// checkToken refuses a request whose token is malformed, or does not
+// verify against the deployment's secret, before anything acts on it: a
+// made-up token gets neither a session nor a redirect.
+func (d *directory) checkToken(req *focalpb.ConferenceRequest) *focalpb.StanzaError {
+	err := d.cfg.Conference.Auth.CheckToken(req.Token, time.Now())
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrTokenRejected):
+		return &focalpb.StanzaError{Type: xmpp.ErrorAuth, Condition: xmpp.NotAuthorized, Text: "token rejected: " + err.Error()}
+	default:
+		return &focalpb.StanzaError{Type: xmpp.ErrorModify, Condition: xmpp.BadRequest, Text: "token is not a readable JWT: " + err.Error()}
+	}
 }
 
 // isBreakout says whether room is on another MUC service than the main

@@ -89,6 +89,10 @@ func (d *directory) Receive(ctx actor.Context) {
 				Type: "wait", Condition: xmpp.ServiceUnavailable, Text: "this focus node is cut off from its cluster"}})
 			return
 		}
+		if refused := d.checkToken(msg); refused != nil {
+			ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: refused})
+			return
+		}
 		if owner, remote := d.remoteOwner(msg.Room); remote && !msg.Forwarded {
 			msg.Forwarded = true
 			d.forward(ctx, owner, msg)
@@ -167,7 +171,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		for _, r := range d.rooms {
 			ctx.Send(r.pid, msg)
 		}
-	case *bridge.Down, *bridge.Up:
+	case *bridge.Down, *bridge.Up, *conference.VNodeUp:
 		for _, r := range d.rooms {
 			ctx.Send(r.pid, msg)
 		}

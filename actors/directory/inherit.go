@@ -65,7 +65,7 @@ func (d *directory) inheriting(room string, now time.Time) bool {
 	if !d.clustered || now.Sub(d.viewChanged) >= d.cfg.InheritWait {
 		return false
 	}
-	if d.previous == nil || now.Sub(d.firstView) < d.cfg.InheritWait {
+	if now.Sub(d.firstView) < d.cfg.InheritWait {
 		return true
 	}
 	before, ok := cluster.Owner(cluster.ShardKey(d.shardOf(room)), d.previous)

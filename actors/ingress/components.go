@@ -42,6 +42,15 @@ func (in *ingress) onComponents(msg componentsFound) {
 	in.log.Info("components discovered", "components", msg.components)
 }
 
+// visitorsComponent is the visitors component's address if visitors are
+// enabled and the server has one (Jicofo too needs both).
+func (in *ingress) visitorsComponent() string {
+	if !in.cfg.Visitors.Enabled {
+		return ""
+	}
+	return in.components[xmpp.ComponentTypeVisitors]
+}
+
 // isRoomService says whether domain holds conference rooms: the main MUC
 // service or the breakout rooms'.
 func (in *ingress) isRoomService(domain string) bool {

@@ -15,6 +15,7 @@ import (
 	"focal/actors/conference"
 	"focal/auth"
 	"focal/proto"
+	"focal/visitors"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -51,7 +52,10 @@ type Config struct {
 	Client         session.Wire
 	Directory      *actor.PID
 	RequestTimeout time.Duration // how long a request may wait for its conference
-	Logger         *slog.Logger
+	// Visitors: stanzas from the visitor nodes' rooms go to the main
+	// room's conference.
+	Visitors visitors.Config
+	Logger   *slog.Logger
 }
 
 type ingress struct {
@@ -60,6 +64,51 @@ type ingress struct {
 	// components are Jitsi's Prosody components by type, as the domain's
 	// disco#info last listed them (Discover).
 	components map[string]string
+	// discovered: the first discovery was answered (or failed). With
+	// visitors on, conference requests wait for it in held: whether a
+	// request goes to a visitor node depends on the visitors component.
+	discovered bool
+	held       []heldRequest
+}
+
+// heldRequest is a conference request waiting for the first discovery,
+// with the requester to answer (HTTP) or nil (XMPP).
+type heldRequest struct {
+	msg    any
+	sender *actor.PID
+}
+
+// holdForDiscovery keeps msg until the components are known, if it must
+// wait for them.
+func (in *ingress) holdForDiscovery(ctx actor.Context, msg any) bool {
+	if !in.cfg.Visitors.Enabled || in.discovered {
+		return false
+	}
+	if len(in.held) == 0 {
+		// Never longer than a request may take: without an answer (the
+		// client stream is down) they go on without visitors.
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		time.AfterFunc(in.cfg.RequestTimeout/2, func() { root.Send(self, discoveryOverdue{}) })
+	}
+	in.held = append(in.held, heldRequest{msg: msg, sender: ctx.Sender()})
+	return true
+}
+
+// discoveryOverdue: requests held for the discovery waited long enough.
+type discoveryOverdue struct{}
+
+// releaseHeld handles the requests that waited for the discovery.
+func (in *ingress) releaseHeld(ctx actor.Context) {
+	held := in.held
+	in.held = nil
+	for _, h := range held {
+		switch msg := h.msg.(type) {
+		case *ComponentStanza:
+			in.onComponentStanza(ctx, msg.El)
+		case *focalpb.ConferenceRequest:
+			in.onHTTPRequest(ctx, msg, h.sender)
+		}
+	}
 }
 
 // Discover asks the domain for Jitsi's components again: at start and
@@ -83,6 +132,9 @@ func Props(cfg Config) *actor.Props {
 func (in *ingress) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *ComponentStanza:
+		if in.holdForDiscovery(ctx, msg) {
+			return
+		}
 		in.onComponentStanza(ctx, msg.El)
 	case *ClientStanza:
 		via := msg.Via
@@ -94,17 +146,33 @@ func (in *ingress) Receive(ctx actor.Context) {
 		in.discover(ctx)
 	case componentsFound:
 		in.onComponents(msg)
+		in.discovered = true
+		in.releaseHeld(ctx)
+	case discoveryOverdue:
+		if len(in.held) > 0 {
+			in.log.Warn("component discovery unanswered; requests go on without visitors", "requests", len(in.held))
+		}
+		in.releaseHeld(ctx)
 	case *conference.Barrier:
 		// Behind every stanza this actor passed on before it.
 		ctx.Forward(in.cfg.Directory)
 	case *focalpb.ConferenceRequest:
-		// From HTTP: the conference answers the requester directly.
-		if err := in.validate(msg); err != nil {
-			ctx.Respond(errorResponse(msg.Room, err))
+		if in.holdForDiscovery(ctx, msg) {
 			return
 		}
-		ctx.RequestWithCustomSender(in.cfg.Directory, msg, ctx.Sender())
+		in.onHTTPRequest(ctx, msg, ctx.Sender())
 	}
+}
+
+// onHTTPRequest passes on a conference request from HTTP; the conference
+// answers the requester directly.
+func (in *ingress) onHTTPRequest(ctx actor.Context, msg *focalpb.ConferenceRequest, sender *actor.PID) {
+	if err := in.validate(msg); err != nil {
+		ctx.Send(sender, errorResponse(msg.Room, err))
+		return
+	}
+	msg.VisitorsComponent = in.visitorsComponent()
+	ctx.RequestWithCustomSender(in.cfg.Directory, msg, sender)
 }
 
 func (in *ingress) onComponentStanza(ctx actor.Context, el *xmpp.Element) {
@@ -144,6 +212,8 @@ func (in *ingress) onConferenceIQ(ctx actor.Context, iq, payload *xmpp.Element) 
 		Identity:   c.Identity,
 		Vnode:      c.VNode,
 		Token:      c.Token,
+
+		VisitorsComponent: in.visitorsComponent(),
 	}
 	for _, p := range c.Properties {
 		req.Properties = append(req.Properties, &focalpb.Property{Name: p.Name, Value: p.Value})
@@ -199,6 +269,14 @@ func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element, via Repli
 	if err == nil && in.isRoomService(from.Domainpart()) && from.Localpart() != "" {
 		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el, Via: via})
 		return
+	}
+	if err == nil && from.Localpart() != "" && in.cfg.Visitors.Enabled {
+		if _, ok := in.cfg.Visitors.NodeOfMUC(from.Domainpart()); ok {
+			// A visitor room: its conference is the main room's.
+			main := from.Localpart() + "@" + in.cfg.MUCDomain
+			ctx.Send(in.cfg.Directory, &conference.Stanza{Room: main, El: el, Via: via})
+			return
+		}
 	}
 	if el.Name.Local == xmpp.KindMessage {
 		in.onMessage(ctx, el, via)

@@ -215,6 +215,10 @@ func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))
 		return
 	}
+	if p.cfg.Visitor && !sources.Empty() {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.Forbidden, "a visitor may not send sources")))
+		return
+	}
 	p.st.State = sessionActive
 	acc := &Accepted{Nick: p.cfg.Nick, Transport: j.ICETransport(), Sources: sources, IQ: iq}
 	if n, ok := j.InitialLastN(); ok {
@@ -229,6 +233,10 @@ func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp
 }
 
 func (p *participantActor) onSourceChange(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle, remove bool) {
+	if p.cfg.Visitor && !remove {
+		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.Forbidden, "a visitor may not add sources")))
+		return
+	}
 	sources, err := p.readSources(j)
 	if err != nil {
 		p.reply(xmpp.ErrorFor(iq, xmpp.NewStanzaError(xmpp.BadRequest, err.Error())))

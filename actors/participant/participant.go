@@ -20,6 +20,9 @@ import (
 type Config struct {
 	Room string // bare room JID
 	Nick string // the occupant's nick, also its endpoint id
+	// Visitor: the occupant is a visitor (in a visitor node's room, Room):
+	// it receives media and may not send any, as Jicofo's visitors.
+	Visitor bool
 	// JSONSources sends sources as <json-message/> to clients that
 	// advertise support for it (Jicofo's use-json-encoded-sources).
 	JSONSources bool

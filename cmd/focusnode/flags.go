@@ -56,6 +56,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.DurationVar(&c.SingleParticipantTimeout, "single_participant_timeout", c.SingleParticipantTimeout, "end the media session of a participant left alone after this time (0: never)")
 	fs.StringVar(&c.AuthURL, "auth_url", c.AuthURL, "XMPP:<domain> or EXT_JWT:<domain> authenticates the users of that domain, who alone create rooms (Jicofo's auth URL); empty: anybody creates rooms")
 	fs.StringVar(&c.LoginURL, "login_url", c.LoginURL, "login page answered to login-url requests, with {room} and {machine_uid} (an external, e.g. SAML-protected, login)")
+	fs.StringVar(&c.AuthTokenSecretFile, "auth_token_secret_file", c.AuthTokenSecretFile, "file with the secret Prosody's token authentication signs with (app_secret): request tokens must then verify (HS256, exp); empty: read unchecked, as Jicofo")
 	fs.DurationVar(&c.AuthLifetime, "auth_lifetime", c.AuthLifetime, "how long an authentication session lives unused")
 	fs.DurationVar(&c.InitialTimeout, "initial_timeout", c.InitialTimeout, "end a conference nobody joined within this time")
 	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
@@ -77,6 +78,9 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 		if err := applyFile(fs, *configFile, set); err != nil {
 			return c, err
 		}
+		if err := applyVisitors(*configFile, &c.Visitors); err != nil {
+			return c, err
+		}
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("--log_level: %w", err)
@@ -96,6 +100,9 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		return fmt.Errorf("--config %s: %w", path, err)
 	}
 	for key, v := range values {
+		if nestedSections[key] {
+			continue // a section without flags, read on its own (applyVisitors)
+		}
 		if section, ok := sections[key]; ok {
 			m, ok := v.(map[string]any)
 			if !ok {

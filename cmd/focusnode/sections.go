@@ -20,6 +20,7 @@ var sections = map[string]func(fs *flag.FlagSet, keys map[string]any, set map[st
 //	  login-url: auth.meet.jitsi   # the domain whose users are authenticated
 //	  authentication-lifetime: 24h
 //	  login-page: https://login.example/{room}?uid={machine_uid}
+//	  token-secret-file: /etc/focal/token-secret   # Prosody's app_secret
 //
 // type and login-url together are --auth_url (XMPP:<domain>,
 // EXT_JWT:<domain>); "enabled: false" or type NONE turn authentication
@@ -28,9 +29,9 @@ func applyAuthSection(fs *flag.FlagSet, keys map[string]any, set map[string]bool
 	text := map[string]string{}
 	for k, v := range keys {
 		switch k {
-		case "type", "login-url", "authentication-lifetime", "login-page", "enabled":
+		case "type", "login-url", "authentication-lifetime", "login-page", "enabled", "token-secret-file":
 		default:
-			return fmt.Errorf("unknown key %q (known: type, login-url, authentication-lifetime, login-page, enabled)", k)
+			return fmt.Errorf("unknown key %q (known: type, login-url, authentication-lifetime, login-page, enabled, token-secret-file)", k)
 		}
 		s, err := flagText(v)
 		if err != nil {
@@ -46,6 +47,7 @@ func applyAuthSection(fs *flag.FlagSet, keys map[string]any, set map[string]bool
 		{"auth_url", url},
 		{"auth_lifetime", text["authentication-lifetime"]},
 		{"login_url", text["login-page"]},
+		{"auth_token_secret_file", text["token-secret-file"]},
 	}
 	for _, st := range settings {
 		if set[st.flag] || (st.value == "" && st.flag != "auth_url") {

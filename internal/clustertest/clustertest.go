@@ -56,6 +56,11 @@ type Options struct {
 	LogLevel string
 	// Prosody configures the private Prosody.
 	Prosody prosodytest.Options
+	// Visitors, when set, starts a main Prosody and a visitor node with
+	// Jitsi's modules (prosodytest.StartVisitorPair; Prosody.JitsiPlugins
+	// must name them) instead of a plain Prosody, and configures the node
+	// for every focus node (--config).
+	Visitors *VisitorOptions
 	// UIDs runs node i as user (and group) UIDs[i] instead of the test's,
 	// so that firewall rules can match the node's own packets (nftables
 	// `meta skuid`). Needs root and Main (the binaries must be readable).
@@ -65,8 +70,12 @@ type Options struct {
 // Cluster is a running Prosody with focus nodes and bridges. Its methods
 // are safe for concurrent use.
 type Cluster struct {
-	t         testing.TB
-	Prosody   *prosodytest.Server
+	t       testing.TB
+	Prosody *prosodytest.Server
+	// VNode is the visitor node (with Options.Visitors), VNodeID its id.
+	VNode     *prosodytest.Server
+	VNodeID   string
+	config    string // the nodes' --config file, if any
 	nodes     []*Node
 	bridges   []*Bridge
 	bridgesim *proc // nil without bridges
@@ -100,10 +109,21 @@ func Start(t testing.TB, opts Options) *Cluster {
 		}
 	}
 	bins := build(t)
-	p := prosodytest.Start(t, opts.Prosody)
-	c := &Cluster{t: t, Prosody: p, logDir: filepath.Join(t.TempDir(), "logs")}
+	var c *Cluster
+	if opts.Visitors != nil {
+		pair := prosodytest.StartVisitorPair(t, opts.Prosody.JitsiPlugins, opts.Visitors.ID)
+		c = &Cluster{t: t, Prosody: pair.Main, VNode: pair.VNode, VNodeID: pair.VNodeID}
+	} else {
+		c = &Cluster{t: t, Prosody: prosodytest.Start(t, opts.Prosody)}
+	}
+	c.logDir = filepath.Join(t.TempDir(), "logs")
 	if err := os.MkdirAll(c.logDir, 0o755); err != nil {
 		t.Fatalf("clustertest: %v", err)
+	}
+	if opts.Visitors != nil {
+		if err := c.writeVisitorsConfig(*opts.Visitors); err != nil {
+			t.Fatalf("clustertest: %v", err)
+		}
 	}
 	t.Cleanup(c.cleanup)
 
@@ -169,6 +189,9 @@ func (c *Cluster) nodeArgs(n *Node, opts Options) []string {
 	}
 	if len(c.bridges) > 0 {
 		args = append(args, "--brewery", "jvbbrewery@"+p.BreweryDomain())
+	}
+	if c.config != "" {
+		args = append(args, "--config", c.config)
 	}
 	return append(args, opts.Args...)
 }

@@ -53,6 +53,12 @@ type Options struct {
 	// default Jitsi Meet install does (main domain, conference MUC, lobby
 	// and breakout MUCs, components). They need lua-cjson.
 	JitsiPlugins string
+
+	// Set by StartVisitorPair, not by callers of Start.
+	visitors string         // "main" or "vnode"
+	mainAddr string         // of a vnode: the main Prosody's client domain
+	s2sPort  int            // this server's s2s listener
+	s2sPeers map[string]int // host → s2s port of the other server
 }
 
 // Server is a running private Prosody. Its fields are read-only.
@@ -70,6 +76,13 @@ type Server struct {
 	hibernation int
 	smacksQueue int
 	jitsi       string
+	visitors    string
+	mainDomain  string
+	s2sPeers    string
+
+	// S2SAddr is the 127.0.0.1:port of the server-to-server listener of a
+	// Prosody of a visitor pair (empty otherwise).
+	S2SAddr string
 
 	mu sync.Mutex // serialises script calls
 }
@@ -120,6 +133,12 @@ func Start(tb testing.TB, opts Options) *Server {
 		hibernation:   opts.HibernationSeconds,
 		smacksQueue:   opts.SmacksQueue,
 		jitsi:         opts.JitsiPlugins,
+		visitors:      opts.visitors,
+		mainDomain:    opts.mainAddr,
+		s2sPeers:      peerList(opts.s2sPeers),
+	}
+	if opts.s2sPort != 0 {
+		s.S2SAddr = loopback(opts.s2sPort)
 	}
 	if s.Domain == "" {
 		s.Domain = DefaultDomain
@@ -276,6 +295,10 @@ func (s *Server) run(args ...string) (string, error) {
 		"PROSODY_HIBERNATION="+strconv.Itoa(s.hibernation),
 		"PROSODY_SMACKS_QUEUE="+strconv.Itoa(s.smacksQueue),
 		"PROSODY_JITSI_PLUGINS="+s.jitsi,
+		"PROSODY_VISITORS="+s.visitors,
+		"PROSODY_S2S_PORT="+portOf(s.S2SAddr),
+		"PROSODY_S2S_PEERS="+s.s2sPeers,
+		"PROSODY_MAIN_DOMAIN="+s.mainDomain,
 		// A loaded 2-core CI machine can take longer than the script default.
 		"PROSODY_START_TIMEOUT=30",
 	)

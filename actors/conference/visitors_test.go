@@ -1,0 +1,170 @@
+package conference
+
+import (
+	"encoding/base64"
+	"testing"
+
+	"focal/proto"
+	"focal/visitors"
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+const testVisitorsComponent = "visitors." + testDomain
+
+// withVisitorNodes configures two visitor nodes of one visitor each (so
+// that the second redirect goes to the second node), on scripted wires.
+func withVisitorNodes(wires map[string]*scriptedWire) func(*Config) {
+	return func(cfg *Config) {
+		cfg.Visitors = visitors.Config{Enabled: true, MaxParticipants: 2, MaxVisitorsPerNode: 1}
+		cfg.VNodeWires = map[string]session.Wire{}
+		for _, id := range []string{"v1", "v2"} {
+			domain := id + "." + testDomain
+			cfg.Visitors.Nodes = append(cfg.Visitors.Nodes, visitors.Node{ID: id, Host: "127.0.0.1", Port: 5222,
+				Domain: domain, MUC: "conference." + domain, User: "focus@auth." + domain, Password: "p"})
+			wires[id] = &scriptedWire{name: id}
+			cfg.VNodeWires[id] = wires[id]
+		}
+	}
+}
+
+// visitorsRequest is a request from a client supporting visitors.
+func (c *tconf) visitorsRequest(asVisitor bool, vnode string) *focalpb.ConferenceResponse {
+	c.t.Helper()
+	req := &focalpb.ConferenceRequest{Room: c.room, From: "client@" + testDomain + "/web", Vnode: vnode,
+		VisitorsComponent: testVisitorsComponent,
+		Properties:        []*focalpb.Property{{Name: "visitors-version", Value: "1"}}}
+	if asVisitor {
+		req.Properties = append(req.Properties, &focalpb.Property{Name: "visitor", Value: "true"})
+	}
+	c.send(req)
+	return awaitRecorded[*focalpb.ConferenceResponse](c, "the answer to a visitors request", nil)
+}
+
+func responseProperty(res *focalpb.ConferenceResponse, name string) string {
+	for _, p := range res.Properties {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// The conference side of visitor nodes, on scripted wires: a visitor
+// request is answered with the first node and its focus; the focus joins
+// the node's visitor room on that node's connection and, once in, sends
+// connect-vnode to the visitors component on the room's session; a visitor
+// of that room becomes a member talked to on the node's connection and is
+// counted in the focus's presence; the node being full, the next request
+// goes to the second node; a made-up node is refused; the nodes are
+// replicated state, and the end of the conference disconnects them.
+func TestVisitorNodesOnScriptedWires(t *testing.T) {
+	wires := map[string]*scriptedWire{}
+	h := newHarness(t, withVisitorNodes(wires))
+	room := "webinar@conference." + testDomain
+	c := h.joined(room)
+	c.send(&ReplicaIs{PID: c.recPID})
+
+	res := c.visitorsRequest(true, "")
+	if res.Vnode != "v1" || res.FocusJid != "focus@auth.v1."+testDomain || responseProperty(res, "visitors-supported") != "true" {
+		t.Fatalf("visitor request answered %v", res)
+	}
+	vroom := "webinar@conference.v1." + testDomain
+	wires["v1"].awaitSent(t, "the join of the visitor room", func(el *xmpp.Element) bool {
+		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == vroom+"/focus" && el.Child(xmpp.NSMUC, "x") != nil
+	})
+	self := xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
+		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110")))
+	c.deliver(self)
+	connect := c.wire.awaitRequest(t, "connect-vnode", func(el *xmpp.Element) bool {
+		v := el.Child(xmpp.NSVisitors, "visitors")
+		return isIQ(el, xmpp.IQGet, testVisitorsComponent) && v != nil && v.AttrValue("room") == room &&
+			v.Child(xmpp.NSVisitors, "connect-vnode") != nil && v.Child(xmpp.NSVisitors, "connect-vnode").AttrValue("vnode") == "v1"
+	})
+	connect.result(nil)
+
+	visitor := xmpp.NewPresence("", vroom+"/visitor1", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationNone, "role", xmpp.RoleVisitor, "jid", "anon@v1."+testDomain+"/x")))
+	c.deliver(visitor)
+	wires["v1"].awaitRequest(t, "the visitor's disco#info, on the node's connection", discoTo(vroom+"/visitor1"))
+	c.wire.awaitSent(t, "visitor-count 1 in the focus's presence", func(el *xmpp.Element) bool {
+		if el.Name.Local != xmpp.KindPresence || el.AttrValue("to") != room+"/focus" {
+			return false
+		}
+		for _, p := range xmpp.ParseFocusPresence(el).Properties {
+			if p.Key == xmpp.PropVisitorCount && p.Value == "1" {
+				return true
+			}
+		}
+		return false
+	})
+
+	// v1 holds its one visitor: the next goes to v2, even without asking.
+	if res := c.visitorsRequest(false, ""); res.Vnode != "v2" {
+		t.Errorf("request with v1 full answered %v, want v2", res)
+	}
+	wires["v2"].awaitSent(t, "the join of v2's visitor room", func(el *xmpp.Element) bool {
+		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == "webinar@conference.v2."+testDomain+"/focus"
+	})
+	if res := c.visitorsRequest(true, "v9"); res.Error == nil || res.Error.Condition != xmpp.BadRequest || res.Vnode != "" {
+		t.Errorf("a made-up vnode answered %v, want bad-request", res)
+	}
+
+	r := &replicaView{}
+	r.check(c, "visitors")
+	nodes := r.latest.GetVisitorNodes()
+	if len(nodes) != 2 || nodes[0].Node != "v1" || nodes[0].Visitors != 1 || !nodes[0].Connected || nodes[1].Node != "v2" ||
+		r.latest.GetVisitorsComponent() != testVisitorsComponent {
+		t.Errorf("replicated visitor nodes %v (component %q)", nodes, r.latest.GetVisitorsComponent())
+	}
+	if m := memberOf(r.latest, "visitor1"); m == nil || m.Vnode != "v1" {
+		t.Errorf("replicated visitor member %v", m)
+	}
+
+	// The visitor leaves, the last member: the conference ends.
+	c.deliver(xmpp.NewPresence(xmpp.PresenceUnavailable, vroom+"/visitor1", "focus@auth.v1."+testDomain+"/focus",
+		xmpp.NewElement(xmpp.NSMUCUser, "x").Append(xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationNone, "role", xmpp.RoleNone))))
+	for _, id := range []string{"v1", "v2"} {
+		c.wire.awaitSent(t, "disconnect-vnode "+id, func(el *xmpp.Element) bool {
+			v := el.Child(xmpp.NSVisitors, "visitors")
+			return v != nil && v.Child(xmpp.NSVisitors, "disconnect-vnode") != nil && v.Child(xmpp.NSVisitors, "disconnect-vnode").AttrValue("vnode") == id
+		})
+	}
+}
+
+// unsignedToken is a JWT with the given context.user.id, unsigned: the
+// focus reads tokens without checking them.
+func unsignedToken(userID string) string {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	return enc(`{"alg":"none"}`) + "." + enc(`{"context":{"user":{"id":"`+userID+`"}}}`) + ".sig"
+}
+
+// The main room's allow-lists (room metadata participants): a listed user
+// stays in the main room even once visitor rooms exist; anybody else, or
+// a token that cannot be read, is sent to a visitor node.
+func TestVisitorAllowListsFromRoomMetadata(t *testing.T) {
+	wires := map[string]*scriptedWire{}
+	h := newHarness(t, withVisitorNodes(wires))
+	c := h.joined("allowlist@conference." + testDomain)
+	md := `{"type":"room_metadata","metadata":{"participants":["u1"],"moderators":["m1"]}}`
+	c.deliver(xmpp.NewElement("", xmpp.KindMessage, "from", "metadata."+testDomain, "to", testFocusAddr).
+		Append(xmpp.NewElement(xmpp.NSJitMeet, "json-message", "room", c.room).WithText(md)))
+	ask := func(token string) *focalpb.ConferenceResponse {
+		t.Helper()
+		c.send(&focalpb.ConferenceRequest{Room: c.room, Token: token, VisitorsComponent: testVisitorsComponent,
+			Properties: []*focalpb.Property{{Name: "visitors-version", Value: "1"}}})
+		return awaitRecorded[*focalpb.ConferenceResponse](c, "an answer", nil)
+	}
+	if res := ask(unsignedToken("u2")); res.Vnode != "v1" {
+		t.Errorf("a user not on the participants list: %v, want v1", res)
+	}
+	for _, user := range []string{"u1", "m1"} {
+		if res := ask(unsignedToken(user)); res.Vnode != "" {
+			t.Errorf("listed user %s with visitor rooms in use: %v, want the main room", user, res)
+		}
+	}
+	if res := ask("not.a-token"); res.Vnode == "" {
+		t.Errorf("an unreadable token: %v, want a visitor node", res)
+	}
+}
