@@ -88,7 +88,8 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 				return
 			}
 			ss.heard()
-			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss})
+			id, pos, since := ss.Session.Position()
+			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss, At: conference.StreamPos{Session: id, Pos: pos, Since: since}})
 		},
 		State:  ss.onStreamState,
 		Logger: cfg.Logger.With("session", id),

@@ -577,6 +577,27 @@ func (s *Session) readLoop(stream *mxmpp.Session, ns string) error {
 	}
 }
 
+// Position tells the Handler where the stanza it is handling stands in the
+// server session's count of the stanzas it sent: the session's resumption
+// id, the stanza's position (1 for the first), and the count this stream
+// began from (the h it resumed with, 0 for a new session). The server sent
+// this stream every position above since, and sends each again to whoever
+// resumes the session with a lower h: a node that is passed a stanza it
+// got itself that way knows it is a copy. All zero without stream
+// management; meaningful only inside the Handler, where the count does not
+// move.
+func (s *Session) Position() (id string, pos, since uint32) {
+	if s.sm == nil {
+		return "", 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sm.counting || s.sm.state.ID == "" {
+		return "", 0, 0
+	}
+	return s.sm.state.ID, s.sm.state.InboundH + 1, s.sm.since
+}
+
 // counted counts a stanza received, once it has been handled.
 func (s *Session) counted(stanza bool) {
 	if s.sm == nil || !stanza {
@@ -603,6 +624,7 @@ func (s *Session) handleSM(el *xmpp.Element) error {
 			return nil
 		}
 		s.sm.counting = true
+		s.sm.since = 0
 		id := el.AttrValue("id")
 		if res := el.AttrValue("resume"); res != "true" && res != "1" {
 			id = "" // enabled, but not resumable

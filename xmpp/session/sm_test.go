@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -345,6 +346,8 @@ func TestNewSessionResumesADeadOnesSession(t *testing.T) {
 		t.Fatalf("request to A: %v, %v", res, err)
 	}
 	replicated := recA.awaitState(t, "h = 1", func(st session.SMState) bool { return st.InboundH == 1 })
+	// The request was the first stanza the server sent the new session.
+	wantPosition(t, res, replicated.ID, 1, 0)
 
 	// A dies: its connection is cut, and it may not come back.
 	dead.Store(true)
@@ -383,6 +386,8 @@ func TestNewSessionResumesADeadOnesSession(t *testing.T) {
 	if r.el.AttrValue("from") != addr || r.el.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
 		t.Fatalf("IQ sent during the gap answered with %s", r.el)
 	}
+	// B's stream began where A's acknowledgement left the count.
+	wantPosition(t, r.el, replicated.ID, 2, 1)
 	msg := awaitStanza(t, b.stanzas, "during-the-gap")
 	if msg.AttrValue("to") != addr {
 		t.Fatalf("message during the gap: %s", msg)
@@ -396,6 +401,7 @@ func TestNewSessionResumesADeadOnesSession(t *testing.T) {
 	if err != nil || res.AttrValue("from") != addr || res.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
 		t.Fatalf("request after the takeover: %v, %v", res, err)
 	}
+	wantPosition(t, res, replicated.ID, 4, 1)
 	select {
 	case err := <-recB.failed:
 		t.Fatalf("resumption failure reported: %v", err)
@@ -646,5 +652,17 @@ func TestDetachWaitsUntilTheServerHasReadEverything(t *testing.T) {
 		if err != nil || res.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
 			t.Fatalf("request %d to the resumed session: %v, %v", i, res, err)
 		}
+	}
+}
+
+// wantPosition checks where an echo request stood in the server session, as
+// the answering Session's Position told its Handler.
+func wantPosition(t *testing.T, answer *xmpp.Element, session string, pos, since uint32) {
+	t.Helper()
+	echo := answer.Child(nsTest, "echo")
+	want := []string{session, strconv.FormatUint(uint64(pos), 10), strconv.FormatUint(uint64(since), 10)}
+	got := []string{echo.AttrValue("session"), echo.AttrValue("position"), echo.AttrValue("since")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("request at session, position, since %q, want %q", got, want)
 	}
 }
