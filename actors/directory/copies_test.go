@@ -18,13 +18,9 @@ import (
 // the session over from a lower h (and got the same requests from the
 // server), and answer them twice.
 func TestAForwardTheServerSentHereTooIsDropped(t *testing.T) {
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	sys := quietSystem()
 	got := make(chan *conference.Stanza, 64)
-	conf := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if st, ok := ctx.Message().(*conference.Stanza); ok {
-			got <- st
-		}
-	}))
+	conf := probe(sys, got, nil)
 	defer sys.Root.Stop(conf)
 	const room, session = "r@conference.example", "S"
 	d := &directory{

@@ -18,14 +18,9 @@ import (
 // conferences' final states went there, and a session sent elsewhere was
 // never resumed (the outbound partition test lost a conference so).
 func TestAReleasedSessionGoesWhereItsRoomsWent(t *testing.T) {
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	sys := quietSystem()
 	got := make(chan *focalpb.ShardSession, 4)
-	roomsWent := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if st, ok := ctx.Message().(*focalpb.ShardSession); ok {
-			got <- st
-			ctx.Respond(&focalpb.StateAck{})
-		}
-	}))
+	roomsWent := probe(sys, got, &focalpb.StateAck{})
 	defer sys.Root.Stop(roomsWent)
 
 	var all []cluster.Member
