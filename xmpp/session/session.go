@@ -1047,7 +1047,7 @@ func (s *Session) writeBatch(stream *mxmpp.Session, ack *xmpp.Element, batch []o
 
 // requestAck writes an <r/> when stanzas await acknowledgement, no
 // request is out and the pacing (StreamManagement.AckRequestDelay,
-// AckRequestEvery) allows one, and reports whether it wrote one; if the
+// AckRequestEvery; none while the session drains for Detach) allows one, and reports whether it wrote one; if the
 // pacing held one back, askIn is when to try again.
 func (s *Session) requestAck(stream, broken *mxmpp.Session) (wrote bool, askIn time.Duration) {
 	if s.sm == nil || stream == nil || stream == broken {
@@ -1055,7 +1055,10 @@ func (s *Session) requestAck(stream, broken *mxmpp.Session) (wrote bool, askIn t
 	}
 	s.mu.Lock()
 	ask := s.stream == stream && s.sm.tracking && !s.sm.rPending && len(s.sm.unacked) > 0
-	if ask && s.sm.cfg.AckRequestDelay > 0 && (s.sm.cfg.AckRequestEvery <= 0 || len(s.sm.unacked) < s.sm.cfg.AckRequestEvery) {
+	// No pacing while Detach drains: it waits for the server's ack of
+	// everything written.
+	paced := s.sm.cfg.AckRequestDelay > 0 && !s.cutting.Load()
+	if ask && paced && (s.sm.cfg.AckRequestEvery <= 0 || len(s.sm.unacked) < s.sm.cfg.AckRequestEvery) {
 		if wait := time.Until(s.sm.unackedSince.Add(s.sm.cfg.AckRequestDelay)); wait > 0 {
 			ask, askIn = false, wait
 		}

@@ -362,6 +362,21 @@ func TestAckRequestsArePaced(t *testing.T) {
 		unacked, outH, ackedH := client.s.SMCounters()
 		return unacked == 0 && outH == 5 && ackedH == 5
 	})
+	// Detach waits for the server's ack of everything written: it asks at
+	// once, pacing or not (else it would cut after its own deadline, with
+	// these two unacknowledged).
+	for _, id := range []string{"sixth", "seventh"} {
+		if err := client.s.Send(headline(srv.FocusComponent(), id)); err != nil {
+			t.Fatal(err)
+		}
+		awaitStanza(t, comp.stanzas, id)
+	}
+	if _, err := client.s.Detach(boundedCtx(t)); err != nil {
+		t.Fatalf("Detach: %v", err)
+	}
+	if unacked, outH, _ := client.s.SMCounters(); unacked != 0 || outH != 7 {
+		t.Errorf("detached with %d of %d stanzas unacknowledged", unacked, outH)
+	}
 
 	sm = newSMRecorder().config(session.SMState{})
 	sm.AckRequestDelay = 100 * time.Millisecond
