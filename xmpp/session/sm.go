@@ -102,9 +102,11 @@ type StreamManagement struct {
 	// Zero asks after every write, as soon as no request is out: during
 	// a burst that is an <r/> and the server's <a/> (and often its own
 	// <r/> and our <a/>) per round trip, all through the server's CPU.
-	// The acks only let the Session forget the stanzas it would send again
-	// after resuming on a new connection; pacing them keeps more in memory,
-	// never delays a stanza, and changes nothing the server counts.
+	// The acks let the Session forget the stanzas it would send again
+	// after resuming on a new connection, and tell Detach that the server
+	// has read everything (it asks at once, paced or not); pacing them
+	// keeps more in memory, never delays a stanza, and changes nothing the
+	// server counts.
 	AckRequestDelay time.Duration
 	AckRequestEvery int
 }
