@@ -16,8 +16,8 @@ import (
 // forward as well answered requests twice (the both-ways partition test).
 // So a node remembers, per server session, the stretches of positions its
 // streams of it were sent (from the h each resumed with to the last stanza
-// read; the one it holds now, without end) and drops a forward of a
-// position inside one.
+// read), and which stream holds it now (everything above the h it resumed
+// from), and drops a forward of any of those positions.
 
 // stretch is the positions one stream of a server session was sent: those
 // above since, up to to.
@@ -64,24 +64,27 @@ func (r *received) note(at conference.StreamPos) {
 }
 
 // got says whether the server sent position pos of a session to one of
-// this node's streams, or will (held: the latest stream is still this
-// node's, and the server sends it everything above where it began).
-func (r *received) got(session string, pos uint32, held bool) bool {
-	list := r.stretches[session]
-	for i, st := range list {
-		if st.since < pos && (pos <= st.to || held && i == len(list)-1) {
+// this node's streams, or will: held says a stream here holds the session
+// now, resumed from since, and the server sends it everything above that.
+func (r *received) got(session string, pos uint32, since uint32, held bool) bool {
+	if held && pos > since {
+		return true
+	}
+	for _, st := range r.stretches[session] {
+		if st.since < pos && pos <= st.to {
 			return true
 		}
 	}
 	return false
 }
 
-// holds says whether one of this node's streams holds the server session.
-func (d *directory) holds(session string) bool {
+// holder is the stream of this node that holds a server session, if one
+// does, and the h it resumed the session from.
+func (d *directory) holder(session string) (since uint32, held bool) {
 	for _, l := range d.links {
 		if l.session == session && !l.releasing {
-			return true
+			return l.since, true
 		}
 	}
-	return false
+	return 0, false
 }

@@ -64,24 +64,29 @@ func TestAForwardTheServerSentHereTooIsDropped(t *testing.T) {
 	}
 	for _, c := range []struct {
 		pos     uint32
-		held    bool // this node's stream holds the session now
+		held    bool   // a stream here holds the session now
+		since   uint32 // the h that stream resumed from
 		through bool
 	}{
 		{pos: 21, through: false}, // sent here
 		{pos: 28, through: false},
-		{pos: 20, through: true},              // below where the stream began: the server will not send it again
-		{pos: 29, through: true},              // after the stream went: another node's
-		{pos: 29, held: true, through: false}, // the stream holding the session gets it
-		{pos: 20, held: true, through: true},
+		{pos: 20, through: true},                         // below where the stream began: the server will not send it again
+		{pos: 29, through: true},                         // after the stream went: another node's
+		{pos: 29, held: true, since: 20, through: false}, // the stream holding the session gets it
+		{pos: 20, held: true, since: 20, through: true},
+		// A stream opened to resume from h=40, before it read anything:
+		// the server sends it 41 on, not 35, which only the copy carries.
+		{pos: 35, held: true, since: 40, through: true},
+		{pos: 41, held: true, since: 40, through: false},
 	} {
 		d.links = map[string]*link{}
 		if c.held {
-			d.links["shard-1.1"] = &link{id: "shard-1.1", session: session}
+			d.links["shard-1.1"] = &link{id: "shard-1.1", session: session, since: c.since}
 		}
 		forward(c.pos)
 		if c.through {
 			if st := receive("a forward"); st.El.Name.Local != "iq" {
-				t.Fatalf("position %d (held %v): got %s, want the forward", c.pos, c.held, st.El)
+				t.Fatalf("position %d (held from %d: %v): got %s, want the forward", c.pos, c.since, c.held, st.El)
 			}
 		}
 		marker()

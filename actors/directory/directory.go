@@ -346,7 +346,8 @@ func (d *directory) onForwarded(ctx actor.Context, msg *focalpb.ForwardedStanza)
 		d.log.Warn("unreadable forwarded stanza", "room", msg.Room, "err", err)
 		return
 	}
-	if msg.Session != "" && d.received.got(msg.Session, msg.Position, d.holds(msg.Session)) {
+	since, held := d.holder(msg.Session)
+	if msg.Session != "" && d.received.got(msg.Session, msg.Position, since, held) {
 		d.log.Info("forwarded stanza is a copy of one the server sent here; dropped",
 			"room", msg.Room, "session", msg.Session, "position", msg.Position, "kind", el.Name.Local)
 		return

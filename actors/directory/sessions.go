@@ -86,6 +86,7 @@ type link struct {
 	up      bool
 	addr    string
 	session string // resumption id, once known
+	since   uint32 // the h it was opened to resume from (0 for a new session)
 	resumed bool   // opened to resume a session another node held
 	// rooms it carries that this node drives (→ the conference's actor
 	// id); handed: rooms handed over (the session is still their focus
@@ -115,7 +116,7 @@ func (d *directory) open(shard int, resume session.SMState) *link {
 	d.linkSeq++
 	id := fmt.Sprintf("shard-%d.%d", shard, d.linkSeq)
 	l := &link{id: id, shard: shard, rooms: map[string]string{}, handed: map[string]*actor.PID{},
-		resumed: resume.ID != "", session: resume.ID}
+		resumed: resume.ID != "", session: resume.ID, since: resume.InboundH}
 	l.s = d.cfg.Sessions(id, shard, resume)
 	l.s.SetMayResume(true)
 	d.links[id] = l
