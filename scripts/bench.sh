@@ -12,8 +12,8 @@
 # scenarios whose names match (for instance 'failover|memory').
 #
 # PROSODY_LOG (default info) is Prosody's file log level for the scenarios:
-# info, or debug as the tests run it (a line per stanza, which costs Prosody
-# CPU a deployment does not spend); the 'prosody log' scenarios run both.
+# info, as a deployment runs it, or debug, as the tests do (a line per
+# stanza); the 'prosody log' scenarios run both.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

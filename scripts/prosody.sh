@@ -19,7 +19,7 @@
 #   PROSODY_HIBERNATION [60]          PROSODY_SMACKS_QUEUE [2000]
 #   PROSODY_START_TIMEOUT [10]        seconds to wait for the listeners
 #   PROSODY_LOG_LEVEL [debug]         lowest level written to BASE/prosody.log: debug
-#                                     (every stanza's top tag; tests) or info (less CPU)
+#                                     (every stanza's top tag; tests) or info (a deployment's)
 #   PROSODY_JITSI_PLUGINS []          directory of Jitsi Meet's Prosody modules: if set,
 #                                     load them as a default Jitsi Meet install does
 #   PROSODY_VISITORS []               with PROSODY_JITSI_PLUGINS: "main" or "vnode", one

@@ -33,8 +33,8 @@ var (
 	reportDir = flag.String("load.report", "", "directory for the load report (default: a new one under the system's temporary directory)")
 	loadScale = flag.Float64("load.scale", 1, "multiplies every scenario's size")
 	loadOnly  = flag.String("load.only", "", "run only the scenarios whose name matches this regular expression")
-	// Prosody's debug log writes a line or more per stanza: a test rig's
-	// cost, not a deployment's (BENCHMARKS.md, "Prosody's CPU").
+	// Prosody's debug log writes a line or more per stanza, which a
+	// deployment does not (BENCHMARKS.md, "Prosody's CPU").
 	prosodyLog = flag.String("load.prosody_log", "info", "Prosody's file log level for the scenarios: info or debug (the prosody-log scenarios run both)")
 )
 

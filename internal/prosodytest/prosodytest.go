@@ -23,7 +23,8 @@ const (
 	DefaultHibernationSeconds = 60
 	DefaultSmacksQueue        = 2000
 	// DefaultLogLevel keeps every stanza's top tag in prosody.log, for
-	// post-mortems of failed tests; LogInfo drops that per-stanza cost.
+	// post-mortems of failed tests; LogInfo drops those lines, as a
+	// deployment runs.
 	DefaultLogLevel = LogDebug
 )
 
