@@ -41,7 +41,10 @@ type Config struct {
 	// conferences' snapshots, all asked at once (default 1 s): one busy
 	// conference must not stall the view of the others.
 	DebugTimeout time.Duration
-	Logger       *slog.Logger
+	// DebugMemory adds POST /debug/gc (a full collection, memory given
+	// back, the figures after it) and /debug/pprof/; off by default.
+	DebugMemory bool
+	Logger      *slog.Logger
 }
 
 // Handler returns the API's routes.
@@ -53,6 +56,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /debug/conferences", cfg.debugConferences)
 	mux.HandleFunc("GET /debug/bridges", cfg.debugBridges)
 	mux.HandleFunc("GET /cluster", cfg.cluster)
+	cfg.debugRoutes(mux)
 	return mux
 }
 

@@ -38,6 +38,14 @@ const (
 	leaveTimeout = time.Second
 )
 
+// endpointWriterQueue is the initial size of the queue of messages to each
+// peer node (protoactor's EndpointWriterQueueSize): the queue doubles
+// whenever it is full, so this bounds nothing. protoactor's default, a
+// million slots, is 16 MiB allocated per peer at the first message to it,
+// resident as the ring turns: a quarter to a half of a 3-node cluster
+// member's heap with 4,000 conferences (BENCHMARKS.md, "Memory").
+const endpointWriterQueue = 1024
+
 // startRemote starts the protoactor remote on Config.Remote. protoactor
 // panics when it cannot listen; that becomes an error here.
 func (n *Node) startRemote() (err error) {
@@ -52,7 +60,7 @@ func (n *Node) startRemote() (err error) {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // protoactor joins host and port with a bare colon
 	}
-	r := remote.NewRemote(n.system, remote.Configure(host, port))
+	r := remote.NewRemote(n.system, remote.Configure(host, port, remote.WithEndpointWriterQueueSize(endpointWriterQueue)))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("start remote on %s: %v", n.cfg.Remote, p)

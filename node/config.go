@@ -96,6 +96,20 @@ type Config struct {
 	// package visitors for the knobs and their defaults).
 	Visitors visitors.Config
 
+	// SMAckRequestDelay and SMAckRequestEvery pace the focus's own
+	// stream management ack requests on its client sessions
+	// (--sm_ack_request_delay, --sm_ack_request_every; see
+	// session.StreamManagement.AckRequestDelay): an <r/> once a stanza has
+	// waited 1 s unacknowledged or 100 are, instead of one per write burst,
+	// which cost Prosody an <r/> and an <a/> about every second stanza
+	// (BENCHMARKS.md, "Prosody's CPU"). 0 s asks after every write.
+	SMAckRequestDelay time.Duration
+	SMAckRequestEvery int
+
+	// DebugMemory adds POST /debug/gc and /debug/pprof/ to the HTTP API
+	// (--debug_memory; off): the load benchmark's memory readings.
+	DebugMemory bool
+
 	Version string
 	Logger  *slog.Logger
 }
@@ -122,6 +136,8 @@ func Defaults() Config {
 		Version:                  "dev",
 		Selection:                selection.DefaultConfig(),
 		BridgeHealth:             bridge.DefaultHealth,
+		SMAckRequestDelay:        time.Second,
+		SMAckRequestEvery:        100,
 	}
 }
 
@@ -164,6 +180,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SingleParticipantTimeout < 0 {
 		return errors.New("single_participant_timeout must not be negative")
+	}
+	if c.SMAckRequestDelay < 0 || c.SMAckRequestEvery < 0 {
+		return errors.New("sm_ack_request_delay and sm_ack_request_every must not be negative")
 	}
 	if _, err := c.Auth(); err != nil {
 		return err

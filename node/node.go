@@ -204,6 +204,7 @@ func (n *Node) spawn() error {
 		Version:        cfg.Version,
 		Health:         n.Health,
 		ComponentHeld:  n.ComponentHeld,
+		DebugMemory:    cfg.DebugMemory,
 		Logger:         cfg.Logger,
 	}
 	if cfg.Clustered() {

@@ -94,9 +94,11 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		State:  ss.onStreamState,
 		Logger: cfg.Logger.With("session", id),
 		StreamManagement: &session.StreamManagement{
-			Resume:    resume,
-			OnState:   ss.handOff,
-			MayResume: ss.mayResumeNow,
+			Resume:          resume,
+			OnState:         ss.handOff,
+			MayResume:       ss.mayResumeNow,
+			AckRequestDelay: cfg.SMAckRequestDelay,
+			AckRequestEvery: cfg.SMAckRequestEvery,
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())

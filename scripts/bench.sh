@@ -10,6 +10,10 @@
 # REPORT_DIR defaults to bench-report/ under the repository; SCALE (default
 # 1) multiplies every scenario's size; SCENARIO_REGEXP keeps only the
 # scenarios whose names match (for instance 'failover|memory').
+#
+# PROSODY_LOG (default info) is Prosody's file log level for the scenarios:
+# info, as a deployment runs it, or debug, as the tests do (a line per
+# stanza); the 'prosody log' scenarios run both.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,8 +21,9 @@ cd "$ROOT"
 DIR=$(realpath -m "${1:-$ROOT/bench-report}")
 SCALE=${2:-1}
 ONLY=${3:-}
+PROSODY_LOG=${PROSODY_LOG:-info}
 scripts/prosody.sh install
 mkdir -p "$DIR"
 go test -run='^$' -bench='^BenchmarkLoad$' -benchtime=1x -timeout=90m ./bench/loadgen/ \
-	-args -load.report="$DIR" -load.scale="$SCALE" -load.only="$ONLY" 2>&1 | tee "$DIR/bench.log"
+	-args -load.report="$DIR" -load.scale="$SCALE" -load.only="$ONLY" -load.prosody_log="$PROSODY_LOG" 2>&1 | tee "$DIR/bench.log"
 echo "report: $DIR/report.html"

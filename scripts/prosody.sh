@@ -18,6 +18,8 @@
 #   FOCUS_SECRET [focussecret]        FOCUS_PASSWORD [focuspass]   JVB_PASSWORD [jvbpass]
 #   PROSODY_HIBERNATION [60]          PROSODY_SMACKS_QUEUE [2000]
 #   PROSODY_START_TIMEOUT [10]        seconds to wait for the listeners
+#   PROSODY_LOG_LEVEL [debug]         lowest level written to BASE/prosody.log: debug
+#                                     (every stanza's top tag; tests) or info (a deployment's)
 #   PROSODY_JITSI_PLUGINS []          directory of Jitsi Meet's Prosody modules: if set,
 #                                     load them as a default Jitsi Meet install does
 #   PROSODY_VISITORS []               with PROSODY_JITSI_PLUGINS: "main" or "vnode", one
@@ -43,6 +45,7 @@ JVB_PASSWORD=${JVB_PASSWORD:-jvbpass}
 PROSODY_HIBERNATION=${PROSODY_HIBERNATION:-60}
 PROSODY_SMACKS_QUEUE=${PROSODY_SMACKS_QUEUE:-2000}
 PROSODY_START_TIMEOUT=${PROSODY_START_TIMEOUT:-10}
+PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-debug}
 PROSODY_JITSI_PLUGINS=${PROSODY_JITSI_PLUGINS:-}
 PROSODY_VISITORS=${PROSODY_VISITORS:-}
 PROSODY_S2S_PORT=${PROSODY_S2S_PORT:-5269}
@@ -145,6 +148,7 @@ render_config() {
 	text=${text//@FOCUS_SECRET@/"$FOCUS_SECRET"}
 	text=${text//@HIBERNATION@/"$PROSODY_HIBERNATION"}
 	text=${text//@SMACKS_QUEUE@/"$PROSODY_SMACKS_QUEUE"}
+	text=${text//@LOG_LEVEL@/"$PROSODY_LOG_LEVEL"}
 	text=${text//@JITSI_PLUGINS@/"$PROSODY_JITSI_PLUGINS"}
 	text=${text//@VISITORS@/"$PROSODY_VISITORS"}
 	text=${text//@S2S_PORT@/"$PROSODY_S2S_PORT"}
@@ -253,6 +257,10 @@ cmd_start() {
 		PROSODY_HIBERNATION PROSODY_SMACKS_QUEUE PROSODY_START_TIMEOUT PROSODY_S2S_PORT; do
 		check_number "$port" "${!port}"
 	done
+	case $PROSODY_LOG_LEVEL in
+	debug | info) ;;
+	*) die "PROSODY_LOG_LEVEL must be debug or info, got '$PROSODY_LOG_LEVEL'" ;;
+	esac
 	case $PROSODY_VISITORS in
 	'') ;;
 	main | vnode)

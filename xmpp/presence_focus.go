@@ -1,6 +1,9 @@
 package xmpp
 
-import "strings"
+import (
+	"crypto/sha256"
+	"strings"
+)
 
 // What the focus publishes about a conference in its own MUC presence, as
 // Jicofo does: its version, the conference's properties, and whether a
@@ -74,13 +77,16 @@ func (p FocusPresence) Elements() []*Element {
 }
 
 // Key is a string that two FocusPresences share exactly when their
-// elements are the same: what tells whether an update is due.
+// elements are the same: what tells whether an update is due. It is the
+// SHA-256 of the elements' XML, not the XML itself: every conference keeps
+// the key of what it last sent, and the XML was about a kilobyte of each
+// conference's memory (BENCHMARKS.md, "Memory").
 func (p FocusPresence) Key() string {
-	var b strings.Builder
+	h := sha256.New()
 	for _, el := range p.Elements() {
-		b.WriteString(el.String())
+		_ = el.Encode(h) // a hash's Write never fails
 	}
-	return b.String()
+	return string(h.Sum(nil))
 }
 
 // FocusPresenceUpdate is a presence of nick, already in room, carrying p:

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,14 +90,16 @@ type conference struct {
 	buffered   []*xmpp.Element // stanzas passed on to a standby by a previous owner
 	restored   bool            // taken over: the occupant list must confirm the members
 	replica    *actor.PID      // directory of the node standing by
-	// replicated encodes the state last sent to the replica (without the
-	// envelope: version, owner, time), spare is a buffer for the next
-	// encoding, and version counts what was sent.
-	replicated []byte
-	spare      []byte
-	version    uint64
-	handedOver bool       // stopped driving without leaving: the session moves on
-	handedTo   *actor.PID // the directory it sent its final state to
+	// replicated is the SHA-256 of the encoding of the state last sent to
+	// the replica (without the envelope: version, owner, time), valid when
+	// hasReplicated; version counts what was sent. A digest, not the
+	// encoding: two encodings of every driven conference were a quarter of
+	// a driving node's heap (BENCHMARKS.md, "Memory").
+	replicated    [sha256.Size]byte
+	hasReplicated bool
+	version       uint64
+	handedOver    bool       // stopped driving without leaving: the session moves on
+	handedTo      *actor.PID // the directory it sent its final state to
 	// outbox: what waits for the replica to acknowledge the state it
 	// follows from (outbox.go), in order; acked is the highest version the
 	// replica acknowledged.
@@ -221,7 +224,7 @@ func (c *conference) handle(ctx actor.Context) {
 		c.promote(ctx, msg)
 	case *ReplicaIs:
 		// The new replica has nothing yet: it gets the whole state.
-		c.replica, c.replicated, c.sentAt = msg.PID, nil, nil
+		c.replica, c.hasReplicated, c.sentAt = msg.PID, false, nil
 	case *HandOver:
 		c.handOver(ctx, msg.To, msg.Node, "handed over to "+msg.Node)
 	case *PassOn:

@@ -148,7 +148,7 @@ func (c *conference) onStateAck(ctx actor.Context, ack *focalpb.StateAck) {
 	}
 	if known && c.cfg.StaleAck > 0 && time.Since(sent) > c.cfg.StaleAck {
 		c.log.Warn("the replica's acknowledgement came late; asking again before sending anything", "version", ack.Version, "after", time.Since(sent))
-		c.replicated = nil
+		c.hasReplicated = false
 		return
 	}
 	if ack.Version > c.acked {

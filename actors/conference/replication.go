@@ -1,7 +1,8 @@
 package conference
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,23 +21,27 @@ import (
 //
 // Whether the state changed is told by its deterministic encoding, which
 // costs a fraction of copying and comparing the messages
-// (BenchmarkReplicationCheck); the encoding is also what is sent.
+// (BenchmarkReplicationCheck), compared by its SHA-256; the encoding is
+// also what is sent.
 func (c *conference) replicateChanges(ctx actor.Context) {
 	if c.standby || c.replica == nil || c.ending || !c.everJoin {
 		return
 	}
-	enc, err := deterministic.MarshalAppend(c.spare[:0], c.stateView())
+	buf := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(buf)
+	enc, err := deterministic.MarshalAppend((*buf)[:0], c.stateView())
+	*buf = enc[:0]
 	if err != nil {
 		c.log.Error("encode the replicated state", "err", err)
 		return
 	}
-	if c.replicated != nil && bytes.Equal(enc, c.replicated) {
-		c.spare = enc
+	sum := sha256.Sum256(enc)
+	if c.hasReplicated && sum == c.replicated {
 		return
 	}
-	c.spare, c.replicated = c.replicated, enc
+	c.replicated, c.hasReplicated = sum, true
 	st := &focalpb.ConferenceState{}
-	if err := proto.Unmarshal(enc, st); err != nil {
+	if err := proto.Unmarshal(enc, st); err != nil { // copies: enc goes back to the pool
 		c.log.Error("decode the replicated state", "err", err)
 		return
 	}
@@ -47,6 +52,10 @@ func (c *conference) replicateChanges(ctx actor.Context) {
 	}
 	c.sentAt[c.version] = time.Now()
 }
+
+// encodeBuffers lends replicateChanges a buffer to encode into: one per
+// conference running at the time, not one per conference.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // deterministic encodes equal states to equal bytes.
 var deterministic = proto.MarshalOptions{Deterministic: true}

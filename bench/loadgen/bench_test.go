@@ -3,8 +3,10 @@ package loadgen_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,9 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"focal/api"
 	"focal/bench/loadgen"
 	"focal/cluster"
 	"focal/internal/clustertest"
+	"focal/internal/prosodytest"
 )
 
 // Flags of the load benchmark (scripts/bench.sh passes them).
@@ -29,6 +33,9 @@ var (
 	reportDir = flag.String("load.report", "", "directory for the load report (default: a new one under the system's temporary directory)")
 	loadScale = flag.Float64("load.scale", 1, "multiplies every scenario's size")
 	loadOnly  = flag.String("load.only", "", "run only the scenarios whose name matches this regular expression")
+	// Prosody's debug log writes a line or more per stanza, which a
+	// deployment does not (BENCHMARKS.md, "Prosody's CPU").
+	prosodyLog = flag.String("load.prosody_log", "info", "Prosody's file log level for the scenarios: info or debug (the prosody-log scenarios run both)")
 )
 
 // BenchmarkLoad is the load benchmark: Prosody, simulated bridges and focus
@@ -88,15 +95,36 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
 	}
+	// Prosody's CPU with its debug log (the tests' default) and without,
+	// and with the focus asking for an ack after every write (as before
+	// --sm_ack_request_delay): one cluster each, the same saturating
+	// burst; the debug runs' logs also count the stanzas per join.
+	for _, nodes := range []int{1, 3} {
+		for _, v := range []struct {
+			level, label string
+			args         []string
+		}{
+			{prosodytest.LogDebug, "prosody log debug, acks paced", nil},
+			{prosodytest.LogDebug, "prosody log debug, acks unpaced", []string{"--sm_ack_request_delay", "0s"}},
+			{prosodytest.LogInfo, "prosody log info, acks paced", nil},
+			{prosodytest.LogInfo, "prosody log info, acks unpaced", []string{"--sm_ack_request_delay", "0s"}},
+		} {
+			l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: v.args, Prosody: prosodytest.Options{LogLevel: v.level}}, only, []scenario{
+				{fmt.Sprintf("%s, %d node(s), all at once", v.label, nodes), func(c *clustertest.Cluster, name string) {
+					l.prosodyCost(c, name, v.level, v.args, loadgen.Scenario{Conferences: scale(250), Participants: 2, SourceAdd: true})
+				}},
+			})
+		}
+	}
 	l.withCluster(clustertest.Options{Nodes: 3, Bridges: 2}, only, []scenario{
 		// 1,000 conferences (2,000 clients) set up at 25/s overran one
 		// Prosody on the shared 2-core machine (BENCHMARKS.md): 300 at 10/s.
 		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(300), 10) }},
 	})
 	for _, nodes := range []int{1, 3} {
-		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m"}}, only, []scenario{
+		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m", "--debug_memory"}}, only, []scenario{
 			{fmt.Sprintf("memory, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
-				l.memory(c, name, []int{scale(1000), scale(2000), scale(3000)}, scale(200))
+				l.memory(c, name, []int{scale(500), scale(1000), scale(2000), scale(4000)}, []int{scale(50), scale(100), scale(200), scale(300)}, 5)
 			}},
 		})
 	}
@@ -135,7 +163,10 @@ func (l *load) withCluster(opts clustertest.Options, only *regexp.Regexp, scs []
 	if len(scs) == 0 {
 		return
 	}
-	l.b.Run(fmt.Sprintf("%d nodes", opts.Nodes), func(b *testing.B) {
+	if opts.Prosody.LogLevel == "" {
+		opts.Prosody.LogLevel = *prosodyLog
+	}
+	l.b.Run(fmt.Sprintf("%d nodes, prosody log %s", opts.Nodes, opts.Prosody.LogLevel), func(b *testing.B) {
 		c := clustertest.Start(b, opts)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -205,6 +236,36 @@ func (l *load) storm(c *clustertest.Cluster, name string, s loadgen.Scenario) {
 		l.b.Fatal(err)
 	}
 	l.add(loadgen.Section{Name: name, Text: describe(s) + loadgen.Summary(res), Result: &res})
+}
+
+// prosodyCost runs s as storm does and, with Prosody's debug log, counts
+// the stanzas that went through Prosody during the run, per join.
+func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, args []string, s loadgen.Scenario) {
+	logPath := filepath.Join(c.Prosody.Base, "prosody.log")
+	var from int64
+	if fi, err := os.Stat(logPath); err == nil {
+		from = fi.Size()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := loadgen.Run(ctx, aimed(c, name, s))
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	text := fmt.Sprintf("Prosody's file log at %s; extra flags of the focus nodes %q\n", level, args) + describe(s) + loadgen.Summary(res)
+	if level == prosodytest.LogDebug {
+		f, err := os.Open(logPath)
+		if err != nil {
+			l.b.Fatal(err)
+		}
+		defer f.Close()
+		counts, err := loadgen.CountStanzas(f, c.Prosody.Domain, from)
+		if err != nil {
+			l.b.Fatal(err)
+		}
+		text += counts.PerJoin(res.InSession, 0.1)
+	}
+	l.add(loadgen.Section{Name: name, Text: text, Result: &res})
 }
 
 // spread drives s from count generator processes (cmd/loadgen, built for
@@ -347,13 +408,16 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 	})
 }
 
-// memory measures the focus nodes' resident memory at several numbers of
-// conferences (created over HTTP, nobody in them) and then with
-// participants in conferences. On three nodes every room is chosen so
-// that node1 drives it and node2 stands by for it: node1's growth is
-// driving, node2's is standby, node3's is neither.
-func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withParticipants int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+// memory measures the focus nodes' memory, each reading taken right after
+// a full collection on the node (POST /debug/gc, --debug_memory), at
+// several numbers of empty conferences (created over HTTP) and then of
+// conferences of five participants, and fits a line through each series.
+// On three nodes every room is chosen so that node1 drives it and node2
+// stands by for it: node1's growth is driving, node2's is standby,
+// node3's is neither. The nodes' heap profiles at the end are written to
+// the report directory (heap-<scenario>-<node>.pb.gz).
+func (l *load) memory(c *clustertest.Cluster, name string, sizes, withParticipants []int, perConference int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	nodes := c.Running()
 	var members []cluster.Member
@@ -378,10 +442,14 @@ func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withPart
 		}
 		return out
 	}
-	rss := func() []int64 {
-		var out []int64
-		for _, n := range nodes {
-			out = append(out, rssBytes(n.PID()))
+	read := func() []api.Memory {
+		out := make([]api.Memory, len(nodes))
+		for i, n := range nodes {
+			m, err := collectedMemory(ctx, n)
+			if err != nil {
+				l.b.Fatal(err)
+			}
+			out[i] = m
 		}
 		return out
 	}
@@ -389,77 +457,173 @@ func (l *load) memory(c *clustertest.Cluster, name string, sizes []int, withPart
 	if len(nodes) > 1 {
 		t.WriteString("rooms placed so that node1 drives them and node2 stands by; node3 holds none\n")
 	}
-	base := rss()
-	fmt.Fprintf(&t, "%-34s %s\n", "conferences (empty) / participants", nodeHeader(nodes))
-	fmt.Fprintf(&t, "%-34s %s\n", "0 / 0", mib(base))
-	type point struct {
-		conferences int
-		rss         []int64
+	t.WriteString("every reading after a full collection on the node (runtime.GC, debug.FreeOSMemory): RSS / Go heap (live objects) / goroutine stacks, goroutines\n")
+	row := func(what string, ms []api.Memory) {
+		fmt.Fprintf(&t, "%-36s", what)
+		for _, m := range ms {
+			fmt.Fprintf(&t, " %6.1f / %6.1f / %5.1f MiB %6d", float64(m.RSS)/(1<<20), float64(m.HeapAlloc)/(1<<20), float64(m.StackSys)/(1<<20), m.Goroutine)
+		}
+		t.WriteString("\n")
 	}
-	var points []point
+	fmt.Fprintf(&t, "%-36s", "conferences / participants")
+	for _, n := range nodes {
+		fmt.Fprintf(&t, " %34s", n.Name())
+	}
+	t.WriteString("\n")
+	idle := read()
+	row("0 / 0", idle)
+
+	// series[i] collects node i's readings against x.
+	type series struct{ x, rss, heap [][]float64 }
+	add := func(sr *series, x float64, ms []api.Memory) {
+		for i, m := range ms {
+			sr.x[i] = append(sr.x[i], x)
+			sr.rss[i] = append(sr.rss[i], float64(m.RSS))
+			sr.heap[i] = append(sr.heap[i], float64(m.HeapAlloc))
+		}
+	}
+	newSeries := func() *series {
+		return &series{make([][]float64, len(nodes)), make([][]float64, len(nodes)), make([][]float64, len(nodes))}
+	}
+	empty := newSeries()
+	add(empty, 0, idle)
 	made := 0
 	for _, size := range sizes {
-		names := rooms(size - made)
-		if err := createOverHTTP(ctx, nodes, names, c.Prosody.MUCDomain()); err != nil {
+		if err := createOverHTTP(ctx, nodes, rooms(size-made), c.Prosody.MUCDomain()); err != nil {
 			l.b.Fatal(err)
 		}
 		made = size
 		if err := awaitDriven(ctx, nodes, made); err != nil {
 			l.b.Fatal(err)
 		}
-		r := rss()
-		points = append(points, point{made, r})
-		fmt.Fprintf(&t, "%-34s %s\n", fmt.Sprintf("%d / 0", made), mib(r))
+		ms := read()
+		add(empty, float64(made), ms)
+		row(fmt.Sprintf("%d / 0", made), ms)
 	}
-	// The slope between the first and last size, per 1,000 conferences.
-	first, last := points[0], points[len(points)-1]
-	slope := make([]float64, len(nodes))
-	for i := range nodes {
-		slope[i] = float64(last.rss[i]-first.rss[i]) / float64(last.conferences-first.conferences) * 1000
-	}
-	fmt.Fprintf(&t, "%-34s %s\n", "RSS per 1,000 empty conferences", mibf(slope))
 
-	// Participants: withParticipants more conferences of two, then two
-	// more participants in each; the second step's growth is theirs alone.
-	s := aimed(c, name, loadgen.Scenario{Rooms: rooms(withParticipants), Conferences: withParticipants, Participants: 2, Rate: 10})
-	s.Progress = nil
-	var perPart []float64
+	// Conferences of perConference participants, each step new ones, the
+	// earlier steps' participants kept in.
+	full := newSeries()
+	atEmpty := read()
+	add(full, 0, atEmpty)
 	var keep []func()
-	var inSession [2]int
-	before := rss()
-	for step, firstNick := range []int{0, 2} {
-		s.FirstNick = firstNick
+	defer func() {
+		for _, stop := range keep {
+			stop()
+		}
+	}()
+	confs, inSession := 0, 0
+	for step, size := range withParticipants {
+		s := aimed(c, name, loadgen.Scenario{Rooms: rooms(size - confs), Conferences: size - confs, Participants: perConference, Rate: 10})
+		s.Progress = nil
 		s.Prefix = fmt.Sprintf("%s-p%d", prefix, step)
 		res, stop, err := runKeeping(ctx, s)
 		keep = append(keep, stop)
 		if err != nil {
 			l.b.Fatal(err)
 		}
+		confs = size
+		inSession += res.InSession
 		if res.Errors > 0 {
 			// Counted, shown, and the slope taken over those in session.
 			fmt.Fprintf(&t, "step %d: %d errors, %d of %d in session: %v\n", step+1, res.Errors, res.InSession, res.Participants, res.ErrorSamples[:min(2, len(res.ErrorSamples))])
 		}
-		inSession[step] = res.InSession
-		r := rss()
-		what := fmt.Sprintf("%d+%d / %d", made, withParticipants, inSession[0]+inSession[1])
-		fmt.Fprintf(&t, "%-34s %s\n", what, mib(r))
-		if step == 1 {
-			for i := range nodes {
-				perPart = append(perPart, float64(r[i]-before[i])/float64(max(1, inSession[1]))*1000)
-			}
+		ms := read()
+		add(full, float64(inSession), ms)
+		row(fmt.Sprintf("%d + %d / %d", made, confs, inSession), ms)
+	}
+	for _, n := range nodes {
+		if err := saveHeapProfile(ctx, n, filepath.Join(l.dir, fmt.Sprintf("heap-%s-%s.pb.gz", prefix, n.Name()))); err != nil {
+			l.b.Error(err)
 		}
-		before = r
 	}
-	for _, stop := range keep {
-		stop()
+
+	slopes := func(sr *series, per float64) (rss, heap []float64) {
+		for i := range nodes {
+			rss = append(rss, slope(sr.x[i], sr.rss[i])*per)
+			heap = append(heap, slope(sr.x[i], sr.heap[i])*per)
+		}
+		return rss, heap
 	}
-	fmt.Fprintf(&t, "%-34s %s\n", "RSS per 1,000 participants", mibf(perPart))
-	fmt.Fprintf(&t, "extrapolated to 10,000 conferences and 50,000 participants (driving node): %.0f MiB + the idle RSS %.0f MiB\n",
-		(10*slope[0]+50*perPart[0])/(1<<20), float64(base[0])/(1<<20))
-	if len(nodes) > 1 {
-		fmt.Fprintf(&t, "the same for a standby node: %.0f MiB + %.0f MiB idle\n", (10*slope[1]+50*perPart[1])/(1<<20), float64(base[1])/(1<<20))
+	confRSS, confHeap := slopes(empty, 1000)
+	partRSS, partHeap := slopes(full, 1000)
+	fit := func(what string, rss, heap []float64) {
+		fmt.Fprintf(&t, "%-36s", what)
+		for i := range rss {
+			fmt.Fprintf(&t, " %7.1f / %6.1f MiB", rss[i]/(1<<20), heap[i]/(1<<20))
+		}
+		t.WriteString("\n")
+	}
+	fmt.Fprintf(&t, "least-squares slopes (measured: up to %d empty conferences, then %d participants in %d conferences of %d):\n", made, inSession, confs, perConference)
+	fit("per 1,000 empty conferences", confRSS, confHeap)
+	fit(fmt.Sprintf("per 1,000 participants (÷%d conf.)", perConference), partRSS, partHeap)
+	// 10,000 conferences of five = 50,000 participants, their conferences
+	// included in the participants' slope.
+	const target = 50.0 // thousands of participants
+	for i, n := range nodes {
+		fmt.Fprintf(&t, "extrapolated, %s: 10,000 conferences of 5 (50,000 participants) = idle %.0f MiB + 50 × %.1f MiB = %.0f MiB RSS (Go heap %.0f MiB)\n",
+			n.Name(), float64(idle[i].RSS)/(1<<20), partRSS[i]/(1<<20), (float64(idle[i].RSS)+target*partRSS[i])/(1<<20), (float64(idle[i].HeapAlloc)+target*partHeap[i])/(1<<20))
 	}
 	l.add(loadgen.Section{Name: name, Text: t.String()})
+}
+
+// slope is the least-squares slope of y over x.
+func slope(x, y []float64) float64 {
+	n := float64(len(x))
+	if n < 2 {
+		return 0
+	}
+	var sx, sy, sxx, sxy float64
+	for i := range x {
+		sx, sy, sxx, sxy = sx+x[i], sy+y[i], sxx+x[i]*x[i], sxy+x[i]*y[i]
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
+}
+
+// collectedMemory has node collect its garbage and answers its memory then.
+func collectedMemory(ctx context.Context, n *clustertest.Node) (api.Memory, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.HTTP()+"/debug/gc", nil)
+	if err != nil {
+		return api.Memory{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return api.Memory{}, fmt.Errorf("%s: collect: %w", n.Name(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return api.Memory{}, fmt.Errorf("%s: collect: %s (started without --debug_memory?)", n.Name(), resp.Status)
+	}
+	var m api.Memory
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return api.Memory{}, fmt.Errorf("%s: collect: %w", n.Name(), err)
+	}
+	return m, nil
+}
+
+// saveHeapProfile writes node's heap profile (go tool pprof reads it).
+func saveHeapProfile(ctx context.Context, n *clustertest.Node, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP()+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: heap profile: %w", n.Name(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: heap profile: %s", n.Name(), resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s: heap profile: %w", n.Name(), err)
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // runKeeping runs s and keeps its participants in until stop is called.
@@ -587,43 +751,4 @@ func describe(s loadgen.Scenario) string {
 		return fmt.Sprintf("%d clients, %s: connect (TLS, SASL ANONYMOUS, bind), ping the server and themselves, leave; CPU per 1,000 connections\n", s.Conferences*s.Participants, rate)
 	}
 	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold)
-}
-
-func nodeHeader(nodes []*clustertest.Node) string {
-	var b strings.Builder
-	for _, n := range nodes {
-		fmt.Fprintf(&b, "%12s", n.Name())
-	}
-	return b.String()
-}
-
-func mib(v []int64) string {
-	var b strings.Builder
-	for _, x := range v {
-		fmt.Fprintf(&b, "%8.1f MiB", float64(x)/(1<<20))
-	}
-	return b.String()
-}
-
-func mibf(v []float64) string {
-	var b strings.Builder
-	for _, x := range v {
-		fmt.Fprintf(&b, "%8.1f MiB", x/(1<<20))
-	}
-	return b.String()
-}
-
-func rssBytes(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
-			return kb << 10
-		}
-	}
-	return 0
 }

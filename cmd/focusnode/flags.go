@@ -62,6 +62,9 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
 	fs.StringVar(&c.Selection.LocalRegion, "local_region", c.Selection.LocalRegion, "region of this focus, for region-based selection")
 	fs.DurationVar(&c.BridgeHealth.Interval, "bridge_health_interval", c.BridgeHealth.Interval, "interval of bridge health checks")
+	fs.DurationVar(&c.SMAckRequestDelay, "sm_ack_request_delay", c.SMAckRequestDelay, "ask the XMPP server to acknowledge the focus's stanzas (stream management <r/>) once one has waited this long unacknowledged; 0: after every write")
+	fs.IntVar(&c.SMAckRequestEvery, "sm_ack_request_every", c.SMAckRequestEvery, "... or at once when this many await acknowledgement")
+	fs.BoolVar(&c.DebugMemory, "debug_memory", c.DebugMemory, "serve POST /debug/gc (full collection, memory returned to the system, figures after it) and /debug/pprof/ on the HTTP API")
 	logLevel := fs.String("log_level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -86,6 +86,13 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 	if !c.StripSimulcast || c.SingleParticipantTimeout != 20*time.Second {
 		t.Errorf("defaults: strip_simulcast %v, single_participant_timeout %v; Jicofo's are on and 20s", c.StripSimulcast, c.SingleParticipantTimeout)
 	}
+	if c.SMAckRequestDelay != time.Second || c.SMAckRequestEvery != 100 || c.DebugMemory {
+		t.Errorf("defaults: sm_ack_request_delay %v, sm_ack_request_every %d, debug_memory %v; want 1s, 100, false", c.SMAckRequestDelay, c.SMAckRequestEvery, c.DebugMemory)
+	}
+	unpaced, err := parseConfig([]string{"--config", path, "--sm_ack_request_delay", "0s", "--sm_ack_request_every", "5", "--debug_memory"}, &bytes.Buffer{})
+	if err != nil || unpaced.SMAckRequestDelay != 0 || unpaced.SMAckRequestEvery != 5 || !unpaced.DebugMemory {
+		t.Errorf("--sm_ack_request_delay 0s --sm_ack_request_every 5 --debug_memory: %v, %v %d %v", err, unpaced.SMAckRequestDelay, unpaced.SMAckRequestEvery, unpaced.DebugMemory)
+	}
 	off, err := parseConfig([]string{"--config", path, "--strip_simulcast=false"}, &bytes.Buffer{})
 	if err != nil || off.StripSimulcast {
 		t.Errorf("--strip_simulcast=false: %v, strip %v", err, off.StripSimulcast)

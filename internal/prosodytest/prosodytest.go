@@ -22,6 +22,16 @@ const (
 	DefaultDomain             = "meet.jitsi"
 	DefaultHibernationSeconds = 60
 	DefaultSmacksQueue        = 2000
+	// DefaultLogLevel keeps every stanza's top tag in prosody.log, for
+	// post-mortems of failed tests; LogInfo drops those lines, as a
+	// deployment runs.
+	DefaultLogLevel = LogDebug
+)
+
+// Levels of Options.LogLevel: the lowest level Prosody writes to prosody.log.
+const (
+	LogDebug = "debug"
+	LogInfo  = "info"
 )
 
 // Passwords and secret given to every server; tests read them from Server.
@@ -48,6 +58,7 @@ type Options struct {
 	Domain             string // client domain; auth, MUC and component domains derive from it
 	HibernationSeconds int    // smacks_hibernation_time
 	SmacksQueue        int    // smacks_max_queue_size
+	LogLevel           string // LogDebug or LogInfo: what prosody.log keeps
 	// JitsiPlugins, if set, is the directory of Jitsi Meet's own Prosody
 	// modules (see JitsiPluginsDir): the server then loads them as a
 	// default Jitsi Meet install does (main domain, conference MUC, lobby
@@ -75,6 +86,7 @@ type Server struct {
 	script      string
 	hibernation int
 	smacksQueue int
+	logLevel    string
 	jitsi       string
 	visitors    string
 	mainDomain  string
@@ -132,6 +144,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		script:        script,
 		hibernation:   opts.HibernationSeconds,
 		smacksQueue:   opts.SmacksQueue,
+		logLevel:      opts.LogLevel,
 		jitsi:         opts.JitsiPlugins,
 		visitors:      opts.visitors,
 		mainDomain:    opts.mainAddr,
@@ -148,6 +161,9 @@ func Start(tb testing.TB, opts Options) *Server {
 	}
 	if s.smacksQueue == 0 {
 		s.smacksQueue = DefaultSmacksQueue
+	}
+	if s.logLevel == "" {
+		s.logLevel = DefaultLogLevel
 	}
 	tb.Cleanup(func() { s.cleanup(tb) })
 
@@ -294,6 +310,7 @@ func (s *Server) run(args ...string) (string, error) {
 		"JVB_PASSWORD="+s.JVBPassword,
 		"PROSODY_HIBERNATION="+strconv.Itoa(s.hibernation),
 		"PROSODY_SMACKS_QUEUE="+strconv.Itoa(s.smacksQueue),
+		"PROSODY_LOG_LEVEL="+s.logLevel,
 		"PROSODY_JITSI_PLUGINS="+s.jitsi,
 		"PROSODY_VISITORS="+s.visitors,
 		"PROSODY_S2S_PORT="+portOf(s.S2SAddr),

@@ -279,6 +279,43 @@ func TestOptionsSetDomainAndStreamManagement(t *testing.T) {
 	}
 }
 
+// The log level decides whether prosody.log gets a line per stanza: at
+// debug (the default) a client's stream header and SASL exchange are
+// there, at info they are not, while the login itself is logged at both.
+func TestLogLevelDecidesWhetherStanzasAreLogged(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		level      string
+		wantStanza bool
+	}{
+		{"", true},
+		{LogDebug, true},
+		{LogInfo, false},
+	} {
+		t.Run("level="+tc.level, func(t *testing.T) {
+			t.Parallel()
+			s := Start(t, Options{LogLevel: tc.level})
+			c := dial(t, s.C2SAddr)
+			c.openClientStream(s.Domain)
+			c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")
+			c.readUntil("<success")
+			// The server logs the login before it answers: it is in the
+			// file now, and so is every line logged before it.
+			data, err := os.ReadFile(filepath.Join(s.Base, "prosody.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := string(data)
+			if !strings.Contains(log, "Authenticated as ") {
+				t.Fatalf("prosody.log lacks the login (info level):\n%s", log)
+			}
+			if got := strings.Contains(log, "Received[c2s_unauthed]: <auth"); got != tc.wantStanza {
+				t.Errorf("prosody.log has the <auth/> stanza: %t, want %t", got, tc.wantStanza)
+			}
+		})
+	}
+}
+
 func TestRestartBringsPortsBackOnSameAddresses(t *testing.T) {
 	t.Parallel()
 	s := Start(t, Options{})

@@ -931,6 +931,11 @@ func (s *Session) wakeWriterLocked() {
 // queue, never the actors that queued.
 func (s *Session) writeLoop(ctx context.Context) {
 	var broken *mxmpp.Session // a stream a write failed on; serve will drop it
+	// askTimer wakes the loop when a paced ack request is due (Go 1.23
+	// timers: a stopped or reset timer delivers nothing stale).
+	askTimer := time.NewTimer(time.Hour)
+	askTimer.Stop()
+	defer askTimer.Stop()
 	for {
 		s.mu.Lock()
 		stream, closed := s.stream, s.closed
@@ -956,10 +961,17 @@ func (s *Session) writeLoop(ctx context.Context) {
 			}
 			continue
 		}
-		if s.requestAck(stream, broken) {
+		wrote, askIn := s.requestAck(stream, broken)
+		if wrote {
 			continue
 		}
+		var askLater <-chan time.Time
+		if askIn > 0 {
+			askTimer.Reset(askIn)
+			askLater = askTimer.C
+		}
 		select {
+		case <-askLater:
 		case <-s.wake:
 		case <-ctx.Done():
 			// Run closes the stream and then marks the session closed; keep
@@ -972,6 +984,7 @@ func (s *Session) writeLoop(ctx context.Context) {
 			}
 			<-s.wake
 		}
+		askTimer.Stop()
 	}
 }
 
@@ -1018,6 +1031,9 @@ func (s *Session) writeBatch(stream *mxmpp.Session, ack *xmpp.Element, batch []o
 			s.mu.Lock()
 			if s.sm.tracking {
 				s.sm.outH++
+				if len(s.sm.unacked) == 0 {
+					s.sm.unackedSince = time.Now()
+				}
 				s.sm.unacked = append(s.sm.unacked, item.el)
 			}
 			s.mu.Unlock()
@@ -1029,20 +1045,30 @@ func (s *Session) writeBatch(stream *mxmpp.Session, ack *xmpp.Element, batch []o
 	return true
 }
 
-// requestAck writes an <r/> when stanzas await acknowledgement and no
-// request is out, and reports whether it wrote one.
-func (s *Session) requestAck(stream, broken *mxmpp.Session) bool {
+// requestAck writes an <r/> when stanzas await acknowledgement, no
+// request is out and the pacing (StreamManagement.AckRequestDelay,
+// AckRequestEvery; none while the session drains for Detach) allows one, and reports whether it wrote one; if the
+// pacing held one back, askIn is when to try again.
+func (s *Session) requestAck(stream, broken *mxmpp.Session) (wrote bool, askIn time.Duration) {
 	if s.sm == nil || stream == nil || stream == broken {
-		return false
+		return false, 0
 	}
 	s.mu.Lock()
 	ask := s.stream == stream && s.sm.tracking && !s.sm.rPending && len(s.sm.unacked) > 0
+	// No pacing while Detach drains: it waits for the server's ack of
+	// everything written.
+	paced := s.sm.cfg.AckRequestDelay > 0 && !s.cutting.Load()
+	if ask && paced && (s.sm.cfg.AckRequestEvery <= 0 || len(s.sm.unacked) < s.sm.cfg.AckRequestEvery) {
+		if wait := time.Until(s.sm.unackedSince.Add(s.sm.cfg.AckRequestDelay)); wait > 0 {
+			ask, askIn = false, wait
+		}
+	}
 	if ask {
 		s.sm.rPending = true
 	}
 	s.mu.Unlock()
 	if !ask {
-		return false
+		return false, askIn
 	}
 	s.writeMu.Lock()
 	err := s.writeElement(stream, xmpp.NewElement(nsSM, "r"))
@@ -1051,7 +1077,7 @@ func (s *Session) requestAck(stream, broken *mxmpp.Session) bool {
 		s.log.Warn("xmpp write failed; dropping the stream", "err", err)
 		_ = stream.Conn().Close()
 	}
-	return true
+	return true, 0
 }
 
 // writeElement writes one element under the write timeout. The deadline is

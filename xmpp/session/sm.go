@@ -96,6 +96,19 @@ type StreamManagement struct {
 	// room it had joined. After it returns, Run binds a new session on its
 	// next attempt; cancelling Run's context in it stops Run instead.
 	OnResumeFailed func(err error)
+	// AckRequestDelay paces this client's own ack requests (<r/>): one
+	// goes out once a written stanza has waited this long unacknowledged,
+	// or at once when AckRequestEvery stanzas are (if AckRequestEvery > 0).
+	// Zero asks after every write, as soon as no request is out: during
+	// a burst that is an <r/> and the server's <a/> (and often its own
+	// <r/> and our <a/>) per round trip, all through the server's CPU.
+	// The acks let the Session forget the stanzas it would send again
+	// after resuming on a new connection, and tell Detach that the server
+	// has read everything (it asks at once, paced or not); pacing them
+	// keeps more in memory, never delays a stanza, and changes nothing the
+	// server counts.
+	AckRequestDelay time.Duration
+	AckRequestEvery int
 }
 
 // Errors that make Run return on its own (see Session.Err).
@@ -197,10 +210,13 @@ type smSession struct {
 	outH      uint32  // our stanzas of this session so far, as the server counts them
 	ackedH    uint32  // the last h the server acknowledged
 	unacked   []*xmpp.Element
-	rPending  bool // an <r/> is unanswered
-	ackDue    bool // an <a h=ackH/> is to be written
-	ackH      uint32
-	enabled   chan struct{} // closed when the server answers <enable/>
+	// unackedSince is when the oldest of unacked was written (or, after an
+	// ack that left some, when the ack came): AckRequestDelay counts from it.
+	unackedSince time.Time
+	rPending     bool // an <r/> is unanswered
+	ackDue       bool // an <a h=ackH/> is to be written
+	ackH         uint32
+	enabled      chan struct{} // closed when the server answers <enable/>
 }
 
 func (m *smSession) report(st SMState) {
@@ -230,6 +246,9 @@ func (m *smSession) ackedLocked(h uint32) error {
 	clear(m.unacked[:n])
 	m.unacked = m.unacked[n:]
 	m.ackedH = h
+	if len(m.unacked) > 0 {
+		m.unackedSince = time.Now()
+	}
 	return nil
 }
 

@@ -320,6 +320,77 @@ func TestStreamManagementAcksBothWays(t *testing.T) {
 	}
 }
 
+// With AckRequestEvery and a long AckRequestDelay, the client asks for no
+// ack while fewer stanzas await one (unpaced, it writes an <r/> right after
+// each batch: the first stanzas would be acknowledged before the ping
+// below), then asks once the count is reached; with a short delay alone,
+// it asks once the delay has passed.
+func TestAckRequestsArePaced(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	comp := startPeer(t, "component", componentDialer(srv))
+	comp.waitUp(t)
+
+	var out syncBuffer
+	sm := newSMRecorder().config(session.SMState{})
+	sm.AckRequestDelay, sm.AckRequestEvery = time.Hour, 5
+	dial := session.TeeClientDialer(userOptions(srv, srv.C2SAddr, "alice", "node-a"), io.Discard, &out)
+	client := startPeerWith(t, "client", dial, func(c *session.Config) { c.StreamManagement = sm })
+	client.waitUp(t)
+	for i := range 3 {
+		if err := client.s.Send(headline(srv.FocusComponent(), "out-"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		awaitStanza(t, comp.stanzas, "out-"+strconv.Itoa(i))
+	}
+	ping := xmpp.NewIQ(xmpp.IQGet, "", "", "", xmpp.NewElement("urn:xmpp:ping", "ping"))
+	if _, err := client.s.RequestWait(boundedCtx(t), ping); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if ackRequest.MatchString(out.String()) {
+		t.Fatalf("an <r/> went out with 4 stanzas unacknowledged, AckRequestEvery 5:\n%s", out.String())
+	}
+	if unacked, outH, _ := client.s.SMCounters(); unacked != 4 || outH != 4 {
+		t.Fatalf("unacknowledged %d of %d, want 4 of 4", unacked, outH)
+	}
+	if err := client.s.Send(headline(srv.FocusComponent(), "fifth")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the server to acknowledge the 5 stanzas", func() bool {
+		unacked, outH, ackedH := client.s.SMCounters()
+		return unacked == 0 && outH == 5 && ackedH == 5
+	})
+	// Detach waits for the server's ack of everything written: it asks at
+	// once, pacing or not (else it would cut after its own deadline, with
+	// these two unacknowledged).
+	for _, id := range []string{"sixth", "seventh"} {
+		if err := client.s.Send(headline(srv.FocusComponent(), id)); err != nil {
+			t.Fatal(err)
+		}
+		awaitStanza(t, comp.stanzas, id)
+	}
+	if _, err := client.s.Detach(boundedCtx(t)); err != nil {
+		t.Fatalf("Detach: %v", err)
+	}
+	if unacked, outH, _ := client.s.SMCounters(); unacked != 0 || outH != 7 {
+		t.Errorf("detached with %d of %d stanzas unacknowledged", unacked, outH)
+	}
+
+	sm = newSMRecorder().config(session.SMState{})
+	sm.AckRequestDelay = 100 * time.Millisecond
+	bob := startPeerWith(t, "bob", userDialer(srv, srv.C2SAddr, "alice", "node-b"), func(c *session.Config) { c.StreamManagement = sm })
+	bob.waitUp(t)
+	if err := bob.s.Send(headline(srv.FocusComponent(), "from-b")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the server to acknowledge the stanza after the delay", func() bool {
+		unacked, outH, ackedH := bob.s.SMCounters()
+		return unacked == 0 && outH == 1 && ackedH == 1
+	})
+}
+
 // The failover case: a node dies with its connection (no </stream:stream>),
 // and a new Session, given only the {previd, h} the old one reported, takes
 // its session over: the same full JID, and what was sent to it meanwhile is
