@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"strings"
 	"time"
@@ -41,7 +42,10 @@ type Config struct {
 	// conferences' snapshots, all asked at once (default 1 s): one busy
 	// conference must not stall the view of the others.
 	DebugTimeout time.Duration
-	Logger       *slog.Logger
+	// Pprof serves Go's runtime profiles under /debug/pprof/ (off by
+	// default: a profile costs the node CPU while it runs).
+	Pprof  bool
+	Logger *slog.Logger
 }
 
 // Handler returns the API's routes.
@@ -53,6 +57,12 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /debug/conferences", cfg.debugConferences)
 	mux.HandleFunc("GET /debug/bridges", cfg.debugBridges)
 	mux.HandleFunc("GET /cluster", cfg.cluster)
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -96,6 +96,11 @@ type Config struct {
 	// package visitors for the knobs and their defaults).
 	Visitors visitors.Config
 
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the HTTP API (--pprof; default off): how the load benchmark finds
+	// where a node spends its CPU.
+	Pprof bool
+
 	Version string
 	Logger  *slog.Logger
 }

@@ -204,6 +204,7 @@ func (n *Node) spawn() error {
 		Version:        cfg.Version,
 		Health:         n.Health,
 		ComponentHeld:  n.ComponentHeld,
+		Pprof:          cfg.Pprof,
 		Logger:         cfg.Logger,
 	}
 	if cfg.Clustered() {

@@ -62,6 +62,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.StringVar(&c.Selection.SelectionStrategy, "bridge_selection_strategy", c.Selection.SelectionStrategy, "single, region, intra-region or split (Jicofo's class names work too)")
 	fs.StringVar(&c.Selection.LocalRegion, "local_region", c.Selection.LocalRegion, "region of this focus, for region-based selection")
 	fs.DurationVar(&c.BridgeHealth.Interval, "bridge_health_interval", c.BridgeHealth.Interval, "interval of bridge health checks")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's runtime profiles under /debug/pprof/ on the HTTP API")
 	logLevel := fs.String("log_level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
