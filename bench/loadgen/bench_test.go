@@ -49,6 +49,9 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
 	only, err := regexp.Compile(*loadOnly)
 	if err != nil {
 		b.Fatal(err)
