@@ -1146,7 +1146,17 @@ type MemberState struct {
 	ForceMutedVideo bool `protobuf:"varint,17,opt,name=force_muted_video,json=forceMutedVideo,proto3" json:"force_muted_video,omitempty"`
 	// vnode: the member is a visitor in the room on this visitor node
 	// (its nick is "<vnode>/<nick in that room>").
-	Vnode         string `protobuf:"bytes,18,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Vnode string `protobuf:"bytes,18,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	// invited_sid: the Jingle session the participant was last invited to
+	// (the conference names it); the others' source changes are signalled
+	// to it once the participant reports that session accepted.
+	InvitedSid string `protobuf:"bytes,19,opt,name=invited_sid,json=invitedSid,proto3" json:"invited_sid,omitempty"`
+	// pending_add, pending_remove: the others' source changes the
+	// participant is yet to be told of, batched (Config.SourceSignalingDelays):
+	// sent as one source-remove and one source-add when the batch is due.
+	// A change undone within the batch is in neither.
+	PendingAdd    []*EndpointSources `protobuf:"bytes,20,rep,name=pending_add,json=pendingAdd,proto3" json:"pending_add,omitempty"`
+	PendingRemove []*EndpointSources `protobuf:"bytes,21,rep,name=pending_remove,json=pendingRemove,proto3" json:"pending_remove,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1298,6 +1308,27 @@ func (x *MemberState) GetVnode() string {
 		return x.Vnode
 	}
 	return ""
+}
+
+func (x *MemberState) GetInvitedSid() string {
+	if x != nil {
+		return x.InvitedSid
+	}
+	return ""
+}
+
+func (x *MemberState) GetPendingAdd() []*EndpointSources {
+	if x != nil {
+		return x.PendingAdd
+	}
+	return nil
+}
+
+func (x *MemberState) GetPendingRemove() []*EndpointSources {
+	if x != nil {
+		return x.PendingRemove
+	}
+	return nil
 }
 
 // The sources one endpoint signalled.
@@ -2055,7 +2086,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
 	"\x11start_audio_muted\x18\x03 \x01(\x05R\x0fstartAudioMuted\x12*\n" +
-	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\x91\x04\n" +
+	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xb0\x05\n" +
 	"\vMemberState\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x19\n" +
 	"\breal_jid\x18\x02 \x01(\tR\arealJid\x12\x12\n" +
@@ -2074,7 +2105,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\rbridge_behind\x18\x0f \x01(\bR\fbridgeBehind\x12*\n" +
 	"\x11force_muted_audio\x18\x10 \x01(\bR\x0fforceMutedAudio\x12*\n" +
 	"\x11force_muted_video\x18\x11 \x01(\bR\x0fforceMutedVideo\x12\x14\n" +
-	"\x05vnode\x18\x12 \x01(\tR\x05vnodeJ\x04\b\b\x10\t\"\x88\x01\n" +
+	"\x05vnode\x18\x12 \x01(\tR\x05vnode\x12\x1f\n" +
+	"\vinvited_sid\x18\x13 \x01(\tR\n" +
+	"invitedSid\x12:\n" +
+	"\vpending_add\x18\x14 \x03(\v2\x19.focal.v1.EndpointSourcesR\n" +
+	"pendingAdd\x12@\n" +
+	"\x0epending_remove\x18\x15 \x03(\v2\x19.focal.v1.EndpointSourcesR\rpendingRemoveJ\x04\b\b\x10\t\"\x88\x01\n" +
 	"\x0fEndpointSources\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12*\n" +
 	"\asources\x18\x02 \x03(\v2\x10.focal.v1.SourceR\asources\x12-\n" +
@@ -2182,16 +2218,18 @@ var file_cluster_proto_depIdxs = []int32{
 	3,  // 8: focal.v1.ConferenceState.visitor_nodes:type_name -> focal.v1.VisitorNodeState
 	0,  // 9: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
 	15, // 10: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	17, // 11: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	18, // 12: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	1,  // 13: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	17, // 14: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	18, // 15: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	14, // 11: focal.v1.MemberState.pending_add:type_name -> focal.v1.EndpointSources
+	14, // 12: focal.v1.MemberState.pending_remove:type_name -> focal.v1.EndpointSources
+	17, // 13: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	18, // 14: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 15: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	17, // 16: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	18, // 17: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }

@@ -55,6 +55,11 @@ func (c *conference) onParticipantState(ctx actor.Context, nick string, state *f
 		// bridge is found for now.
 		c.retrySelection(ctx)
 	}
+	if !m.batch.empty() && c.accepted(m) && !c.standby {
+		// Accepted just now (or reported again): what changed since the
+		// offer goes at once, as Jicofo does on session-accept.
+		c.sendBatch(m)
+	}
 }
 
 func (c *conference) onAccepted(ctx actor.Context, a *participant.Accepted) {
@@ -165,14 +170,10 @@ func (c *conference) withdrawSources(ctx actor.Context, nick string) {
 	}
 }
 
-// fanOut signals a change of owner's sources to every other participant.
-func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set sources.Set) {
-	msg := &participant.RemoteSources{Remove: remove, Sources: map[string]sources.Set{owner: set}}
-	for _, m := range c.members {
-		if m.Nick != owner {
-			ctx.Send(m.pid, msg)
-		}
-	}
+// fanOut signals a change of owner's sources to every other participant,
+// through their batches.
+func (c *conference) fanOut(_ actor.Context, owner string, remove bool, set sources.Set) {
+	c.recordChange(owner, remove, set)
 }
 
 func (c *conference) updateEndpoint(ctx actor.Context, m *member, u *bridge.UpdateEndpoint) {
