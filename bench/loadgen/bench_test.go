@@ -90,6 +90,10 @@ func BenchmarkLoad(b *testing.B) {
 			{fmt.Sprintf("big room, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
 				l.bigRoom(c, name, loadgen.Scenario{Conferences: 1, Participants: scale(500), Rate: 10})
 			}},
+			{fmt.Sprintf("big room of JSON clients, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
+				// lib-jitsi-meet reads sources as JSON (json-encoded-sources).
+				l.bigRoom(c, name, loadgen.Scenario{Conferences: 1, Participants: scale(500), Rate: 10, JSONSources: true})
+			}},
 		}
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
 	}
@@ -675,7 +679,11 @@ func describe(s loadgen.Scenario) string {
 	if s.ConnectOnly {
 		return fmt.Sprintf("%d clients, %s: connect (TLS, SASL ANONYMOUS, bind), ping the server and themselves, leave; CPU per 1,000 connections\n", s.Conferences*s.Participants, rate)
 	}
-	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold)
+	json := ""
+	if s.JSONSources {
+		json = ", sources as JSON"
+	}
+	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold, json)
 }
 
 func nodeHeader(nodes []*clustertest.Node) string {
