@@ -30,6 +30,7 @@ var (
 	reportDir = flag.String("load.report", "", "directory for the load report (default: a new one under the system's temporary directory)")
 	loadScale = flag.Float64("load.scale", 1, "multiplies every scenario's size")
 	loadOnly  = flag.String("load.only", "", "run only the scenarios whose name matches this regular expression")
+	nodeArgs  = flag.String("load.nodeargs", "", "extra focusnode flags for every node, space-separated (for instance --source_signaling_delays= to measure without batching)")
 	loadPprof = flag.Duration("load.pprof", 0, "with a duration, the focus nodes serve their profiles (--pprof) and the big room records a CPU profile of every node that long, from 5 s into the scenario, into the report directory")
 )
 
@@ -147,6 +148,7 @@ func (l *load) withCluster(opts clustertest.Options, only *regexp.Regexp, scs []
 	if *loadPprof > 0 {
 		opts.Args = append(slices.Clip(opts.Args), "--pprof")
 	}
+	opts.Args = append(slices.Clip(opts.Args), strings.Fields(*nodeArgs)...)
 	l.b.Run(fmt.Sprintf("%d nodes", opts.Nodes), func(b *testing.B) {
 		c := clustertest.Start(b, opts)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

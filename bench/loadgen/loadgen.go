@@ -261,6 +261,13 @@ func record(ctx context.Context, s Scenario) (*Recording, []*member, error) {
 		out.RSSGrowth[name] = rss - rssBefore[name]
 	}
 	slices.SortFunc(members, func(a, b *member) int { return a.index - b.index })
+	for _, m := range members {
+		for _, a := range m.media.Actions() {
+			if a == xmpp.JingleSourceAdd || a == xmpp.JingleSourceRemove {
+				out.SourceSignals++
+			}
+		}
+	}
 	return out, members, nil
 }
 
