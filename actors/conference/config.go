@@ -2,6 +2,7 @@ package conference
 
 import (
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -116,7 +117,8 @@ func (d SignalingDelays) For(size int) time.Duration {
 	return delay
 }
 
-// DefaultSourceSignalingDelays is Config.SourceSignalingDelays' default.
+// DefaultSourceSignalingDelays is Config.SourceSignalingDelays' default
+// (read only: configurations get a copy).
 // Jicofo's is none (its documentation's example: 50 → 500 ms, 100 →
 // 1 s). Below 50 participants nothing waits, as before. From 50 on a
 // change waits half a second, 1 s from 100 on, 2 s from 300 on: each
@@ -141,7 +143,7 @@ func DefaultConfig() Config {
 		StripSimulcast:           true,
 		ICERestart:               true,
 		StaleAck:                 time.Second,
-		SourceSignalingDelays:    DefaultSourceSignalingDelays,
+		SourceSignalingDelays:    maps.Clone(DefaultSourceSignalingDelays),
 		Logger:                   slog.Default(),
 	}
 }
