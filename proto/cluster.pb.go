@@ -782,6 +782,57 @@ func (x *Outgoing) GetSid() string {
 	return ""
 }
 
+// EncodedConferenceState is a ConferenceState as its owner encoded it
+// (deterministically, to tell whether it changed) followed by the
+// envelope's fields (version, owner, time): protobuf merges concatenated
+// encodings, so decoding it is the stamped state. The owner sends the
+// bytes it has rather than decoding them into a message only for the
+// remote to encode that again (the replication check's cost in a big room,
+// BENCHMARKS.md "One big room, batched"). Answered with a StateAck.
+type EncodedConferenceState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         []byte                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EncodedConferenceState) Reset() {
+	*x = EncodedConferenceState{}
+	mi := &file_cluster_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EncodedConferenceState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EncodedConferenceState) ProtoMessage() {}
+
+func (x *EncodedConferenceState) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EncodedConferenceState.ProtoReflect.Descriptor instead.
+func (*EncodedConferenceState) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EncodedConferenceState) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
 // The replica's acknowledgement of a ConferenceState: it has that version
 // (and every earlier one), so what follows from it may be sent.
 type StateAck struct {
@@ -794,7 +845,7 @@ type StateAck struct {
 
 func (x *StateAck) Reset() {
 	*x = StateAck{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +857,7 @@ func (x *StateAck) String() string {
 func (*StateAck) ProtoMessage() {}
 
 func (x *StateAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +870,7 @@ func (x *StateAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
 func (*StateAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StateAck) GetRoom() string {
@@ -858,7 +909,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +921,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +934,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -952,7 +1003,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1015,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1028,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -1006,7 +1057,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1069,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1082,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -1060,7 +1111,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1123,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1136,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -1163,7 +1214,7 @@ type MemberState struct {
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1226,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1239,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MemberState) GetNick() string {
@@ -1343,7 +1394,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1406,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1419,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -1407,7 +1458,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1470,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1483,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *JingleState) GetSid() string {
@@ -1483,7 +1534,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1546,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1559,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -1559,7 +1610,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1622,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1635,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -1633,7 +1684,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1696,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1709,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1692,7 +1743,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +1755,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +1768,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 type RoomList struct {
@@ -1732,7 +1783,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1795,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1808,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1801,7 +1852,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +1864,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +1877,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1846,7 +1897,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +1909,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +1922,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1901,7 +1952,7 @@ type RoomQuery struct {
 
 func (x *RoomQuery) Reset() {
 	*x = RoomQuery{}
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +1964,7 @@ func (x *RoomQuery) String() string {
 func (*RoomQuery) ProtoMessage() {}
 
 func (x *RoomQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +1977,7 @@ func (x *RoomQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomQuery.ProtoReflect.Descriptor instead.
 func (*RoomQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RoomQuery) GetRoom() string {
@@ -1947,7 +1998,7 @@ type RoomHeld struct {
 
 func (x *RoomHeld) Reset() {
 	*x = RoomHeld{}
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2010,7 @@ func (x *RoomHeld) String() string {
 func (*RoomHeld) ProtoMessage() {}
 
 func (x *RoomHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2023,7 @@ func (x *RoomHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomHeld.ProtoReflect.Descriptor instead.
 func (*RoomHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RoomHeld) GetRoom() string {
@@ -2062,7 +2113,9 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03xml\x18\x02 \x01(\tR\x03xml\x12*\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x16.focal.v1.OutgoingKindR\x04kind\x12\x12\n" +
 	"\x04nick\x18\x04 \x01(\tR\x04nick\x12\x10\n" +
-	"\x03sid\x18\x05 \x01(\tR\x03sidJ\x04\b\x01\x10\x02\"8\n" +
+	"\x03sid\x18\x05 \x01(\tR\x03sidJ\x04\b\x01\x10\x02\".\n" +
+	"\x16EncodedConferenceState\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\fR\x05state\"8\n" +
 	"\bStateAck\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"\xb9\x01\n" +
@@ -2178,53 +2231,54 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_cluster_proto_goTypes = []any{
-	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
-	(SessionState)(0),          // 1: focal.v1.SessionState
-	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
-	(*VisitorNodeState)(nil),   // 3: focal.v1.VisitorNodeState
-	(*AuthSession)(nil),        // 4: focal.v1.AuthSession
-	(*RoomMetadata)(nil),       // 5: focal.v1.RoomMetadata
-	(*AVModeration)(nil),       // 6: focal.v1.AVModeration
-	(*Outgoing)(nil),           // 7: focal.v1.Outgoing
-	(*StateAck)(nil),           // 8: focal.v1.StateAck
-	(*ShardSession)(nil),       // 9: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 10: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 11: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 12: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 13: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 14: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 15: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 16: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 17: focal.v1.Source
-	(*SourceGroup)(nil),        // 18: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 19: focal.v1.ListRooms
-	(*RoomList)(nil),           // 20: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 21: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 22: focal.v1.SessionHeld
-	(*RoomQuery)(nil),          // 23: focal.v1.RoomQuery
-	(*RoomHeld)(nil),           // 24: focal.v1.RoomHeld
+	(OutgoingKind)(0),              // 0: focal.v1.OutgoingKind
+	(SessionState)(0),              // 1: focal.v1.SessionState
+	(*ConferenceState)(nil),        // 2: focal.v1.ConferenceState
+	(*VisitorNodeState)(nil),       // 3: focal.v1.VisitorNodeState
+	(*AuthSession)(nil),            // 4: focal.v1.AuthSession
+	(*RoomMetadata)(nil),           // 5: focal.v1.RoomMetadata
+	(*AVModeration)(nil),           // 6: focal.v1.AVModeration
+	(*Outgoing)(nil),               // 7: focal.v1.Outgoing
+	(*EncodedConferenceState)(nil), // 8: focal.v1.EncodedConferenceState
+	(*StateAck)(nil),               // 9: focal.v1.StateAck
+	(*ShardSession)(nil),           // 10: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),        // 11: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),        // 12: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),      // 13: focal.v1.ConferenceOptions
+	(*MemberState)(nil),            // 14: focal.v1.MemberState
+	(*EndpointSources)(nil),        // 15: focal.v1.EndpointSources
+	(*JingleState)(nil),            // 16: focal.v1.JingleState
+	(*BridgeSessionState)(nil),     // 17: focal.v1.BridgeSessionState
+	(*Source)(nil),                 // 18: focal.v1.Source
+	(*SourceGroup)(nil),            // 19: focal.v1.SourceGroup
+	(*ListRooms)(nil),              // 20: focal.v1.ListRooms
+	(*RoomList)(nil),               // 21: focal.v1.RoomList
+	(*SessionQuery)(nil),           // 22: focal.v1.SessionQuery
+	(*SessionHeld)(nil),            // 23: focal.v1.SessionHeld
+	(*RoomQuery)(nil),              // 24: focal.v1.RoomQuery
+	(*RoomHeld)(nil),               // 25: focal.v1.RoomHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	12, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	13, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	16, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	14, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	13, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	14, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	17, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	15, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
 	7,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
 	6,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
 	5,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
 	4,  // 7: focal.v1.ConferenceState.auth_sessions:type_name -> focal.v1.AuthSession
 	3,  // 8: focal.v1.ConferenceState.visitor_nodes:type_name -> focal.v1.VisitorNodeState
 	0,  // 9: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
-	15, // 10: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	14, // 11: focal.v1.MemberState.pending_add:type_name -> focal.v1.EndpointSources
-	14, // 12: focal.v1.MemberState.pending_remove:type_name -> focal.v1.EndpointSources
-	17, // 13: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	18, // 14: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	16, // 10: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	15, // 11: focal.v1.MemberState.pending_add:type_name -> focal.v1.EndpointSources
+	15, // 12: focal.v1.MemberState.pending_remove:type_name -> focal.v1.EndpointSources
+	18, // 13: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	19, // 14: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
 	1,  // 15: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	17, // 16: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	18, // 17: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	18, // 16: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	19, // 17: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
 	18, // [18:18] is the sub-list for method output_type
 	18, // [18:18] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
@@ -2243,7 +2297,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

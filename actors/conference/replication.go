@@ -2,6 +2,7 @@ package conference
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -35,13 +36,15 @@ func (c *conference) replicateChanges(ctx actor.Context) {
 		return
 	}
 	c.spare, c.replicated = c.replicated, enc
-	st := &focalpb.ConferenceState{}
-	if err := proto.Unmarshal(enc, st); err != nil {
-		c.log.Error("decode the replicated state", "err", err)
+	// The encoding goes as it is, with the envelope appended (its fields
+	// are unset in the live state, so the decoded message is the stamped
+	// state); a request, so that the replica knows where its StateAck goes.
+	envelope, err := proto.Marshal(c.stamp(&focalpb.ConferenceState{}, false))
+	if err != nil {
+		c.log.Error("encode the state's envelope", "err", err)
 		return
 	}
-	// A request, so that the replica knows where its StateAck goes.
-	ctx.Request(c.replica, c.stamp(st, false))
+	ctx.Request(c.replica, &focalpb.EncodedConferenceState{State: append(slices.Clip(enc), envelope...)})
 	if c.sentAt == nil {
 		c.sentAt = make(map[uint64]time.Time)
 	}
