@@ -132,6 +132,17 @@ func TestChangesSinceTheOfferGoMergedOnAcceptance(t *testing.T) {
 		t.Errorf("source-add to bob:\n%s\nwant (golden):\n%+v", add.el, want)
 	}
 	c.nothingMore("bob told once")
+
+	// Later changes wait for the delay, whatever bob's session reports
+	// meanwhile.
+	id = c.sourceChange("carol", offers["carol"].SID, xmpp.JingleSourceAdd, share)
+	c.awaitResult(id, "carol's screen share again")
+	c.bridgeWire.awaitRequest(t, "carol's share to the bridge again", colibriTo(jvb1, updatesEndpoint("carol"))).result(nil)
+	info := &xmpp.Jingle{Action: xmpp.JingleTransportInfo, SID: offers["bob"].SID, Contents: []xmpp.JingleContent{{Name: xmpp.JingleContentAudio, Creator: xmpp.JingleCreatorResponder, Transport: clientTransport("bob")}}}
+	id = c.iqFrom("bob", info)
+	c.awaitResult(id, "bob's transport-info")
+	c.bridgeWire.awaitRequest(t, "bob's transport to the bridge", colibriTo(jvb1, updatesEndpoint("bob"))).result(nil)
+	c.nothingMore("carol's share waits in bob's batch")
 }
 
 // When the delay is over, the batches of accepted sessions go: alice,

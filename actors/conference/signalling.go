@@ -48,16 +48,17 @@ func (c *conference) onParticipantState(ctx actor.Context, nick string, state *f
 	if m == nil || state == nil {
 		return
 	}
-	ready := m.offer() != nil
+	ready, wasAccepted := m.offer() != nil, c.accepted(m)
 	m.Jingle = state
 	if !ready && m.offer() != nil {
 		// m may be the participant that makes media worth it, or one a
 		// bridge is found for now.
 		c.retrySelection(ctx)
 	}
-	if !m.batch.empty() && c.accepted(m) && !c.standby {
-		// Accepted just now (or reported again): what changed since the
-		// offer goes at once, as Jicofo does on session-accept.
+	if !wasAccepted && c.accepted(m) && !m.batch.empty() && !c.standby {
+		// Accepted just now: what changed since the offer goes at once,
+		// as Jicofo does on session-accept; later changes wait for the
+		// delay.
 		c.sendBatch(m)
 	}
 }
