@@ -58,6 +58,18 @@ type Timing struct {
 	// that could confirm the suspicion have not yet (when none can, as in a
 	// cluster of two, the plain timeout applies).
 	SuspicionMaxTimeoutMult int
+	// AwarenessMaxMultiplier caps how far memberlist's local health
+	// awareness (Lifeguard) stretches a node's probe timeouts, and with
+	// them its whole probe round, when it doubts itself: each time it
+	// refutes a suspicion about itself or misses the nack of an indirect
+	// probe. A member that can receive but not send makes every other
+	// member do both continually (its push/pull answers gossip them
+	// suspect; it relays no nacks), and at memberlist's default of 8 the
+	// healthy majority then probes each other so rarely (up to 1.6 s a
+	// probe) that it loses contact with itself and, with it, quorum (see
+	// Membership.Reachable). 1 turns the stretching off: probes go round
+	// at ProbeInterval whatever the node thinks of its health.
+	AwarenessMaxMultiplier int
 	// GossipInterval is how often a node sends queued broadcasts (joins,
 	// deaths, meta updates) to a few random peers.
 	GossipInterval time.Duration
@@ -91,6 +103,7 @@ func LoopbackTiming() Timing {
 		ProbeTimeout:            100 * time.Millisecond,
 		SuspicionMult:           3,
 		SuspicionMaxTimeoutMult: 2,
+		AwarenessMaxMultiplier:  1,
 		GossipInterval:          50 * time.Millisecond,
 		PushPullInterval:        5 * time.Second,
 		TCPTimeout:              time.Second,
@@ -107,6 +120,7 @@ func (t Timing) withDefaults() Timing {
 	setDefault(&t.ProbeTimeout, d.ProbeTimeout)
 	setDefault(&t.SuspicionMult, d.SuspicionMult)
 	setDefault(&t.SuspicionMaxTimeoutMult, d.SuspicionMaxTimeoutMult)
+	setDefault(&t.AwarenessMaxMultiplier, d.AwarenessMaxMultiplier)
 	setDefault(&t.GossipInterval, d.GossipInterval)
 	setDefault(&t.PushPullInterval, d.PushPullInterval)
 	setDefault(&t.TCPTimeout, d.TCPTimeout)
@@ -126,7 +140,7 @@ func (t Timing) validate() error {
 	switch {
 	case t.ProbeInterval < 0, t.ProbeTimeout < 0, t.GossipInterval < 0, t.PushPullInterval < 0,
 		t.TCPTimeout < 0, t.BroadcastTimeout < 0, t.JoinRetryMin < 0, t.JoinRetryMax < 0,
-		t.SuspicionMult < 0, t.SuspicionMaxTimeoutMult < 0:
+		t.SuspicionMult < 0, t.SuspicionMaxTimeoutMult < 0, t.AwarenessMaxMultiplier < 0:
 		return errors.New("negative timing")
 	case t.ProbeTimeout >= t.ProbeInterval:
 		return fmt.Errorf("probe timeout %v not below probe interval %v", t.ProbeTimeout, t.ProbeInterval)
@@ -186,6 +200,7 @@ func memberlistConfig(cfg Config, ip net.IP, port int, d memberlist.Delegate, ev
 	mc.ProbeTimeout = t.ProbeTimeout
 	mc.SuspicionMult = t.SuspicionMult
 	mc.SuspicionMaxTimeoutMult = t.SuspicionMaxTimeoutMult
+	mc.AwarenessMaxMultiplier = t.AwarenessMaxMultiplier
 	mc.GossipInterval = t.GossipInterval
 	mc.PushPullInterval = t.PushPullInterval
 	mc.TCPTimeout = t.TCPTimeout

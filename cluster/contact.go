@@ -19,6 +19,9 @@ type contacts struct {
 	// since is when the unbroken run of contacts that last ends began: a
 	// gap of more than ContactGap between two contacts starts a new one.
 	since map[string]time.Time
+	// heard is when a packet of any kind last came from each member (or
+	// a contact): it can send to this node, which is less than contact.
+	heard map[string]time.Time
 	now   func() time.Time
 }
 
@@ -33,7 +36,7 @@ const ContactGap = 800 * time.Millisecond
 var _ memberlist.PingDelegate = (*contacts)(nil)
 
 func newContacts() *contacts {
-	return &contacts{last: make(map[string]time.Time), since: make(map[string]time.Time), now: time.Now}
+	return &contacts{last: make(map[string]time.Time), since: make(map[string]time.Time), heard: make(map[string]time.Time), now: time.Now}
 }
 
 func (c *contacts) touch(name string) {
@@ -48,6 +51,14 @@ func (c *contacts) touchLocked(name string) {
 		c.since[name] = now
 	}
 	c.last[name] = now
+	c.heard[name] = now
+}
+
+// heardFrom records a packet from a member.
+func (c *contacts) heardFrom(name string) {
+	c.mu.Lock()
+	c.heard[name] = c.now()
+	c.mu.Unlock()
 }
 
 // met records a member joining: contact, unless it is coming back after
@@ -70,6 +81,7 @@ func (c *contacts) lost(name string) {
 	c.mu.Lock()
 	c.last[name] = time.Time{}
 	c.since[name] = time.Time{}
+	c.heard[name] = time.Time{}
 	c.mu.Unlock()
 }
 
@@ -85,7 +97,7 @@ func (c *contacts) lastHeard(name string) (time.Time, bool) {
 func (c *contacts) contact(name string) Contact {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Contact{Last: c.last[name], Since: c.since[name]}
+	return Contact{Last: c.last[name], Since: c.since[name], Heard: c.heard[name]}
 }
 
 // Contact is what a node knows of its own exchanges with one member: not
@@ -99,6 +111,17 @@ type Contact struct {
 	// Since is when the unbroken run of contacts (no gap over ContactGap)
 	// that Last ends began.
 	Since time.Time
+	// Heard is when the member last sent this node anything over UDP (a
+	// probe of its own, a late ack, gossip), or Last if later: it shows
+	// only that the member can send here. Zero: nothing since it was
+	// (re-)added after being declared dead.
+	Heard time.Time
+}
+
+// HeardWithin says whether the member sent this node anything within d of
+// now.
+func (c Contact) HeardWithin(now time.Time, d time.Duration) bool {
+	return !c.Heard.IsZero() && now.Sub(c.Heard) <= d
 }
 
 // Within says whether the member was heard from within d of now.

@@ -69,3 +69,22 @@ func TestFailureTimeoutIsMemberlistsDetectionBound(t *testing.T) {
 		}
 	}
 }
+
+// Probes go round at ProbeInterval however often this node refutes a
+// suspicion or misses a nack: Lifeguard's stretching is off by default
+// (a one-way partition of a third member makes the others do both
+// continually), and only an explicit Timing turns it on.
+func TestProbeRoundIsNotStretchedByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		set, want int
+	}{{0, 1}, {8, 8}} {
+		cfg, ip, port, err := Config{Name: "a", Gossip: "127.0.0.1:0", Timing: Timing{AwarenessMaxMultiplier: tc.set}}.checked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc := memberlistConfig(cfg, ip, port, nil, newView("a", cfg.Logger))
+		if mc.AwarenessMaxMultiplier != tc.want {
+			t.Errorf("Timing.AwarenessMaxMultiplier %d: memberlist gets %d, want %d", tc.set, mc.AwarenessMaxMultiplier, tc.want)
+		}
+	}
+}

@@ -61,8 +61,19 @@ func Start(cfg Config) (*Membership, error) {
 		stopJoin: make(chan struct{}),
 	}
 	v.returned = m.probeReturned
-	ml, err := memberlist.Create(memberlistConfig(cfg, ip, port, meta, v))
+	mc := memberlistConfig(cfg, ip, port, meta, v)
+	transport, err := newHearingTransport(ip, port, mc.Logger, v.heardFrom)
 	if err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Gossip, err)
+	}
+	mc.Transport = transport
+	if port == 0 {
+		mc.BindPort = transport.GetAutoBindPort()
+		mc.AdvertisePort = mc.BindPort
+	}
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		_ = transport.Shutdown()
 		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Gossip, err)
 	}
 	m.ml, m.addr = ml, ml.LocalNode().Address()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"cmp"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 
@@ -99,6 +100,20 @@ func (v *view) notifyLocked() {
 		select {
 		case ch <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// heardFrom notes a packet that came from addr, if that is another
+// member's gossip address.
+func (v *view) heardFrom(addr net.Addr) {
+	from := addr.String()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for name, m := range v.members {
+		if m.Addr == from && name != v.self {
+			v.contacts.heardFrom(name)
+			return
 		}
 	}
 }

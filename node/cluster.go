@@ -117,17 +117,26 @@ func (n *Node) followPlacement() {
 	}
 }
 
-// reached names the other members heard from within the contact window.
+// reached names the other members heard from within the contact window
+// and, after a bar, those that sent anything within memberlist's failure
+// timeout: the directory decides on quorum from the first, and places
+// conferences only on the second (a member unheard for longer is placed
+// as if dead), so a change to either needs a new placement.
 func (n *Node) reached() string {
 	now := time.Now()
-	var names []string
+	failure := n.members.FailureTimeout()
+	var near, heard []string
 	for name, c := range n.members.Contacts() {
 		if c.Within(now, contactWindow) {
-			names = append(names, name)
+			near = append(near, name)
+		}
+		if c.HeardWithin(now, failure) {
+			heard = append(heard, name)
 		}
 	}
-	slices.Sort(names)
-	return strings.Join(names, ",")
+	slices.Sort(near)
+	slices.Sort(heard)
+	return strings.Join(near, ",") + "|" + strings.Join(heard, ",")
 }
 
 // sendPlacement gives the directory the current placement, and returns

@@ -22,9 +22,13 @@ import (
 )
 
 const (
-	// barrierTimeout bounds the wait for the conferences to have handled
-	// what the session handed on; past it the state goes anyway.
+	// barrierTimeout bounds one wait for the conferences to have handled
+	// what the session handed on; past it the barrier is sent again, and
+	// the stanzas stay unacknowledged meanwhile (see handOff).
 	barrierTimeout = 2 * time.Second
+	// barrierAttempts bounds how often a barrier is sent before the
+	// stanzas are acknowledged anyway (6 s in all).
+	barrierAttempts = 3
 	// handOffAttempt bounds one attempt to get the resumption state
 	// acknowledged, so that a new successor named meanwhile is tried.
 	handOffAttempt = 300 * time.Millisecond
@@ -84,7 +88,8 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 				return
 			}
 			ss.heard()
-			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss})
+			id, pos, since := ss.Session.Position()
+			n.system.Root.Send(n.ingress, &ingress.ClientStanza{El: el, Via: ss, At: conference.StreamPos{Session: id, Pos: pos, Since: since}})
 		},
 		State:  ss.onStreamState,
 		Logger: cfg.Logger.With("session", id),
@@ -215,8 +220,25 @@ func (ss *shardSession) handOff(st session.SMState) {
 	// Every stanza counted in st.InboundH has been handed to the ingress;
 	// the barrier follows them to their conferences, and returns once the
 	// states they lead to are on their way to the replica, ahead of msg.
-	if _, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result(); err != nil {
-		ss.node.log.Warn("stanzas not known handled before acknowledging them", "session", ss.id, "err", err)
+	// Until it does, the stanzas are not acknowledged: a successor given
+	// this h would resume past requests whose effects it may not know of,
+	// and nobody would answer them. A conference or participant that is
+	// slow (a loaded host) is asked again, barrierAttempts times in all
+	// (one that is gone answers at once): reading waits meanwhile, so a
+	// barrier that never succeeds must not stop the session for good.
+	for attempt := 1; ; attempt++ {
+		_, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result()
+		if err == nil || errors.Is(err, actor.ErrDeadLetter) {
+			break // handled, or the node is stopping
+		}
+		if !ss.mayResume.Load() {
+			return
+		}
+		if attempt == barrierAttempts {
+			ss.node.log.Warn("stanzas not known handled; acknowledging them anyway", "session", ss.id, "attempts", attempt, "err", err)
+			break
+		}
+		ss.node.log.Warn("stanzas not known handled yet; holding their acknowledgement", "session", ss.id, "attempt", attempt, "err", err)
 	}
 	msg := ss.stateMessage(st, false)
 	for warned := false; ; {

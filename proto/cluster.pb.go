@@ -1048,9 +1048,15 @@ func (x *ShardSessionAck) GetH() uint32 {
 // A stanza that reached the previous owner of a conference after it handed
 // the conference over, passed on to the new owner.
 type ForwardedStanza struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Xml           string                 `protobuf:"bytes,2,opt,name=xml,proto3" json:"xml,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Room  string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Xml   string                 `protobuf:"bytes,2,opt,name=xml,proto3" json:"xml,omitempty"`
+	// Where the stanza stood in the shard session it came on: the session's
+	// resumption id and the stanza's position in the server's count. Empty
+	// for a stanza from elsewhere. A node that got that position from the
+	// server itself (it resumed the session below it) drops the copy.
+	Session       string `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	Position      uint32 `protobuf:"varint,4,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1097,6 +1103,20 @@ func (x *ForwardedStanza) GetXml() string {
 		return x.Xml
 	}
 	return ""
+}
+
+func (x *ForwardedStanza) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *ForwardedStanza) GetPosition() uint32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
 }
 
 type ConferenceOptions struct {
@@ -2131,10 +2151,12 @@ const file_cluster_proto_rawDesc = "" +
 	"sentUnixMs\"/\n" +
 	"\x0fShardSessionAck\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\f\n" +
-	"\x01h\x18\x02 \x01(\rR\x01h\"7\n" +
+	"\x01h\x18\x02 \x01(\rR\x01h\"m\n" +
 	"\x0fForwardedStanza\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x10\n" +
-	"\x03xml\x18\x02 \x01(\tR\x03xml\"\xa8\x01\n" +
+	"\x03xml\x18\x02 \x01(\tR\x03xml\x12\x18\n" +
+	"\asession\x18\x03 \x01(\tR\asession\x12\x1a\n" +
+	"\bposition\x18\x04 \x01(\rR\bposition\"\xa8\x01\n" +
 	"\x11ConferenceOptions\x12\x10\n" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +

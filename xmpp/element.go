@@ -272,7 +272,11 @@ func (t *elementTokens) Token() (xml.Token, error) {
 		top := &t.stack[len(t.stack)-1]
 		if !top.started {
 			top.started = true
-			return xml.StartElement{Name: top.el.Name, Attr: top.el.Attr}, nil
+			// A copy: encoders may rewrite a token's attributes in place
+			// (mellium's stanza encoder filters empty ids and froms into
+			// the same array), which would change the element itself and
+			// whatever writes it next (a resend after a resumption).
+			return xml.StartElement{Name: top.el.Name, Attr: slices.Clone(top.el.Attr)}, nil
 		}
 		if !top.text {
 			top.text = true

@@ -559,3 +559,30 @@ func FuzzReadElement(f *testing.F) {
 		}
 	})
 }
+
+// An encoder may rewrite a start token's attributes in place, as
+// mellium's stanza encoder does when it drops an empty 'from': the
+// element itself must not change, or writing it again (a resend after a
+// resumption) writes what the encoder left, a duplicated 'to'.
+func TestTokenReaderHandsOutItsOwnAttributes(t *testing.T) {
+	iq, err := Parse([]byte(`<iq type='result' id='id1' from='' to='room@conference.example/alice'/>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := iq.String()
+	tok, err := iq.TokenReader().Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := tok.(xml.StartElement)
+	kept := start.Attr[:0]
+	for _, a := range start.Attr {
+		if a.Value != "" {
+			kept = append(kept, a)
+		}
+	}
+	_ = append(kept, xml.Attr{Name: xml.Name{Local: "from"}, Value: "focus@example/x"})
+	if after := iq.String(); after != before {
+		t.Errorf("encoding changed the element:\n%s\nnow\n%s", before, after)
+	}
+}

@@ -2,7 +2,11 @@
 // answered, without blocking its Receive.
 package await
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
 
 // Barrier is answered with itself by an actor once it has handled every
 // message sent to it before, and so sent on whatever that handling
@@ -18,5 +22,20 @@ func All(futures []*actor.Future, then func()) {
 			_ = f.Wait()
 		}
 		then()
+	}()
+}
+
+// AllAnswered is All, telling then whether every future got its answer:
+// false if one timed out. A request to an actor that is gone (a dead
+// letter) counts as answered: nothing is in flight there to wait for.
+func AllAnswered(futures []*actor.Future, then func(answered bool)) {
+	go func() {
+		answered := true
+		for _, f := range futures {
+			if _, err := f.Result(); err != nil && !errors.Is(err, actor.ErrDeadLetter) {
+				answered = false
+			}
+		}
+		then(answered)
 	}()
 }

@@ -16,6 +16,18 @@ type Stanza struct {
 	// Via is the stream it came on, to answer on when no conference does
 	// (nil: the directory's wire).
 	Via interface{ Send(*xmpp.Element) error }
+	// At is where it stood in the shard session it came on (zero for
+	// other streams).
+	At StreamPos
+}
+
+// StreamPos is where a stanza stood in the server session it came on (see
+// session.Session.Position): the session's resumption id, the stanza's
+// position in the server's count, and the count the receiving stream began
+// from. The server sent that stream every position above Since.
+type StreamPos struct {
+	Session    string
+	Pos, Since uint32
 }
 
 // StreamUp tells a conference its client stream is up. Resumed says the

@@ -63,16 +63,19 @@ func (c *conference) stamp(st *focalpb.ConferenceState, final bool) *focalpb.Con
 	return st
 }
 
-// childBarrierTimeout bounds the wait for one participant or colibri
-// session: one that does not answer (stopping, say) must not hold the
-// session up.
+// childBarrierTimeout bounds one wait for a participant or colibri session.
+// One that does not answer in time makes the barrier go unanswered, and the
+// session asks again (a stopped one answers at once, as a dead letter).
 const childBarrierTimeout = time.Second
 
 // onBarrier answers a session's barrier once the participants and colibri
 // sessions have handled what reached them before it, and this conference
 // what they sent it meanwhile (their messages come before their answers,
 // and barrierDone after those): by then every resulting state is on its
-// way to the replica, ahead of the answer.
+// way to the replica, ahead of the answer. If one of them did not answer
+// in time, neither does the conference: what it was sent may not be
+// replicated yet, and the session must not acknowledge it to the server
+// (its successor would resume past a request nobody knows of).
 func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	to := ctx.Sender()
 	if to == nil {
@@ -88,5 +91,9 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	await.All(futures, func() { root.Send(self, barrierDone{reply: func() { root.Send(to, b) }}) })
+	await.AllAnswered(futures, func(answered bool) {
+		if answered {
+			root.Send(self, barrierDone{reply: func() { root.Send(to, b) }})
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -56,11 +57,11 @@ func (d *directory) inContact(name string, now time.Time) bool {
 	return ok && c.Within(now, cluster.ContactGap)
 }
 
-// silent says whether a member has not been heard from for longer than
-// memberlist's failure timeout: had nothing kept it in the list (a TCP
-// fallback probe through a one-way partition, say), memberlist would have
-// declared it dead. One re-added after its death and not heard from since
-// is silent too.
+// silent says whether a member has not answered this node's probes for
+// longer than memberlist's failure timeout: had nothing kept it in the
+// list (a TCP fallback probe through a one-way partition, say), memberlist
+// would have declared it dead. One re-added after its death and not heard
+// from since is silent too.
 func (d *directory) silent(name string, now time.Time) bool {
 	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
 		return false
@@ -70,6 +71,62 @@ func (d *directory) silent(name string, now time.Time) bool {
 		return false // not a member: membership says gone
 	}
 	return !c.Within(now, d.placement.FailureTimeout)
+}
+
+// unheard says whether a member has sent this node nothing at all (no
+// probe, no ack, however late, no gossip; see cluster.Contact.Heard) for
+// longer than memberlist's failure timeout. It is silent as well, and more:
+// a member that merely answers late (a loaded host) or cannot receive (its
+// inbound packets dropped) is silent but not unheard; one whose own
+// packets are all dropped, or that is stopped, is both.
+func (d *directory) unheard(name string, now time.Time) bool {
+	if name == d.self || d.placement == nil || d.placement.Contacts == nil {
+		return false
+	}
+	c, ok := d.contact(name)
+	if !ok {
+		return false // not a member: membership says gone
+	}
+	return !c.HeardWithin(now, d.placement.FailureTimeout)
+}
+
+// audible is the members conferences are placed on: all of them but those
+// unheard (see unheard). memberlist keeps a member alive as long as a TCP
+// fallback probe of its own reaches it, which a partition of the packets
+// *from* it lets through; it then stays first for its shards forever while
+// it drives nothing (it has no quorum: it reaches nobody), and second for
+// others, holding their outboxes waiting for acknowledgements that cannot
+// come. Placed as if dead, it is replaced as owner and replica by the
+// next in each ranking, as memberlist would have done with no fallback.
+// Silence is each node's own judgement, so views may differ; see the
+// README's cluster design for why that is safe. recheck is the first
+// moment a member kept may turn unheard (zero: none is quiet now).
+func (d *directory) audible(members []cluster.Member, now time.Time) (out []cluster.Member, recheck time.Time) {
+	out = make([]cluster.Member, 0, len(members))
+	var unheard []string
+	for _, m := range members {
+		if d.unheard(m.Name, now) {
+			unheard = append(unheard, m.Name)
+			continue
+		}
+		out = append(out, m)
+		c, ok := d.contact(m.Name)
+		if !ok || m.Name == d.self || c.HeardWithin(now, cluster.ContactGap) {
+			continue
+		}
+		if at := c.Heard.Add(d.placement.FailureTimeout); recheck.IsZero() || at.Before(recheck) {
+			recheck = at
+		}
+	}
+	if names := strings.Join(unheard, ","); names != d.unheardNames {
+		if names != "" {
+			d.log.Warn("placing conferences without unheard members", "unheard", names, "after", d.placement.FailureTimeout)
+		} else {
+			d.log.Info("no member unheard any more")
+		}
+		d.unheardNames = names
+	}
+	return out, recheck
 }
 
 // recheckAt has placement looked at again at t (at the latest), when a

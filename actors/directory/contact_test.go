@@ -2,6 +2,8 @@ package directory
 
 import (
 	"fmt"
+	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -71,6 +73,71 @@ func TestADrainingNodeHandsOverToAnOwnerInContact(t *testing.T) {
 	if d.steady("node1", now) || !d.inContact("node1", now) {
 		t.Fatal("node1 should be in contact for a second, not steadily")
 	}
+}
+
+// A member that has sent nothing for longer than memberlist's failure
+// timeout is placed as if dead, though memberlist keeps it (its TCP
+// fallback probe gets through a partition of the packets it sends): the
+// next member of each ranking owns and replicates its shards, and a
+// standby of a conference it drove counts its driver gone. A member that
+// answers probes late but sends (a loaded host) is kept, and so is one
+// quiet for less, with placement looked at again when it would turn
+// unheard.
+func TestAnUnheardMemberIsPlacedAsIfDead(t *testing.T) {
+	now := time.Now()
+	all := members("node1", "node2", "node3", "node4")
+	contacts := map[string]cluster.Contact{
+		"node1": {Last: now.Add(-2 * time.Second), Since: now.Add(-time.Minute), Heard: now.Add(-2 * time.Second)},
+		"node3": {Last: now.Add(-time.Second), Since: now.Add(-time.Minute), Heard: now.Add(-time.Second)},
+		// No probe answered in time for 3 s, but its packets arrive.
+		"node4": {Last: now.Add(-3 * time.Second), Since: now.Add(-time.Minute), Heard: now.Add(-100 * time.Millisecond)},
+	}
+	d := &directory{cfg: DefaultConfig(), self: "node2", log: slog.New(slog.DiscardHandler)}
+	d.placement = &Placement{Self: "node2", Members: all, FailureTimeout: 1800 * time.Millisecond,
+		Contacts: func() map[string]cluster.Contact { return contacts }}
+	placed, recheck := d.audible(all, now)
+	if names := memberNames(placed); !slices.Equal(names, []string{"node2", "node3", "node4"}) {
+		t.Fatalf("placed on %v, want node2, node3 and node4", names)
+	}
+	if want := now.Add(800 * time.Millisecond); !recheck.Equal(want) {
+		t.Errorf("recheck at %v, want %v (when node3 would turn unheard)", recheck, want)
+	}
+	if !d.silent("node4", now) || d.unheard("node4", now) {
+		t.Error("a member sending but answering late should be silent, not unheard")
+	}
+	d.members = placed
+	if _, alive := d.member("node1"); alive {
+		t.Error("an unheard driver counts as alive for its standbys")
+	}
+	// Every shard node1 ranked first for goes to the next of its ranking.
+	for shard := range cluster.DefaultShards {
+		key := cluster.ShardKey(shard)
+		full := cluster.Ranked(key, all)
+		if full[0].Name != "node1" {
+			continue
+		}
+		if owner, _ := cluster.Owner(key, d.members); owner.Name != full[1].Name {
+			t.Errorf("shard %d: owner %s, want %s", shard, owner.Name, full[1].Name)
+		}
+	}
+	// Heard from again: placed again, at once.
+	contacts["node1"] = cluster.Contact{Last: now, Since: now, Heard: now}
+	if placed, _ := d.audible(all, now); len(placed) != 4 {
+		t.Errorf("placed on %v once node1 answered", memberNames(placed))
+	}
+	// Without contact information nobody is unheard (not clustered).
+	d.placement.Contacts = nil
+	if placed, recheck := d.audible(all, now); len(placed) != 4 || !recheck.IsZero() {
+		t.Errorf("without contacts: placed on %v, recheck %v", memberNames(placed), recheck)
+	}
+}
+
+func memberNames(ms []cluster.Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Name
+	}
+	return out
 }
 
 // successorRecorder is a shard session that remembers its successor.

@@ -31,7 +31,8 @@ type directory struct {
 	clustered    bool
 	fenced       bool // without quorum: drives nothing
 	self         string
-	members      []cluster.Member
+	members      []cluster.Member // the placement's, without unheard members (audible)
+	unheardNames string           // the unheard members left out, for the log
 	previous     []cluster.Member // the member set before the latest change
 	viewChanged  time.Time        // when the member set last changed (see inherit.go)
 	firstView    time.Time        // when this node got its first placement
@@ -51,6 +52,7 @@ type directory struct {
 	// index of the entries' sessions, kept by setStandbySession).
 	sessionRooms map[string]int
 	highH        map[string]uint32         // highest h seen per resumption id
+	received     received                  // what the server sent this node's shard sessions (copies.go)
 	asking       map[string][]string       // resumption id → rooms waiting for its holder's answer
 	inherits     map[string]*inheritance   // rooms that may be on their way here (inherit.go)
 	known        map[string]cluster.Member // every member ever seen, by name (its last address)
@@ -142,13 +144,11 @@ func (d *directory) Receive(ctx actor.Context) {
 	case *SessionEnded:
 		d.onSessionEnded(ctx, msg)
 	case *focalpb.ForwardedStanza:
-		el, err := xmpp.Parse([]byte(msg.Xml))
-		if r := d.rooms[msg.Room]; r != nil && err == nil {
-			ctx.Send(r.pid, &conference.Stanza{Room: msg.Room, El: el})
-		}
+		d.onForwarded(ctx, msg)
 	case *focalpb.ListRooms:
 		ctx.Respond(d.roomList())
 	case *conference.Stanza:
+		d.received.note(msg.At)
 		if r := d.rooms[msg.Room]; r != nil {
 			ctx.Send(r.pid, msg)
 			return
@@ -156,7 +156,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		if to := d.movedTo(msg.Room); to != nil {
 			// Handed over, and its session not yet released: the new
 			// owner answers it.
-			ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String()})
+			ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String(), Session: msg.At.Session, Position: msg.At.Pos})
 			return
 		}
 		// An occupant talking to a focus that is not in its room (any more):
@@ -346,6 +346,24 @@ type entry struct {
 
 // movedTo is the directory a room was handed to while the session that is
 // its focus occupant is still held here.
+// onForwarded takes a stanza the previous owner of a room passed on,
+// unless the server sent it to this node too (see received).
+func (d *directory) onForwarded(ctx actor.Context, msg *focalpb.ForwardedStanza) {
+	el, err := xmpp.Parse([]byte(msg.Xml))
+	if err != nil {
+		d.log.Warn("unreadable forwarded stanza", "room", msg.Room, "err", err)
+		return
+	}
+	if msg.Session != "" && d.received.got(msg.Session, msg.Position, d.holds(msg.Session)) {
+		d.log.Info("forwarded stanza is a copy of one the server sent here; dropped",
+			"room", msg.Room, "session", msg.Session, "position", msg.Position, "kind", el.Name.Local)
+		return
+	}
+	if r := d.rooms[msg.Room]; r != nil {
+		ctx.Send(r.pid, &conference.Stanza{Room: msg.Room, El: el})
+	}
+}
+
 func (d *directory) movedTo(room string) *actor.PID {
 	l := d.links[d.roomLink[room]]
 	if l == nil {

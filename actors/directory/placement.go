@@ -49,13 +49,21 @@ func (d *directory) ranked(room string) []cluster.Member {
 }
 
 func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
-	d.noteView(p.Members, time.Now())
-	d.clustered, d.self, d.members = true, p.Self, p.Members
+	now := time.Now()
+	d.self = p.Self
 	d.cfg.Conference.Node = p.Self
 	d.placement = p
 	d.contacts = nil // read afresh
 	for _, m := range p.Members {
 		d.known[m.Name] = m
+	}
+	// Ownership is ranked over the members heard from: a view change is
+	// a change of those.
+	members, recheck := d.audible(p.Members, now)
+	d.noteView(members, now)
+	d.clustered, d.members = true, members
+	if !recheck.IsZero() {
+		d.recheckAt(ctx, recheck)
 	}
 	lacking := len(p.Members) < p.Quorum || p.Reachable+1 < p.Quorum
 	switch {

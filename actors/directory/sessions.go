@@ -275,12 +275,21 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		return
 	}
 	delete(d.links, l.id)
-	// Only one node may resume it: the shard's owner if that is another
-	// node, else whoever the rooms went to.
+	// Only one node may resume it: the node every room went to, so that
+	// the session and the conferences' final states meet; else (rooms
+	// sent to several nodes, or to none) the shard's owner if that is
+	// another node, else whoever a room went to. Not the owner first:
+	// the view can change between the handover and the release (a member
+	// heard from again, say), and a session sent where no room went was
+	// never resumed (the outbound partition test lost a conference so).
 	var to *actor.PID
+	together := true
 	for room, pid := range l.handed {
-		if to == nil {
+		switch {
+		case to == nil:
 			to = pid
+		case pid == nil || !pid.Equal(to):
+			together = false
 		}
 		delete(d.roomLink, room)
 	}
@@ -288,7 +297,7 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		d.log.Error("shard session not released", "session", l.id, "err", msg.Err)
 		return
 	}
-	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self && !d.fenced {
+	if owner, ok := cluster.Owner(cluster.ShardKey(l.shard), d.members); ok && owner.Name != d.self && !d.fenced && (!together || to == nil) {
 		to = directoryOf(owner)
 	}
 	if to == nil {
@@ -333,14 +342,26 @@ func (d *directory) sendFinal(ctx actor.Context, final *focalpb.ShardSession, to
 			d.log.Error("released shard session never acknowledged", "session", final.Id, "to", to.Address, "err", err)
 			return
 		}
+		// Again to the same node while it is a member (the conferences'
+		// final states went there too); to the shard's owner if it left.
 		next := to
 		ranked := cluster.Ranked(cluster.ShardKey(int(final.Shard)), d.members)
-		if len(ranked) > 0 && ranked[0].Name != d.self && !d.fenced {
+		if !d.memberAt(to.Address) && len(ranked) > 0 && ranked[0].Name != d.self && !d.fenced {
 			next = directoryOf(ranked[0])
 		}
 		d.log.Warn("released shard session not acknowledged yet; sending again", "session", final.Id, "to", next.Address, "err", err)
 		d.sendFinal(ctx, final, next, until)
 	})
+}
+
+// memberAt says whether a member's remote address is addr.
+func (d *directory) memberAt(addr string) bool {
+	for _, m := range d.members {
+		if m.Remote == addr {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *directory) onSessionEnded(ctx actor.Context, msg *SessionEnded) {
@@ -478,12 +499,13 @@ func (d *directory) sessionIDs() []string {
 	return ids
 }
 
-// barrierTimeout bounds a barrier's wait for one conference: a conference
-// that does not answer (stopping, say) must not hold the session up.
+// barrierTimeout bounds one wait for a conference. One that does not
+// answer in time makes the barrier go unanswered, and the session asks
+// again (a stopped one answers at once, as a dead letter).
 const barrierTimeout = time.Second
 
 // onBarrier passes a barrier to every conference on the session and
-// answers once all have (or the timeout passed for those that did not).
+// answers once all have; not at all if one did not answer in time.
 func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 	var futures []*actor.Future
 	if l := d.links[b.Session]; l != nil {
@@ -494,6 +516,10 @@ func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 		}
 	}
 	if to, root := ctx.Sender(), ctx.ActorSystem().Root; to != nil {
-		await.All(futures, func() { root.Send(to, b) })
+		await.AllAnswered(futures, func(answered bool) {
+			if answered {
+				root.Send(to, b)
+			}
+		})
 	}
 }

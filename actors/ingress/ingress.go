@@ -34,6 +34,8 @@ type ComponentStanza struct{ El *xmpp.Element }
 type ClientStanza struct {
 	El  *xmpp.Element
 	Via Replier
+	// At is where the stanza stood in its shard session, if it came on one.
+	At conference.StreamPos
 }
 
 // Replier sends a stanza on a stream without blocking.
@@ -141,7 +143,7 @@ func (in *ingress) Receive(ctx actor.Context) {
 		if via == nil {
 			via = in.cfg.Client
 		}
-		in.onClientStanza(ctx, msg.El, via)
+		in.onClientStanza(ctx, msg.El, via, msg.At)
 	case *Discover:
 		in.discover(ctx)
 	case componentsFound:
@@ -260,14 +262,14 @@ func (in *ingress) validate(req *focalpb.ConferenceRequest) *xmpp.StanzaError {
 	return nil
 }
 
-func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element, via Replier) {
+func (in *ingress) onClientStanza(ctx actor.Context, el *xmpp.Element, via Replier, at conference.StreamPos) {
 	from, err := jid.Parse(el.AttrValue("from"))
 	if err == nil && in.cfg.Bridges != nil && strings.EqualFold(from.Bare().String(), in.cfg.Brewery) {
 		ctx.Send(in.cfg.Bridges, &bridge.Stanza{El: el})
 		return
 	}
 	if err == nil && in.isRoomService(from.Domainpart()) && from.Localpart() != "" {
-		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el, Via: via})
+		ctx.Send(in.cfg.Directory, &conference.Stanza{Room: from.Bare().String(), El: el, Via: via, At: at})
 		return
 	}
 	if err == nil && from.Localpart() != "" && in.cfg.Visitors.Enabled {

@@ -30,6 +30,11 @@ import (
 // every test print the processes' logs, not only a failed one.
 const LogsEnv = "FOCAL_CLUSTERTEST_LOGS"
 
+// KeepLogsEnv names the environment variable that, set to a directory,
+// makes every test copy the processes' whole logs there (a subdirectory
+// per test), for reading after the run.
+const KeepLogsEnv = "FOCAL_CLUSTERTEST_KEEP"
+
 // Defaults of Options.
 const (
 	DefaultNodes = 3
@@ -343,6 +348,9 @@ func (c *Cluster) cleanup() {
 			c.t.Errorf("clustertest: data race in %s (log below)", filepath.Base(path))
 		}
 	}
+	if dir := os.Getenv(KeepLogsEnv); dir != "" {
+		c.keepLogs(filepath.Join(dir, strings.ReplaceAll(c.t.Name(), "/", "_")), logs)
+	}
 	if !c.t.Failed() && os.Getenv(LogsEnv) == "" {
 		return
 	}
@@ -353,6 +361,25 @@ func (c *Cluster) cleanup() {
 		}
 		c.t.Logf("clustertest: log of %s:\n%s", strings.TrimSuffix(filepath.Base(path), ".log"), data)
 	}
+}
+
+// keepLogs copies the processes' logs, and Prosody's, into dir.
+func (c *Cluster) keepLogs(dir string, logs []string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		c.t.Errorf("clustertest: keeping logs: %v", err)
+		return
+	}
+	logs = append(logs, filepath.Join(c.Prosody.Base, "prosody.log"))
+	for _, path := range logs {
+		data, err := os.ReadFile(path)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
+		}
+		if err != nil {
+			c.t.Errorf("clustertest: keeping logs: %v", err)
+		}
+	}
+	c.t.Logf("clustertest: logs kept in %s", dir)
 }
 
 // freePorts returns n distinct TCP ports free on 127.0.0.1 whose UDP port

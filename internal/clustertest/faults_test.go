@@ -48,12 +48,15 @@ func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn,
 // Packets from node1 to the others' gossip and remote ports are dropped:
 // it cannot reach them, but they reach it (and connections they open work).
 //
-// Not met yet, reported: the others keep node1 in their membership (their
-// own TCP probes reach it), so its conferences move only when its final
-// states get through after the heal (~11 s without service); around that
-// move Prosody ended node1's shard session ("not-well-formed"), its
-// Colibri2 interleaved with the new driver's at the bridges, and requests
-// sent meanwhile went unanswered.
+// The others place conferences without node1 once it has sent them nothing
+// for memberlist's failure timeout, though their TCP fallback probes keep
+// it a member, so its conferences move while the cut lasts (3.7–6 s
+// without service in the runs load did not dominate, against 11–13 s when
+// they waited for the heal); and a node hands a session on only once
+// Prosody has read all it wrote, which ended the "not-well-formed"
+// sessions. Still reported, not asserted: the counts of a move under load
+// (see underLoad), which this scenario makes twice (away from node1 and
+// back), and the focus leaving, seen under load only.
 func TestFaultPartitionOutbound(t *testing.T) {
 	judgePartition(t, "cutout", cutOut, "IQs never answered", "accepted sources never delivered to bob",
 		"sources that reached a bridge more than once", "interleavings of focus nodes at the bridges", "unavailable presences of the focus")

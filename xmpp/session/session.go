@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mxmpp "mellium.im/xmpp"
@@ -88,6 +89,9 @@ type Session struct {
 	// writeMu is held while writing to a stream, so that serve knows when
 	// the writer is done with a dead one.
 	writeMu sync.Mutex
+	// cutting tells the writer to stop at the next stanza boundary: the
+	// connection is about to be cut (see cutBetweenStanzas).
+	cutting atomic.Bool
 
 	done chan struct{}
 }
@@ -251,6 +255,7 @@ func (s *Session) Detach(ctx context.Context) (SMState, error) {
 	}
 	s.detach = true
 	s.mu.Unlock()
+	s.drain(ctx)
 	cancel()
 	select {
 	case <-s.done:
@@ -406,12 +411,14 @@ func (s *Session) serve(ctx context.Context, stream *mxmpp.Session, ns string, d
 		s.mu.Lock()
 		detach := s.detach
 		s.mu.Unlock()
-		if !detach {
-			// A clean </stream:stream> makes the server end the session at
-			// once, so the MUC sees the focus leave instead of a timeout.
-			clean = stream.Close() == nil
-		}
-		_ = stream.Conn().Close()
+		s.cutBetweenStanzas(stream, func() {
+			if !detach {
+				// A clean </stream:stream> makes the server end the session
+				// at once, so the MUC sees the focus leave instead of a
+				// timeout.
+				clean = stream.Close() == nil
+			}
+		})
 		if reading {
 			err = <-readErr
 		} else {
@@ -470,6 +477,58 @@ func (s *Session) serve(ctx context.Context, stream *mxmpp.Session, ns string, d
 	return stopErr
 }
 
+// detachAckWait bounds how long Detach waits for the server to acknowledge
+// what was written (see drain): a server that does not answer within it
+// gets the connection cut anyway.
+const detachAckWait = 2 * time.Second
+
+// drain stops the writer at the next stanza boundary and waits, within
+// detachAckWait, until the server has acknowledged every stanza written:
+// it has then read and parsed everything this connection sent, and its
+// parser is between two stanzas when the connection goes. Cutting the
+// connection earlier, even between stanzas, can leave the server with
+// unread data, a stanza it had begun to parse and never finishes; and
+// Prosody (0.12) goes on feeding the connection that resumes the session
+// to that parser: the resumer's first stanzas were then refused as
+// not-well-formed and the session ended, which the outbound partition
+// test showed (the focus left its rooms).
+func (s *Session) drain(ctx context.Context) {
+	s.cutting.Store(true)
+	s.wakeWriter()
+	deadline := time.NewTimer(detachAckWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		done := s.stream == nil || s.sm == nil || !s.sm.tracking || len(s.sm.unacked) == 0
+		s.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			s.log.Warn("xmpp detach: the server has not acknowledged everything written; cutting anyway")
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// cutBetweenStanzas closes the connection of a stream that is alive, after
+// last (the closing tag, if any), never in the middle of a stanza (see
+// drain): it stops the writer at the next stanza boundary and waits for
+// it, at most one stanza's WriteTimeout.
+func (s *Session) cutBetweenStanzas(stream *mxmpp.Session, last func()) {
+	s.cutting.Store(true)
+	s.writeMu.Lock()
+	last()
+	_ = stream.Conn().Close()
+	s.writeMu.Unlock()
+}
+
 func (s *Session) readLoop(stream *mxmpp.Session, ns string) error {
 	r := stream.TokenReader()
 	defer r.Close()
@@ -518,6 +577,27 @@ func (s *Session) readLoop(stream *mxmpp.Session, ns string) error {
 	}
 }
 
+// Position tells the Handler where the stanza it is handling stands in the
+// server session's count of the stanzas it sent: the session's resumption
+// id, the stanza's position (1 for the first), and the count this stream
+// began from (the h it resumed with, 0 for a new session). The server sent
+// this stream every position above since, and sends each again to whoever
+// resumes the session with a lower h: a node that is passed a stanza it
+// got itself that way knows it is a copy. All zero without stream
+// management; meaningful only inside the Handler, where the count does not
+// move.
+func (s *Session) Position() (id string, pos, since uint32) {
+	if s.sm == nil {
+		return "", 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sm.counting || s.sm.state.ID == "" {
+		return "", 0, 0
+	}
+	return s.sm.state.ID, s.sm.state.InboundH + 1, s.sm.since
+}
+
 // counted counts a stanza received, once it has been handled.
 func (s *Session) counted(stanza bool) {
 	if s.sm == nil || !stanza {
@@ -544,6 +624,7 @@ func (s *Session) handleSM(el *xmpp.Element) error {
 			return nil
 		}
 		s.sm.counting = true
+		s.sm.since = 0
 		id := el.AttrValue("id")
 		if res := el.AttrValue("resume"); res != "true" && res != "1" {
 			id = "" // enabled, but not resumable
@@ -856,8 +937,10 @@ func (s *Session) writeLoop(ctx context.Context) {
 		var batch []outItem
 		var ack *xmpp.Element
 		if stream != nil && stream != broken {
-			batch = s.queue
-			s.queue = nil
+			if !s.cutting.Load() {
+				batch = s.queue
+				s.queue = nil
+			}
 			if s.sm != nil && s.sm.ackDue {
 				s.sm.ackDue = false
 				ack = xmpp.NewElement(nsSM, "a", "h", formatH(s.sm.ackH))
@@ -918,6 +1001,15 @@ func (s *Session) writeBatch(stream *mxmpp.Session, ack *xmpp.Element, batch []o
 		}
 	}
 	for i, item := range batch {
+		if s.cutting.Load() {
+			// The connection is about to be cut: stop at this stanza
+			// boundary. The rest goes back to the queue (Detach drops it,
+			// a resumption writes it).
+			s.mu.Lock()
+			s.queue = append(batch[i:len(batch):len(batch)], s.queue...)
+			s.mu.Unlock()
+			return true
+		}
 		if item.flushed != nil {
 			close(item.flushed)
 			continue

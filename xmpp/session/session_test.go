@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,7 +110,11 @@ func startPeerWith(t *testing.T, name string, dial session.Dialer, configure fun
 		}
 		switch payload.Name.Local {
 		case "echo":
-			_ = s.Send(xmpp.ResultFor(el, payload.Clone().SetAttr("answered-by", name)))
+			// Where the request stood in the server session (Position).
+			id, pos, since := s.Position()
+			echo := payload.Clone().SetAttr("answered-by", name).SetAttr("session", id)
+			echo.SetAttr("position", strconv.FormatUint(uint64(pos), 10)).SetAttr("since", strconv.FormatUint(uint64(since), 10))
+			_ = s.Send(xmpp.ResultFor(el, echo))
 		case "impostor":
 			fake := xmpp.ResultFor(el, xmpp.NewElement(nsTest, "fake"))
 			to, _ := jid.Parse(el.AttrValue("to"))

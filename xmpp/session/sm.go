@@ -192,6 +192,7 @@ type smSession struct {
 	state     SMState // ID empty: nothing to resume
 	reportedH uint32  // InboundH of the last OnState call for this session
 	counting  bool    // inbound stanzas count: <enabled/> or <resumed/> seen on this stream
+	since     uint32  // InboundH when this stream began counting (the h it resumed with)
 	tracking  bool    // outbound stanzas count and are kept until acknowledged
 	outH      uint32  // our stanzas of this session so far, as the server counts them
 	ackedH    uint32  // the last h the server acknowledged
@@ -251,6 +252,7 @@ func (m *smSession) resumedLocked(serverH uint32, queue []outItem) []outItem {
 	m.unacked = nil
 	m.outH, m.ackedH = serverH, serverH
 	m.counting, m.tracking = true, true
+	m.since = m.state.InboundH
 	m.rPending, m.ackDue = false, false
 	m.reportedH = m.state.InboundH
 	return items

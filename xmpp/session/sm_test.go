@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,6 +346,8 @@ func TestNewSessionResumesADeadOnesSession(t *testing.T) {
 		t.Fatalf("request to A: %v, %v", res, err)
 	}
 	replicated := recA.awaitState(t, "h = 1", func(st session.SMState) bool { return st.InboundH == 1 })
+	// The request was the first stanza the server sent the new session.
+	wantPosition(t, res, replicated.ID, 1, 0)
 
 	// A dies: its connection is cut, and it may not come back.
 	dead.Store(true)
@@ -381,6 +386,8 @@ func TestNewSessionResumesADeadOnesSession(t *testing.T) {
 	if r.el.AttrValue("from") != addr || r.el.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
 		t.Fatalf("IQ sent during the gap answered with %s", r.el)
 	}
+	// B's stream began where A's acknowledgement left the count.
+	wantPosition(t, r.el, replicated.ID, 2, 1)
 	msg := awaitStanza(t, b.stanzas, "during-the-gap")
 	if msg.AttrValue("to") != addr {
 		t.Fatalf("message during the gap: %s", msg)
@@ -394,6 +401,7 @@ func TestNewSessionResumesADeadOnesSession(t *testing.T) {
 	if err != nil || res.AttrValue("from") != addr || res.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
 		t.Fatalf("request after the takeover: %v, %v", res, err)
 	}
+	wantPosition(t, res, replicated.ID, 4, 1)
 	select {
 	case err := <-recB.failed:
 		t.Fatalf("resumption failure reported: %v", err)
@@ -587,5 +595,74 @@ func TestResumptionRefused(t *testing.T) {
 				t.Fatalf("state after the failure: %+v (old ID %s)", fresh, st.ID)
 			}
 		})
+	}
+}
+
+// A session detaches only once the server has acknowledged every stanza
+// it wrote, so that the server's parser is between two stanzas when the
+// connection goes. Prosody (0.12) goes on feeding the connection that
+// resumes a session to the parser of the connection that held it: a
+// stanza it had begun to read and never finished made the resumer's
+// first stanzas "not-well-formed" and ended the session, which the
+// outbound partition test showed (the focus left its rooms). Here A
+// detaches right after writing a burst; B must then be able to use the
+// session.
+func TestDetachWaitsUntilTheServerHasReadEverything(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	comp := startPeer(t, "component", componentDialer(srv))
+	compAddr := comp.waitUp(t)
+	rec := newSMRecorder()
+	a := startPeerWith(t, "A", userDialer(srv, srv.C2SAddr, "alice", "node-a"),
+		func(c *session.Config) { c.StreamManagement = rec.config(session.SMState{}) })
+	a.waitUp(t)
+	rec.awaitState(t, "resumable", func(st session.SMState) bool { return st.ID != "" })
+
+	body := strings.Repeat("x", 4<<10)
+	const messages = 200
+	for i := range messages {
+		msg := xmpp.NewElement("", xmpp.KindMessage, "to", compAddr, "id", fmt.Sprint("burst", i))
+		b := xmpp.NewElement("", "body")
+		b.Text = body
+		if err := a.s.Send(msg.Append(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As a node handing its session over does: what it queued is
+	// written, then it detaches.
+	if err := a.s.Flush(boundedCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.s.Detach(boundedCtx(t))
+	if err != nil || st.ID == "" {
+		t.Fatalf("Detach: %+v, %v", st, err)
+	}
+	if unacked, outH, _ := a.s.SMCounters(); unacked != 0 {
+		t.Errorf("cut with %d of %d stanzas written not acknowledged by the server", unacked, outH)
+	}
+
+	rec2 := newSMRecorder()
+	b := startPeerWith(t, "B", userDialer(srv, srv.C2SAddr, "alice", "node-b"),
+		func(c *session.Config) { c.StreamManagement = rec2.config(st) })
+	if got := b.waitUp(t); got != st.JID {
+		t.Fatalf("B up at %q, want %q", got, st.JID)
+	}
+	for i := range 3 {
+		res, err := comp.s.RequestWait(boundedCtx(t), testIQ(st.JID, "echo"))
+		if err != nil || res.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
+			t.Fatalf("request %d to the resumed session: %v, %v", i, res, err)
+		}
+	}
+}
+
+// wantPosition checks where an echo request stood in the server session, as
+// the answering Session's Position told its Handler.
+func wantPosition(t *testing.T, answer *xmpp.Element, session string, pos, since uint32) {
+	t.Helper()
+	echo := answer.Child(nsTest, "echo")
+	want := []string{session, strconv.FormatUint(uint64(pos), 10), strconv.FormatUint(uint64(since), 10)}
+	got := []string{echo.AttrValue("session"), echo.AttrValue("position"), echo.AttrValue("since")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("request at session, position, since %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,100 @@
+package directory
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/conference"
+	"focal/proto"
+	"focal/xmpp"
+)
+
+// A forwarded stanza reaches the conference only if the server did not send
+// it to this node itself: the both-ways partition test had a cut-off node's
+// forwards wait in the link until the heal, reach the node that had taken
+// the session over from a lower h (and got the same requests from the
+// server), and answer them twice.
+func TestAForwardTheServerSentHereTooIsDropped(t *testing.T) {
+	sys := quietSystem()
+	got := make(chan *conference.Stanza, 64)
+	conf := probe(sys, got, nil)
+	defer sys.Root.Stop(conf)
+	const room, session = "r@conference.example", "S"
+	d := &directory{
+		cfg: DefaultConfig(), self: "node2", log: slog.New(slog.DiscardHandler),
+		rooms: map[string]*entry{room: {pid: conf}},
+		links: map[string]*link{},
+	}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	stanza := func(n uint32) *xmpp.Element {
+		return xmpp.NewElement("", "iq", "type", "set", "id", "q"+string(rune('a'+n%26)), "from", room+"/alice")
+	}
+	receive := func(what string) *conference.Stanza {
+		t.Helper()
+		select {
+		case st := <-got:
+			return st
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not reach the conference", what)
+			return nil
+		}
+	}
+	// The server sent this node positions 21–28, to a stream that resumed
+	// the session at h=20; then the stream went (the session was released).
+	for pos := uint32(21); pos <= 28; pos++ {
+		sys.Root.Send(dir, &conference.Stanza{Room: room, El: stanza(pos), At: conference.StreamPos{Session: session, Pos: pos, Since: 20}})
+		receive("a stanza from the server")
+	}
+	forward := func(pos uint32) {
+		sys.Root.Send(dir, &focalpb.ForwardedStanza{Room: room, Xml: stanza(pos).String(), Session: session, Position: pos})
+	}
+	// marker is a forward from no session, which always goes through: what
+	// arrives before it was delivered, what does not was dropped.
+	marker := func() {
+		t.Helper()
+		sys.Root.Send(dir, &focalpb.ForwardedStanza{Room: room, Xml: xmpp.NewElement("", "presence", "from", room+"/marker").String()})
+		if st := receive("the marker"); st.El.Name.Local != "presence" {
+			t.Fatalf("%s reached the conference, a copy of what the server sent here", st.El)
+		}
+	}
+	for _, c := range []struct {
+		pos     uint32
+		held    bool // this node's stream holds the session now
+		through bool
+	}{
+		{pos: 21, through: false}, // sent here
+		{pos: 28, through: false},
+		{pos: 20, through: true},              // below where the stream began: the server will not send it again
+		{pos: 29, through: true},              // after the stream went: another node's
+		{pos: 29, held: true, through: false}, // the stream holding the session gets it
+		{pos: 20, held: true, through: true},
+	} {
+		d.links = map[string]*link{}
+		if c.held {
+			d.links["shard-1.1"] = &link{id: "shard-1.1", session: session}
+		}
+		forward(c.pos)
+		if c.through {
+			if st := receive("a forward"); st.El.Name.Local != "iq" {
+				t.Fatalf("position %d (held %v): got %s, want the forward", c.pos, c.held, st.El)
+			}
+		}
+		marker()
+	}
+	// Another stream of the same session, later, from h=86: what the first
+	// one got is still known as sent here.
+	sys.Root.Send(dir, &conference.Stanza{Room: room, El: stanza(87), At: conference.StreamPos{Session: session, Pos: 87, Since: 86}})
+	receive("a stanza from the server")
+	d.links = map[string]*link{}
+	forward(25)
+	marker()
+	forward(60)
+	if st := receive("a forward of a position another node got"); st.El.Name.Local != "iq" {
+		t.Fatalf("got %s", st.El)
+	}
+}
