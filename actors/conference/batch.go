@@ -3,8 +3,6 @@ package conference
 import (
 	"slices"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"focal/actors/participant"
 	"focal/media/sources"
 	"focal/proto"
@@ -100,9 +98,9 @@ func importByOwner(list []*focalpb.EndpointSources) map[string]sources.Set {
 // signalTimeout: batches armed in generation gen are due.
 type signalTimeout struct{ gen int }
 
-// recordChange puts a change of owner's sources in the batch of every
-// other participant that has been invited; those not invited yet get the
-// sources in their offer.
+// recordChange signals a change of owner's sources to every other
+// participant that has been invited, through its batch; those not invited
+// yet get the sources in their offer.
 func (c *conference) recordChange(owner string, remove bool, set sources.Set) {
 	for _, m := range c.members {
 		if m.Nick == owner || !m.Allocated {
@@ -137,7 +135,7 @@ func (c *conference) accepted(m *member) bool {
 // once in a conference too small to wait, or when the delay is over; one
 // timer serves the whole conference, armed by the first change after the
 // last batches went.
-func (c *conference) scheduleBatches(ctx actor.Context) {
+func (c *conference) scheduleBatches() {
 	if !c.batchesDue || c.standby || c.handedOver || c.ending {
 		return
 	}

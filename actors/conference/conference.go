@@ -155,7 +155,7 @@ func newConference(cfg Config, s Start) *conference {
 
 func (c *conference) Receive(ctx actor.Context) {
 	c.handle(ctx)
-	c.scheduleBatches(ctx)
+	c.scheduleBatches()
 	c.updatePresence()
 	// Whatever the message, a state that differs from the replica's copy
 	// goes to it: no list of state-changing messages to keep.

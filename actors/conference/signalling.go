@@ -78,7 +78,7 @@ func (c *conference) onAccepted(ctx actor.Context, a *participant.Accepted) {
 	all := c.sources.SourcesOf(m.Nick)
 	c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Transport: a.Transport, Sources: &all, InitialLastN: a.InitialLastN})
 	if err == nil {
-		c.fanOut(ctx, m.Nick, false, added)
+		c.recordChange(m.Nick, false, added)
 	}
 }
 
@@ -113,7 +113,7 @@ func (c *conference) onSourcesChanged(ctx actor.Context, s *participant.SourcesC
 	if m.Allocated {
 		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Sources: &all})
 	}
-	c.fanOut(ctx, m.Nick, s.Remove, changed)
+	c.recordChange(m.Nick, s.Remove, changed)
 }
 
 func (c *conference) onRestartRequested(ctx actor.Context, r *participant.RestartRequested) {
@@ -167,14 +167,8 @@ func (c *conference) onSessionEnded(ctx actor.Context, e *participant.SessionEnd
 // withdrawSources removes every source of nick and tells the others.
 func (c *conference) withdrawSources(ctx actor.Context, nick string) {
 	if removed := c.sources.RemoveOwner(nick); !removed.Empty() {
-		c.fanOut(ctx, nick, true, removed)
+		c.recordChange(nick, true, removed)
 	}
-}
-
-// fanOut signals a change of owner's sources to every other participant,
-// through their batches.
-func (c *conference) fanOut(_ actor.Context, owner string, remove bool, set sources.Set) {
-	c.recordChange(owner, remove, set)
 }
 
 func (c *conference) updateEndpoint(ctx actor.Context, m *member, u *bridge.UpdateEndpoint) {
