@@ -26,15 +26,18 @@ type Memory struct {
 	Goroutine int    `json:"goroutines"`
 }
 
-// debugRoutes adds the memory endpoints of Config.DebugMemory: POST
-// /debug/gc, and Go's profiles under /debug/pprof/ (the heap's inuse_space
-// is where per-conference memory is found). Both are off by default: a
-// collection on demand stalls the node, and profiles show its internals.
+// debugRoutes adds the endpoints of Config.DebugMemory, POST /debug/gc,
+// and, with it or Config.Pprof, Go's profiles under /debug/pprof/ (the
+// heap's inuse_space is where per-conference memory is found, the CPU
+// profile where a node's time goes). All are off by default: a collection
+// on demand stalls the node, and profiles cost CPU and show its internals.
 func (cfg Config) debugRoutes(mux *http.ServeMux) {
-	if !cfg.DebugMemory {
+	if cfg.DebugMemory {
+		mux.HandleFunc("POST /debug/gc", collect)
+	}
+	if !cfg.DebugMemory && !cfg.Pprof {
 		return
 	}
-	mux.HandleFunc("POST /debug/gc", collect)
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

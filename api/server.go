@@ -42,9 +42,12 @@ type Config struct {
 	// conference must not stall the view of the others.
 	DebugTimeout time.Duration
 	// DebugMemory adds POST /debug/gc (a full collection, memory given
-	// back, the figures after it) and /debug/pprof/; off by default.
+	// back, the figures after it) and the profiles; off by default.
 	DebugMemory bool
-	Logger      *slog.Logger
+	// Pprof serves Go's runtime profiles under /debug/pprof/ (off by
+	// default: a profile costs the node CPU while it runs).
+	Pprof  bool
+	Logger *slog.Logger
 }
 
 // Handler returns the API's routes.

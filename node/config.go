@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"focal/actors/bridge"
 	"focal/actors/bridge/selection"
+	"focal/actors/conference"
 	"focal/auth"
 	"focal/visitors"
 )
@@ -70,6 +72,11 @@ type Config struct {
 	// conference.enable-ice-restart; default on).
 	ICERestart     bool
 	InitialTimeout time.Duration // conference.initial_timeout
+	// SourceSignalingDelays batches the source changes each participant
+	// is told of, by conference size (--source_signaling_delays, Jicofo's
+	// conference.source-signaling-delays; see
+	// conference.DefaultSourceSignalingDelays for the default and why).
+	SourceSignalingDelays conference.SignalingDelays
 	// SingleParticipantTimeout ends the media session of a participant
 	// left alone (--single_participant_timeout; 0 keeps it).
 	SingleParticipantTimeout time.Duration
@@ -110,6 +117,11 @@ type Config struct {
 	// (--debug_memory; off): the load benchmark's memory readings.
 	DebugMemory bool
 
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the HTTP API (--pprof; default off): how the load benchmark finds
+	// where a node spends its CPU.
+	Pprof bool
+
 	Version string
 	Logger  *slog.Logger
 }
@@ -129,6 +141,7 @@ func Defaults() Config {
 		StripSimulcast:           true,
 		ICERestart:               true,
 		InitialTimeout:           15 * time.Second,
+		SourceSignalingDelays:    maps.Clone(conference.DefaultSourceSignalingDelays),
 		SingleParticipantTimeout: 20 * time.Second,
 		AuthLifetime:             auth.DefaultLifetime,
 		JoinTimeout:              10 * time.Second,

@@ -164,6 +164,7 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.InitialTimeout = cfg.InitialTimeout
 	dirCfg.Conference.JoinTimeout = cfg.JoinTimeout
 	dirCfg.Conference.StripSimulcast = cfg.StripSimulcast
+	dirCfg.Conference.SourceSignalingDelays = cfg.SourceSignalingDelays
 	dirCfg.Conference.ICERestart = cfg.ICERestart
 	dirCfg.Conference.SingleParticipantTimeout = cfg.SingleParticipantTimeout
 	dirCfg.Conference.Version = cfg.Version
@@ -205,6 +206,7 @@ func (n *Node) spawn() error {
 		Health:         n.Health,
 		ComponentHeld:  n.ComponentHeld,
 		DebugMemory:    cfg.DebugMemory,
+		Pprof:          cfg.Pprof,
 		Logger:         cfg.Logger,
 	}
 	if cfg.Clustered() {

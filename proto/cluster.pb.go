@@ -782,6 +782,57 @@ func (x *Outgoing) GetSid() string {
 	return ""
 }
 
+// EncodedConferenceState is a ConferenceState as its owner encoded it
+// (deterministically, to tell whether it changed) followed by the
+// envelope's fields (version, owner, time): protobuf merges concatenated
+// encodings, so decoding it is the stamped state. The owner sends the
+// bytes it has rather than decoding them into a message only for the
+// remote to encode that again (the replication check's cost in a big room,
+// BENCHMARKS.md "One big room, batched"). Answered with a StateAck.
+type EncodedConferenceState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         []byte                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EncodedConferenceState) Reset() {
+	*x = EncodedConferenceState{}
+	mi := &file_cluster_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EncodedConferenceState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EncodedConferenceState) ProtoMessage() {}
+
+func (x *EncodedConferenceState) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EncodedConferenceState.ProtoReflect.Descriptor instead.
+func (*EncodedConferenceState) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EncodedConferenceState) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
 // The replica's acknowledgement of a ConferenceState: it has that version
 // (and every earlier one), so what follows from it may be sent.
 type StateAck struct {
@@ -794,7 +845,7 @@ type StateAck struct {
 
 func (x *StateAck) Reset() {
 	*x = StateAck{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +857,7 @@ func (x *StateAck) String() string {
 func (*StateAck) ProtoMessage() {}
 
 func (x *StateAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +870,7 @@ func (x *StateAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateAck.ProtoReflect.Descriptor instead.
 func (*StateAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StateAck) GetRoom() string {
@@ -858,7 +909,7 @@ type ShardSession struct {
 
 func (x *ShardSession) Reset() {
 	*x = ShardSession{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +921,7 @@ func (x *ShardSession) String() string {
 func (*ShardSession) ProtoMessage() {}
 
 func (x *ShardSession) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +934,7 @@ func (x *ShardSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSession.ProtoReflect.Descriptor instead.
 func (*ShardSession) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ShardSession) GetShard() int32 {
@@ -952,7 +1003,7 @@ type ShardSessionAck struct {
 
 func (x *ShardSessionAck) Reset() {
 	*x = ShardSessionAck{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1015,7 @@ func (x *ShardSessionAck) String() string {
 func (*ShardSessionAck) ProtoMessage() {}
 
 func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1028,7 @@ func (x *ShardSessionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSessionAck.ProtoReflect.Descriptor instead.
 func (*ShardSessionAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ShardSessionAck) GetId() string {
@@ -1012,7 +1063,7 @@ type ForwardedStanza struct {
 
 func (x *ForwardedStanza) Reset() {
 	*x = ForwardedStanza{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1075,7 @@ func (x *ForwardedStanza) String() string {
 func (*ForwardedStanza) ProtoMessage() {}
 
 func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1088,7 @@ func (x *ForwardedStanza) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardedStanza.ProtoReflect.Descriptor instead.
 func (*ForwardedStanza) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ForwardedStanza) GetRoom() string {
@@ -1080,7 +1131,7 @@ type ConferenceOptions struct {
 
 func (x *ConferenceOptions) Reset() {
 	*x = ConferenceOptions{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1143,7 @@ func (x *ConferenceOptions) String() string {
 func (*ConferenceOptions) ProtoMessage() {}
 
 func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1156,7 @@ func (x *ConferenceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConferenceOptions.ProtoReflect.Descriptor instead.
 func (*ConferenceOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConferenceOptions) GetSet() bool {
@@ -1166,14 +1217,24 @@ type MemberState struct {
 	ForceMutedVideo bool `protobuf:"varint,17,opt,name=force_muted_video,json=forceMutedVideo,proto3" json:"force_muted_video,omitempty"`
 	// vnode: the member is a visitor in the room on this visitor node
 	// (its nick is "<vnode>/<nick in that room>").
-	Vnode         string `protobuf:"bytes,18,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Vnode string `protobuf:"bytes,18,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	// invited_sid: the Jingle session the participant was last invited to
+	// (the conference names it); the others' source changes are signalled
+	// to it once the participant reports that session accepted.
+	InvitedSid string `protobuf:"bytes,19,opt,name=invited_sid,json=invitedSid,proto3" json:"invited_sid,omitempty"`
+	// pending_add, pending_remove: the others' source changes the
+	// participant is yet to be told of, batched (Config.SourceSignalingDelays):
+	// sent as one source-remove and one source-add when the batch is due.
+	// A change undone within the batch is in neither.
+	PendingAdd    []*EndpointSources `protobuf:"bytes,20,rep,name=pending_add,json=pendingAdd,proto3" json:"pending_add,omitempty"`
+	PendingRemove []*EndpointSources `protobuf:"bytes,21,rep,name=pending_remove,json=pendingRemove,proto3" json:"pending_remove,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MemberState) Reset() {
 	*x = MemberState{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1246,7 @@ func (x *MemberState) String() string {
 func (*MemberState) ProtoMessage() {}
 
 func (x *MemberState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1259,7 @@ func (x *MemberState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberState.ProtoReflect.Descriptor instead.
 func (*MemberState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MemberState) GetNick() string {
@@ -1320,6 +1381,27 @@ func (x *MemberState) GetVnode() string {
 	return ""
 }
 
+func (x *MemberState) GetInvitedSid() string {
+	if x != nil {
+		return x.InvitedSid
+	}
+	return ""
+}
+
+func (x *MemberState) GetPendingAdd() []*EndpointSources {
+	if x != nil {
+		return x.PendingAdd
+	}
+	return nil
+}
+
+func (x *MemberState) GetPendingRemove() []*EndpointSources {
+	if x != nil {
+		return x.PendingRemove
+	}
+	return nil
+}
+
 // The sources one endpoint signalled.
 type EndpointSources struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1332,7 +1414,7 @@ type EndpointSources struct {
 
 func (x *EndpointSources) Reset() {
 	*x = EndpointSources{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1426,7 @@ func (x *EndpointSources) String() string {
 func (*EndpointSources) ProtoMessage() {}
 
 func (x *EndpointSources) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1439,7 @@ func (x *EndpointSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSources.ProtoReflect.Descriptor instead.
 func (*EndpointSources) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EndpointSources) GetEndpoint() string {
@@ -1396,7 +1478,7 @@ type JingleState struct {
 
 func (x *JingleState) Reset() {
 	*x = JingleState{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1490,7 @@ func (x *JingleState) String() string {
 func (*JingleState) ProtoMessage() {}
 
 func (x *JingleState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1503,7 @@ func (x *JingleState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JingleState.ProtoReflect.Descriptor instead.
 func (*JingleState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *JingleState) GetSid() string {
@@ -1472,7 +1554,7 @@ type BridgeSessionState struct {
 
 func (x *BridgeSessionState) Reset() {
 	*x = BridgeSessionState{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1566,7 @@ func (x *BridgeSessionState) String() string {
 func (*BridgeSessionState) ProtoMessage() {}
 
 func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1579,7 @@ func (x *BridgeSessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeSessionState.ProtoReflect.Descriptor instead.
 func (*BridgeSessionState) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BridgeSessionState) GetJid() string {
@@ -1548,7 +1630,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1642,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +1655,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Source) GetSsrc() int64 {
@@ -1622,7 +1704,7 @@ type SourceGroup struct {
 
 func (x *SourceGroup) Reset() {
 	*x = SourceGroup{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1716,7 @@ func (x *SourceGroup) String() string {
 func (*SourceGroup) ProtoMessage() {}
 
 func (x *SourceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1729,7 @@ func (x *SourceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceGroup.ProtoReflect.Descriptor instead.
 func (*SourceGroup) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SourceGroup) GetSemantics() string {
@@ -1681,7 +1763,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1775,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1788,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 type RoomList struct {
@@ -1721,7 +1803,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1815,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1828,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoomList) GetNode() string {
@@ -1790,7 +1872,7 @@ type SessionQuery struct {
 
 func (x *SessionQuery) Reset() {
 	*x = SessionQuery{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +1884,7 @@ func (x *SessionQuery) String() string {
 func (*SessionQuery) ProtoMessage() {}
 
 func (x *SessionQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +1897,7 @@ func (x *SessionQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionQuery.ProtoReflect.Descriptor instead.
 func (*SessionQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SessionQuery) GetId() string {
@@ -1835,7 +1917,7 @@ type SessionHeld struct {
 
 func (x *SessionHeld) Reset() {
 	*x = SessionHeld{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +1929,7 @@ func (x *SessionHeld) String() string {
 func (*SessionHeld) ProtoMessage() {}
 
 func (x *SessionHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +1942,7 @@ func (x *SessionHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionHeld.ProtoReflect.Descriptor instead.
 func (*SessionHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SessionHeld) GetId() string {
@@ -1890,7 +1972,7 @@ type RoomQuery struct {
 
 func (x *RoomQuery) Reset() {
 	*x = RoomQuery{}
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +1984,7 @@ func (x *RoomQuery) String() string {
 func (*RoomQuery) ProtoMessage() {}
 
 func (x *RoomQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +1997,7 @@ func (x *RoomQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomQuery.ProtoReflect.Descriptor instead.
 func (*RoomQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RoomQuery) GetRoom() string {
@@ -1936,7 +2018,7 @@ type RoomHeld struct {
 
 func (x *RoomHeld) Reset() {
 	*x = RoomHeld{}
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +2030,7 @@ func (x *RoomHeld) String() string {
 func (*RoomHeld) ProtoMessage() {}
 
 func (x *RoomHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +2043,7 @@ func (x *RoomHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomHeld.ProtoReflect.Descriptor instead.
 func (*RoomHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RoomHeld) GetRoom() string {
@@ -2051,7 +2133,9 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03xml\x18\x02 \x01(\tR\x03xml\x12*\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x16.focal.v1.OutgoingKindR\x04kind\x12\x12\n" +
 	"\x04nick\x18\x04 \x01(\tR\x04nick\x12\x10\n" +
-	"\x03sid\x18\x05 \x01(\tR\x03sidJ\x04\b\x01\x10\x02\"8\n" +
+	"\x03sid\x18\x05 \x01(\tR\x03sidJ\x04\b\x01\x10\x02\".\n" +
+	"\x16EncodedConferenceState\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\fR\x05state\"8\n" +
 	"\bStateAck\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"\xb9\x01\n" +
@@ -2077,7 +2161,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\bR\x03set\x12)\n" +
 	"\x10rtcstats_enabled\x18\x02 \x01(\bR\x0frtcstatsEnabled\x12*\n" +
 	"\x11start_audio_muted\x18\x03 \x01(\x05R\x0fstartAudioMuted\x12*\n" +
-	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\x91\x04\n" +
+	"\x11start_video_muted\x18\x04 \x01(\x05R\x0fstartVideoMuted\"\xb0\x05\n" +
 	"\vMemberState\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x19\n" +
 	"\breal_jid\x18\x02 \x01(\tR\arealJid\x12\x12\n" +
@@ -2096,7 +2180,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\rbridge_behind\x18\x0f \x01(\bR\fbridgeBehind\x12*\n" +
 	"\x11force_muted_audio\x18\x10 \x01(\bR\x0fforceMutedAudio\x12*\n" +
 	"\x11force_muted_video\x18\x11 \x01(\bR\x0fforceMutedVideo\x12\x14\n" +
-	"\x05vnode\x18\x12 \x01(\tR\x05vnodeJ\x04\b\b\x10\t\"\x88\x01\n" +
+	"\x05vnode\x18\x12 \x01(\tR\x05vnode\x12\x1f\n" +
+	"\vinvited_sid\x18\x13 \x01(\tR\n" +
+	"invitedSid\x12:\n" +
+	"\vpending_add\x18\x14 \x03(\v2\x19.focal.v1.EndpointSourcesR\n" +
+	"pendingAdd\x12@\n" +
+	"\x0epending_remove\x18\x15 \x03(\v2\x19.focal.v1.EndpointSourcesR\rpendingRemoveJ\x04\b\b\x10\t\"\x88\x01\n" +
 	"\x0fEndpointSources\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12*\n" +
 	"\asources\x18\x02 \x03(\v2\x10.focal.v1.SourceR\asources\x12-\n" +
@@ -2164,56 +2253,59 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_cluster_proto_goTypes = []any{
-	(OutgoingKind)(0),          // 0: focal.v1.OutgoingKind
-	(SessionState)(0),          // 1: focal.v1.SessionState
-	(*ConferenceState)(nil),    // 2: focal.v1.ConferenceState
-	(*VisitorNodeState)(nil),   // 3: focal.v1.VisitorNodeState
-	(*AuthSession)(nil),        // 4: focal.v1.AuthSession
-	(*RoomMetadata)(nil),       // 5: focal.v1.RoomMetadata
-	(*AVModeration)(nil),       // 6: focal.v1.AVModeration
-	(*Outgoing)(nil),           // 7: focal.v1.Outgoing
-	(*StateAck)(nil),           // 8: focal.v1.StateAck
-	(*ShardSession)(nil),       // 9: focal.v1.ShardSession
-	(*ShardSessionAck)(nil),    // 10: focal.v1.ShardSessionAck
-	(*ForwardedStanza)(nil),    // 11: focal.v1.ForwardedStanza
-	(*ConferenceOptions)(nil),  // 12: focal.v1.ConferenceOptions
-	(*MemberState)(nil),        // 13: focal.v1.MemberState
-	(*EndpointSources)(nil),    // 14: focal.v1.EndpointSources
-	(*JingleState)(nil),        // 15: focal.v1.JingleState
-	(*BridgeSessionState)(nil), // 16: focal.v1.BridgeSessionState
-	(*Source)(nil),             // 17: focal.v1.Source
-	(*SourceGroup)(nil),        // 18: focal.v1.SourceGroup
-	(*ListRooms)(nil),          // 19: focal.v1.ListRooms
-	(*RoomList)(nil),           // 20: focal.v1.RoomList
-	(*SessionQuery)(nil),       // 21: focal.v1.SessionQuery
-	(*SessionHeld)(nil),        // 22: focal.v1.SessionHeld
-	(*RoomQuery)(nil),          // 23: focal.v1.RoomQuery
-	(*RoomHeld)(nil),           // 24: focal.v1.RoomHeld
+	(OutgoingKind)(0),              // 0: focal.v1.OutgoingKind
+	(SessionState)(0),              // 1: focal.v1.SessionState
+	(*ConferenceState)(nil),        // 2: focal.v1.ConferenceState
+	(*VisitorNodeState)(nil),       // 3: focal.v1.VisitorNodeState
+	(*AuthSession)(nil),            // 4: focal.v1.AuthSession
+	(*RoomMetadata)(nil),           // 5: focal.v1.RoomMetadata
+	(*AVModeration)(nil),           // 6: focal.v1.AVModeration
+	(*Outgoing)(nil),               // 7: focal.v1.Outgoing
+	(*EncodedConferenceState)(nil), // 8: focal.v1.EncodedConferenceState
+	(*StateAck)(nil),               // 9: focal.v1.StateAck
+	(*ShardSession)(nil),           // 10: focal.v1.ShardSession
+	(*ShardSessionAck)(nil),        // 11: focal.v1.ShardSessionAck
+	(*ForwardedStanza)(nil),        // 12: focal.v1.ForwardedStanza
+	(*ConferenceOptions)(nil),      // 13: focal.v1.ConferenceOptions
+	(*MemberState)(nil),            // 14: focal.v1.MemberState
+	(*EndpointSources)(nil),        // 15: focal.v1.EndpointSources
+	(*JingleState)(nil),            // 16: focal.v1.JingleState
+	(*BridgeSessionState)(nil),     // 17: focal.v1.BridgeSessionState
+	(*Source)(nil),                 // 18: focal.v1.Source
+	(*SourceGroup)(nil),            // 19: focal.v1.SourceGroup
+	(*ListRooms)(nil),              // 20: focal.v1.ListRooms
+	(*RoomList)(nil),               // 21: focal.v1.RoomList
+	(*SessionQuery)(nil),           // 22: focal.v1.SessionQuery
+	(*SessionHeld)(nil),            // 23: focal.v1.SessionHeld
+	(*RoomQuery)(nil),              // 24: focal.v1.RoomQuery
+	(*RoomHeld)(nil),               // 25: focal.v1.RoomHeld
 }
 var file_cluster_proto_depIdxs = []int32{
-	12, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
-	13, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
-	16, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
-	14, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
+	13, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
+	14, // 1: focal.v1.ConferenceState.members:type_name -> focal.v1.MemberState
+	17, // 2: focal.v1.ConferenceState.bridges:type_name -> focal.v1.BridgeSessionState
+	15, // 3: focal.v1.ConferenceState.sources:type_name -> focal.v1.EndpointSources
 	7,  // 4: focal.v1.ConferenceState.outbox:type_name -> focal.v1.Outgoing
 	6,  // 5: focal.v1.ConferenceState.av_moderation:type_name -> focal.v1.AVModeration
 	5,  // 6: focal.v1.ConferenceState.metadata:type_name -> focal.v1.RoomMetadata
 	4,  // 7: focal.v1.ConferenceState.auth_sessions:type_name -> focal.v1.AuthSession
 	3,  // 8: focal.v1.ConferenceState.visitor_nodes:type_name -> focal.v1.VisitorNodeState
 	0,  // 9: focal.v1.Outgoing.kind:type_name -> focal.v1.OutgoingKind
-	15, // 10: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
-	17, // 11: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
-	18, // 12: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
-	1,  // 13: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
-	17, // 14: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
-	18, // 15: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	16, // 10: focal.v1.MemberState.jingle:type_name -> focal.v1.JingleState
+	15, // 11: focal.v1.MemberState.pending_add:type_name -> focal.v1.EndpointSources
+	15, // 12: focal.v1.MemberState.pending_remove:type_name -> focal.v1.EndpointSources
+	18, // 13: focal.v1.EndpointSources.sources:type_name -> focal.v1.Source
+	19, // 14: focal.v1.EndpointSources.groups:type_name -> focal.v1.SourceGroup
+	1,  // 15: focal.v1.JingleState.state:type_name -> focal.v1.SessionState
+	18, // 16: focal.v1.BridgeSessionState.feedback:type_name -> focal.v1.Source
+	19, // 17: focal.v1.BridgeSessionState.feedback_groups:type_name -> focal.v1.SourceGroup
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -2227,7 +2319,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

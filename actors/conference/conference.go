@@ -58,10 +58,16 @@ type conference struct {
 	joinT    *time.Timer
 	waiting  []waiter // requesters to answer once joined
 
-	idleGen      int
-	idleT        *time.Timer
-	aloneGen     int
-	aloneT       *time.Timer
+	idleGen  int
+	idleT    *time.Timer
+	aloneGen int
+	aloneT   *time.Timer
+	// Source signalling batches (batch.go): batchesDue says a change went
+	// into the batch of an accepted session since the batches last went;
+	// batchT, of generation batchGen, is when they go.
+	batchesDue   bool
+	batchGen     int
+	batchT       *time.Timer
 	everEmptied  bool // somebody joined and everybody left
 	ending       bool
 	ownerPending string // nick being granted owner
@@ -152,6 +158,7 @@ func newConference(cfg Config, s Start) *conference {
 
 func (c *conference) Receive(ctx actor.Context) {
 	c.handle(ctx)
+	c.scheduleBatches()
 	c.updatePresence()
 	// Whatever the message, a state that differs from the replica's copy
 	// goes to it: no list of state-changing messages to keep.
@@ -188,6 +195,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onJoinTimeout(ctx, msg)
 	case aloneTimeout:
 		c.onAloneTimeout(ctx, msg)
+	case signalTimeout:
+		c.onSignalTimeout(msg)
 	case ownerGranted:
 		c.onOwnerGranted(ctx, msg)
 	case roomInfo:
@@ -426,6 +435,9 @@ func (c *conference) stopTimers() {
 	}
 	if c.aloneT != nil {
 		c.aloneT.Stop()
+	}
+	if c.batchT != nil {
+		c.batchT.Stop()
 	}
 }
 

@@ -2,6 +2,7 @@ package conference
 
 import (
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -89,9 +90,43 @@ type Config struct {
 	// promotion delay (1 s) more, so a second is safe; a node whose round
 	// trips take longer is fenced by its quorum rule anyway.
 	StaleAck time.Duration
+	// SourceSignalingDelays batches the source changes each participant
+	// is told of (Jicofo's conference.source-signaling-delays): in a
+	// conference of at least a given size, a change waits that long, and
+	// every change meanwhile goes with it in one source-remove and one
+	// source-add. Without batching a join in a room of N sends N
+	// source-adds, and a room filling up sends N² through the server.
+	SourceSignalingDelays SignalingDelays
 
 	Logger *slog.Logger
 }
+
+// SignalingDelays maps a conference size to the delay of source signalling
+// from that size on (up to the next size listed).
+type SignalingDelays map[int]time.Duration
+
+// For is the delay in a conference of size participants: that of the
+// largest size listed not above it, none below the smallest.
+func (d SignalingDelays) For(size int) time.Duration {
+	best, delay := -1, time.Duration(0)
+	for s, v := range d {
+		if s <= size && s > best {
+			best, delay = s, v
+		}
+	}
+	return delay
+}
+
+// DefaultSourceSignalingDelays is Config.SourceSignalingDelays' default
+// (read only: configurations get a copy).
+// Jicofo's is none (its documentation's example: 50 → 500 ms, 100 →
+// 1 s). Below 50 participants nothing waits, as before. From 50 on a
+// change waits half a second, 1 s from 100 on, 2 s from 300 on: each
+// participant then gets at most two source signalling stanzas per delay
+// however fast the room fills, which is what lets one server carry a room
+// of 500 (BENCHMARKS.md, "One big room, batched"); the wait is short next
+// to the seconds a client needs to set its media up in a room that size.
+var DefaultSourceSignalingDelays = SignalingDelays{50: 500 * time.Millisecond, 100: time.Second, 300: 2 * time.Second}
 
 // DefaultConfig has Jicofo's defaults.
 func DefaultConfig() Config {
@@ -108,6 +143,7 @@ func DefaultConfig() Config {
 		StripSimulcast:           true,
 		ICERestart:               true,
 		StaleAck:                 time.Second,
+		SourceSignalingDelays:    maps.Clone(DefaultSourceSignalingDelays),
 		Logger:                   slog.Default(),
 	}
 }

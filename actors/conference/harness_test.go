@@ -19,6 +19,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
 
 	"focal/actors/bridge"
 	"focal/actors/participant"
@@ -402,22 +403,35 @@ func (r *recorder) Receive(ctx actor.Context) {
 	case *actor.Started:
 		r.child <- ctx.Spawn(r.props)
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
+	case *focalpb.EncodedConferenceState:
+		// What the owner sends its replica: the state, encoded.
+		st := &focalpb.ConferenceState{}
+		if err := proto.Unmarshal(msg.State, st); err != nil {
+			panic(err)
+		}
+		r.record(ctx, st)
 	case *focalpb.ConferenceState:
-		r.q.push(msg)
-		if ctx.Sender() == nil {
-			return
-		}
-		ack := &focalpb.StateAck{Room: msg.Room, Version: msg.Version}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.withhold {
-			r.held = append(r.held, heldAck{to: ctx.Sender(), ack: ack})
-			return
-		}
-		ctx.Respond(ack)
+		r.record(ctx, msg)
 	default:
 		r.q.push(msg)
 	}
+}
+
+// record keeps a state the conference sent, and acknowledges it as the
+// replica does (unless withholding).
+func (r *recorder) record(ctx actor.Context, msg *focalpb.ConferenceState) {
+	r.q.push(msg)
+	if ctx.Sender() == nil {
+		return
+	}
+	ack := &focalpb.StateAck{Room: msg.Room, Version: msg.Version}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.withhold {
+		r.held = append(r.held, heldAck{to: ctx.Sender(), ack: ack})
+		return
+	}
+	ctx.Respond(ack)
 }
 
 // withholdAcks makes the replica keep its acknowledgements back.

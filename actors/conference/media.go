@@ -109,7 +109,12 @@ func (c *conference) onAllocated(ctx actor.Context, a *bridge.Allocated) {
 	}
 	m.Allocated = true
 	c.log.Info("endpoint allocated", "participant", m.Nick, "bridge", a.Bridge)
+	// The offer carries every source there is; changes from now on wait
+	// in the batch for the session, which the conference names.
+	c.clearBatch(m)
+	m.InvitedSid = xmpp.NewID()
 	ctx.Send(m.pid, &participant.Invite{
+		SID:             m.InvitedSid,
 		Initiator:       c.focusAddr,
 		Bridge:          a.Bridge,
 		BridgeSession:   a.Session,
@@ -198,6 +203,9 @@ func (c *conference) move(ctx actor.Context, m *member, reason string, expire bo
 func (c *conference) dropEndpoint(ctx actor.Context, m *member, expire bool) {
 	jid := m.Bridge
 	m.Bridge, m.BridgeSession, m.Allocated = "", "", false
+	// Without an endpoint there is nothing to tell: the next offer
+	// carries every source.
+	c.clearBatch(m)
 	bs := c.bridges[jid]
 	if bs == nil {
 		return

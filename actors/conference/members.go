@@ -19,6 +19,10 @@ type member struct {
 	*focalpb.MemberState
 	pid       *actor.PID
 	confirmed bool // in the occupant list since the focus last joined
+	// batch is the others' source changes the participant is yet to be
+	// told of (batch.go); PendingAdd and PendingRemove are its replicated
+	// form.
+	batch sourceBatch
 }
 
 // offer is what to offer the participant, nil until its features are
@@ -36,12 +40,8 @@ func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *f
 // spawnMember starts the actor of m, in its visitor room if it is a
 // visitor.
 func (c *conference) spawnMember(ctx actor.Context, m *member, restore *focalpb.JingleState) *actor.PID {
-	if m.Vnode != "" {
-		if n, ok := c.cfg.Visitors.Node(m.Vnode); ok {
-			return c.spawnIn(ctx, c.visitorRoomOf(n), m.Nick, true, restore)
-		}
-	}
-	return c.spawnIn(ctx, c.room, m.Nick, false, restore)
+	room := c.roomOf(m)
+	return c.spawnIn(ctx, room, m.Nick, room != c.room, restore)
 }
 
 func (c *conference) spawnIn(ctx actor.Context, room, nick string, visitor bool, restore *focalpb.JingleState) *actor.PID {

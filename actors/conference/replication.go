@@ -2,6 +2,7 @@ package conference
 
 import (
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,13 +41,16 @@ func (c *conference) replicateChanges(ctx actor.Context) {
 		return
 	}
 	c.replicated, c.hasReplicated = sum, true
-	st := &focalpb.ConferenceState{}
-	if err := proto.Unmarshal(enc, st); err != nil { // copies: enc goes back to the pool
-		c.log.Error("decode the replicated state", "err", err)
+	// The encoding goes as it is, with the envelope appended (its fields
+	// are unset in the live state, so the decoded message is the stamped
+	// state); a request, so that the replica knows where its StateAck goes.
+	envelope, err := proto.Marshal(c.stamp(&focalpb.ConferenceState{}, false))
+	if err != nil {
+		c.log.Error("encode the state's envelope", "err", err)
 		return
 	}
-	// A request, so that the replica knows where its StateAck goes.
-	ctx.Request(c.replica, c.stamp(st, false))
+	// A copy: enc goes back to the pool.
+	ctx.Request(c.replica, &focalpb.EncodedConferenceState{State: append(slices.Clip(enc), envelope...)})
 	if c.sentAt == nil {
 		c.sentAt = make(map[uint64]time.Time)
 	}

@@ -48,12 +48,18 @@ func (c *conference) onParticipantState(ctx actor.Context, nick string, state *f
 	if m == nil || state == nil {
 		return
 	}
-	ready := m.offer() != nil
+	ready, wasAccepted := m.offer() != nil, c.accepted(m)
 	m.Jingle = state
 	if !ready && m.offer() != nil {
 		// m may be the participant that makes media worth it, or one a
 		// bridge is found for now.
 		c.retrySelection(ctx)
+	}
+	if !wasAccepted && c.accepted(m) && !m.batch.empty() && !c.standby {
+		// Accepted just now: what changed since the offer goes at once,
+		// as Jicofo does on session-accept; later changes wait for the
+		// delay.
+		c.sendBatch(m)
 	}
 }
 
@@ -72,7 +78,7 @@ func (c *conference) onAccepted(ctx actor.Context, a *participant.Accepted) {
 	all := c.sources.SourcesOf(m.Nick)
 	c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Transport: a.Transport, Sources: &all, InitialLastN: a.InitialLastN})
 	if err == nil {
-		c.fanOut(ctx, m.Nick, false, added)
+		c.recordChange(m.Nick, false, added)
 	}
 }
 
@@ -107,7 +113,7 @@ func (c *conference) onSourcesChanged(ctx actor.Context, s *participant.SourcesC
 	if m.Allocated {
 		c.updateEndpoint(ctx, m, &bridge.UpdateEndpoint{Endpoint: m.Nick, Sources: &all})
 	}
-	c.fanOut(ctx, m.Nick, s.Remove, changed)
+	c.recordChange(m.Nick, s.Remove, changed)
 }
 
 func (c *conference) onRestartRequested(ctx actor.Context, r *participant.RestartRequested) {
@@ -161,17 +167,7 @@ func (c *conference) onSessionEnded(ctx actor.Context, e *participant.SessionEnd
 // withdrawSources removes every source of nick and tells the others.
 func (c *conference) withdrawSources(ctx actor.Context, nick string) {
 	if removed := c.sources.RemoveOwner(nick); !removed.Empty() {
-		c.fanOut(ctx, nick, true, removed)
-	}
-}
-
-// fanOut signals a change of owner's sources to every other participant.
-func (c *conference) fanOut(ctx actor.Context, owner string, remove bool, set sources.Set) {
-	msg := &participant.RemoteSources{Remove: remove, Sources: map[string]sources.Set{owner: set}}
-	for _, m := range c.members {
-		if m.Nick != owner {
-			ctx.Send(m.pid, msg)
-		}
+		c.recordChange(nick, true, removed)
 	}
 }
 

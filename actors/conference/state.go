@@ -71,7 +71,11 @@ func (c *conference) importState(ctx actor.Context, from *focalpb.ConferenceStat
 			// An allocation was in flight: its answer went to the old owner.
 			ms.Bridge, ms.BridgeSession = "", ""
 		}
-		m := &member{MemberState: ms}
+		m := &member{MemberState: ms, batch: sourceBatch{add: importByOwner(ms.PendingAdd), remove: importByOwner(ms.PendingRemove)}}
+		if !m.batch.empty() {
+			// Pending at the previous owner: this one sends it.
+			c.batchesDue = true
+		}
 		var restore *focalpb.JingleState
 		if m.offer() != nil {
 			restore = ms.Jingle
@@ -93,6 +97,7 @@ func (c *conference) importState(ctx actor.Context, from *focalpb.ConferenceStat
 	for _, m := range c.members {
 		if m.Bridge != "" && c.bridges[m.Bridge] == nil {
 			m.Bridge, m.BridgeSession, m.Allocated = "", "", false
+			c.clearBatch(m)
 		}
 	}
 	c.log.Info("conference taken over", "from", from.Owner, "version", from.Version, "participants", len(c.members), "bridges", len(c.bridges))

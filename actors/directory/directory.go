@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"focal/actors/bridge"
 	"focal/actors/conference"
@@ -117,6 +118,13 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onPromoteDue(ctx, msg)
 	case *focalpb.ConferenceState:
 		d.onState(ctx, msg)
+	case *focalpb.EncodedConferenceState:
+		st := &focalpb.ConferenceState{}
+		if err := proto.Unmarshal(msg.State, st); err != nil {
+			d.log.Error("replicated state unreadable", "err", err)
+			return
+		}
+		d.onState(ctx, st)
 	case *focalpb.ShardSession:
 		d.onShardSession(ctx, msg)
 	case *conference.Barrier:

@@ -36,13 +36,15 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 	}
 	opts := *forClient
 	opts.StartAudioMuted, opts.StartVideoMuted = inv.StartAudioMuted, inv.StartVideoMuted
-	sid := xmpp.NewID()
+	sid := inv.SID
+	if sid == "" {
+		sid = xmpp.NewID()
+	}
 	j := offer.New(sid, inv.Initiator, opts)
 	offer.UseBridgeTransport(j, inv.Transport, inv.SCTPPort)
 	j.BridgeSession = &xmpp.JingleBridgeSession{ID: inv.BridgeSession, Region: inv.Region}
-	p.putSources(j, inv.Sources)
+	p.encoding().Put(j, inv.Sources)
 	p.st.Sid, p.st.State, p.st.Bridge, p.st.BridgeSession = sid, sessionPending, inv.Bridge, inv.BridgeSession
-	p.queued = nil
 
 	el, err := xmpp.ElementOf(j)
 	if err != nil {
@@ -55,34 +57,9 @@ func (p *participantActor) invite(_ actor.Context, inv *Invite) {
 		func(_ *xmpp.Element, err error) { deliver(&InitiateAnswered{SID: sid, Err: err}) })
 }
 
-// putSources adds the sources of each owner to a Jingle element the way this client reads
-// them: compact JSON, or ssma <source/> elements in the contents.
-func (p *participantActor) putSources(j *xmpp.Jingle, byOwner map[string]sources.Set) {
-	if len(byOwner) == 0 {
-		return
-	}
-	if p.cfg.StripSimulcast {
-		stripped := make(map[string]sources.Set, len(byOwner))
-		for owner, set := range byOwner {
-			stripped[owner] = set.StripSimulcast()
-		}
-		byOwner = stripped
-	}
-	if p.jsonSources() {
-		j.JSONMessage = sources.NewJSONMessage(byOwner)
-		return
-	}
-	// In <ssrc-info owner/> a participant's sources belong to its occupant
-	// JID (lib-jitsi-meet takes the endpoint id from its resource); the
-	// bridge's stay "jvb".
-	byJID := make(map[string]sources.Set, len(byOwner))
-	for owner, set := range byOwner {
-		if owner != sources.OwnerBridge {
-			owner = p.cfg.Room + "/" + owner
-		}
-		byJID[owner] = set
-	}
-	j.Contents = sources.JingleContentsWith(j.Contents, byJID)
+// encoding is how this client reads the others' sources.
+func (p *participantActor) encoding() SourceEncoding {
+	return SourceEncoding{Room: p.cfg.Room, JSON: p.jsonSources(), StripSimulcast: p.cfg.StripSimulcast}
 }
 
 func (p *participantActor) onInitiateAnswered(r *InitiateAnswered) {
@@ -99,37 +76,6 @@ func (p *participantActor) onInitiateAnswered(r *InitiateAnswered) {
 	p.tell(&SessionEnded{Nick: p.cfg.Nick, Reason: "session-initiate failed: " + r.Err.Error()})
 }
 
-func (p *participantActor) onRemoteSources(msg *RemoteSources) {
-	switch p.st.State {
-	case sessionPending:
-		p.queued = append(p.queued, msg)
-	case sessionActive:
-		p.sendSources(msg)
-	}
-	// Without a session the next invite carries the conference's sources.
-}
-
-func (p *participantActor) sendSources(msg *RemoteSources) {
-	action := xmpp.JingleSourceAdd
-	if msg.Remove {
-		action = xmpp.JingleSourceRemove
-	}
-	j := &xmpp.Jingle{Action: action, SID: p.st.Sid}
-	p.putSources(j, msg.Sources)
-	el, err := xmpp.ElementOf(j)
-	if err != nil {
-		p.log.Error("build "+string(action), "err", err)
-		return
-	}
-	log := p.log
-	p.request(xmpp.NewIQ(xmpp.IQSet, "", p.occupantJID(), "", el), focalpb.OutgoingKind_OUTGOING_REQUEST, "",
-		func(_ *xmpp.Element, err error) {
-			if err != nil {
-				log.Warn(string(action)+" not accepted", "err", err)
-			}
-		})
-}
-
 // terminate sends session-terminate for the current session, if any.
 func (p *participantActor) terminate(reason, text string) {
 	if p.st.State != sessionPending && p.st.State != sessionActive {
@@ -137,7 +83,7 @@ func (p *participantActor) terminate(reason, text string) {
 	}
 	j := &xmpp.Jingle{Action: xmpp.JingleSessionTerminate, SID: p.st.Sid,
 		Reason: &xmpp.JingleReason{Condition: reason, Text: text}}
-	p.st.State, p.queued = sessionEnded, nil
+	p.st.State = sessionEnded
 	el, err := xmpp.ElementOf(j)
 	if err != nil {
 		p.log.Error("build session-terminate", "err", err)
@@ -225,11 +171,9 @@ func (p *participantActor) onAccept(ctx actor.Context, iq *xmpp.Element, j *xmpp
 		acc.InitialLastN = &n
 	}
 	p.log.Info("session accepted", "sid", j.SID, "sources", sources.String())
+	// The conference signals the others' sources that changed since the
+	// offer once it learns the session is accepted.
 	p.tell(acc)
-	for _, q := range p.queued {
-		p.sendSources(q)
-	}
-	p.queued = nil
 }
 
 func (p *participantActor) onSourceChange(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle, remove bool) {
@@ -346,7 +290,7 @@ func (p *participantActor) sendTransportInfo(msg *TransportInfo) {
 }
 
 func (p *participantActor) onTerminate(ctx actor.Context, iq *xmpp.Element, j *xmpp.Jingle) {
-	p.st.State, p.queued = sessionEnded, nil
+	p.st.State = sessionEnded
 	restart := j.BridgeSession != nil && j.BridgeSession.Restart
 	if !restart {
 		p.reply(xmpp.ResultFor(iq, nil))

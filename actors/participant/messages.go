@@ -19,6 +19,10 @@ type (
 	// Invite starts a Jingle session (or replaces the current one) on the
 	// bridge endpoint the conference allocated for the participant.
 	Invite struct {
+		// SID names the session; the conference chooses it, so that it
+		// knows which reported session the others' source changes go to
+		// ("": the participant chooses one).
+		SID           string
 		Initiator     string // the focus's full JID
 		Bridge        string // brewery occupant JID of the bridge
 		BridgeSession string // colibri session id, sent as <bridge-session id/>
@@ -30,13 +34,6 @@ type (
 		Sources         map[string]sources.Set
 		StartAudioMuted bool
 		StartVideoMuted bool
-	}
-
-	// RemoteSources is a change of the other participants' sources, to be
-	// signalled with source-add or source-remove once the session is up.
-	RemoteSources struct {
-		Remove  bool
-		Sources map[string]sources.Set
 	}
 
 	// TransportInfo is the bridge's new transport for the participant's

@@ -63,9 +63,6 @@ type participantActor struct {
 	events   []any
 	out      []Outgoing
 	features map[string]bool // st.Features, for lookups
-	// queued are source changes of the others that arrived before the
-	// session was accepted; they are sent, in order, once it is.
-	queued   []*RemoteSources
 	restarts *restartLimit
 	// iceRestarts is the separate budget of in-place ICE restarts.
 	iceRestarts *restartLimit
@@ -131,8 +128,6 @@ func (p *participantActor) handle(ctx actor.Context) {
 		p.invite(ctx, msg)
 	case *InitiateAnswered:
 		p.onInitiateAnswered(msg)
-	case *RemoteSources:
-		p.onRemoteSources(msg)
 	case *await.Barrier:
 		ctx.Respond(msg)
 	case *Terminate:

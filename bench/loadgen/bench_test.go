@@ -36,6 +36,8 @@ var (
 	// Prosody's debug log writes a line or more per stanza, which a
 	// deployment does not (BENCHMARKS.md, "Prosody's CPU").
 	prosodyLog = flag.String("load.prosody_log", "info", "Prosody's file log level for the scenarios: info or debug (the prosody-log scenarios run both)")
+	nodeArgs   = flag.String("load.nodeargs", "", "extra focusnode flags for every node, space-separated (for instance --source_signaling_delays= to measure without batching)")
+	loadPprof  = flag.Duration("load.pprof", 0, "with a duration, the focus nodes serve their profiles (--pprof) and the big room records a CPU profile of every node that long, from 5 s into the scenario, into the report directory")
 )
 
 // BenchmarkLoad is the load benchmark: Prosody, simulated bridges and focus
@@ -53,6 +55,9 @@ func BenchmarkLoad(b *testing.B) {
 		if dir, err = os.MkdirTemp("", "focal-load-"); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
 	}
 	only, err := regexp.Compile(*loadOnly)
 	if err != nil {
@@ -90,7 +95,11 @@ func BenchmarkLoad(b *testing.B) {
 				l.churn(c, name, 10, time.Duration(float64(60*time.Second)**loadScale), 10*time.Second)
 			}},
 			{fmt.Sprintf("big room, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
-				l.storm(c, name, loadgen.Scenario{Conferences: 1, Participants: scale(500), Rate: 10})
+				l.bigRoom(c, name, loadgen.Scenario{Conferences: 1, Participants: scale(500), Rate: 10})
+			}},
+			{fmt.Sprintf("big room of JSON clients, %d node(s)", nodes), func(c *clustertest.Cluster, name string) {
+				// lib-jitsi-meet reads sources as JSON (json-encoded-sources).
+				l.bigRoom(c, name, loadgen.Scenario{Conferences: 1, Participants: scale(500), Rate: 10, JSONSources: true})
 			}},
 		}
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2}, only, sc)
@@ -166,6 +175,10 @@ func (l *load) withCluster(opts clustertest.Options, only *regexp.Regexp, scs []
 	if opts.Prosody.LogLevel == "" {
 		opts.Prosody.LogLevel = *prosodyLog
 	}
+	if *loadPprof > 0 {
+		opts.Args = append(slices.Clip(opts.Args), "--pprof")
+	}
+	opts.Args = append(slices.Clip(opts.Args), strings.Fields(*nodeArgs)...)
 	l.b.Run(fmt.Sprintf("%d nodes, prosody log %s", opts.Nodes, opts.Prosody.LogLevel), func(b *testing.B) {
 		c := clustertest.Start(b, opts)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -266,6 +279,87 @@ func (l *load) prosodyCost(c *clustertest.Cluster, name, level string, args []st
 		text += counts.PerJoin(res.InSession, 0.1)
 	}
 	l.add(loadgen.Section{Name: name, Text: text, Result: &res})
+}
+
+// bigRoom runs one big room, and says how long the last joiners took
+// and how busy the nodes were at their busiest; with -load.pprof, every
+// node's CPU profile is recorded meanwhile.
+func (l *load) bigRoom(c *clustertest.Cluster, name string, s loadgen.Scenario) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s = aimed(c, name, s)
+	var profiles sync.WaitGroup
+	if *loadPprof > 0 {
+		for _, n := range c.Running() {
+			profiles.Add(1)
+			go func() {
+				defer profiles.Done()
+				path := filepath.Join(l.dir, s.Prefix+"-"+n.Name()+".pprof")
+				if err := cpuProfile(ctx, n.HTTP(), 5*time.Second, *loadPprof, path); err != nil {
+					l.b.Errorf("profile of %s: %v", n.Name(), err)
+				}
+			}()
+		}
+	}
+	res, err := loadgen.Run(ctx, s)
+	profiles.Wait()
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	var t strings.Builder
+	t.WriteString(describe(s))
+	t.WriteString(loadgen.Summary(res))
+	// The last joiners join the biggest room: their latency is what the
+	// room's size costs a newcomer.
+	joins := slices.Clone(res.Recording.Join)
+	slices.SortFunc(joins, func(a, b loadgen.Sample) int { return int(a.At - b.At) })
+	last := joins[max(0, len(joins)-50):]
+	var ds []time.Duration
+	for _, j := range last {
+		ds = append(ds, j.D)
+	}
+	p := loadgen.PercentilesOf(ds)
+	fmt.Fprintf(&t, "the last %d joiners: join p50 %v, p99 %v, max %v\n", p.N, p.P50.Round(time.Millisecond), p.P99.Round(time.Millisecond), p.Max.Round(time.Millisecond))
+	names := make([]string, 0, len(res.Recording.CPUSeries))
+	for n := range res.Recording.CPUSeries {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(&t, "cpu %-10s busiest second %.2f cores, %.1f s in all\n", n, slices.Max(append([]float64{0}, res.Recording.CPUSeries[n]...)), res.Recording.CPU[n].Seconds())
+	}
+	l.add(loadgen.Section{Name: name, Text: t.String(), Result: &res})
+}
+
+// cpuProfile records the CPU profile of the node serving addr for d,
+// after a wait, into path.
+func cpuProfile(ctx context.Context, addr string, wait, d time.Duration, path string) error {
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // spread drives s from count generator processes (cmd/loadgen, built for
@@ -750,5 +844,9 @@ func describe(s loadgen.Scenario) string {
 	if s.ConnectOnly {
 		return fmt.Sprintf("%d clients, %s: connect (TLS, SASL ANONYMOUS, bind), ping the server and themselves, leave; CPU per 1,000 connections\n", s.Conferences*s.Participants, rate)
 	}
-	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold)
+	json := ""
+	if s.JSONSources {
+		json = ", sources as JSON"
+	}
+	return fmt.Sprintf("%d conferences × %d, %s, requests over %s, source-add %t%s%s\n", s.Conferences, s.Participants, rate, how, s.SourceAdd, hold, json)
 }

@@ -50,6 +50,10 @@ type Scenario struct {
 	// SourceAdd: once in session, each participant adds a source (a screen
 	// share) and its answer is timed.
 	SourceAdd bool
+	// JSONSources: participants advertise json-encoded-sources, as
+	// lib-jitsi-meet does, so the focus tells them of the others' sources
+	// in compact JSON instead of ssma elements.
+	JSONSources bool
 	// ConnectOnly: participants connect, ping and leave, joining nothing:
 	// what the server's part of a join costs before the focus is involved
 	// (TLS, SASL, binding).
@@ -257,6 +261,13 @@ func record(ctx context.Context, s Scenario) (*Recording, []*member, error) {
 		out.RSSGrowth[name] = rss - rssBefore[name]
 	}
 	slices.SortFunc(members, func(a, b *member) int { return a.index - b.index })
+	for _, m := range members {
+		for _, a := range m.media.Actions() {
+			if a == xmpp.JingleSourceAdd || a == xmpp.JingleSourceRemove {
+				out.SourceSignals++
+			}
+		}
+	}
 	return out, members, nil
 }
 
@@ -349,7 +360,7 @@ func participate(ctx context.Context, s Scenario, i int, rec *recorder) (*member
 		return nil, fmt.Errorf("%s %s: connect: %w", m.room, m.nick, err)
 	}
 	m.c = c
-	m.media = testclient.NewMedia(c, testclient.MediaOptions{Nick: m.nick, Simulcast: true, RTX: true})
+	m.media = testclient.NewMedia(c, testclient.MediaOptions{Nick: m.nick, Simulcast: true, RTX: true, JSONSources: s.JSONSources})
 	t0 := time.Now()
 	if _, err := c.S.RequestWait(ctx, xmpp.NewIQ(xmpp.IQGet, "", s.Domain, "", xmpp.NewElement("urn:xmpp:ping", "ping"))); err != nil {
 		return m, fmt.Errorf("%s %s: ping: %w", m.room, m.nick, err)

@@ -38,6 +38,11 @@ type Recording struct {
 	FirstJoin []Sample  `json:"first_join"`
 	SourceAdd []Sample  `json:"source_add"`
 	Failures  []Failure `json:"failures"`
+	// SourceSignals counts the source-add and source-remove stanzas the
+	// participants were sent about the others' sources: a room of N
+	// filling up one join at a time costs N² of them unless the focus
+	// batches them.
+	SourceSignals int `json:"source_signals"`
 	// CPU is each accounted process's CPU time during the run.
 	CPU map[string]time.Duration `json:"cpu_ns"`
 	// CPUSeries is each accounted process's CPU use, in cores, second by
@@ -64,6 +69,7 @@ func (r *Recording) Merge(o *Recording) {
 	r.Join = append(r.Join, o.Join...)
 	r.FirstJoin = append(r.FirstJoin, o.FirstJoin...)
 	r.SourceAdd = append(r.SourceAdd, o.SourceAdd...)
+	r.SourceSignals += o.SourceSignals
 	r.Failures = append(r.Failures, o.Failures...)
 	r.Elapsed = max(r.Elapsed, o.Elapsed)
 	if len(o.Unread) > 0 {

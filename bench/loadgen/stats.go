@@ -90,6 +90,9 @@ func Summary(r Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "participants %d, in session %d, errors %d, %.1f s, %.1f joins/s\n",
 		r.Participants, r.InSession, r.Errors, r.Elapsed.Seconds(), r.Throughput)
+	if r.Recording != nil && r.Recording.SourceSignals > 0 {
+		fmt.Fprintf(&b, "source-add/-remove received by the participants: %d\n", r.Recording.SourceSignals)
+	}
 	base := r.Ping.P50
 	row := func(name string, p Percentiles) {
 		if p.N == 0 {

@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"focal/actors/conference"
 	"focal/node"
 )
 
@@ -53,6 +55,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.IntVar(&c.ClusterSize, "cluster_size", c.ClusterSize, "how many nodes the cluster has, the same on every node (required with --gossip): quorum is a strict majority of it")
 	fs.BoolVar(&c.ICERestart, "ice_restart", c.ICERestart, "answer a client's in-place ICE restart request with new ICE credentials from the bridge (transport-info); off: feature-not-implemented")
 	fs.BoolVar(&c.StripSimulcast, "strip_simulcast", c.StripSimulcast, "tell participants only the first simulcast layer of the others' video (the bridge gets every layer)")
+	fs.Var((*delaysFlag)(&c.SourceSignalingDelays), "source_signaling_delays", "SIZE:DELAY[,...]: in a conference of at least SIZE participants, source changes wait DELAY (a duration, or milliseconds) and go to each participant batched; empty: never wait (Jicofo's default)")
 	fs.DurationVar(&c.SingleParticipantTimeout, "single_participant_timeout", c.SingleParticipantTimeout, "end the media session of a participant left alone after this time (0: never)")
 	fs.StringVar(&c.AuthURL, "auth_url", c.AuthURL, "XMPP:<domain> or EXT_JWT:<domain> authenticates the users of that domain, who alone create rooms (Jicofo's auth URL); empty: anybody creates rooms")
 	fs.StringVar(&c.LoginURL, "login_url", c.LoginURL, "login page answered to login-url requests, with {room} and {machine_uid} (an external, e.g. SAML-protected, login)")
@@ -65,6 +68,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.DurationVar(&c.SMAckRequestDelay, "sm_ack_request_delay", c.SMAckRequestDelay, "ask the XMPP server to acknowledge the focus's stanzas (stream management <r/>) once one has waited this long unacknowledged; 0: after every write")
 	fs.IntVar(&c.SMAckRequestEvery, "sm_ack_request_every", c.SMAckRequestEvery, "... or at once when this many await acknowledgement")
 	fs.BoolVar(&c.DebugMemory, "debug_memory", c.DebugMemory, "serve POST /debug/gc (full collection, memory returned to the system, figures after it) and /debug/pprof/ on the HTTP API")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's runtime profiles under /debug/pprof/ on the HTTP API")
 	logLevel := fs.String("log_level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -116,6 +120,9 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 			}
 			continue
 		}
+		if flagName, ok := jicofoKeys[key]; ok {
+			key = flagName
+		}
 		f := fs.Lookup(key)
 		if f == nil || key == "config" {
 			return fmt.Errorf("--config %s: unknown key %q", path, key)
@@ -148,6 +155,24 @@ func flagText(v any) (string, error) {
 		s = strconv.FormatFloat(t, 'f', -1, 64)
 	case time.Duration:
 		s = t.String()
+	case map[string]any:
+		// A map, for keys such as source-signaling-delays: key:value,...
+		items := make([]string, 0, len(t))
+		for k, item := range t {
+			v, err := flagText(item)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", k, err)
+			}
+			items = append(items, k+":"+v)
+		}
+		sort.Strings(items)
+		s = strings.Join(items, ",")
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, item := range t {
+			m[fmt.Sprint(k)] = item
+		}
+		return flagText(m)
 	case []any:
 		// A list, for keys such as join that take several values.
 		items := make([]string, len(t))
@@ -163,6 +188,57 @@ func flagText(v any) (string, error) {
 		return "", fmt.Errorf("unsupported value %v", v)
 	}
 	return s, nil
+}
+
+// jicofoKeys are the config file's keys that Jicofo's config spells
+// differently from the flag they set.
+var jicofoKeys = map[string]string{
+	"source-signaling-delays": "source_signaling_delays",
+}
+
+// delaysFlag is a map of conference size to delay, SIZE:DELAY,... with
+// DELAY a duration or a number of milliseconds (Jicofo writes
+// milliseconds). Each use of the flag replaces the map; "" empties it.
+type delaysFlag conference.SignalingDelays
+
+func (d *delaysFlag) String() string {
+	if d == nil {
+		return ""
+	}
+	items := make([]string, 0, len(*d))
+	for size, delay := range *d {
+		items = append(items, fmt.Sprintf("%d:%v", size, delay))
+	}
+	sort.Strings(items)
+	return strings.Join(items, ",")
+}
+
+func (d *delaysFlag) Set(s string) error {
+	out := delaysFlag{}
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		size, delay, ok := strings.Cut(item, ":")
+		if !ok {
+			return fmt.Errorf("%q: want SIZE:DELAY", item)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(size))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: the size is not a number of participants", item)
+		}
+		delay = strings.TrimSpace(delay)
+		dur, err := time.ParseDuration(delay)
+		if ms, errMs := strconv.Atoi(delay); errMs == nil {
+			dur, err = time.Duration(ms)*time.Millisecond, nil
+		}
+		if err != nil || dur < 0 {
+			return fmt.Errorf("%q: the delay is neither a duration nor milliseconds", item)
+		}
+		out[n] = dur
+	}
+	*d = out
+	return nil
 }
 
 // addrList is a comma-separated flag value; each use of the flag replaces

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"focal/actors/conference"
 	"focal/internal/prosodytest"
 	"focal/internal/testclient"
 	"focal/xmpp"
@@ -258,6 +260,42 @@ func TestConfigFileAuthSectionIsJicofosAuthentication(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want one containing %q", yaml, err, want)
+		}
+	}
+}
+
+// Jicofo's conference.source-signaling-delays, a map of conference size to
+// milliseconds, is the config file's source-signaling-delays; the flag
+// takes sizes and durations; the default is the conference package's,
+// and an empty flag turns batching off.
+func TestSourceSignalingDelaysFromFileAndFlag(t *testing.T) {
+	base := "domain: meet.jitsi\nsecret: s\nuser_domain: auth.meet.jitsi\nuser_password: pw\n"
+	path := filepath.Join(t.TempDir(), "focal.yaml")
+	if err := os.WriteFile(path, []byte(base+"source-signaling-delays:\n  50: 500\n  100: 1000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseConfig([]string{"--config", path}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (conference.SignalingDelays{50: 500 * time.Millisecond, 100: time.Second}); !maps.Equal(c.SourceSignalingDelays, want) {
+		t.Errorf("from the file: %v, want %v", c.SourceSignalingDelays, want)
+	}
+	c, err = parseConfig([]string{"--config", path, "--source_signaling_delays", "10:250ms, 300:2s"}, &bytes.Buffer{})
+	if want := (conference.SignalingDelays{10: 250 * time.Millisecond, 300: 2 * time.Second}); err != nil || !maps.Equal(c.SourceSignalingDelays, want) {
+		t.Errorf("the flag wins: %v (%v), want %v", c.SourceSignalingDelays, err, want)
+	}
+	c, err = parseConfig([]string{"--source_signaling_delays", ""}, &bytes.Buffer{})
+	if err != nil || len(c.SourceSignalingDelays) != 0 {
+		t.Errorf("empty flag: %v (%v), want no delays", c.SourceSignalingDelays, err)
+	}
+	c, err = parseConfig(nil, &bytes.Buffer{})
+	if err != nil || !maps.Equal(c.SourceSignalingDelays, conference.DefaultSourceSignalingDelays) {
+		t.Errorf("default: %v (%v), want %v", c.SourceSignalingDelays, err, conference.DefaultSourceSignalingDelays)
+	}
+	for _, bad := range []string{"50", "x:1s", "50:soon", "-1:1s", "50:-1s"} {
+		if _, err := parseConfig([]string{"--source_signaling_delays", bad}, &bytes.Buffer{}); err == nil {
+			t.Errorf("--source_signaling_delays %q accepted", bad)
 		}
 	}
 }

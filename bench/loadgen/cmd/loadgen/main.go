@@ -31,6 +31,7 @@ func main() {
 	flag.IntVar(&s.Participants, "participants", 2, "participants per conference")
 	flag.Float64Var(&s.Rate, "rate", 0, "participants joining per second (0: all at once)")
 	flag.BoolVar(&s.SourceAdd, "source_add", true, "each participant adds a source once in session")
+	flag.BoolVar(&s.JSONSources, "json_sources", false, "participants read sources as compact JSON (json-encoded-sources), as lib-jitsi-meet does")
 	flag.DurationVar(&s.Hold, "hold", 0, "each participant leaves this long after it got in (0: stays to the end; churn)")
 	httpAddrs := flag.String("http", "", "focus HTTP API addresses, comma-separated: conference requests over HTTP instead of XMPP")
 	pids := flag.String("pids", "", "name=PID,... of processes whose CPU and memory to account (focus nodes, prosody, bridges)")
