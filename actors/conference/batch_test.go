@@ -72,6 +72,20 @@ func TestSourceBatchCancelsWhatIsUndone(t *testing.T) {
 
 // batchedConference is a conference whose source changes wait an hour
 // once it has a participant: only a session's acceptance sends its batch.
+// aliceThenBobAccept puts alice and bob in a call on jvb1 and has alice
+// accept first: bob, accepting second, gets alice's sources at once, and
+// bob's wait in alice's batch.
+func aliceThenBobAccept(t *testing.T, c *tconf) map[string]*xmpp.Jingle {
+	t.Helper()
+	offers := c.inCall(jvb1, "alice", "bob")
+	c.accept("alice", offers["alice"].SID, sourcesOf("alice", 1000))
+	c.bridgeWire.awaitRequest(t, "alice's update", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
+	c.accept("bob", offers["bob"].SID, sourcesOf("bob", 2000))
+	c.bridgeWire.awaitRequest(t, "bob's update", colibriTo(jvb1, updatesEndpoint("bob"))).result(nil)
+	c.wire.awaitRequest(t, "source-add to bob, on acceptance", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+	return offers
+}
+
 func batchedConference(t *testing.T, delay time.Duration, mutate ...func(*Config)) (*harness, *tconf) {
 	h := newHarness(t, append([]func(*Config){func(c *Config) { c.SourceSignalingDelays = SignalingDelays{1: delay} }}, mutate...)...)
 	return h, h.joined("room1@conference." + testDomain)
@@ -149,12 +163,7 @@ func TestChangesSinceTheOfferGoMergedOnAcceptance(t *testing.T) {
 // accepted first, learns of bob's sources from the timer.
 func TestBatchesGoWhenTheDelayIsOver(t *testing.T) {
 	_, c := batchedConference(t, 20*time.Millisecond)
-	offers := c.inCall(jvb1, "alice", "bob")
-	c.accept("alice", offers["alice"].SID, sourcesOf("alice", 1000))
-	c.bridgeWire.awaitRequest(t, "alice's update", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
-	c.accept("bob", offers["bob"].SID, sourcesOf("bob", 2000))
-	c.bridgeWire.awaitRequest(t, "bob's update", colibriTo(jvb1, updatesEndpoint("bob"))).result(nil)
-	c.wire.awaitRequest(t, "source-add to bob, on acceptance", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+	aliceThenBobAccept(t, c)
 	add := c.wire.awaitRequest(t, "source-add to alice, after the delay", jingleTo(c.occupant("alice"), xmpp.JingleSourceAdd))
 	add.result(nil)
 	if got := ssrcsIn(jingleOf(add.el)); !reflect.DeepEqual(got, map[string][]int64{c.occupant("bob"): {2001, 2002}}) {
@@ -180,12 +189,7 @@ func TestAPendingBatchIsSentOnceByTheNextOwner(t *testing.T) {
 	owner.send(&ReplicaIs{PID: owner.recPID})
 	r := &replicaView{}
 	r.barrier(owner, "the replica named")
-	offers := owner.inCall(jvb1, "alice", "bob")
-	owner.accept("alice", offers["alice"].SID, sourcesOf("alice", 1000))
-	owner.bridgeWire.awaitRequest(t, "alice's update", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
-	owner.accept("bob", offers["bob"].SID, sourcesOf("bob", 2000))
-	owner.bridgeWire.awaitRequest(t, "bob's update", colibriTo(jvb1, updatesEndpoint("bob"))).result(nil)
-	owner.wire.awaitRequest(t, "source-add to bob, on acceptance", jingleTo(owner.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+	offers := aliceThenBobAccept(t, owner)
 	owner.nothingMore("alice's batch waits")
 	r.check(owner, "alice's batch pending")
 	alice := memberOf(r.latest, "alice")
