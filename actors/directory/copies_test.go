@@ -2,6 +2,7 @@ package directory
 
 import (
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,4 +103,60 @@ func TestAForwardTheServerSentHereTooIsDropped(t *testing.T) {
 	if st := receive("a forward of a position another node got"); st.El.Name.Local != "iq" {
 		t.Fatalf("got %s", st.El)
 	}
+}
+
+// A stanza for a room let go with nobody to pass it to (the node is cut
+// off) is kept back, not answered "no conference": the session's barriers
+// go unanswered from then on, so the h its successor resumes from stays
+// below the stanza and the server sends it again to the next driver.
+func TestAStanzaForARoomLetGoHoldsItsSessionsBarrier(t *testing.T) {
+	sys := quietSystem()
+	const room, other, session = "r@conference.example", "s@conference.example", "S"
+	d := &directory{
+		cfg: DefaultConfig(), self: "node1", log: slog.New(slog.DiscardHandler),
+		rooms: map[string]*entry{},
+		links: map[string]*link{"shard-1.1": {
+			id: "shard-1.1", session: session, rooms: map[string]string{},
+			handed: map[string]*actor.PID{room: nil},
+		}},
+		roomLink: map[string]string{room: "shard-1.1", other: "shard-1.1"},
+	}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+	answered := func() bool {
+		t.Helper()
+		_, err := sys.Root.RequestFuture(dir, &conference.Barrier{Session: "shard-1.1"}, 300*time.Millisecond).Result()
+		return err == nil
+	}
+	if !answered() {
+		t.Fatal("the barrier went unanswered before anything was kept back")
+	}
+	wire := &recordingWire{}
+	iq := xmpp.NewElement("", "iq", "type", "set", "id", "q1", "from", room+"/alice")
+	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq, Via: wire, At: conference.StreamPos{Session: session, Pos: 7, Since: 0}})
+	if answered() {
+		t.Fatal("the barrier was answered after a stanza for a room let go was read")
+	}
+	if n := wire.count(); n != 0 {
+		t.Fatalf("the kept-back stanza was answered (%d stanzas sent)", n)
+	}
+}
+
+// recordingWire counts what is sent on it.
+type recordingWire struct {
+	mu   sync.Mutex
+	sent []*xmpp.Element
+}
+
+func (w *recordingWire) Send(el *xmpp.Element) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sent = append(w.sent, el)
+	return nil
+}
+
+func (w *recordingWire) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.sent)
 }

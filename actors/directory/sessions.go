@@ -96,6 +96,9 @@ type link struct {
 	// waiting: standby rooms to promote once the session is up.
 	waiting   []string
 	releasing bool
+	// stranded: a stanza was read on it for a room let go with nobody to
+	// pass it to (directory.strand); its barriers go unanswered.
+	stranded bool
 }
 
 func (d *directory) shardOf(room string) int { return cluster.Shard(room, d.cfg.Shards) }
@@ -510,6 +513,9 @@ const barrierTimeout = time.Second
 func (d *directory) onBarrier(ctx actor.Context, b *conference.Barrier) {
 	var futures []*actor.Future
 	if l := d.links[b.Session]; l != nil {
+		if l.stranded {
+			return // see strand
+		}
 		for room := range l.rooms {
 			if r := d.rooms[room]; r != nil {
 				futures = append(futures, ctx.RequestFuture(r.pid, b, barrierTimeout))
