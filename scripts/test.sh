@@ -53,5 +53,17 @@ fi
 # starve each other's failure detectors.
 heavy=(./internal/clustertest/ ./internal/jitsimeet/ ./bench/loadgen/ ./node/)
 light=$(go list ./... | grep -v -E '/(internal/clustertest|internal/jitsimeet|bench/loadgen|node)$')
-go test -race -count=1 -timeout 20m $light
-go test -race -count=1 -p 1 -timeout 40m "${heavy[@]}"
+# The output is kept so that a failure ends with a summary: where CI shows
+# only the last lines, they name the failed tests and what they said.
+out=$(mktemp)
+status=0
+go test -race -count=1 -timeout 20m $light 2>&1 | tee -a "$out" || status=$?
+go test -race -count=1 -p 1 -timeout 40m "${heavy[@]}" 2>&1 | tee -a "$out" || status=$?
+if ((status != 0)); then
+	echo "=== what the failed tests said (lines cut at 300 characters) ==="
+	grep -E '^[[:space:]]+[A-Za-z0-9_]+_test\.go:[0-9]+: |^panic: ' "$out" | cut -c1-300 | tail -n 40
+	echo "=== failed ==="
+	grep -E '^[[:space:]]*--- FAIL|^FAIL[[:space:]]' "$out" | tail -n 20
+fi
+rm -f "$out"
+exit "$status"
