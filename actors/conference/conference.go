@@ -104,8 +104,9 @@ type conference struct {
 	replicated    [sha256.Size]byte
 	hasReplicated bool
 	version       uint64
-	handedOver    bool       // stopped driving without leaving: the session moves on
-	handedTo      *actor.PID // the directory it sent its final state to
+	handing       *handingOver // a handover waiting for the children (handover.go)
+	handedOver    bool         // stopped driving without leaving: the session moves on
+	handedTo      *actor.PID   // the directory it sent its final state to
 	// outbox: what waits for the replica to acknowledge the state it
 	// follows from (outbox.go), in order; acked is the highest version the
 	// replica acknowledged.
@@ -239,14 +240,13 @@ func (c *conference) handle(ctx actor.Context) {
 	case *PassOn:
 		c.passOn(ctx, msg)
 	case *LetGo:
-		// Best effort: if the replica can still be reached (this node only
-		// thinks it is cut off), it resumes at once; otherwise the majority
-		// does after the owner is declared dead.
-		c.handOver(ctx, c.replica, "", "cut off from the cluster")
+		c.letGo(ctx)
 	case *Barrier:
 		c.onBarrier(ctx, msg)
 	case barrierDone:
 		msg.reply()
+	case childrenDone:
+		c.onChildrenDone(ctx, msg)
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:

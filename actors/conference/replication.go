@@ -88,7 +88,10 @@ const childBarrierTimeout = time.Second
 // (its successor would resume past a request nobody knows of).
 func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	to := ctx.Sender()
-	if to == nil {
+	if to == nil || c.handing != nil {
+		// Handing over: what reached the node for the room meanwhile
+		// goes to the new owner after the final state, and is not to be
+		// acknowledged before (handover.go).
 		return
 	}
 	var futures []*actor.Future

@@ -107,19 +107,3 @@ func (c *conference) passOn(ctx actor.Context, msg *PassOn) {
 	}
 	ctx.Stop(ctx.Self())
 }
-
-// handOver sends the final state to the new owner and stops driving the
-// conference without leaving the room: the new owner resumes this node's
-// session, which is the focus occupant. With reason set the sender is cut
-// off from its cluster and the final state is a best effort.
-func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason string) {
-	if c.standby || c.ending {
-		return
-	}
-	if to != nil {
-		ctx.Send(to, c.stamp(c.replicatedState(), true))
-	}
-	c.handedOver, c.handedTo = true, to
-	c.log.Info("conference handed over", "to", node)
-	c.end(ctx, reason)
-}

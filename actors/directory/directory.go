@@ -149,28 +149,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		ctx.Respond(d.roomList())
 	case *conference.Stanza:
 		d.received.note(msg.At)
-		if r := d.rooms[msg.Room]; r != nil {
-			ctx.Send(r.pid, msg)
-			return
-		}
-		if to := d.movedTo(msg.Room); to != nil {
-			// Handed over, and its session not yet released: the new
-			// owner answers it.
-			ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String(), Session: msg.At.Session, Position: msg.At.Pos})
-			return
-		}
-		if d.strand(msg) {
-			return
-		}
-		// An occupant talking to a focus that is not in its room (any more):
-		// say so rather than leave it waiting.
-		if xmpp.IsIQRequest(msg.El) {
-			var via interface{ Send(*xmpp.Element) error } = d.wire
-			if msg.Via != nil {
-				via = msg.Via
-			}
-			_ = via.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
-		}
+		d.route(ctx, msg)
 	case *conference.StreamUp:
 		// The node's own client stream: conferences are on it only
 		// outside a cluster.
@@ -205,12 +184,20 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.linkRoomEnded(msg.Room, ctx.Sender().Id, msg.HandedOver, msg.HandedTo)
 		if r := d.rooms[msg.Room]; r != nil && r.pid.Equal(ctx.Sender()) {
 			d.forget(msg.Room)
+			// Behind the final state the conference sent: on to the new
+			// owner (movedTo), or answered if it went nowhere.
+			for _, held := range r.held {
+				d.route(ctx, held)
+			}
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if r := d.rooms[room]; r != nil && r.pid.Equal(msg.Who) {
 				d.forget(room)
+				for _, held := range r.held {
+					d.route(ctx, held)
+				}
 			}
 		}
 	case *actor.Stopped:
@@ -345,10 +332,50 @@ type entry struct {
 	replica    string
 	handingOff string
 	waitingFor bool // kept until its owner is in steady contact (logged once)
+	// held: stanzas for the room read while it is handed to another
+	// node, routed again once the conference has ended (route).
+	held []*conference.Stanza
 }
 
-// movedTo is the directory a room was handed to while the session that is
-// its focus occupant is still held here.
+// handingToNode says whether the conference is being handed over to
+// another node (not let go, nor stopped for a session driven elsewhere).
+func (r *entry) handingToNode() bool {
+	return r.handingOff != "" && r.handingOff != cutOff && r.handingOff != elsewhere
+}
+
+// route passes a stanza read on a session to its room's conference; or,
+// while the conference hands over to another node, keeps it until the
+// conference has ended and then passes it on behind the final state
+// (conference/handover.go); or passes it on to where the room went.
+func (d *directory) route(ctx actor.Context, msg *conference.Stanza) {
+	if r := d.rooms[msg.Room]; r != nil {
+		if r.handingToNode() {
+			r.held = append(r.held, msg)
+			return
+		}
+		ctx.Send(r.pid, msg)
+		return
+	}
+	if to := d.movedTo(msg.Room); to != nil {
+		// Handed over, and its session not yet released: the new
+		// owner answers it.
+		ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String(), Session: msg.At.Session, Position: msg.At.Pos})
+		return
+	}
+	if d.strand(msg) {
+		return
+	}
+	// An occupant talking to a focus that is not in its room (any more):
+	// say so rather than leave it waiting.
+	if xmpp.IsIQRequest(msg.El) {
+		var via interface{ Send(*xmpp.Element) error } = d.wire
+		if msg.Via != nil {
+			via = msg.Via
+		}
+		_ = via.Send(xmpp.ErrorFor(msg.El, xmpp.NewStanzaError(xmpp.ItemNotFound, "no conference for "+msg.Room)))
+	}
+}
+
 // onForwarded takes a stanza the previous owner of a room passed on,
 // unless the server sent it to this node too (see received).
 func (d *directory) onForwarded(ctx actor.Context, msg *focalpb.ForwardedStanza) {
@@ -393,6 +420,8 @@ func (d *directory) strand(msg *conference.Stanza) bool {
 	return true
 }
 
+// movedTo is the directory a room was handed to while the session that is
+// its focus occupant is still held here.
 func (d *directory) movedTo(room string) *actor.PID {
 	l := d.links[d.roomLink[room]]
 	if l == nil {

@@ -1,0 +1,92 @@
+package directory
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/conference"
+	"focal/proto"
+	"focal/xmpp"
+	"focal/xmpp/session"
+)
+
+// A stanza read while its room's conference hands over to another node is
+// kept here, not given to the conference, which may stop before it gets
+// there: the session counts it all the same, and the new owner resumes
+// past it (the both-ways cut under CPU load lost requests and, with the
+// last one, a conference so). Once the conference has ended it follows the
+// final state to the new owner, with its place in the session.
+func TestAStanzaReadWhileItsConferenceHandsOverFollowsIt(t *testing.T) {
+	sys := quietSystem()
+	toConference := make(chan *conference.Stanza, 4)
+	conf := probe(sys, toConference, nil)
+	defer sys.Root.Stop(conf)
+	forwarded := make(chan *focalpb.ForwardedStanza, 4)
+	newOwner := probe(sys, forwarded, nil)
+	defer sys.Root.Stop(newOwner)
+
+	const room, other, sm = "r@conference.example", "s@conference.example", "S"
+	shardSession := &releaseCounter{}
+	d := &directory{
+		cfg: DefaultConfig(), self: "node1", log: slog.New(slog.DiscardHandler),
+		rooms: map[string]*entry{room: {pid: conf, handingOff: "node2"}, other: {pid: conf}},
+		links: map[string]*link{"shard-1.1": {
+			id: "shard-1.1", session: sm, s: shardSession,
+			rooms: map[string]string{room: conf.Id}, handed: map[string]*actor.PID{},
+		}},
+		roomLink: map[string]string{room: "shard-1.1"},
+	}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	iq := func(r, id string) *xmpp.Element {
+		return xmpp.NewElement("", "iq", "type", "set", "id", id, "from", r+"/alice")
+	}
+	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq(room, "during"), At: conference.StreamPos{Session: sm, Pos: 7, Since: 3}})
+	// A room not handed over gets its stanzas at once: once it has, the
+	// first one would have too.
+	sys.Root.Send(dir, &conference.Stanza{Room: other, El: iq(other, "other")})
+	select {
+	case st := <-toConference:
+		if st.Room != other {
+			t.Fatalf("%s reached the conference handing over", st.El)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stanza for a room not handed over did not reach its conference")
+	}
+
+	sys.Root.RequestWithCustomSender(dir, &conference.Ended{Room: room, HandedOver: true, HandedTo: newOwner}, conf)
+	select {
+	case f := <-forwarded:
+		el, err := xmpp.Parse([]byte(f.Xml))
+		if err != nil || el.AttrValue("id") != "during" || f.Room != room || f.Session != sm || f.Position != 7 {
+			t.Errorf("passed on %v, want the stanza read during the handover, at position 7 of %s", f, sm)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stanza read during the handover was not passed on to the new owner")
+	}
+	select {
+	case st := <-toConference:
+		t.Errorf("%s reached the conference that handed over", st.El)
+	default:
+	}
+	if shardSession.released.Load() != 1 {
+		t.Errorf("the session was released %d times, want once (its only room went)", shardSession.released.Load())
+	}
+}
+
+// releaseCounter is a shard session that counts its releases.
+type releaseCounter struct{ released atomic.Int32 }
+
+func (*releaseCounter) Send(*xmpp.Element) error { return nil }
+func (*releaseCounter) Request(_ *xmpp.Element, _ time.Duration, cb session.ResponseFunc) {
+	cb(nil, session.ErrNotConnected)
+}
+func (*releaseCounter) SetSuccessor(*actor.PID) {}
+func (*releaseCounter) SetMayResume(bool)       {}
+func (r *releaseCounter) Release()              { r.released.Add(1) }
+func (*releaseCounter) Close()                  {}
