@@ -495,6 +495,7 @@ func judge(ctx context.Context, t *testing.T, c *clustertest.Cluster, pairs []pa
 		}
 		if cond != "" {
 			v.errors[cond]++
+			t.Logf("%s: %s answered with an error: %s %q", s.room, s.describe(), cond, s.errText)
 		} else if answers > 0 && !s.remove {
 			accepted[s.ssrc] = s.room
 		}
