@@ -115,6 +115,12 @@ type conference struct {
 	// sentAt: when each version not yet acknowledged went to the replica
 	// (this process's monotonic clock), to tell a stale acknowledgement.
 	sentAt map[uint64]time.Time
+	// bridgeInFlight: members whose bridge messages went to a colibri
+	// session actor after the last barrier it answered (→ the count of
+	// such messages, bridgeSent, when the last went): a conference that
+	// stops now cannot tell whether they reached the bridge (handover.go).
+	bridgeInFlight map[string]uint64
+	bridgeSent     uint64
 }
 
 // Start is where a new conference begins: driven on Wire, whose stream
@@ -244,6 +250,7 @@ func (c *conference) handle(ctx actor.Context) {
 	case *Barrier:
 		c.onBarrier(ctx, msg)
 	case barrierDone:
+		c.bridgeConfirmed(msg.bridgeSent)
 		msg.reply()
 	case childrenDone:
 		c.onChildrenDone(ctx, msg)

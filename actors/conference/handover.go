@@ -29,8 +29,12 @@ type handingOver struct {
 }
 
 // childrenDone: the participants and colibri sessions have answered the
-// handover's barrier (answered false: not all within childBarrierTimeout).
-type childrenDone struct{ answered bool }
+// handover's barrier (answered false: not all within childBarrierTimeout),
+// which began when bridgeSent was the count of bridge messages.
+type childrenDone struct {
+	answered   bool
+	bridgeSent uint64
+}
 
 // handOver starts moving the conference to node, whose directory is to.
 // With to nil (the session is driven elsewhere already) it stops at once.
@@ -52,10 +56,21 @@ func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason str
 	for _, bs := range c.bridges {
 		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
 	}
-	self, root := ctx.Self(), ctx.ActorSystem().Root
+	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
 	// Sent after the children's answers, so after what they sent before
 	// answering (see onBarrier).
-	await.AllAnswered(futures, func(answered bool) { root.Send(self, childrenDone{answered: answered}) })
+	await.AllAnswered(futures, func(answered bool) { root.Send(self, childrenDone{answered: answered, bridgeSent: sent}) })
+}
+
+// bridgeConfirmed forgets the bridge messages up to sent: a barrier that
+// began after them was answered by every colibri session actor, which had
+// passed them to the wire by then.
+func (c *conference) bridgeConfirmed(sent uint64) {
+	for nick, n := range c.bridgeInFlight {
+		if n <= sent {
+			delete(c.bridgeInFlight, nick)
+		}
+	}
 }
 
 // onChildrenDone sends the final state and stops driving.
@@ -64,7 +79,9 @@ func (c *conference) onChildrenDone(ctx actor.Context, msg childrenDone) {
 	if h == nil || c.ending {
 		return
 	}
-	if !msg.answered {
+	if msg.answered {
+		c.bridgeConfirmed(msg.bridgeSent)
+	} else {
 		c.log.Warn("handing over before every participant and colibri session answered", "to", h.node)
 	}
 	c.finishHandOver(ctx, h.to, h.node, h.reason)
@@ -85,10 +102,21 @@ func (c *conference) letGo(ctx actor.Context) {
 }
 
 // finishHandOver sends the final state to to, if any, and stops driving
-// the conference without leaving the room.
+// the conference without leaving the room. A member whose bridge messages
+// no barrier has confirmed is marked behind in it, so that the next owner
+// sends the bridge its sources again (a set sent again changes nothing
+// the bridge has): the colibri session actor stops with this conference,
+// and what was still in its mailbox never went out (the flapping
+// partition lost sources at the bridge so).
 func (c *conference) finishHandOver(ctx actor.Context, to *actor.PID, node, reason string) {
 	if to != nil {
-		ctx.Send(to, c.stamp(c.replicatedState(), true))
+		st := c.replicatedState()
+		for _, m := range st.Members {
+			if _, unsure := c.bridgeInFlight[m.Nick]; unsure {
+				m.BridgeBehind = true
+			}
+		}
+		ctx.Send(to, c.stamp(st, true))
 	}
 	c.handedOver, c.handedTo = true, to
 	c.log.Info("conference handed over", "to", node)

@@ -117,5 +117,8 @@ type (
 		nick string
 		err  error
 	}
-	barrierDone struct{ reply func() }
+	barrierDone struct {
+		reply      func()
+		bridgeSent uint64 // bridgeSent when the barrier began
+	}
 )

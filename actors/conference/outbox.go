@@ -214,6 +214,11 @@ func (c *conference) bridgePending(nick string) bool {
 func (c *conference) emit(ctx actor.Context, h *held) {
 	if h.to != nil {
 		ctx.Send(h.to, h.msg)
+		c.bridgeSent++
+		if c.bridgeInFlight == nil {
+			c.bridgeInFlight = make(map[string]uint64)
+		}
+		c.bridgeInFlight[h.nick] = c.bridgeSent
 		return
 	}
 	wire := c.wireFor(h.el.AttrValue("to"))

@@ -103,10 +103,10 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	for _, bs := range c.bridges {
 		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
 	}
-	self, root := ctx.Self(), ctx.ActorSystem().Root
+	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
 	await.AllAnswered(futures, func(answered bool) {
 		if answered {
-			root.Send(self, barrierDone{reply: func() { root.Send(to, b) }})
+			root.Send(self, barrierDone{reply: func() { root.Send(to, b) }, bridgeSent: sent})
 		}
 	})
 }
