@@ -412,6 +412,7 @@ func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 		// Jingle and the rest of what occupants ask the focus is their
 		// participant actor's business.
 		_, nick, _ := strings.Cut(el.AttrValue("from"), "/")
+		c.log.Debug("request", "participant", nick, "id", el.AttrValue("id"))
 		if m := c.members[nick]; m != nil {
 			if c.handledBefore(m, el) {
 				c.log.Info("request answered before the session moved; not acted on again", "participant", nick, "id", el.AttrValue("id"))

@@ -85,6 +85,7 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 // buffer keeps a stanza that reached a standby (passed on by the previous
 // owner during a handover) for after the promotion.
 func (c *conference) buffer(el *xmpp.Element) {
+	c.log.Debug("buffered for after the promotion", "kind", el.Name.Local, "id", el.AttrValue("id"))
 	if len(c.buffered) >= maxBuffered {
 		if xmpp.IsIQRequest(el) {
 			c.reply(xmpp.ErrorFor(el, xmpp.NewStanzaError(xmpp.ResourceConstraint, "the focus is moving; try again")))

@@ -348,23 +348,31 @@ func (r *entry) handingToNode() bool {
 // conference has ended and then passes it on behind the final state
 // (conference/handover.go); or passes it on to where the room went.
 func (d *directory) route(ctx actor.Context, msg *conference.Stanza) {
+	trace := func(how string) {
+		d.log.Debug("stanza routed", "room", msg.Room, "how", how, "id", msg.El.AttrValue("id"), "session", msg.At.Session, "position", msg.At.Pos)
+	}
 	if r := d.rooms[msg.Room]; r != nil {
 		if r.handingToNode() {
+			trace("held while handing over")
 			r.held = append(r.held, msg)
 			return
 		}
+		trace("to the conference")
 		ctx.Send(r.pid, msg)
 		return
 	}
 	if to := d.movedTo(msg.Room); to != nil {
 		// Handed over, and its session not yet released: the new
 		// owner answers it.
+		trace("passed on to " + to.Address)
 		ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String(), Session: msg.At.Session, Position: msg.At.Pos})
 		return
 	}
 	if d.strand(msg) {
+		trace("kept back")
 		return
 	}
+	trace("no conference")
 	// An occupant talking to a focus that is not in its room (any more):
 	// say so rather than leave it waiting.
 	if xmpp.IsIQRequest(msg.El) {
@@ -391,8 +399,11 @@ func (d *directory) onForwarded(ctx actor.Context, msg *focalpb.ForwardedStanza)
 		return
 	}
 	if r := d.rooms[msg.Room]; r != nil {
+		d.log.Debug("forwarded stanza to the conference", "room", msg.Room, "id", el.AttrValue("id"), "session", msg.Session, "position", msg.Position, "standby", r.standby)
 		ctx.Send(r.pid, &conference.Stanza{Room: msg.Room, El: el})
+		return
 	}
+	d.log.Warn("forwarded stanza for a room with no conference here; dropped", "room", msg.Room, "id", el.AttrValue("id"), "session", msg.Session, "position", msg.Position)
 }
 
 // strand keeps back a stanza for a room let go with nobody to pass it to

@@ -9,6 +9,7 @@
 package clustertest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,11 @@ const LogsEnv = "FOCAL_CLUSTERTEST_LOGS"
 // makes every test copy the processes' whole logs there (a subdirectory
 // per test), for reading after the run.
 const KeepLogsEnv = "FOCAL_CLUSTERTEST_KEEP"
+
+// LogLevelEnv names the environment variable that sets every process's
+// log level where a test does not (Options.LogLevel), e.g. debug, which
+// traces each stanza through the directories and conferences.
+const LogLevelEnv = "FOCAL_CLUSTERTEST_LOG_LEVEL"
 
 // Defaults of Options.
 const (
@@ -100,7 +106,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		opts.Nodes = DefaultNodes
 	}
 	if opts.LogLevel == "" {
-		opts.LogLevel = "info"
+		opts.LogLevel = cmp.Or(os.Getenv(LogLevelEnv), "info")
 	}
 	order := opts.StartOrder
 	if order == nil {
