@@ -50,13 +50,14 @@ type directory struct {
 	smStates  map[string]*focalpb.ShardSession // resumption states other nodes sent, by resumption id
 	// sessionRooms counts the standby rooms on each resumption id (an
 	// index of the entries' sessions, kept by setStandbySession).
-	sessionRooms map[string]int
-	highH        map[string]uint32         // highest h seen per resumption id
-	received     received                  // what the server sent this node's shard sessions (copies.go)
-	asking       map[string][]string       // resumption id → rooms waiting for its holder's answer
-	inherits     map[string]*inheritance   // rooms that may be on their way here (inherit.go)
-	known        map[string]cluster.Member // every member ever seen, by name (its last address)
-	linkSeq      int
+	sessionRooms     map[string]int
+	highH            map[string]uint32           // highest h seen per resumption id
+	received         received                    // what the server sent this node's shard sessions (copies.go)
+	asking           map[string][]string         // resumption id → rooms waiting for its holder's answer
+	inherits         map[string]*inheritance     // rooms that may be on their way here (inherit.go)
+	known            map[string]cluster.Member   // every member ever seen, by name (its last address)
+	releasedSessions map[string]*releasedSession // by resumption id, for a while (released.go)
+	linkSeq          int
 }
 
 // Props returns the props of a node's conference directory, which talks
@@ -145,6 +146,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onSessionEnded(ctx, msg)
 	case *focalpb.ForwardedStanza:
 		d.onForwarded(ctx, msg)
+	case forgetReleased:
+		delete(d.releasedSessions, msg.id)
 	case *focalpb.ListRooms:
 		ctx.Respond(d.roomList())
 	case *conference.Stanza:
@@ -366,6 +369,9 @@ func (d *directory) route(ctx actor.Context, msg *conference.Stanza) {
 		// owner answers it.
 		trace("passed on to " + to.Address)
 		ctx.Send(to, &focalpb.ForwardedStanza{Room: msg.Room, Xml: msg.El.String(), Session: msg.At.Session, Position: msg.At.Pos})
+		return
+	}
+	if d.passOnReleased(ctx, msg) {
 		return
 	}
 	if d.strand(msg) {

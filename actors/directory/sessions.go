@@ -316,6 +316,7 @@ func (d *directory) onSessionReleased(ctx actor.Context, msg *SessionReleased) {
 		msg.State.InboundH = msg.Handed.InboundH
 	}
 	d.sawH(msg.State.ID, msg.State.InboundH)
+	d.rememberReleased(ctx, msg.State.ID, l.handed, to)
 	// Whatever state of the session was kept here is older than this one.
 	delete(d.smStates, msg.State.ID)
 	d.log.Info("shard session released", "session", l.id, "to", to.Address, "h", msg.State.InboundH)

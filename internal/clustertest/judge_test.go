@@ -271,7 +271,15 @@ func judgeFault(t *testing.T, name string, opts clustertest.Options, f fault, sh
 	halted = true
 
 	// Zero lost conferences: each answers one more source-add, which bob
-	// gets and a bridge receives.
+	// gets and a bridge receives. First every answer is in and alice's load
+	// sources are removed: a long gap in service lets the load pile up more
+	// sources than Jicofo's limit of 20 per participant, and the final one
+	// would be refused for that.
+	awaitAnswers(ctx, l, 20*time.Second)
+	for _, p := range pairs {
+		l.removeLive(p)
+	}
+	awaitAnswers(ctx, l, 20*time.Second)
 	final := map[string]*sentIQ{}
 	for _, p := range pairs {
 		final[p.room] = l.send(p)
