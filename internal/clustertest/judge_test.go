@@ -269,6 +269,9 @@ func judgeFault(t *testing.T, name string, opts clustertest.Options, f fault, sh
 	}
 	l.halt()
 	halted = true
+	// Time without service is judged on the load alone, not on the final
+	// requests below, which wait for every answer first.
+	loadRecords := l.snapshot()
 
 	// Zero lost conferences: each answers one more source-add, which bob
 	// gets and a bridge receives. First every answer is in and alice's load
@@ -288,7 +291,7 @@ func judgeFault(t *testing.T, name string, opts clustertest.Options, f fault, sh
 	awaitFinal(ctx, c, pairs, l, final)
 
 	v := judge(ctx, t, c, pairs, l, initial, ended, final)
-	gaps := withoutService(l.snapshot())
+	gaps := withoutService(loadRecords)
 	var lines []string
 	var worst time.Duration
 	for _, p := range pairs {

@@ -240,7 +240,9 @@ func (s *Session) Err() error {
 // is cut as a crash would cut it, so the server keeps the session for its
 // hibernation time, for another Session to resume from the returned state
 // (which OnState also gets). Stanzas queued but not yet written are dropped.
-// It needs StreamManagement, and waits for Run to return or ctx to end. The
+// It needs StreamManagement. ctx bounds the wait for the server to
+// acknowledge what was written (see drain); the connection is cut when it
+// ends, and the state is returned all the same once Run has returned. The
 // state's ID is empty when there was nothing to resume.
 func (s *Session) Detach(ctx context.Context) (SMState, error) {
 	s.mu.Lock()
@@ -257,15 +259,22 @@ func (s *Session) Detach(ctx context.Context) (SMState, error) {
 	s.mu.Unlock()
 	s.drain(ctx)
 	cancel()
+	// Cut: the server keeps the session for whoever resumes it from the
+	// state returned, whatever ctx says now. Run returns as soon as its
+	// reader stops, after which the count no longer moves.
 	select {
 	case <-s.done:
-	case <-ctx.Done():
-		return SMState{}, ctx.Err()
+	case <-time.After(detachRunWait):
+		return SMState{}, errors.New("xmpp session: Run did not return after Detach cut the connection")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sm.state, nil
 }
+
+// detachRunWait bounds how long Detach waits for Run to return once the
+// connection is cut.
+const detachRunWait = 5 * time.Second
 
 // HoldAcks stops (hold true) or resumes answering the server's <r/> with
 // <a/>. A session whose resumption state may not have reached the process

@@ -548,6 +548,12 @@ func TestSessionResumesItselfAndResendsWhatWasLost(t *testing.T) {
 // ack from it was h = 1).
 func startDetached(t *testing.T, srv *prosodytest.Server, comp *peer) session.SMState {
 	t.Helper()
+	return startDetachedWith(t, srv, comp, boundedCtx(t))
+}
+
+// startDetachedWith is startDetached, detaching with ctx.
+func startDetachedWith(t *testing.T, srv *prosodytest.Server, comp *peer, ctx context.Context) session.SMState {
+	t.Helper()
 	rec := newSMRecorder()
 	var out syncBuffer
 	dial := session.TeeClientDialer(userOptions(srv, srv.C2SAddr, "alice", "node-a"), io.Discard, &out)
@@ -568,7 +574,7 @@ func startDetached(t *testing.T, srv *prosodytest.Server, comp *peer) session.SM
 	if _, err := a.s.RequestWait(boundedCtx(t), ping); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
-	st, err := a.s.Detach(boundedCtx(t))
+	st, err := a.s.Detach(ctx)
 	if err != nil {
 		t.Fatalf("Detach: %v", err)
 	}
@@ -599,6 +605,29 @@ func TestDetachedSessionIsResumedElsewhere(t *testing.T) {
 	res, err := comp.s.RequestWait(boundedCtx(t), testIQ(st.JID, "echo"))
 	if err != nil || res.Child(nsTest, "echo").AttrValue("answered-by") != "B" {
 		t.Fatalf("request after the takeover: %v, %v", res, err)
+	}
+}
+
+// A Detach whose context ends before the server has acknowledged
+// everything (a release under load: the node's flushes took the time)
+// still cuts the connection, and so still hands over the session: its
+// state is returned, not lost with an error (the flapping partition under
+// CPU load lost a conference so; Prosody closed the session after its
+// hibernation, and the focus left the room).
+func TestDetachPastItsDeadlineStillHandsOverTheSession(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	comp := startPeer(t, "component", componentDialer(srv))
+	comp.waitUp(t)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	st := startDetachedWith(t, srv, comp, ended)
+
+	rec := newSMRecorder()
+	b := startPeerWith(t, "B", userDialer(srv, srv.C2SAddr, "alice", "node-b"),
+		func(c *session.Config) { c.StreamManagement = rec.config(st) })
+	if got := b.waitUp(t); got != st.JID {
+		t.Fatalf("B up at %q, want %q", got, st.JID)
 	}
 }
 
