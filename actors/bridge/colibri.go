@@ -45,11 +45,6 @@ type colibriSession struct {
 	failed  bool
 	// endpoints allocated (or being allocated) on the bridge.
 	endpoints map[string]bool
-	// pending counts the requests sent and not answered, and those
-	// waiting to be sent again; quiescing, who asked to know when none
-	// is left (Quiesce).
-	pending   int
-	quiescing []*actor.PID
 }
 
 // NewColibriSession returns the props of a colibri session. id is the
@@ -113,36 +108,11 @@ func (s *colibriSession) Receive(ctx actor.Context) {
 			r.attempt++
 			s.request(r)
 		}
-		s.settled(ctx)
 	case colibriResponse:
 		s.onResponse(ctx, msg)
-		s.settled(ctx)
 	case *await.Barrier:
 		ctx.Respond(msg)
-	case *Quiesce:
-		if s.pending == 0 {
-			ctx.Respond(msg)
-			return
-		}
-		if to := ctx.Sender(); to != nil {
-			s.quiescing = append(s.quiescing, to)
-		}
 	}
-}
-
-// settled counts one request answered (or one retry due), and tells those
-// waiting when none is pending any more. It runs after the answer was
-// acted on, so that a request sent again on it (a retry, adopting the
-// conference) keeps the session pending.
-func (s *colibriSession) settled(ctx actor.Context) {
-	s.pending--
-	if s.pending > 0 {
-		return
-	}
-	for _, to := range s.quiescing {
-		ctx.Send(to, &Quiesce{})
-	}
-	s.quiescing = nil
 }
 
 func (s *colibriSession) allocate(a *Allocate) {
@@ -252,7 +222,6 @@ func (s *colibriSession) request(r colibriResponse) {
 		return
 	}
 	self, root := s.self, s.root
-	s.pending++
 	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout,
 		func(res *xmpp.Element, err error) {
 			r.res, r.err = res, err
@@ -347,7 +316,6 @@ func (s *colibriSession) onError(ctx actor.Context, r colibriResponse) {
 		// again once it may be back.
 		if r.attempt < colibriRetries {
 			self, root := s.self, s.root
-			s.pending++ // until the retry is due
 			time.AfterFunc(colibriRetryInterval, func() { root.Send(self, colibriRetry{r}) })
 			return
 		}

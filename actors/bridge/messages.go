@@ -169,13 +169,6 @@ type (
 	// ExpireEndpoint removes a participant's endpoint from the bridge.
 	ExpireEndpoint struct{ Endpoint string }
 
-	// Quiesce is answered (with itself) once every request the session
-	// sent before it has been answered by the bridge, timed out or given
-	// up: none is on its way to the bridge any more. A conference handing
-	// over asks it, so that no request of this node's reaches the bridge
-	// after its successor's first.
-	Quiesce struct{}
-
 	// ColibriFailed reports a failed request of a colibri session.
 	ColibriFailed struct {
 		Bridge   string

@@ -1,12 +1,9 @@
 package conference
 
 import (
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/await"
-	"focal/actors/bridge"
 )
 
 // A handover moves a conference this node drives to another node, whose
@@ -18,21 +15,11 @@ import (
 // again. So every one of them must be in the final state, or follow it.
 // A participant's request is not done when the conference passes it to
 // the participant's actor: the answer and the change it makes come back
-// in a Report. The final state therefore waits until the participants
-// have handled what they were given (the barrier that acknowledgements
-// wait for, onBarrier), and the bridges have answered what the colibri
-// sessions sent (bridge.Quiesce; meanwhile no new bridge message leaves,
-// release): Colibri2 goes through each node's own brewery session, which
-// no resumption fences, so this node's requests must be done before its
-// successor's begin. What reaches the node for the
+// in a Report. The final state therefore waits until the participants and
+// colibri sessions have handled what they were given (the barrier that
+// acknowledgements wait for, onBarrier). What reaches the node for the
 // room meanwhile the directory keeps, and passes on to the new owner once
 // the conference has ended, behind the final state.
-
-// quiesceTimeout bounds the wait for the bridges' answers to what the
-// colibri sessions sent before a handover (bridge.Quiesce): the successor's
-// requests then never overtake this node's. A bridge slower than that
-// gets the handover anyway.
-const quiesceTimeout = 2 * time.Second
 
 // handingOver is a handover waiting for the conference's children.
 type handingOver struct {
@@ -42,7 +29,7 @@ type handingOver struct {
 }
 
 // childrenDone: the participants and colibri sessions have answered the
-// handover's barrier and Quiesce (answered false: not all in time),
+// handover's barrier (answered false: not all within childBarrierTimeout),
 // which began when bridgeSent was the count of bridge messages.
 type childrenDone struct {
 	answered   bool
@@ -67,7 +54,7 @@ func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason str
 		}
 	}
 	for _, bs := range c.bridges {
-		futures = append(futures, ctx.RequestFuture(bs.pid, &bridge.Quiesce{}, quiesceTimeout))
+		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
 	}
 	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
 	// Sent after the children's answers, so after what they sent before

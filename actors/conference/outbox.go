@@ -173,12 +173,6 @@ func (c *conference) release(ctx actor.Context) {
 		if !h.sealed || (!c.direct() && h.after > c.acked) {
 			break
 		}
-		if h.to != nil && c.handing != nil {
-			// Handing over: the colibri sessions are quiescing. This and
-			// what follows go in the final state (the member stays
-			// behind at the bridge); the next owner sends them.
-			break
-		}
 		n++
 		if h.out != nil {
 			stanzas++
