@@ -47,19 +47,12 @@ func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason str
 		return
 	}
 	c.handing = &handingOver{to: to, node: node, reason: reason}
-	var futures []*actor.Future
-	for _, m := range c.members {
-		if m.pid != nil {
-			futures = append(futures, ctx.RequestFuture(m.pid, &await.Barrier{}, childBarrierTimeout))
-		}
-	}
-	for _, bs := range c.bridges {
-		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
-	}
 	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
 	// Sent after the children's answers, so after what they sent before
 	// answering (see onBarrier).
-	await.AllAnswered(futures, func(answered bool) { root.Send(self, childrenDone{answered: answered, bridgeSent: sent}) })
+	await.AllAnswered(c.childBarriers(ctx), func(answered bool) {
+		root.Send(self, childrenDone{answered: answered, bridgeSent: sent})
+	})
 }
 
 // bridgeConfirmed forgets the bridge messages up to sent: a barrier that

@@ -94,6 +94,18 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 		// acknowledged before (handover.go).
 		return
 	}
+	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
+	await.AllAnswered(c.childBarriers(ctx), func(answered bool) {
+		if answered {
+			root.Send(self, barrierDone{reply: func() { root.Send(to, b) }, bridgeSent: sent})
+		}
+	})
+}
+
+// childBarriers asks every participant and colibri session for a barrier
+// (await.Barrier), each answered once it has handled, and reported, what
+// reached it before.
+func (c *conference) childBarriers(ctx actor.Context) []*actor.Future {
 	var futures []*actor.Future
 	for _, m := range c.members {
 		if m.pid != nil {
@@ -103,10 +115,5 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 	for _, bs := range c.bridges {
 		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
 	}
-	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
-	await.AllAnswered(futures, func(answered bool) {
-		if answered {
-			root.Send(self, barrierDone{reply: func() { root.Send(to, b) }, bridgeSent: sent})
-		}
-	})
+	return futures
 }
