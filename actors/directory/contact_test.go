@@ -191,31 +191,3 @@ func TestTheSuccessorIsTheReplica(t *testing.T) {
 		t.Errorf("a driver that is not the owner names %v, want the first member in contact, %s", rec.successor, ranked[1].Name)
 	}
 }
-
-// A conference kept here for an owner not in steady contact is replicated
-// to a member in steady contact before one only just heard from again (the
-// owner after a heal may not be reachable over the remote link yet, and
-// the conference sends nothing its replica has not acknowledged); to a
-// member merely in contact only if none is steady.
-func TestAKeptConferenceIsReplicatedToAMemberInSteadyContact(t *testing.T) {
-	now := time.Unix(1000, 0)
-	d := &directory{cfg: DefaultConfig(), self: "node2", members: members("node1", "node2", "node3")}
-	contacts := map[string]cluster.Contact{
-		"node1": {Last: now.Add(-100 * time.Millisecond), Since: now.Add(-time.Second)}, // back a second ago
-		"node3": {Last: now.Add(-200 * time.Millisecond), Since: now.Add(-time.Minute)}, // steady
-	}
-	d.placement = &Placement{Self: "node2", Members: d.members, FailureTimeout: 1800 * time.Millisecond,
-		Contacts: func() map[string]cluster.Contact { return contacts }}
-	ranked := members("node1", "node2", "node3") // node1 owns the room
-	if m, ok := d.keepingReplica(ranked, now); !ok || m.Name != "node3" {
-		t.Errorf("replica %q (%v), want node3, in steady contact", m.Name, ok)
-	}
-	delete(contacts, "node3") // node3 gone silent: node1 is all there is
-	if m, ok := d.keepingReplica(ranked, now); !ok || m.Name != "node1" {
-		t.Errorf("replica %q (%v), want node1, the only member in contact", m.Name, ok)
-	}
-	delete(contacts, "node1")
-	if m, ok := d.keepingReplica(ranked, now); ok {
-		t.Errorf("replica %q with nobody in contact", m.Name)
-	}
-}

@@ -194,8 +194,11 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 			if at := d.whenSteady(owner.Name, now); !at.IsZero() {
 				d.recheckAt(ctx, at)
 			}
-			if m, ok := d.keepingReplica(ranked, now); ok {
-				d.setReplicaTo(ctx, r, m) // the session's successor too
+			for _, m := range ranked {
+				if m.Name != d.self && d.inContact(m.Name, now) {
+					d.setReplicaTo(ctx, r, m) // the session's successor too
+					break
+				}
 			}
 			return
 		}
@@ -222,24 +225,6 @@ func (d *directory) setReplica(ctx actor.Context, r *entry, ranked []cluster.Mem
 		return
 	}
 	d.setReplicaTo(ctx, r, ranked[1])
-}
-
-// keepingReplica is the replica of a conference kept here for an owner
-// not in steady contact: the first other member of the ranking in steady
-// contact, else the first in contact. A member heard from again only just
-// (the owner, after a heal) may not be reachable over the remote link
-// yet, and the conference sends nothing its replica has not acknowledged:
-// replicated to it, a conference kept after the both-ways cut went 3 s
-// without service, and its answers of that time were never sent.
-func (d *directory) keepingReplica(ranked []cluster.Member, now time.Time) (cluster.Member, bool) {
-	for _, near := range []func(string, time.Time) bool{d.steady, d.inContact} {
-		for _, m := range ranked {
-			if m.Name != d.self && near(m.Name, now) {
-				return m, true
-			}
-		}
-	}
-	return cluster.Member{}, false
 }
 
 func (d *directory) setReplicaTo(ctx actor.Context, r *entry, m cluster.Member) {
