@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -222,7 +224,9 @@ func (c *conference) emit(ctx actor.Context, h *held) {
 		return
 	}
 	wire := c.wireFor(h.el.AttrValue("to"))
-	c.log.Debug("sent", "to", h.el.AttrValue("to"), "kind", h.el.Name.Local, "type", h.el.AttrValue("type"), "id", h.el.AttrValue("id"))
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("sent", "to", h.el.AttrValue("to"), "kind", h.el.Name.Local, "type", h.el.AttrValue("type"), "id", h.el.AttrValue("id"))
+	}
 	if h.out.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
 		if err := wire.Send(h.el); err != nil {
 			c.log.Warn("stanza not sent", "to", h.el.AttrValue("to"), "err", err)

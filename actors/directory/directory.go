@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -186,21 +187,13 @@ func (d *directory) Receive(ctx actor.Context) {
 		// conference stop (a system message, ahead of this one) already.
 		d.linkRoomEnded(msg.Room, ctx.Sender().Id, msg.HandedOver, msg.HandedTo)
 		if r := d.rooms[msg.Room]; r != nil && r.pid.Equal(ctx.Sender()) {
-			d.forget(msg.Room)
-			// Behind the final state the conference sent: on to the new
-			// owner (movedTo), or answered if it went nowhere.
-			for _, held := range r.held {
-				d.route(ctx, held)
-			}
+			d.forgetEnded(ctx, msg.Room, r)
 		}
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if r := d.rooms[room]; r != nil && r.pid.Equal(msg.Who) {
-				d.forget(room)
-				for _, held := range r.held {
-					d.route(ctx, held)
-				}
+				d.forgetEnded(ctx, room, r)
 			}
 		}
 	case *actor.Stopped:
@@ -282,6 +275,16 @@ func (d *directory) forget(room string) {
 	delete(d.rooms, room)
 }
 
+// forgetEnded forgets the room of a conference that has stopped, then
+// routes what was kept for it while it handed over: behind the final state
+// it sent, on to the new owner (movedTo), or answered if it went nowhere.
+func (d *directory) forgetEnded(ctx actor.Context, room string, r *entry) {
+	d.forget(room)
+	for _, held := range r.held {
+		d.route(ctx, held)
+	}
+}
+
 // forward passes a conference request on to the directory of the room's
 // owner, and the answer back to the requester. An owner that has not
 // answered within Config.ForwardTimeout may be dead without the membership
@@ -351,8 +354,13 @@ func (r *entry) handingToNode() bool {
 // conference has ended and then passes it on behind the final state
 // (conference/handover.go); or passes it on to where the room went.
 func (d *directory) route(ctx actor.Context, msg *conference.Stanza) {
+	// The trace is built only when debug lines are on: this runs for
+	// every stanza of every conference.
+	tracing := d.log.Enabled(context.Background(), slog.LevelDebug)
 	trace := func(how string) {
-		d.log.Debug("stanza routed", "room", msg.Room, "how", how, "id", msg.El.AttrValue("id"), "session", msg.At.Session, "position", msg.At.Pos)
+		if tracing {
+			d.log.Debug("stanza routed", "room", msg.Room, "how", how, "id", msg.El.AttrValue("id"), "session", msg.At.Session, "position", msg.At.Pos)
+		}
 	}
 	if r := d.rooms[msg.Room]; r != nil {
 		if r.handingToNode() {
