@@ -193,8 +193,21 @@ func (d *directory) Receive(ctx actor.Context) {
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if r := d.rooms[room]; r != nil && r.pid.Equal(msg.Who) {
+				if r.handingToNode() {
+					// Its Ended, posted before it stopped, may still be
+					// queued behind this system message, and says where
+					// the room went, which the stanzas held for it need:
+					// settled after it (stoppedHandingOver).
+					ctx.Send(ctx.Self(), stoppedHandingOver{room: room, pid: msg.Who})
+					return
+				}
 				d.forgetEnded(ctx, room, r)
 			}
+		}
+	case stoppedHandingOver:
+		// No Ended came (the conference failed): route what was held.
+		if r := d.rooms[msg.room]; r != nil && r.pid.Equal(msg.pid) {
+			d.forgetEnded(ctx, msg.room, r)
 		}
 	case *actor.Stopped:
 		// The conferences have stopped (and left their rooms, unless
@@ -283,6 +296,16 @@ func (d *directory) forgetEnded(ctx actor.Context, room string, r *entry) {
 	for _, held := range r.held {
 		d.route(ctx, held)
 	}
+}
+
+// stoppedHandingOver: the conference of room, pid, stopped while handing
+// over; sent by the directory to itself behind the conference's Ended.
+// Without the wait, a stanza held for the room was routed before Ended
+// said where it went, and answered "no conference" (the flapping
+// partition: two requests in one run).
+type stoppedHandingOver struct {
+	room string
+	pid  *actor.PID
 }
 
 // forward passes a conference request on to the directory of the room's
