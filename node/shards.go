@@ -59,16 +59,22 @@ type shardSession struct {
 	// session; what arrives on it is not handled (see abandon).
 	abandoned atomic.Bool
 
-	mu       sync.Mutex
-	state    session.SMState // the latest, as given to OnState
-	upID     string          // the server session last reported up
-	resumeID string          // the session it was opened to resume
+	mu    sync.Mutex
+	state session.SMState // the latest, as given to OnState
+	// stopWaits is closed when the session may no longer resume (a new one
+	// is made once it may again): it ends handOff's waits at once, which
+	// hold up reading, and with it the release's wait for the server's
+	// acknowledgement (see awaitWhileResumable).
+	stopWaits       chan struct{}
+	stopWaitsClosed bool
+	upID            string // the server session last reported up
+	resumeID        string // the session it was opened to resume
 }
 
 // openShardSession is the directory.SessionOpener of a clustered node.
 func (n *Node) openShardSession(id string, shard int, resume session.SMState) directory.ShardSession {
 	cfg := n.cfg
-	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume}
+	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume, stopWaits: make(chan struct{})}
 	ss.mayResume.Store(true)
 	ss.heard()
 	// A resource of its own per session and process: binding never evicts
@@ -229,7 +235,7 @@ func (ss *shardSession) handOff(st session.SMState) {
 	// (one that is gone answers at once): reading waits meanwhile, so a
 	// barrier that never succeeds must not stop the session for good.
 	for attempt := 1; ; attempt++ {
-		_, err := ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout).Result()
+		err := ss.awaitWhileResumable(ss.node.system.Root.RequestFuture(ss.node.ingress, &conference.Barrier{Session: ss.id}, barrierTimeout))
 		if err == nil || errors.Is(err, actor.ErrDeadLetter) {
 			break // handled, or the node is stopping
 		}
@@ -249,8 +255,8 @@ func (ss *shardSession) handOff(st session.SMState) {
 			return
 		}
 		start := time.Now()
-		_, err := ss.node.system.Root.RequestFuture(to, msg, handOffAttempt).Result()
-		if err == nil {
+		err := ss.awaitWhileResumable(ss.node.system.Root.RequestFuture(to, msg, handOffAttempt))
+		if err == nil || errors.Is(err, errNotResumable) {
 			return
 		}
 		if !warned {
@@ -259,6 +265,39 @@ func (ss *shardSession) handOff(st session.SMState) {
 		}
 		// An attempt can fail at once (no route to a dead node): pace them.
 		time.Sleep(handOffAttempt - time.Since(start))
+	}
+}
+
+// errNotResumable: a wait of handOff ended because the session may no
+// longer resume.
+var errNotResumable = errors.New("shard session no longer resumable")
+
+// awaitWhileResumable waits for f, or until the session may no longer
+// resume. handOff runs on the session's read loop, so its waits hold up
+// reading, and with it the server's acknowledgement that a release waits
+// for (session.Detach): a release during a barrier that conferences
+// handing over left unanswered took the barrier's 2 s (releases of 1.9 s
+// in the flapping partition, 2–3 s of SIGTERM's time without service).
+func (ss *shardSession) awaitWhileResumable(f *actor.Future) error {
+	ss.mu.Lock()
+	if !ss.mayResume.Load() && !ss.stopWaitsClosed {
+		close(ss.stopWaits)
+		ss.stopWaitsClosed = true
+	}
+	stop := ss.stopWaits
+	ss.mu.Unlock()
+	done := make(chan error, 1)
+	ss.node.shardRuns.Add(1) // the node's Stop waits for it (f's timeout)
+	go func() {
+		defer ss.node.shardRuns.Done()
+		_, err := f.Result()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-stop:
+		return errNotResumable
 	}
 }
 
@@ -289,10 +328,19 @@ func (ss *shardSession) SetSuccessor(pid *actor.PID) {
 // has the state, and the server must not get an h it does not have. The
 // order matters for that: acks are held before handOff can see the flag.
 func (ss *shardSession) SetMayResume(ok bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
 	if !ok {
 		ss.HoldAcks(true)
 		ss.mayResume.Store(false)
+		if !ss.stopWaitsClosed {
+			close(ss.stopWaits)
+			ss.stopWaitsClosed = true
+		}
 		return
+	}
+	if ss.stopWaitsClosed {
+		ss.stopWaits, ss.stopWaitsClosed = make(chan struct{}), false
 	}
 	ss.mayResume.Store(true)
 	ss.HoldAcks(false)
