@@ -193,11 +193,16 @@ func (d *directory) Receive(ctx actor.Context) {
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)
 			if r := d.rooms[room]; r != nil && r.pid.Equal(msg.Who) {
-				if r.handingToNode() {
+				if r.handingOff != "" {
 					// Its Ended, posted before it stopped, may still be
 					// queued behind this system message, and says where
-					// the room went, which the stanzas held for it need:
-					// settled after it (stoppedHandingOver).
+					// the room went: until then a stanza for the room
+					// must find it here, not be answered "no conference".
+					// It is held, or, for a conference let go, given to
+					// the stopped actor: the h the successor resumes
+					// from is below it, and the server sends it again.
+					// So the room is settled after Ended
+					// (stoppedHandingOver).
 					ctx.Send(ctx.Self(), stoppedHandingOver{room: room, pid: msg.Who})
 					return
 				}
@@ -299,10 +304,11 @@ func (d *directory) forgetEnded(ctx actor.Context, room string, r *entry) {
 }
 
 // stoppedHandingOver: the conference of room, pid, stopped while handing
-// over; sent by the directory to itself behind the conference's Ended.
-// Without the wait, a stanza held for the room was routed before Ended
-// said where it went, and answered "no conference" (the flapping
-// partition: two requests in one run).
+// over or letting go; sent by the directory to itself behind the
+// conference's Ended. Without the wait, a stanza for the room was routed
+// before Ended said where it went, and answered "no conference", then
+// answered again by the next driver (the flapping and outbound partitions:
+// two requests in a run).
 type stoppedHandingOver struct {
 	room string
 	pid  *actor.PID

@@ -121,3 +121,44 @@ func (*releaseCounter) SetSuccessor(*actor.PID) {}
 func (*releaseCounter) SetMayResume(bool)       {}
 func (r *releaseCounter) Release()              { r.released.Add(1) }
 func (*releaseCounter) Close()                  {}
+
+// A conference let go (its node cut off) may stop, a system message, ahead
+// of its Ended: a stanza for the room read in between is not answered "no
+// conference" (the outbound partition answered two requests so, which the
+// next driver then answered again): the room is settled only after Ended.
+func TestAStanzaForARoomLetGoIsNotAnsweredBeforeItsEnded(t *testing.T) {
+	sys := quietSystem()
+	toConference := make(chan *conference.Stanza, 4)
+	conf := probe(sys, toConference, nil)
+	defer sys.Root.Stop(conf)
+	replica := probe(sys, make(chan any, 4), nil)
+	defer sys.Root.Stop(replica)
+
+	const room, sm = "r@conference.example", "S"
+	d := &directory{
+		cfg: DefaultConfig(), self: "node1", log: slog.New(slog.DiscardHandler),
+		rooms: map[string]*entry{room: {pid: conf, handingOff: cutOff}},
+		links: map[string]*link{"shard-1.1": {
+			id: "shard-1.1", session: sm, s: &releaseCounter{},
+			rooms: map[string]string{room: conf.Id}, handed: map[string]*actor.PID{},
+		}},
+		roomLink: map[string]string{room: "shard-1.1"},
+		byPID:    map[string]string{conf.Id: room},
+		wire:     noAnswers{t},
+	}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &actor.Terminated{Who: conf})
+	sys.Root.Send(dir, &conference.Stanza{Room: room, El: xmpp.NewElement("", "iq", "type", "set", "id", "between", "from", room+"/alice"),
+		At: conference.StreamPos{Session: sm, Pos: 9, Since: 3}})
+	sys.Root.RequestWithCustomSender(dir, &conference.Ended{Room: room, HandedOver: true, HandedTo: replica}, conf)
+	select {
+	case st := <-toConference:
+		if st.El.AttrValue("id") != "between" {
+			t.Errorf("the conference got %s", st.El)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stanza read between the stop and Ended went nowhere")
+	}
+}
