@@ -35,6 +35,9 @@ const (
 	// releaseTimeout bounds writing what is queued before a session is
 	// released or closed.
 	releaseTimeout = 2 * time.Second
+	// releaseSyncTimeout bounds, within it, the wait for the server to
+	// confirm it read the node's own client stream (see Release).
+	releaseSyncTimeout = time.Second
 )
 
 // shardSession is one focus session for the rooms of a shard: a client
@@ -365,14 +368,20 @@ func (ss *shardSession) SetMayResume(ok bool) {
 	ss.HoldAcks(false)
 }
 
-// Release also flushes the node's own client stream first: Colibri2
-// requests of the conferences handed over leave through it (the brewery),
-// not through the shard session, and must be on the wire before the next
-// driver can resume the session and send its own.
+// Release first waits until the server has read what the node's own client
+// stream carries (Sync): Colibri2 requests of the conferences handed over
+// or let go leave through it (the brewery), not through the shard session,
+// and must reach the bridges ahead of the next driver's, which can begin
+// only once it has resumed the session. Written was not enough: under
+// load the old owner's requests reached a bridge up to a second after the
+// new owner's, adding sources again after their removal.
 func (ss *shardSession) Release() {
 	ss.afterFlush("release", func(ctx context.Context) {
-		if err := ss.node.client.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
-			ss.node.log.Warn("flush the client stream before a release", "session", ss.id, "err", err)
+		syncCtx, cancel := context.WithTimeout(ctx, releaseSyncTimeout)
+		err := ss.node.client.Sync(syncCtx)
+		cancel()
+		if err != nil && !errors.Is(err, session.ErrNotConnected) {
+			ss.node.log.Warn("the server did not confirm reading the client stream before a release", "session", ss.id, "err", err)
 		}
 		st, err := ss.Detach(ctx)
 		// Handed is the last state handed on, not the last reported: a

@@ -254,8 +254,6 @@ func (c *conference) handle(ctx actor.Context) {
 		msg.reply()
 	case childrenDone:
 		c.onChildrenDone(ctx, msg)
-	case bridgeWireRead:
-		c.onBridgeWireRead(ctx, msg)
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:

@@ -1,13 +1,9 @@
 package conference
 
 import (
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
-	"mellium.im/xmpp/jid"
 
 	"focal/actors/await"
-	"focal/xmpp"
 )
 
 // A handover moves a conference this node drives to another node, whose
@@ -24,18 +20,6 @@ import (
 // acknowledgements wait for, onBarrier). What reaches the node for the
 // room meanwhile the directory keeps, and passes on to the new owner once
 // the conference has ended, behind the final state.
-//
-// Colibri2 leaves through the node's own session (the brewery's), not the
-// shard session the new owner resumes, so the server does not order the
-// two owners' requests to a bridge by itself: a colibri session's answer
-// to the barrier means it has queued its requests on that session, not
-// that the server has read them. Under load they reached the bridge up to
-// a second after the new owner's first ones, which undid its changes
-// (sources added again after their removal). So the final state waits as
-// well for the server's answer to a ping on the bridge wire, queued after
-// those requests: a server reads a connection's stanzas in order and
-// routes each before reading the next, so by then they are on their way
-// to the bridge, ahead of anything the new owner sends.
 
 // handingOver is a handover waiting for the conference's children.
 type handingOver struct {
@@ -82,51 +66,14 @@ func (c *conference) bridgeConfirmed(sent uint64) {
 	}
 }
 
-// bridgeWireRead: the server answered the handover's ping on the bridge
-// wire (err nil), so it has read every Colibri2 request queued before it.
-type bridgeWireRead struct {
-	children childrenDone
-	err      error
-}
-
-// bridgeWireReadTimeout bounds the wait for the bridge wire's ping.
-const bridgeWireReadTimeout = time.Second
-
-// onChildrenDone makes sure the server has read the conference's Colibri2
-// requests, if it has bridges, then hands over.
+// onChildrenDone sends the final state and stops driving.
 func (c *conference) onChildrenDone(ctx actor.Context, msg childrenDone) {
-	if c.handing == nil || c.ending {
-		return
-	}
-	server := ""
-	if focus, err := jid.Parse(c.cfg.FocusJID); err == nil {
-		server = focus.Domainpart()
-	}
-	if len(c.bridges) == 0 || c.bridgeWire == nil || server == "" {
-		c.onBridgeWireRead(ctx, bridgeWireRead{children: msg})
-		return
-	}
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	ping := xmpp.NewIQ(xmpp.IQGet, "", server, "", xmpp.NewElement("urn:xmpp:ping", "ping"))
-	c.bridgeWire.Request(ping, bridgeWireReadTimeout, func(res *xmpp.Element, err error) {
-		if res != nil {
-			err = nil // an error answer is an answer: the server read the ping
-		}
-		root.Send(self, bridgeWireRead{children: msg, err: err})
-	})
-}
-
-// onBridgeWireRead sends the final state and stops driving.
-func (c *conference) onBridgeWireRead(ctx actor.Context, msg bridgeWireRead) {
 	h := c.handing
 	if h == nil || c.ending {
 		return
 	}
-	if msg.err != nil {
-		c.log.Warn("handing over before the server confirmed it read the conference's Colibri2 requests", "to", h.node, "err", msg.err)
-	}
-	if msg.children.answered {
-		c.bridgeConfirmed(msg.children.bridgeSent)
+	if msg.answered {
+		c.bridgeConfirmed(msg.bridgeSent)
 	} else {
 		c.log.Warn("handing over before every participant and colibri session answered", "to", h.node)
 	}

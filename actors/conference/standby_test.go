@@ -282,7 +282,6 @@ func TestHandOverSendsTheFinalStateAndStopsInTheRoom(t *testing.T) {
 	r.barrier(c, "before the handover")
 
 	c.send(&HandOver{To: c.recPID, Node: "node2"})
-	c.bridgeWire.awaitServerPing(t).result(nil)
 	states, ended := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
 	if e := ended.(*Ended); !e.HandedOver || !e.HandedTo.Equal(c.recPID) || e.Room != c.room {
 		t.Errorf("Ended %+v, want handed over to the recorder", e)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mxmpp "mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
 
 	"focal/xmpp"
 )
@@ -826,6 +827,26 @@ func (s *Session) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Sync waits until the server has read every stanza queued so far, which
+// Flush does not: written is not read. It queues a ping to the server
+// behind them and waits for its answer, whichever it is: a server reads a
+// connection's stanzas in order, and routes each before reading the next,
+// so what they were addressed to has them queued by then, ahead of
+// anything sent later on any other connection.
+func (s *Session) Sync(ctx context.Context) error {
+	_, addr := s.Up()
+	server, err := jid.Parse(addr)
+	if addr == "" || err != nil {
+		return ErrNotConnected
+	}
+	ping := xmpp.NewIQ(xmpp.IQGet, "", server.Domainpart(), "", xmpp.NewElement("urn:xmpp:ping", "ping"))
+	res, err := s.RequestWait(ctx, ping)
+	if res != nil {
+		return nil // an error answer is an answer: the server read the ping
+	}
+	return err
 }
 
 // Request sends an IQ get or set and calls cb exactly once with its response,
