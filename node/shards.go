@@ -70,18 +70,14 @@ type shardSession struct {
 	// acknowledgement (see awaitWhileResumable).
 	stopWaits       chan struct{}
 	stopWaitsClosed bool
-	// handedOn is the latest state whose h the server may have been
-	// acknowledged: its successor acknowledged it (or there was none).
-	// A node cut off releases the session with it (see Release).
-	handedOn session.SMState
-	upID     string // the server session last reported up
-	resumeID string // the session it was opened to resume
+	upID            string // the server session last reported up
+	resumeID        string // the session it was opened to resume
 }
 
 // openShardSession is the directory.SessionOpener of a clustered node.
 func (n *Node) openShardSession(id string, shard int, resume session.SMState) directory.ShardSession {
 	cfg := n.cfg
-	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume, handedOn: resume, stopWaits: make(chan struct{})}
+	ss := &shardSession{node: n, id: id, shard: shard, resumeID: resume.ID, state: resume, stopWaits: make(chan struct{})}
 	ss.mayResume.Store(true)
 	ss.heard()
 	// A resource of its own per session and process: binding never evicts
@@ -258,20 +254,12 @@ func (ss *shardSession) handOff(st session.SMState) {
 	msg := ss.stateMessage(st, false)
 	for warned := false; ; {
 		to := ss.successor.Load()
-		if !ss.mayResume.Load() {
-			return // acks are held
-		}
-		if to == nil {
-			ss.handOn(st)
+		if to == nil || !ss.mayResume.Load() {
 			return
 		}
 		start := time.Now()
 		err := ss.awaitWhileResumable(ss.node.system.Root.RequestFuture(to, msg, handOffAttempt))
-		if err == nil {
-			ss.handOn(st)
-			return
-		}
-		if errors.Is(err, errNotResumable) {
+		if err == nil || errors.Is(err, errNotResumable) {
 			return
 		}
 		if !warned {
@@ -281,13 +269,6 @@ func (ss *shardSession) handOff(st session.SMState) {
 		// An attempt can fail at once (no route to a dead node): pace them.
 		time.Sleep(handOffAttempt - time.Since(start))
 	}
-}
-
-// handOn records st as handed on: the server may be acknowledged its h.
-func (ss *shardSession) handOn(st session.SMState) {
-	ss.mu.Lock()
-	ss.handedOn = st
-	ss.mu.Unlock()
 }
 
 // errNotResumable: a wait of handOff ended because the session may no
@@ -384,15 +365,8 @@ func (ss *shardSession) Release() {
 			ss.node.log.Warn("the server did not confirm reading the client stream before a release", "session", ss.id, "err", err)
 		}
 		st, err := ss.Detach(ctx)
-		// Handed is the last state handed on, not the last reported: a
-		// node cut off stops waiting for its successor and goes on
-		// reading until the release, and what it read since was not
-		// handled (its conferences were let go), so the successor must
-		// resume below it, and get it again from the server. With the
-		// last state reported, the inbound cut lost the requests of its
-		// first second: counted, never answered.
 		ss.mu.Lock()
-		handed := ss.handedOn
+		handed := ss.state
 		ss.mu.Unlock()
 		ss.node.system.Root.Send(ss.node.directory, &directory.SessionReleased{ID: ss.id, State: st, Handed: handed, Err: err})
 	})

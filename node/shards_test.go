@@ -8,7 +8,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/conference"
-	"focal/proto"
 	"focal/xmpp/session"
 )
 
@@ -53,44 +52,4 @@ func TestAWaitForABarrierEndsWhenTheSessionIsReleased(t *testing.T) {
 		t.Fatalf("still waiting for the barrier %v after the release (its timeout is %v)", barrierTimeout/2, barrierTimeout)
 	}
 	n.shardRuns.Wait() // the barrier's future, until its timeout
-}
-
-// A node cut off releases its session with the h its successor
-// acknowledged last, not the last one the session counted: it went on
-// reading after letting its conferences go, and what it read then was not
-// handled, so the successor must resume below it and get it again from
-// the server (the inbound cut lost the requests of its first second so).
-func TestACutOffSessionIsHandedOnWithTheLastStateItsSuccessorHas(t *testing.T) {
-	sys := actor.NewActorSystem()
-	barriers := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*conference.Barrier); ok {
-			ctx.Respond(ctx.Message())
-		}
-	}))
-	defer sys.Root.Stop(barriers)
-	successor := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*focalpb.ShardSession); ok {
-			ctx.Respond(ctx.Message())
-		}
-	}))
-	defer sys.Root.Stop(successor)
-	n := &Node{system: sys, ingress: barriers, log: slog.New(slog.DiscardHandler)}
-	ss := &shardSession{
-		Session: session.New(session.Config{Name: "shard-1", Logger: slog.New(slog.DiscardHandler)}),
-		node:    n, id: "shard-1.1", shard: 1, stopWaits: make(chan struct{}),
-	}
-	ss.mayResume.Store(true)
-	ss.successor.Store(successor)
-
-	ss.handOff(session.SMState{ID: "S", InboundH: 5})
-	ss.SetMayResume(false) // cut off: its conferences let go
-	ss.handOff(session.SMState{ID: "S", InboundH: 9})
-	n.shardRuns.Wait()
-
-	ss.mu.Lock()
-	handed, reported := ss.handedOn, ss.state
-	ss.mu.Unlock()
-	if handed.InboundH != 5 || reported.InboundH != 9 {
-		t.Errorf("handed on h=%d (last reported %d), want 5, the successor's", handed.InboundH, reported.InboundH)
-	}
 }

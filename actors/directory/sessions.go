@@ -60,9 +60,8 @@ type (
 	// SessionDown: the stream dropped; it is being re-established.
 	SessionDown struct{ ID string }
 	// SessionReleased: Release is done; State is what to resume from, and
-	// Handed the last state the session handed on to its successor, whose h
-	// the server may have been acknowledged (for a node cut off, see
-	// onSessionReleased).
+	// Handed the last state the session gave its successor (for a node cut
+	// off, see onSessionReleased).
 	SessionReleased struct {
 		ID     string
 		State  session.SMState
