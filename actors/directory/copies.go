@@ -18,22 +18,71 @@ import (
 // streams of it were sent (from the h each resumed with to the last stanza
 // read), and which stream holds it now (everything above the h it resumed
 // from), and drops a forward of any of those positions.
+//
+// The other way round too: a forward can come first, to a standby that
+// buffers it, and the same stanza again from the server once the node has
+// resumed the session from an h below it (a node cut off that read it on
+// letting go passes it on, and releases the session with the h its
+// successor last had). So a node also remembers the positions of the
+// forwards it took, and drops a stanza the server sends it at one of them.
 
 // stretch is the positions one stream of a server session was sent: those
 // above since, up to to.
 type stretch struct{ since, to uint32 }
 
 // Bounds of what is remembered: the latest streams of each server session,
-// and the sessions last seen.
+// the latest forwards taken of each, and the sessions last seen.
 const (
 	maxStretches  = 8
+	maxForwards   = 256
 	maxRemembered = 4096
 )
 
-// received is what the server sent this node's streams, by resumption id.
+// received is what the server sent this node's streams, and the positions
+// of the forwards this node took, by resumption id.
 type received struct {
 	stretches map[string][]stretch
+	forwards  map[string][]uint32
 	order     []string // resumption ids by first sight, to forget the oldest
+}
+
+// remember makes room for session, forgetting the oldest one seen if need
+// be.
+func (r *received) remember(session string) {
+	if r.stretches == nil {
+		r.stretches, r.forwards = make(map[string][]stretch), make(map[string][]uint32)
+	}
+	if _, seen := r.stretches[session]; seen {
+		return
+	}
+	if _, seen := r.forwards[session]; seen {
+		return
+	}
+	if len(r.order) == maxRemembered {
+		delete(r.stretches, r.order[0])
+		delete(r.forwards, r.order[0])
+		r.order = slices.Delete(r.order, 0, 1)
+	}
+	r.order = append(r.order, session)
+}
+
+// took records a forward acted on: position pos of session.
+func (r *received) took(session string, pos uint32) {
+	if session == "" || pos == 0 {
+		return
+	}
+	r.remember(session)
+	list := r.forwards[session]
+	if len(list) == maxForwards {
+		list = slices.Delete(list, 0, 1)
+	}
+	r.forwards[session] = append(list, pos)
+}
+
+// taken says whether a forward of position pos of session was acted on
+// here.
+func (r *received) taken(session string, pos uint32) bool {
+	return pos != 0 && slices.Contains(r.forwards[session], pos)
 }
 
 // note records a stanza read on a shard session.
@@ -41,17 +90,8 @@ func (r *received) note(at conference.StreamPos) {
 	if at.Session == "" || at.Pos == 0 {
 		return
 	}
-	if r.stretches == nil {
-		r.stretches = make(map[string][]stretch)
-	}
-	list, seen := r.stretches[at.Session]
-	if !seen {
-		if len(r.order) == maxRemembered {
-			delete(r.stretches, r.order[0])
-			r.order = slices.Delete(r.order, 0, 1)
-		}
-		r.order = append(r.order, at.Session)
-	}
+	r.remember(at.Session)
+	list := r.stretches[at.Session]
 	if n := len(list); n > 0 && list[n-1].since == at.Since {
 		list[n-1].to = max(list[n-1].to, at.Pos)
 	} else {

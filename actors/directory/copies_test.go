@@ -160,3 +160,44 @@ func (w *recordingWire) count() int {
 	defer w.mu.Unlock()
 	return len(w.sent)
 }
+
+// The other way round: a forward taken first (a standby buffers it), then
+// the same stanza from the server once this node resumed the session from
+// an h below it. The server's is dropped: a node of the inbound cut passed
+// on the requests it read on letting go, and released the session with
+// its successor's h, and the successor answered them twice.
+func TestTheServerSendingAForwardTakenHereAgainIsDropped(t *testing.T) {
+	sys := quietSystem()
+	got := make(chan *conference.Stanza, 8)
+	conf := probe(sys, got, nil)
+	defer sys.Root.Stop(conf)
+	const room, session = "r@conference.example", "S"
+	d := &directory{
+		cfg: DefaultConfig(), self: "node3", log: slog.New(slog.DiscardHandler),
+		rooms: map[string]*entry{room: {pid: conf, standby: true}},
+		links: map[string]*link{},
+	}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	iq := func(id string) *xmpp.Element {
+		return xmpp.NewElement("", "iq", "type", "set", "id", id, "from", room+"/alice")
+	}
+	receive := func(want string) {
+		t.Helper()
+		select {
+		case st := <-got:
+			if id := st.El.AttrValue("id"); id != want {
+				t.Fatalf("%s reached the conference, want %s", id, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not reach the conference", want)
+		}
+	}
+	sys.Root.Send(dir, &focalpb.ForwardedStanza{Room: room, Xml: iq("twenty").String(), Session: session, Position: 20})
+	receive("twenty")
+	// Resumed from h=19: the server sends 20 again, then 21.
+	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq("twenty"), At: conference.StreamPos{Session: session, Pos: 20, Since: 19}})
+	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq("twenty-one"), At: conference.StreamPos{Session: session, Pos: 21, Since: 19}})
+	receive("twenty-one")
+}

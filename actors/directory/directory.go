@@ -153,6 +153,11 @@ func (d *directory) Receive(ctx actor.Context) {
 		ctx.Respond(d.roomList())
 	case *conference.Stanza:
 		d.received.note(msg.At)
+		if d.received.taken(msg.At.Session, msg.At.Pos) {
+			d.log.Info("stanza the server sent again after its forward was taken; dropped",
+				"room", msg.Room, "session", msg.At.Session, "position", msg.At.Pos, "kind", msg.El.Name.Local)
+			return
+		}
 		d.route(ctx, msg)
 	case *conference.StreamUp:
 		// The node's own client stream: conferences are on it only
@@ -442,6 +447,7 @@ func (d *directory) onForwarded(ctx actor.Context, msg *focalpb.ForwardedStanza)
 		return
 	}
 	if r := d.rooms[msg.Room]; r != nil {
+		d.received.took(msg.Session, msg.Position)
 		d.log.Debug("forwarded stanza to the conference", "room", msg.Room, "id", el.AttrValue("id"), "session", msg.Session, "position", msg.Position, "standby", r.standby)
 		ctx.Send(r.pid, &conference.Stanza{Room: msg.Room, El: el})
 		return
