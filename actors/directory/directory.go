@@ -202,11 +202,8 @@ func (d *directory) Receive(ctx actor.Context) {
 					// Its Ended, posted before it stopped, may still be
 					// queued behind this system message, and says where
 					// the room went: until then a stanza for the room
-					// must find it here, not be answered "no conference".
-					// It is held, or, for a conference let go, given to
-					// the stopped actor: the h the successor resumes
-					// from is below it, and the server sends it again.
-					// So the room is settled after Ended
+					// must be held here (route), not answered "no
+					// conference". So the room is settled after Ended
 					// (stoppedHandingOver).
 					ctx.Send(ctx.Self(), stoppedHandingOver{room: room, pid: msg.Who})
 					return
@@ -373,7 +370,7 @@ type entry struct {
 	handingOff string
 	waitingFor bool // kept until its owner is in steady contact (logged once)
 	// held: stanzas for the room read while it is handed to another
-	// node, routed again once the conference has ended (route).
+	// node or let go, routed again once the conference has ended (route).
 	held []*conference.Stanza
 }
 
@@ -384,9 +381,10 @@ func (r *entry) handingToNode() bool {
 }
 
 // route passes a stanza read on a session to its room's conference; or,
-// while the conference hands over to another node, keeps it until the
-// conference has ended and then passes it on behind the final state
-// (conference/handover.go); or passes it on to where the room went.
+// while the conference hands over to another node or is let go, keeps it
+// until the conference has ended and then passes it on behind the final
+// state (conference/handover.go), or keeps it back (strand); or passes it
+// on to where the room went.
 func (d *directory) route(ctx actor.Context, msg *conference.Stanza) {
 	// The trace is built only when debug lines are on: this runs for
 	// every stanza of every conference.
@@ -397,7 +395,9 @@ func (d *directory) route(ctx actor.Context, msg *conference.Stanza) {
 		}
 	}
 	if r := d.rooms[msg.Room]; r != nil {
-		if r.handingToNode() {
+		if r.handingToNode() || r.handingOff == cutOff {
+			// The conference is stopping: what it was given now would
+			// be lost with it, though the session counts it.
 			trace("held while handing over")
 			r.held = append(r.held, msg)
 			return

@@ -122,16 +122,28 @@ func (*releaseCounter) SetMayResume(bool)       {}
 func (r *releaseCounter) Release()              { r.released.Add(1) }
 func (*releaseCounter) Close()                  {}
 
-// A conference let go (its node cut off) may stop, a system message, ahead
-// of its Ended: a stanza for the room read in between is not answered "no
-// conference" (the outbound partition answered two requests so, which the
-// next driver then answered again): the room is settled only after Ended.
-func TestAStanzaForARoomLetGoIsNotAnsweredBeforeItsEnded(t *testing.T) {
+// A conference let go (its node cut off) is stopping: a stanza for its room
+// read meanwhile is not given to it, which would lose it though the
+// session counts it (the flapping partition lost requests so), but kept
+// until its Ended says where the room went, and passed on there. Its stop,
+// a system message, may come ahead of Ended: the stanza still waits, and
+// is not answered "no conference" (the outbound partition answered two
+// requests so, which the next driver then answered again).
+func TestAStanzaForARoomLetGoFollowsItsFinalState(t *testing.T) {
+	for _, stopFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stop before Ended=%v", stopFirst), func(t *testing.T) {
+			stanzaHeldThroughALetGo(t, stopFirst)
+		})
+	}
+}
+
+func stanzaHeldThroughALetGo(t *testing.T, stopFirst bool) {
 	sys := quietSystem()
 	toConference := make(chan *conference.Stanza, 4)
 	conf := probe(sys, toConference, nil)
 	defer sys.Root.Stop(conf)
-	replica := probe(sys, make(chan any, 4), nil)
+	forwarded := make(chan *focalpb.ForwardedStanza, 4)
+	replica := probe(sys, forwarded, nil)
 	defer sys.Root.Stop(replica)
 
 	const room, sm = "r@conference.example", "S"
@@ -149,16 +161,24 @@ func TestAStanzaForARoomLetGoIsNotAnsweredBeforeItsEnded(t *testing.T) {
 	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
 	defer sys.Root.Stop(dir)
 
-	sys.Root.Send(dir, &actor.Terminated{Who: conf})
+	if stopFirst {
+		sys.Root.Send(dir, &actor.Terminated{Who: conf})
+	}
 	sys.Root.Send(dir, &conference.Stanza{Room: room, El: xmpp.NewElement("", "iq", "type", "set", "id", "between", "from", room+"/alice"),
 		At: conference.StreamPos{Session: sm, Pos: 9, Since: 3}})
 	sys.Root.RequestWithCustomSender(dir, &conference.Ended{Room: room, HandedOver: true, HandedTo: replica}, conf)
 	select {
-	case st := <-toConference:
-		if st.El.AttrValue("id") != "between" {
-			t.Errorf("the conference got %s", st.El)
+	case f := <-forwarded:
+		el, err := xmpp.Parse([]byte(f.Xml))
+		if err != nil || el.AttrValue("id") != "between" || f.Session != sm || f.Position != 9 {
+			t.Errorf("passed on %v, want the stanza read while letting go, at position 9 of %s", f, sm)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the stanza read between the stop and Ended went nowhere")
+		t.Fatal("the stanza read while letting go was not passed on to the replica")
+	}
+	select {
+	case st := <-toConference:
+		t.Errorf("%s reached the conference being let go", st.El)
+	default:
 	}
 }
