@@ -221,22 +221,11 @@ func (ss *shardSession) onStreamState(up bool, addr string) {
 // waits as long as it takes (reading waits with it), unless the session
 // may no longer resume (this node is cut off or hands it over): acks are
 // held then, and it returns.
-//
-// Nor is such a state kept as the session's latest (state), which a node
-// cut off releases the session with (see Release): what the session reads
-// once its conferences are let go is not handled here, and the successor
-// must resume below it, to get it again from the server. Kept, it counted
-// a second of requests that a node of the inbound cut read on letting go
-// (its reading had waited for the successor until then), and nobody ever
-// answered them.
 func (ss *shardSession) handOff(st session.SMState) {
-	if st.ID != "" && !ss.mayResume.Load() {
-		return
-	}
 	ss.mu.Lock()
 	ss.state = st
 	ss.mu.Unlock()
-	if st.ID == "" {
+	if st.ID == "" || !ss.mayResume.Load() {
 		return
 	}
 	// Every stanza counted in st.InboundH has been handed to the ingress;

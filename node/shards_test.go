@@ -53,37 +53,3 @@ func TestAWaitForABarrierEndsWhenTheSessionIsReleased(t *testing.T) {
 	}
 	n.shardRuns.Wait() // the barrier's future, until its timeout
 }
-
-// A node cut off releases its session with the last state it reported
-// while it could still resume it: what the session reads after its
-// conferences were let go is not handled, and the successor must resume
-// below it and get it again from the server (the inbound cut lost the
-// requests a node read on letting go: its reading had waited for the
-// successor until then).
-func TestAStateReportedAfterLettingGoIsNotHandedOn(t *testing.T) {
-	sys := actor.NewActorSystem()
-	barriers := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*conference.Barrier); ok {
-			ctx.Respond(ctx.Message())
-		}
-	}))
-	defer sys.Root.Stop(barriers)
-	n := &Node{system: sys, ingress: barriers, log: slog.New(slog.DiscardHandler)}
-	ss := &shardSession{
-		Session: session.New(session.Config{Name: "shard-1", Logger: slog.New(slog.DiscardHandler)}),
-		node:    n, id: "shard-1.1", shard: 1, stopWaits: make(chan struct{}),
-	}
-	ss.mayResume.Store(true) // no successor yet: nothing to wait for
-
-	ss.handOff(session.SMState{ID: "S", InboundH: 5})
-	ss.SetMayResume(false) // cut off: its conferences let go
-	ss.handOff(session.SMState{ID: "S", InboundH: 9})
-	n.shardRuns.Wait()
-
-	ss.mu.Lock()
-	st := ss.state
-	ss.mu.Unlock()
-	if st.InboundH != 5 {
-		t.Errorf("state to hand on h=%d, want 5: the last reported while the session could resume", st.InboundH)
-	}
-}

@@ -21,10 +21,11 @@ import (
 //
 // The other way round too: a forward can come first, to a standby that
 // buffers it, and the same stanza again from the server once the node has
-// resumed the session from an h below it (a node cut off that read it on
-// letting go passes it on, and releases the session with the h its
-// successor last had). So a node also remembers the positions of the
-// forwards it took, and drops a stanza the server sends it at one of them.
+// resumed the session from an h below it (a node cut off passes on what it
+// reads on letting go, and its successor resumes from the h of its own
+// last state when the release's does not reach it). So a node also
+// remembers the positions of the forwards it took, and drops a stanza the
+// server sends it at one of them.
 
 // stretch is the positions one stream of a server session was sent: those
 // above since, up to to.
