@@ -43,9 +43,10 @@ func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth
 // node that drove them meanwhile reached the bridge after node1's, with a
 // source sent twice (2 of 3 runs on a quiet machine), until a release
 // waited for the server to read the node's own stream (session.Sync).
-// And node1 released its sessions past the requests it read on letting
-// go, which nobody answered (4–5 in 2 of 4 runs under load), until a
-// state reported after letting go was no longer handed on.
+// And node1 gave the requests it read on letting go to conferences that
+// were stopping, and released its sessions past them: nobody answered
+// them (3–5 in 3 of 9 runs under load), until they were held and passed
+// on behind the final state.
 func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn, underLoad...) }
 
 // Packets from node1 to the others' gossip and remote ports are dropped:
