@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/await"
@@ -46,11 +48,18 @@ func (c *conference) handOver(ctx actor.Context, to *actor.PID, node, reason str
 		c.finishHandOver(ctx, nil, node, reason)
 		return
 	}
-	c.handing = &handingOver{to: to, node: node, reason: reason}
+	c.awaitChildren(ctx, &handingOver{to: to, node: node, reason: reason}, childBarrierTimeout)
+}
+
+// awaitChildren starts h: the final state goes once the participants and
+// colibri sessions have answered a barrier, each within wait, or once one
+// did not.
+func (c *conference) awaitChildren(ctx actor.Context, h *handingOver, wait time.Duration) {
+	c.handing = h
 	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
 	// Sent after the children's answers, so after what they sent before
 	// answering (see onBarrier).
-	await.AllAnswered(c.childBarriers(ctx), func(answered bool) {
+	await.AllAnswered(c.childBarriers(ctx, wait), func(answered bool) {
 		root.Send(self, childrenDone{answered: answered, bridgeSent: sent})
 	})
 }
@@ -80,19 +89,33 @@ func (c *conference) onChildrenDone(ctx actor.Context, msg childrenDone) {
 	c.finishHandOver(ctx, h.to, h.node, h.reason)
 }
 
-// letGo stops driving at once, for a node that thinks itself cut off from
-// its cluster: the final state goes to the replica as a best effort (if
-// the replica can still be reached, it resumes at once; otherwise the
-// majority does after this node is declared dead). It does not wait for
-// the children: a node cut off must stop before the majority promotes,
-// and what it read but did not finish, its session does not acknowledge
-// (the directory hands on the h the successor has).
+// letGo stops driving, for a node that thinks itself cut off from its
+// cluster: the final state goes to the replica as a best effort (if the
+// replica can still be reached, it resumes at once; otherwise the majority
+// does after this node is declared dead). Like a handover, it first waits
+// for the children's barrier, but at most letGoChildWait: the session it
+// releases counts the requests a participant's actor is still handling,
+// and a final state without their outcome lost them (the flapping
+// partition: three requests read just before the let-go). Waiting is
+// safe: a node cut off lets go at most 1.25 s after the cut (README), and
+// the majority promotes no sooner than 1.6 s after it; meanwhile it sends
+// nothing new (its outbox waits for acknowledgements, which a cut off node
+// does not get), and what reaches the node for the room is held
+// (directory).
 func (c *conference) letGo(ctx actor.Context) {
 	if c.standby || c.ending || c.handing != nil {
 		return
 	}
-	c.finishHandOver(ctx, c.replica, "", "cut off from the cluster")
+	if c.replica == nil {
+		c.finishHandOver(ctx, nil, "", "cut off from the cluster")
+		return
+	}
+	c.awaitChildren(ctx, &handingOver{to: c.replica, reason: "cut off from the cluster"}, letGoChildWait)
 }
+
+// letGoChildWait bounds a let-go's wait for its children: they answer in
+// milliseconds, unless the host is starved.
+const letGoChildWait = 100 * time.Millisecond
 
 // finishHandOver sends the final state to to, if any, and stops driving
 // the conference without leaving the room. A member whose bridge messages

@@ -95,7 +95,7 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 		return
 	}
 	self, root, sent := ctx.Self(), ctx.ActorSystem().Root, c.bridgeSent
-	await.AllAnswered(c.childBarriers(ctx), func(answered bool) {
+	await.AllAnswered(c.childBarriers(ctx, childBarrierTimeout), func(answered bool) {
 		if answered {
 			root.Send(self, barrierDone{reply: func() { root.Send(to, b) }, bridgeSent: sent})
 		}
@@ -104,16 +104,16 @@ func (c *conference) onBarrier(ctx actor.Context, b *Barrier) {
 
 // childBarriers asks every participant and colibri session for a barrier
 // (await.Barrier), each answered once it has handled, and reported, what
-// reached it before.
-func (c *conference) childBarriers(ctx actor.Context) []*actor.Future {
+// reached it before, within wait.
+func (c *conference) childBarriers(ctx actor.Context, wait time.Duration) []*actor.Future {
 	var futures []*actor.Future
 	for _, m := range c.members {
 		if m.pid != nil {
-			futures = append(futures, ctx.RequestFuture(m.pid, &await.Barrier{}, childBarrierTimeout))
+			futures = append(futures, ctx.RequestFuture(m.pid, &await.Barrier{}, wait))
 		}
 	}
 	for _, bs := range c.bridges {
-		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, childBarrierTimeout))
+		futures = append(futures, ctx.RequestFuture(bs.pid, &await.Barrier{}, wait))
 	}
 	return futures
 }
