@@ -203,9 +203,11 @@ func (d *directory) Receive(ctx actor.Context) {
 					// queued behind this system message, and says where
 					// the room went: until then a stanza for the room
 					// must be held here (route), not answered "no
-					// conference". So the room is settled after Ended
+					// conference". So the room waits for Ended, or for
+					// endedWait if the conference failed without one
 					// (stoppedHandingOver).
-					ctx.Send(ctx.Self(), stoppedHandingOver{room: room, pid: msg.Who})
+					self, root, pid := ctx.Self(), ctx.ActorSystem().Root, msg.Who
+					time.AfterFunc(endedWait, func() { root.Send(self, stoppedHandingOver{room: room, pid: pid}) })
 					return
 				}
 				d.forgetEnded(ctx, room, r)
@@ -306,8 +308,7 @@ func (d *directory) forgetEnded(ctx actor.Context, room string, r *entry) {
 }
 
 // stoppedHandingOver: the conference of room, pid, stopped while handing
-// over or letting go; sent by the directory to itself behind the
-// conference's Ended. Without the wait, a stanza for the room was routed
+// over or letting go, endedWait ago; its Ended should have come by then. Without the wait, a stanza for the room was routed
 // before Ended said where it went, and answered "no conference", then
 // answered again by the next driver (the flapping and outbound partitions:
 // two requests in a run).
@@ -315,6 +316,11 @@ type stoppedHandingOver struct {
 	room string
 	pid  *actor.PID
 }
+
+// endedWait is how long a room whose conference stopped while handing off
+// waits for the conference's Ended: it is posted before the stop, so it
+// is queued already, unless the conference failed.
+const endedWait = time.Second
 
 // forward passes a conference request on to the directory of the room's
 // owner, and the answer back to the requester. An owner that has not

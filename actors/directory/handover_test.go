@@ -29,12 +29,16 @@ import (
 func TestAStanzaReadWhileItsConferenceHandsOverFollowsIt(t *testing.T) {
 	for _, stopFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stop before Ended=%v", stopFirst), func(t *testing.T) {
-			stanzaHeldThroughAHandover(t, stopFirst)
+			stanzaHeldUntilEnded(t, "node2", stopFirst)
 		})
 	}
 }
 
-func stanzaHeldThroughAHandover(t *testing.T, stopFirst bool) {
+// stanzaHeldUntilEnded checks that a stanza read for a room whose
+// conference is handing off (to a node, or let go: cutOff) waits until the
+// conference's Ended and then follows it to where the room went. With
+// stopFirst the conference's stop comes before the stanza and Ended.
+func stanzaHeldUntilEnded(t *testing.T, handingOff string, stopFirst bool) {
 	sys := quietSystem()
 	toConference := make(chan *conference.Stanza, 4)
 	conf := probe(sys, toConference, nil)
@@ -47,7 +51,7 @@ func stanzaHeldThroughAHandover(t *testing.T, stopFirst bool) {
 	shardSession := &releaseCounter{}
 	d := &directory{
 		cfg: DefaultConfig(), self: "node1", log: slog.New(slog.DiscardHandler),
-		rooms: map[string]*entry{room: {pid: conf, handingOff: "node2"}, other: {pid: conf}},
+		rooms: map[string]*entry{room: {pid: conf, handingOff: handingOff}, other: {pid: conf}},
 		links: map[string]*link{"shard-1.1": {
 			id: "shard-1.1", session: sm, s: shardSession,
 			rooms: map[string]string{room: conf.Id}, handed: map[string]*actor.PID{},
@@ -62,6 +66,9 @@ func stanzaHeldThroughAHandover(t *testing.T, stopFirst bool) {
 	iq := func(r, id string) *xmpp.Element {
 		return xmpp.NewElement("", "iq", "type", "set", "id", id, "from", r+"/alice")
 	}
+	if stopFirst {
+		sys.Root.Send(dir, &actor.Terminated{Who: conf})
+	}
 	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq(room, "during"), At: conference.StreamPos{Session: sm, Pos: 7, Since: 3}})
 	// A room not handed over gets its stanzas at once: once it has, the
 	// first one would have too.
@@ -75,22 +82,19 @@ func stanzaHeldThroughAHandover(t *testing.T, stopFirst bool) {
 		t.Fatal("a stanza for a room not handed over did not reach its conference")
 	}
 
-	if stopFirst {
-		sys.Root.Send(dir, &actor.Terminated{Who: conf})
-	}
 	sys.Root.RequestWithCustomSender(dir, &conference.Ended{Room: room, HandedOver: true, HandedTo: newOwner}, conf)
 	select {
 	case f := <-forwarded:
 		el, err := xmpp.Parse([]byte(f.Xml))
 		if err != nil || el.AttrValue("id") != "during" || f.Room != room || f.Session != sm || f.Position != 7 {
-			t.Errorf("passed on %v, want the stanza read during the handover, at position 7 of %s", f, sm)
+			t.Errorf("passed on %v, want the stanza read while handing off, at position 7 of %s", f, sm)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the stanza read during the handover was not passed on to the new owner")
+		t.Fatal("the stanza read while handing off was not passed on to where the room went")
 	}
 	select {
 	case st := <-toConference:
-		t.Errorf("%s reached the conference that handed over", st.El)
+		t.Errorf("%s reached the conference that handed off", st.El)
 	default:
 	}
 	if shardSession.released.Load() != 1 {
@@ -132,53 +136,7 @@ func (*releaseCounter) Close()                  {}
 func TestAStanzaForARoomLetGoFollowsItsFinalState(t *testing.T) {
 	for _, stopFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stop before Ended=%v", stopFirst), func(t *testing.T) {
-			stanzaHeldThroughALetGo(t, stopFirst)
+			stanzaHeldUntilEnded(t, cutOff, stopFirst)
 		})
-	}
-}
-
-func stanzaHeldThroughALetGo(t *testing.T, stopFirst bool) {
-	sys := quietSystem()
-	toConference := make(chan *conference.Stanza, 4)
-	conf := probe(sys, toConference, nil)
-	defer sys.Root.Stop(conf)
-	forwarded := make(chan *focalpb.ForwardedStanza, 4)
-	replica := probe(sys, forwarded, nil)
-	defer sys.Root.Stop(replica)
-
-	const room, sm = "r@conference.example", "S"
-	d := &directory{
-		cfg: DefaultConfig(), self: "node1", log: slog.New(slog.DiscardHandler),
-		rooms: map[string]*entry{room: {pid: conf, handingOff: cutOff}},
-		links: map[string]*link{"shard-1.1": {
-			id: "shard-1.1", session: sm, s: &releaseCounter{},
-			rooms: map[string]string{room: conf.Id}, handed: map[string]*actor.PID{},
-		}},
-		roomLink: map[string]string{room: "shard-1.1"},
-		byPID:    map[string]string{conf.Id: room},
-		wire:     noAnswers{t},
-	}
-	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
-	defer sys.Root.Stop(dir)
-
-	if stopFirst {
-		sys.Root.Send(dir, &actor.Terminated{Who: conf})
-	}
-	sys.Root.Send(dir, &conference.Stanza{Room: room, El: xmpp.NewElement("", "iq", "type", "set", "id", "between", "from", room+"/alice"),
-		At: conference.StreamPos{Session: sm, Pos: 9, Since: 3}})
-	sys.Root.RequestWithCustomSender(dir, &conference.Ended{Room: room, HandedOver: true, HandedTo: replica}, conf)
-	select {
-	case f := <-forwarded:
-		el, err := xmpp.Parse([]byte(f.Xml))
-		if err != nil || el.AttrValue("id") != "between" || f.Session != sm || f.Position != 9 {
-			t.Errorf("passed on %v, want the stanza read while letting go, at position 9 of %s", f, sm)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stanza read while letting go was not passed on to the replica")
-	}
-	select {
-	case st := <-toConference:
-		t.Errorf("%s reached the conference being let go", st.El)
-	default:
 	}
 }
