@@ -283,11 +283,7 @@ var errNotResumable = errors.New("shard session no longer resumable")
 // in the flapping partition, 2–3 s of SIGTERM's time without service).
 func (ss *shardSession) awaitWhileResumable(f *actor.Future) error {
 	ss.mu.Lock()
-	if !ss.mayResume.Load() && !ss.stopWaitsClosed {
-		close(ss.stopWaits)
-		ss.stopWaitsClosed = true
-	}
-	stop := ss.stopWaits
+	stop := ss.stopWaits // closed already if the session may not resume
 	ss.mu.Unlock()
 	done := make(chan error, 1)
 	ss.node.shardRuns.Add(1) // the node's Stop waits for it (f's timeout)

@@ -308,10 +308,11 @@ func (d *directory) forgetEnded(ctx actor.Context, room string, r *entry) {
 }
 
 // stoppedHandingOver: the conference of room, pid, stopped while handing
-// over or letting go, endedWait ago; its Ended should have come by then. Without the wait, a stanza for the room was routed
-// before Ended said where it went, and answered "no conference", then
-// answered again by the next driver (the flapping and outbound partitions:
-// two requests in a run).
+// over or letting go, endedWait ago; its Ended should have come by then.
+// Without the wait, a stanza for the room was routed before Ended said
+// where it went, and answered "no conference", then answered again by the
+// next driver (the flapping and outbound partitions: two requests in a
+// run).
 type stoppedHandingOver struct {
 	room string
 	pid  *actor.PID
