@@ -23,11 +23,7 @@ func TestHandOverWaitsForRequestsItsParticipantsAreHandling(t *testing.T) {
 
 	// States the replica is sent while alice's actor finishes, then the
 	// final one.
-	states, _ := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
-	if len(states) == 0 || !states[len(states)-1].(*focalpb.ConferenceState).Final {
-		t.Fatalf("states before Ended: %v, want the final one last", states)
-	}
-	final := states[len(states)-1].(*focalpb.ConferenceState)
+	final := c.awaitFinalState(t)
 	var handled []string
 	for _, m := range final.Members {
 		if m.Nick == "alice" {
@@ -81,11 +77,7 @@ func TestLetGoMarksBridgeUpdatesNoBarrierConfirmedAsBehind(t *testing.T) {
 				// not even asked for yet: a child too slow to answer.
 				c.send(childrenDone{answered: false})
 			}
-			states, _ := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
-			if len(states) == 0 || !states[len(states)-1].(*focalpb.ConferenceState).Final {
-				t.Fatalf("states before Ended: %v, want the final one last", states)
-			}
-			final := states[len(states)-1].(*focalpb.ConferenceState)
+			final := c.awaitFinalState(t)
 			for _, m := range final.Members {
 				if want := confirmed == "not in time"; m.Nick == "alice" && m.BridgeBehind != want {
 					t.Errorf("alice behind at the bridge in the final state: %v, want %v", m.BridgeBehind, want)
@@ -114,15 +106,22 @@ func TestLetGoWaitsForRequestsItsParticipantsAreHandling(t *testing.T) {
 	c.deliver(add)
 	c.send(&LetGo{})
 
-	states, _ := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
-	if len(states) == 0 || !states[len(states)-1].(*focalpb.ConferenceState).Final {
-		t.Fatalf("states before Ended: %v, want the final one last", states)
-	}
-	final := states[len(states)-1].(*focalpb.ConferenceState)
+	final := c.awaitFinalState(t)
 	for _, m := range final.Members {
 		if m.Nick == "alice" && !slices.Contains(m.Handled, add.AttrValue("id")) {
 			t.Errorf("alice's source-add %s is not among her handled requests %v in the final state", add.AttrValue("id"), m.Handled)
 		}
 	}
 	c.awaitStopped()
+}
+
+// awaitFinalState takes the states the replica is sent until the parent is
+// told the conference ended, and returns the last, which must be final.
+func (c *tconf) awaitFinalState(t testing.TB) *focalpb.ConferenceState {
+	t.Helper()
+	states, _ := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
+	if len(states) == 0 || !states[len(states)-1].(*focalpb.ConferenceState).Final {
+		t.Fatalf("states before Ended: %v, want the final one last", states)
+	}
+	return states[len(states)-1].(*focalpb.ConferenceState)
 }
