@@ -2067,6 +2067,83 @@ func (x *RoomHeld) GetStandby() bool {
 	return false
 }
 
+// Asks a node's directory for a round trip over the actor link (ReachAck
+// answers). Before handing a conference over, a node proves the link its
+// final state travels on: memberlist's probes go on their own socket, and
+// the actor link can stay down for seconds after a partition heals while
+// they get through.
+type ReachCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReachCheck) Reset() {
+	*x = ReachCheck{}
+	mi := &file_cluster_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReachCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReachCheck) ProtoMessage() {}
+
+func (x *ReachCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReachCheck.ProtoReflect.Descriptor instead.
+func (*ReachCheck) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{24}
+}
+
+type ReachAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReachAck) Reset() {
+	*x = ReachAck{}
+	mi := &file_cluster_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReachAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReachAck) ProtoMessage() {}
+
+func (x *ReachAck) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReachAck.ProtoReflect.Descriptor instead.
+func (*ReachAck) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{25}
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
@@ -2229,7 +2306,11 @@ const file_cluster_proto_rawDesc = "" +
 	"\bRoomHeld\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06drives\x18\x02 \x01(\bR\x06drives\x12\x18\n" +
-	"\astandby\x18\x03 \x01(\bR\astandby*X\n" +
+	"\astandby\x18\x03 \x01(\bR\astandby\"\f\n" +
+	"\n" +
+	"ReachCheck\"\n" +
+	"\n" +
+	"\bReachAck*X\n" +
 	"\fOutgoingKind\x12\x13\n" +
 	"\x0fOUTGOING_STANZA\x10\x00\x12\x14\n" +
 	"\x10OUTGOING_REQUEST\x10\x01\x12\x1d\n" +
@@ -2253,7 +2334,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),              // 0: focal.v1.OutgoingKind
 	(SessionState)(0),              // 1: focal.v1.SessionState
@@ -2281,6 +2362,8 @@ var file_cluster_proto_goTypes = []any{
 	(*SessionHeld)(nil),            // 23: focal.v1.SessionHeld
 	(*RoomQuery)(nil),              // 24: focal.v1.RoomQuery
 	(*RoomHeld)(nil),               // 25: focal.v1.RoomHeld
+	(*ReachCheck)(nil),             // 26: focal.v1.ReachCheck
+	(*ReachAck)(nil),               // 27: focal.v1.ReachAck
 }
 var file_cluster_proto_depIdxs = []int32{
 	13, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
@@ -2319,7 +2402,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

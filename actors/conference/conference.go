@@ -115,6 +115,8 @@ type conference struct {
 	// sentAt: when each version not yet acknowledged went to the replica
 	// (this process's monotonic clock), to tell a stale acknowledgement.
 	sentAt map[uint64]time.Time
+	// acksDueArmed: an acksDue is on its way (replication.go).
+	acksDueArmed bool
 	// bridgeInFlight: members whose bridge messages went to a colibri
 	// session actor after the last barrier it answered (→ the count of
 	// such messages, bridgeSent, when the last went): a conference that
@@ -230,6 +232,8 @@ func (c *conference) handle(ctx actor.Context) {
 		c.onICERestarted(ctx, msg)
 	case *focalpb.StateAck:
 		c.onStateAck(ctx, msg)
+	case acksDue:
+		c.onAcksDue()
 	case *forParticipant:
 		if m := c.members[msg.nick]; m != nil {
 			ctx.Send(m.pid, msg.msg)

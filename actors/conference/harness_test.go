@@ -452,6 +452,30 @@ func (r *recorder) releaseHeld(root *actor.RootContext) {
 	r.held = nil
 }
 
+// releaseHeldUpTo sends the acknowledgements kept back of the versions
+// up to v, and keeps the others back.
+func (r *recorder) releaseHeldUpTo(root *actor.RootContext, v uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := r.held[:0]
+	for _, h := range r.held {
+		if h.ack.Version <= v {
+			root.Send(h.to, h.ack)
+		} else {
+			kept = append(kept, h)
+		}
+	}
+	r.held = kept
+}
+
+// loseHeld drops the acknowledgements kept back (lost on the way), and
+// acknowledges at once from now on.
+func (r *recorder) loseHeld() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.withhold, r.held = false, nil
+}
+
 // releaseAcks sends the acknowledgements kept back, and acknowledges at
 // once from now on.
 func (r *recorder) releaseAcks(root *actor.RootContext) {

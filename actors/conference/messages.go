@@ -121,4 +121,7 @@ type (
 		reply      func()
 		bridgeSent uint64 // bridgeSent when the barrier began
 	}
+	// acksDue: the replica's acknowledgements of the states sent so far
+	// may be overdue (replication.go).
+	acksDue struct{}
 )

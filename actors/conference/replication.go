@@ -55,6 +55,48 @@ func (c *conference) replicateChanges(ctx actor.Context) {
 		c.sentAt = make(map[uint64]time.Time)
 	}
 	c.sentAt[c.version] = time.Now()
+	c.armAcksDue(c.cfg.StaleAck)
+}
+
+// A state sent to the replica can be lost on the way: the actor link to
+// the replica's node drops what it cannot deliver while it reconnects,
+// which took seconds after a partition healed. Every state is sent
+// whole, so the next change repairs the replica's copy, but what waits in
+// the outbox for the lost state's acknowledgement waits for that change,
+// and a conference nobody talks to makes none. So a state not
+// acknowledged within StaleAck is sent again; an acknowledgement that late
+// would not release anything anyway (onStateAck).
+
+// armAcksDue has acksDue come after d, unless one is on its way.
+func (c *conference) armAcksDue(d time.Duration) {
+	if c.acksDueArmed || d <= 0 {
+		return
+	}
+	c.acksDueArmed = true
+	self, root := c.self, c.root
+	time.AfterFunc(d, func() { root.Send(self, acksDue{}) })
+}
+
+// onAcksDue sends the state again if a version is unacknowledged for
+// StaleAck (Receive replicates it after this message), and looks again
+// when the oldest one still waiting will be.
+func (c *conference) onAcksDue() {
+	c.acksDueArmed = false
+	if c.standby || c.handedOver || c.replica == nil || len(c.sentAt) == 0 {
+		return
+	}
+	var oldest time.Time
+	for _, at := range c.sentAt {
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
+	}
+	if wait := c.cfg.StaleAck - time.Since(oldest); wait > 0 {
+		c.armAcksDue(wait)
+		return
+	}
+	c.log.Warn("the replica has not acknowledged the state; sending it again", "after", time.Since(oldest))
+	c.hasReplicated = false
 }
 
 // encodeBuffers lends replicateChanges a buffer to encode into: one per

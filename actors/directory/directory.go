@@ -58,6 +58,7 @@ type directory struct {
 	inherits         map[string]*inheritance     // rooms that may be on their way here (inherit.go)
 	known            map[string]cluster.Member   // every member ever seen, by name (its last address)
 	releasedSessions map[string]*releasedSession // by resumption id, for a while (released.go)
+	reach            map[string]*reach           // the actor link to each member, by name (reach.go)
 	linkSeq          int
 }
 
@@ -65,24 +66,27 @@ type directory struct {
 // to the server on wire (the node's own client session) outside shard
 // sessions.
 func Props(cfg Config, wire session.Wire) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &directory{
-			cfg:          cfg,
-			wire:         wire,
-			log:          cfg.Conference.Logger.With("actor", Name),
-			rooms:        make(map[string]*entry),
-			byPID:        make(map[string]string),
-			sessionRooms: make(map[string]int),
-			links:        make(map[string]*link),
-			shardLink:    make(map[int]string),
-			roomLink:     make(map[string]string),
-			smStates:     make(map[string]*focalpb.ShardSession),
-			highH:        make(map[string]uint32),
-			asking:       make(map[string][]string),
-			inherits:     make(map[string]*inheritance),
-			known:        make(map[string]cluster.Member),
-		}
-	})
+	return actor.PropsFromProducer(func() actor.Actor { return newDirectory(cfg, wire) })
+}
+
+func newDirectory(cfg Config, wire session.Wire) *directory {
+	return &directory{
+		cfg:          cfg,
+		wire:         wire,
+		log:          cfg.Conference.Logger.With("actor", Name),
+		rooms:        make(map[string]*entry),
+		byPID:        make(map[string]string),
+		sessionRooms: make(map[string]int),
+		links:        make(map[string]*link),
+		shardLink:    make(map[int]string),
+		roomLink:     make(map[string]string),
+		smStates:     make(map[string]*focalpb.ShardSession),
+		highH:        make(map[string]uint32),
+		asking:       make(map[string][]string),
+		inherits:     make(map[string]*inheritance),
+		known:        make(map[string]cluster.Member),
+		reach:        make(map[string]*reach),
+	}
 }
 
 func (d *directory) Receive(ctx actor.Context) {
@@ -135,6 +139,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onSessionQuery(ctx, msg)
 	case *focalpb.RoomQuery:
 		d.onRoomQuery(ctx, msg)
+	case *focalpb.ReachCheck:
+		ctx.Respond(&focalpb.ReachAck{})
 	case inheritDue:
 		d.releaseInherited(ctx, msg.room)
 	case *SessionUp:

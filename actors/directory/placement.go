@@ -179,12 +179,14 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 		if r.handingOff != "" {
 			return
 		}
-		if !d.steady(owner.Name, now) && !(d.draining() && d.inContact(owner.Name, now)) {
+		steady := d.steady(owner.Name, now) || (d.draining() && d.inContact(owner.Name, now))
+		if !steady || !d.reached(ctx, owner, now) {
 			// A handover to a member this node is not in steady contact
 			// with could be lost on the way (a one-way partition lets
 			// gossip through but not the final state), or move the
-			// conference back and forth while a link flaps. It waits; the
-			// conference stays driven here, replicated to a member in
+			// conference back and forth while a link flaps; nor over an
+			// actor link that did not answer lately (reach.go). It waits;
+			// the conference stays driven here, replicated to a member in
 			// contact. A draining node cannot keep it: it hands over to an
 			// owner that answers its probes now.
 			if !r.waitingFor {

@@ -1,0 +1,67 @@
+package directory
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/conference"
+	"focal/cluster"
+	"focal/proto"
+)
+
+// A conference is handed over to its owner only once the owner's
+// directory has answered a round trip over the actor link, which its
+// final state travels on: after a partition healed, memberlist's probes
+// made contact steady while that link stayed down, and the final state
+// sent into it was lost with the requests it answered.
+func TestHandOverWaitsForAnAnsweredRoundTripOverTheActorLink(t *testing.T) {
+	sys := quietSystem()
+	handOvers := make(chan *conference.HandOver, 4)
+	conf := probe(sys, handOvers, nil)
+	defer sys.Root.Stop(conf)
+
+	// The owner's directory: the first check goes unanswered (the link
+	// is down), the second is answered.
+	var checks, answered atomic.Int32
+	owner, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*focalpb.ReachCheck); ok {
+			if checks.Add(1) > 1 {
+				answered.Add(1)
+				ctx.Respond(&focalpb.ReachAck{})
+			}
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(owner)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	d := newDirectory(cfg, noAnswers{t})
+	view := []cluster.Member{{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}, {Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}}
+	room := roomOwnedBy(t, d, "node1", view)
+	d.rooms[room] = &entry{pid: conf}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	steady := func() map[string]cluster.Contact {
+		now := time.Now()
+		return map[string]cluster.Contact{"node1": {Last: now, Since: now.Add(-time.Minute), Heard: now}}
+	}
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 1,
+		Contacts: steady, FailureTimeout: 1800 * time.Millisecond})
+
+	select {
+	case <-handOvers:
+		if answered.Load() == 0 {
+			t.Fatalf("handed over after %d checks of the actor link, none answered", checks.Load())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("not handed over after %d checks of the actor link (%d answered)", checks.Load(), answered.Load())
+	}
+}
