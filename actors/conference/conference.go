@@ -258,6 +258,8 @@ func (c *conference) handle(ctx actor.Context) {
 		msg.reply()
 	case childrenDone:
 		c.onChildrenDone(ctx, msg)
+	case finalDue:
+		c.onFinalDue(ctx, msg)
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"focal/actors/await"
+	"focal/proto"
 )
 
 // A handover moves a conference this node drives to another node, whose
@@ -23,12 +24,21 @@ import (
 // room meanwhile the directory keeps, and passes on to the new owner once
 // the conference has ended, behind the final state.
 
-// handingOver is a handover waiting for the conference's children.
+// handingOver is a handover waiting for the conference's children, then
+// for the new owner to acknowledge the final state.
 type handingOver struct {
 	to     *actor.PID // the new owner's directory
 	node   string
 	reason string
+	letGo  bool // cut off: the final state goes once, as a best effort
+	// final: the final state, sent and not acknowledged yet; sends counts
+	// the times it went.
+	final *focalpb.ConferenceState
+	sends int
 }
+
+// finalDue: the final state of version was sent finalAttempt ago.
+type finalDue struct{ version uint64 }
 
 // childrenDone: the participants and colibri sessions have answered the
 // handover's barrier (answered false: not all within childBarrierTimeout),
@@ -86,7 +96,87 @@ func (c *conference) onChildrenDone(ctx actor.Context, msg childrenDone) {
 	} else {
 		c.log.Warn("handing over before every participant and colibri session answered", "to", h.node)
 	}
-	c.finishHandOver(ctx, h.to, h.node, h.reason)
+	if h.letGo {
+		c.finishHandOver(ctx, h.to, h.node, h.reason)
+		return
+	}
+	h.final = c.stamp(c.finalState(), true)
+	c.sendFinal(ctx)
+}
+
+// The final state of a handover goes until the new owner acknowledges it.
+// Sent once, it was lost in an actor link that was down (after a
+// partition healed), and the new owner promoted an older state with a
+// session that counted requests it knew nothing of. Until then the
+// conference drives nothing: stanzas for the room wait in the directory,
+// nothing leaves the outbox (the final state holds it, and the new owner
+// sends it), and nothing more goes to the replica. If no acknowledgement
+// comes after finalAttempts, the handover is given up: the conference
+// drives on, and the directory may try again later. The new owner does not
+// drive from a final state without the released session that follows it
+// (onShardSession), so one that did arrive changes nothing there.
+
+// finalAttempt bounds one wait for the new owner's acknowledgement of the
+// final state; finalAttempts is how many sends it gets.
+const (
+	finalAttempt  = 500 * time.Millisecond
+	finalAttempts = 3
+)
+
+// awaitingFinalAck says whether the final state of a handover went and
+// is not acknowledged yet.
+func (c *conference) awaitingFinalAck() bool {
+	return c.handing != nil && c.handing.final != nil
+}
+
+func (c *conference) sendFinal(ctx actor.Context) {
+	h := c.handing
+	h.sends++
+	ctx.Request(h.to, h.final)
+	c.after(finalAttempt, finalDue{version: h.final.Version})
+}
+
+// onFinalAcked ends a handover whose final state the new owner has.
+func (c *conference) onFinalAcked(ctx actor.Context) {
+	h := c.handing
+	c.handedOver, c.handedTo = true, h.to
+	c.log.Info("conference handed over", "to", h.node, "sends", h.sends)
+	c.end(ctx, h.reason)
+}
+
+func (c *conference) onFinalDue(ctx actor.Context, msg finalDue) {
+	h := c.handing
+	if !c.awaitingFinalAck() || h.final.Version != msg.version || c.ending {
+		return
+	}
+	if h.sends < finalAttempts {
+		c.log.Warn("the new owner has not acknowledged the final state; sending it again", "to", h.node, "sends", h.sends)
+		c.sendFinal(ctx)
+		return
+	}
+	c.log.Warn("handover given up: the new owner never acknowledged the final state", "to", h.node, "sends", h.sends)
+	c.handing = nil
+	// The replica gets the whole state again, and what the outbox held
+	// back for the final state goes as the replica acknowledges it.
+	c.hasReplicated = false
+	ctx.Send(ctx.Parent(), &HandOverAborted{Room: c.room, Node: h.node})
+	c.release(ctx)
+}
+
+// finalState is the state a handover or let-go ends on. A member whose
+// bridge messages no barrier has confirmed is marked behind in it, so
+// that the next owner sends the bridge its sources again (a set sent
+// again changes nothing the bridge has): the colibri session actor stops
+// with this conference, and what was still in its mailbox never went out
+// (the flapping partition lost sources at the bridge so).
+func (c *conference) finalState() *focalpb.ConferenceState {
+	st := c.replicatedState()
+	for _, m := range st.Members {
+		if _, unsure := c.bridgeInFlight[m.Nick]; unsure {
+			m.BridgeBehind = true
+		}
+	}
+	return st
 }
 
 // letGo stops driving, for a node that thinks itself cut off from its
@@ -110,29 +200,18 @@ func (c *conference) letGo(ctx actor.Context) {
 		c.finishHandOver(ctx, nil, "", "cut off from the cluster")
 		return
 	}
-	c.awaitChildren(ctx, &handingOver{to: c.replica, reason: "cut off from the cluster"}, letGoChildWait)
+	c.awaitChildren(ctx, &handingOver{to: c.replica, reason: "cut off from the cluster", letGo: true}, letGoChildWait)
 }
 
 // letGoChildWait bounds a let-go's wait for its children: they answer in
 // milliseconds, unless the host is starved.
 const letGoChildWait = 100 * time.Millisecond
 
-// finishHandOver sends the final state to to, if any, and stops driving
-// the conference without leaving the room. A member whose bridge messages
-// no barrier has confirmed is marked behind in it, so that the next owner
-// sends the bridge its sources again (a set sent again changes nothing
-// the bridge has): the colibri session actor stops with this conference,
-// and what was still in its mailbox never went out (the flapping
-// partition lost sources at the bridge so).
+// finishHandOver sends the final state to to, if any, once, and stops
+// driving the conference without leaving the room.
 func (c *conference) finishHandOver(ctx actor.Context, to *actor.PID, node, reason string) {
 	if to != nil {
-		st := c.replicatedState()
-		for _, m := range st.Members {
-			if _, unsure := c.bridgeInFlight[m.Nick]; unsure {
-				m.BridgeBehind = true
-			}
-		}
-		ctx.Send(to, c.stamp(st, true))
+		ctx.Send(to, c.stamp(c.finalState(), true))
 	}
 	c.handedOver, c.handedTo = true, to
 	c.log.Info("conference handed over", "to", node)

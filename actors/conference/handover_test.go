@@ -125,3 +125,61 @@ func (c *tconf) awaitFinalState(t testing.TB) *focalpb.ConferenceState {
 	}
 	return states[len(states)-1].(*focalpb.ConferenceState)
 }
+
+// The final state of a handover goes again until the new owner
+// acknowledges it: sent once, it was lost in an actor link still down
+// after a partition healed, with the requests it answered. The conference
+// ends only once it is acknowledged.
+func TestTheFinalStateGoesAgainUntilAcknowledged(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	c, r, _ := h.owned("room1@conference." + testDomain)
+	r.barrier(c, "before the handover")
+
+	c.rec.withholdAcks()
+	c.send(&HandOver{To: c.recPID, Node: "node2"})
+	isFinal := func(st *focalpb.ConferenceState) bool { return st.Final }
+	first := awaitRecorded(c, "the final state", isFinal)
+	c.rec.loseHeld() // the first one is lost on the way
+	states, _ := c.rec.q.takeUntil(t, "Ended to the parent", func(v any) bool { _, ok := v.(*Ended); return ok }, isState)
+	again := 0
+	for _, v := range states {
+		if st := v.(*focalpb.ConferenceState); st.Final && st.Version == first.Version {
+			again++
+		} else {
+			t.Errorf("after the final state, another state went: version %d, final %v", st.Version, st.Final)
+		}
+	}
+	if again == 0 {
+		t.Error("the conference ended without sending the final state again")
+	}
+	c.awaitStopped()
+}
+
+// A handover whose final state the new owner never acknowledges is given
+// up: the conference tells its directory and drives on, and what it held
+// back for the final state goes once the replica has it.
+func TestAHandOverNeverAcknowledgedIsGivenUp(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	c, r, sids := h.owned("room1@conference." + testDomain)
+	r.barrier(c, "before the handover")
+
+	c.rec.withholdAcks()
+	add := c.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	c.deliver(add)
+	c.send(&HandOver{To: c.recPID, Node: "node2"})
+	states, _ := c.rec.q.takeUntil(t, "the handover given up", func(v any) bool { _, ok := v.(*HandOverAborted); return ok }, isState)
+	finals := 0
+	for _, v := range states {
+		if v.(*focalpb.ConferenceState).Final {
+			finals++
+		}
+	}
+	if finals != finalAttempts {
+		t.Errorf("the final state went %d times, want %d", finals, finalAttempts)
+	}
+	c.nothingMore("a handover pending")
+	// Driving on: the replica acknowledges again, and the answer goes.
+	c.rec.releaseAcks(h.root)
+	c.awaitResult(add.AttrValue("id"), "alice's source-add, after the handover was given up")
+	c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+}

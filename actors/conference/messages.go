@@ -109,6 +109,14 @@ type (
 	LetGo struct{}
 )
 
+// HandOverAborted is sent by a conference to its parent (the directory)
+// when it gives a handover up: the new owner, Node, never acknowledged the
+// final state. It drives on, and takes the stanzas held for it.
+type HandOverAborted struct {
+	Room string
+	Node string
+}
+
 // Timer and response messages a conference sends itself.
 type (
 	idleTimeout  struct{ gen int }

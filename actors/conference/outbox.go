@@ -142,6 +142,10 @@ func (c *conference) flushOutbox(ctx actor.Context) {
 // server as the focus's session is). The state goes again; a replica
 // that still stands by for this node acknowledges it at once.
 func (c *conference) onStateAck(ctx actor.Context, ack *focalpb.StateAck) {
+	if c.awaitingFinalAck() && ack.Version == c.handing.final.Version {
+		c.onFinalAcked(ctx)
+		return
+	}
 	sent, known := c.sentAt[ack.Version]
 	for v := range c.sentAt {
 		if v <= ack.Version {
@@ -167,7 +171,8 @@ func (c *conference) direct() bool {
 
 // release sends, in order, what the replica has acknowledged.
 func (c *conference) release(ctx actor.Context) {
-	if c.standby || c.handedOver {
+	if c.standby || c.handedOver || c.awaitingFinalAck() {
+		// The final state holds the outbox: the new owner sends it.
 		return
 	}
 	n, stanzas := 0, 0

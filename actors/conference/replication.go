@@ -25,7 +25,7 @@ import (
 // (BenchmarkReplicationCheck), compared by its SHA-256; the encoding is
 // also what is sent.
 func (c *conference) replicateChanges(ctx actor.Context) {
-	if c.standby || c.replica == nil || c.ending || !c.everJoin {
+	if c.standby || c.replica == nil || c.ending || !c.everJoin || c.awaitingFinalAck() {
 		return
 	}
 	buf := encodeBuffers.Get().(*[]byte)

@@ -200,6 +200,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		if r := d.rooms[msg.Room]; r != nil && r.pid.Equal(ctx.Sender()) {
 			d.forgetEnded(ctx, msg.Room, r)
 		}
+	case *conference.HandOverAborted:
+		d.onHandOverAborted(ctx, msg, ctx.Sender())
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)

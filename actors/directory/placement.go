@@ -238,6 +238,14 @@ func (d *directory) setReplicaTo(ctx actor.Context, r *entry, m cluster.Member) 
 
 // onState takes a replicated state from a conference's owner.
 func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
+	final := st.Final // a fenced node keeps it as not final (below)
+	if final && ctx.Sender() != nil {
+		// A handover's final state is acknowledged as received, whatever
+		// becomes of it here: the sender sends it until it is
+		// (conference/handover.go), and one dropped below is dropped for
+		// good.
+		defer ctx.Respond(&focalpb.StateAck{Room: st.Room, Version: st.Version})
+	}
 	r := d.rooms[st.Room]
 	if st.Ended {
 		if r != nil && r.standby {
@@ -281,7 +289,7 @@ func (d *directory) onState(ctx actor.Context, st *focalpb.ConferenceState) {
 	// sender after its last conference went, is resumed (onShardSession).
 	ctx.Send(r.pid, st)
 	d.releaseInherited(ctx, st.Room)
-	if ctx.Sender() != nil {
+	if ctx.Sender() != nil && !final {
 		// The owner sends what follows from this state once it is here.
 		ctx.Respond(&focalpb.StateAck{Room: st.Room, Version: st.Version})
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
 )
@@ -82,4 +83,30 @@ func (d *directory) reached(ctx actor.Context, m cluster.Member, now time.Time) 
 		}
 	})
 	return false
+}
+
+// onHandOverAborted: a conference gave up its handover to a node that
+// never acknowledged the final state. It drives on here and gets the
+// stanzas held for it; that node's link counts as unanswered, so the next
+// handover waits for a new round trip.
+func (d *directory) onHandOverAborted(ctx actor.Context, msg *conference.HandOverAborted, from *actor.PID) {
+	r := d.rooms[msg.Room]
+	if r == nil || from == nil || !r.pid.Equal(from) || !r.handingToNode() {
+		return
+	}
+	d.log.Warn("handover given up", "room", msg.Room, "node", msg.Node)
+	if rc := d.reach[msg.Node]; rc != nil {
+		rc.answered = time.Time{}
+	}
+	r.handingOff = ""
+	held := r.held
+	r.held = nil
+	for _, st := range held {
+		d.route(ctx, st)
+	}
+	if d.fenced {
+		d.fence(ctx, msg.Room, r)
+	} else {
+		d.place(ctx, msg.Room, r)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
+	"focal/xmpp"
 )
 
 // A conference is handed over to its owner only once the owner's
@@ -63,5 +64,64 @@ func TestHandOverWaitsForAnAnsweredRoundTripOverTheActorLink(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("not handed over after %d checks of the actor link (%d answered)", checks.Load(), answered.Load())
+	}
+}
+
+// A conference that gives its handover up drives on: the stanzas held for
+// it while it was handing over reach it, in order, and later ones go
+// straight to it.
+func TestAConferenceThatGaveItsHandOverUpGetsItsStanzas(t *testing.T) {
+	sys := quietSystem()
+	toConference := make(chan *conference.Stanza, 4)
+	conf := probe(sys, toConference, nil)
+	defer sys.Root.Stop(conf)
+
+	const room = "r@conference.example"
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	d := newDirectory(cfg, noAnswers{t})
+	d.rooms[room] = &entry{pid: conf, handingOff: "node1"}
+	d.byPID[conf.Id] = room
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	iq := func(id string) *conference.Stanza {
+		return &conference.Stanza{Room: room, El: xmpp.NewElement("", "iq", "type", "set", "id", id, "from", room+"/alice")}
+	}
+	sys.Root.Send(dir, iq("held1"))
+	sys.Root.Send(dir, iq("held2"))
+	sys.Root.RequestWithCustomSender(dir, &conference.HandOverAborted{Room: room, Node: "node1"}, conf)
+	sys.Root.Send(dir, iq("after"))
+	for _, want := range []string{"held1", "held2", "after"} {
+		select {
+		case st := <-toConference:
+			if id := st.El.AttrValue("id"); id != want {
+				t.Fatalf("the conference got %s, want %s", id, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the conference never got %s", want)
+		}
+	}
+}
+
+// A handover's final state is acknowledged even when the receiver drops
+// it (it drives the conference itself, say): the sender sends it until it
+// is, and gives the handover up otherwise.
+func TestAFinalStateIsAcknowledgedEvenWhenDropped(t *testing.T) {
+	sys := quietSystem()
+	conf := probe(sys, make(chan any, 1), nil)
+	defer sys.Root.Stop(conf)
+
+	const room = "r@conference.example"
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	d := newDirectory(cfg, noAnswers{t})
+	d.rooms[room] = &entry{pid: conf} // driven here
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	res, err := sys.Root.RequestFuture(dir, &focalpb.ConferenceState{Room: room, Owner: "node2", Version: 7, Final: true}, 5*time.Second).Result()
+	if ack, ok := res.(*focalpb.StateAck); err != nil || !ok || ack.Version != 7 {
+		t.Fatalf("answered %v (%v), want the acknowledgement of version 7", res, err)
 	}
 }
