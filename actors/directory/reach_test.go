@@ -125,3 +125,74 @@ func TestAFinalStateIsAcknowledgedEvenWhenDropped(t *testing.T) {
 		t.Fatalf("answered %v (%v), want the acknowledgement of version 7", res, err)
 	}
 }
+
+// A conference kept for an owner that is not reached over the actor link
+// is not replicated to that owner: nothing sent into a dead link is
+// acknowledged, and the outbox would hold every answer. It goes to the
+// next member in contact whose directory answers.
+func TestAKeptConferenceIsNotReplicatedIntoADeadActorLink(t *testing.T) {
+	sys := quietSystem()
+	got := make(chan any, 8)
+	conf := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch msg := ctx.Message().(type) {
+		case *conference.ReplicaIs, *conference.HandOver:
+			got <- msg
+		}
+	}))
+	defer sys.Root.Stop(conf)
+	// node3's directory answers; node1's address has no route (a dead
+	// link: every request fails at once).
+	node3, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*focalpb.ReachCheck); ok {
+			ctx.Respond(&focalpb.ReachAck{})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(node3)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	d := newDirectory(cfg, noAnswers{t})
+	view := []cluster.Member{
+		{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}},
+		{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}},
+		{Name: "node3", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}},
+	}
+	room := roomOwnedBy(t, d, "node1", view)
+	d.rooms[room] = &entry{pid: conf}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	steady := func() map[string]cluster.Contact {
+		now := time.Now()
+		c := cluster.Contact{Last: now, Since: now.Add(-time.Minute), Heard: now}
+		return map[string]cluster.Contact{"node1": c, "node3": c}
+	}
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 2,
+		Contacts: steady, FailureTimeout: 1800 * time.Millisecond})
+	select {
+	case msg := <-got:
+		ri, ok := msg.(*conference.ReplicaIs)
+		if !ok {
+			t.Fatalf("the conference got %T, want its replica named", msg)
+		}
+		if ri.PID.Address != sys.Address() {
+			t.Fatalf("replicated to %s, whose actor link is down", ri.PID.Address)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the kept conference was given no replica")
+	}
+	// And not handed over to node1 either, while its link does not answer:
+	// checked after a few rounds of its checks.
+	deadline := time.After(3 * reachRetry)
+	for {
+		select {
+		case msg := <-got:
+			t.Fatalf("then the conference got %T %+v", msg, msg)
+		case <-deadline:
+			return
+		}
+	}
+}
