@@ -49,36 +49,26 @@ const (
 // member's heap with 4,000 conferences (BENCHMARKS.md, "Memory").
 const endpointWriterQueue = 1024
 
-// remoteDial is how a node connects to a peer's remote (the actor link).
-// gRPC's defaults keep one connection attempt open for 20 s and back off
-// up to 2 minutes between attempts. And a connection a partition cut is
-// not noticed: TCP retransmits what it holds further and further apart
-// (0.2 s doubling), so after a 16 s cut the link came back 11 s after the
-// heal (4.3 s in another run), while memberlist's probes were answered at
-// once; what was sent meanwhile waited or was lost (README, rule 1). So
-// the kernel aborts a connection whose data goes unacknowledged for
-// remoteUserTimeout (TCP_USER_TIMEOUT), protoactor then dials again on the
-// next send, one attempt lasts at most remoteConnectTimeout, and the next
-// follows within remoteBackoffMax (protoactor's endpoint writer adds its
-// own 2 s between failed attempts). What an aborted connection held is
-// lost; everything the cluster sends that must arrive goes again until
-// acknowledged.
+// remoteDial is how a node connects to a peer's remote. gRPC's defaults
+// keep one connection attempt open for 20 s and back off up to 2 minutes
+// between attempts, and a TCP connect whose SYNs a partition dropped
+// retries them 1, 2, 4, 8 s apart: the actor link came back 11 s after a
+// partition healed (and 4.3 s in another run), while memberlist's probes
+// were answered at once, and everything sent over it meanwhile was lost
+// (README, rule 1). One attempt lasts at most remoteConnectTimeout, and
+// the next follows within remoteBackoffMax; protoactor's endpoint writer
+// adds its own 2 s between failed attempts.
 var remoteDial = []grpc.DialOption{
 	grpc.WithTransportCredentials(insecure.NewCredentials()),
 	grpc.WithConnectParams(grpc.ConnectParams{
 		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: remoteBackoffMax},
 		MinConnectTimeout: remoteConnectTimeout,
 	}),
-	grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-		d := net.Dialer{Control: abortUnacknowledgedAfter(remoteUserTimeout)}
-		return d.DialContext(ctx, "tcp", addr)
-	}),
 }
 
 const (
 	remoteConnectTimeout = time.Second
 	remoteBackoffMax     = time.Second
-	remoteUserTimeout    = 2 * time.Second
 )
 
 // startRemote starts the protoactor remote on Config.Remote. protoactor
