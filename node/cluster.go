@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/remote"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"focal/actors/directory"
 	"focal/cluster"
@@ -49,28 +46,6 @@ const (
 // member's heap with 4,000 conferences (BENCHMARKS.md, "Memory").
 const endpointWriterQueue = 1024
 
-// remoteDial is how a node connects to a peer's remote. gRPC's defaults
-// keep one connection attempt open for 20 s and back off up to 2 minutes
-// between attempts, and a TCP connect whose SYNs a partition dropped
-// retries them 1, 2, 4, 8 s apart: the actor link came back 11 s after a
-// partition healed (and 4.3 s in another run), while memberlist's probes
-// were answered at once, and everything sent over it meanwhile was lost
-// (README, rule 1). One attempt lasts at most remoteConnectTimeout, and
-// the next follows within remoteBackoffMax; protoactor's endpoint writer
-// adds its own 2 s between failed attempts.
-var remoteDial = []grpc.DialOption{
-	grpc.WithTransportCredentials(insecure.NewCredentials()),
-	grpc.WithConnectParams(grpc.ConnectParams{
-		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: remoteBackoffMax},
-		MinConnectTimeout: remoteConnectTimeout,
-	}),
-}
-
-const (
-	remoteConnectTimeout = time.Second
-	remoteBackoffMax     = time.Second
-)
-
 // startRemote starts the protoactor remote on Config.Remote. protoactor
 // panics when it cannot listen; that becomes an error here.
 func (n *Node) startRemote() (err error) {
@@ -85,7 +60,7 @@ func (n *Node) startRemote() (err error) {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // protoactor joins host and port with a bare colon
 	}
-	r := remote.NewRemote(n.system, remote.Configure(host, port, remote.WithEndpointWriterQueueSize(endpointWriterQueue), remote.WithDialOptions(remoteDial...)))
+	r := remote.NewRemote(n.system, remote.Configure(host, port, remote.WithEndpointWriterQueueSize(endpointWriterQueue)))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("start remote on %s: %v", n.cfg.Remote, p)
