@@ -54,61 +54,38 @@ func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal
 // returned func heals the partition; the test's cleanup heals it too.
 func partition(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way cut) (heal func()) {
 	t.Helper()
-	return cutPorts(t, c, node, way, gossipPorts|remotePorts)
-}
-
-// ports says which of the nodes' ports a cut applies to.
-type ports int
-
-const (
-	gossipPorts ports = 1 << iota // memberlist's, UDP and TCP
-	remotePorts                   // protoactor remote's (TCP): the actor link
-)
-
-// cutPorts is partition for the packets of the ports which only. Two cuts
-// of the same node, each of its own ports, heal separately.
-func cutPorts(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way cut, which ports) (heal func()) {
-	t.Helper()
 	port := func(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
-	var otherTCP, otherUDP, ownTCP, ownUDP []string
-	if which&gossipPorts != 0 {
-		ownTCP, ownUDP = append(ownTCP, port(node.Gossip())), append(ownUDP, port(node.Gossip()))
-	}
-	if which&remotePorts != 0 {
-		ownTCP = append(ownTCP, port(node.Remote()))
-	}
+	var otherTCP, otherUDP []string
 	for _, n := range c.Nodes() {
-		if n == node {
-			continue
-		}
-		if which&gossipPorts != 0 {
-			otherTCP, otherUDP = append(otherTCP, port(n.Gossip())), append(otherUDP, port(n.Gossip()))
-		}
-		if which&remotePorts != 0 {
-			otherTCP = append(otherTCP, port(n.Remote()))
+		if n != node {
+			otherTCP = append(otherTCP, port(n.Gossip()), port(n.Remote()))
+			otherUDP = append(otherUDP, port(n.Gossip()))
 		}
 	}
-	rules := func(chain, hook, match string, tcp, udp []string) string {
-		r := fmt.Sprintf("\n\tchain %s {\n\t\ttype filter hook %s priority 0; policy accept;\n\t\t%s tcp dport { %s } drop\n", chain, hook, match, strings.Join(tcp, ", "))
-		if len(udp) > 0 {
-			r += fmt.Sprintf("\t\t%s udp dport { %s } drop\n", match, strings.Join(udp, ", "))
-		}
-		return r + "\t}"
-	}
-	out := rules("output", "output", fmt.Sprintf("meta skuid %d", cutUID), otherTCP, otherUDP)
-	in := rules("input", "input", "iif lo", ownTCP, ownUDP)
+	table := fmt.Sprintf("focaltest%d", os.Getpid())
+	out := fmt.Sprintf(`
+	chain output {
+		type filter hook output priority 0; policy accept;
+		meta skuid %[1]d tcp dport { %[2]s } drop
+		meta skuid %[1]d udp dport { %[3]s } drop
+	}`, cutUID, strings.Join(otherTCP, ", "), strings.Join(otherUDP, ", "))
+	in := fmt.Sprintf(`
+	chain input {
+		type filter hook input priority 0; policy accept;
+		iif lo tcp dport { %[1]s, %[2]s } drop
+		iif lo udp dport { %[1]s } drop
+	}`, port(node.Gossip()), port(node.Remote()))
 	switch way {
 	case cutIn:
 		out = ""
 	case cutOut:
 		in = ""
 	}
-	table := fmt.Sprintf("focaltest%d_%d", os.Getpid(), which)
 	script := "table inet " + table + " {" + out + in + "\n}\n"
 	cmd := exec.Command("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v: %s\n%s", err, out, script)
+		t.Fatalf("nft: %v: %s", err, out)
 	}
 	healed := false
 	heal = func() {
