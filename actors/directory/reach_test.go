@@ -41,21 +41,15 @@ func TestHandOverWaitsForAnAnsweredRoundTripOverTheActorLink(t *testing.T) {
 	}
 	defer sys.Root.Stop(owner)
 
-	cfg := DefaultConfig()
-	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
-	d := newDirectory(cfg, noAnswers{t})
+	d := quietDirectory(t)
 	view := []cluster.Member{{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}, {Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}}
 	room := roomOwnedBy(t, d, "node1", view)
 	d.rooms[room] = &entry{pid: conf}
 	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
 	defer sys.Root.Stop(dir)
 
-	steady := func() map[string]cluster.Contact {
-		now := time.Now()
-		return map[string]cluster.Contact{"node1": {Last: now, Since: now.Add(-time.Minute), Heard: now}}
-	}
 	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 1,
-		Contacts: steady, FailureTimeout: 1800 * time.Millisecond})
+		Contacts: steadyWith("node1"), FailureTimeout: 1800 * time.Millisecond})
 
 	select {
 	case <-handOvers:
@@ -77,9 +71,7 @@ func TestAConferenceThatGaveItsHandOverUpGetsItsStanzas(t *testing.T) {
 	defer sys.Root.Stop(conf)
 
 	const room = "r@conference.example"
-	cfg := DefaultConfig()
-	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
-	d := newDirectory(cfg, noAnswers{t})
+	d := quietDirectory(t)
 	d.rooms[room] = &entry{pid: conf, handingOff: "node1"}
 	d.byPID[conf.Id] = room
 	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
@@ -113,9 +105,7 @@ func TestAFinalStateIsAcknowledgedEvenWhenDropped(t *testing.T) {
 	defer sys.Root.Stop(conf)
 
 	const room = "r@conference.example"
-	cfg := DefaultConfig()
-	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
-	d := newDirectory(cfg, noAnswers{t})
+	d := quietDirectory(t)
 	d.rooms[room] = &entry{pid: conf} // driven here
 	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
 	defer sys.Root.Stop(dir)
@@ -152,9 +142,7 @@ func TestAKeptConferenceIsNotReplicatedIntoADeadActorLink(t *testing.T) {
 	}
 	defer sys.Root.Stop(node3)
 
-	cfg := DefaultConfig()
-	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
-	d := newDirectory(cfg, noAnswers{t})
+	d := quietDirectory(t)
 	view := []cluster.Member{
 		{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}},
 		{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}},
@@ -165,13 +153,8 @@ func TestAKeptConferenceIsNotReplicatedIntoADeadActorLink(t *testing.T) {
 	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
 	defer sys.Root.Stop(dir)
 
-	steady := func() map[string]cluster.Contact {
-		now := time.Now()
-		c := cluster.Contact{Last: now, Since: now.Add(-time.Minute), Heard: now}
-		return map[string]cluster.Contact{"node1": c, "node3": c}
-	}
 	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 2,
-		Contacts: steady, FailureTimeout: 1800 * time.Millisecond})
+		Contacts: steadyWith("node1", "node3"), FailureTimeout: 1800 * time.Millisecond})
 	select {
 	case msg := <-got:
 		ri, ok := msg.(*conference.ReplicaIs)
@@ -194,5 +177,26 @@ func TestAKeptConferenceIsNotReplicatedIntoADeadActorLink(t *testing.T) {
 		case <-deadline:
 			return
 		}
+	}
+}
+
+// quietDirectory is a directory with the default configuration that logs
+// nothing and must send nothing on the node's own wire.
+func quietDirectory(t *testing.T) *directory {
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	return newDirectory(cfg, noAnswers{t})
+}
+
+// steadyWith reads contacts in which this node has answered probes from
+// each of names, without a gap, for a minute until now.
+func steadyWith(names ...string) func() map[string]cluster.Contact {
+	return func() map[string]cluster.Contact {
+		now := time.Now()
+		out := make(map[string]cluster.Contact, len(names))
+		for _, n := range names {
+			out[n] = cluster.Contact{Last: now, Since: now.Add(-time.Minute), Heard: now}
+		}
+		return out
 	}
 }
