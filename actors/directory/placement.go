@@ -196,11 +196,8 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 			if at := d.whenSteady(owner.Name, now); !at.IsZero() {
 				d.recheckAt(ctx, at)
 			}
-			// Not one whose actor link is down: nothing it is sent
-			// arrives, so nothing would be acknowledged and the outbox
-			// would hold every answer (gossip healed before the link).
 			for _, m := range ranked {
-				if m.Name != d.self && d.inContact(m.Name, now) && d.reached(ctx, m, now) {
+				if m.Name != d.self && d.inContact(m.Name, now) {
 					d.setReplicaTo(ctx, r, m) // the session's successor too
 					break
 				}
