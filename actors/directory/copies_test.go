@@ -183,21 +183,10 @@ func TestTheServerSendingAForwardTakenHereAgainIsDropped(t *testing.T) {
 	iq := func(id string) *xmpp.Element {
 		return xmpp.NewElement("", "iq", "type", "set", "id", id, "from", room+"/alice")
 	}
-	receive := func(want string) {
-		t.Helper()
-		select {
-		case st := <-got:
-			if id := st.El.AttrValue("id"); id != want {
-				t.Fatalf("%s reached the conference, want %s", id, want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s did not reach the conference", want)
-		}
-	}
 	sys.Root.Send(dir, &focalpb.ForwardedStanza{Room: room, Xml: iq("twenty").String(), Session: session, Position: 20})
-	receive("twenty")
+	awaitStanzaID(t, got, "twenty")
 	// Resumed from h=19: the server sends 20 again, then 21.
 	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq("twenty"), At: conference.StreamPos{Session: session, Pos: 20, Since: 19}})
 	sys.Root.Send(dir, &conference.Stanza{Room: room, El: iq("twenty-one"), At: conference.StreamPos{Session: session, Pos: 21, Since: 19}})
-	receive("twenty-one")
+	awaitStanzaID(t, got, "twenty-one")
 }

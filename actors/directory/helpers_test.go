@@ -2,8 +2,12 @@ package directory
 
 import (
 	"log/slog"
+	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/actors/conference"
 )
 
 // quietSystem is an actor system that logs nothing.
@@ -22,4 +26,18 @@ func probe[T any](sys *actor.ActorSystem, got chan<- T, answer any) *actor.PID {
 			}
 		}
 	}))
+}
+
+// awaitStanzaID fails the test unless the next stanza on got, within 5 s,
+// has the id want.
+func awaitStanzaID(t *testing.T, got <-chan *conference.Stanza, want string) {
+	t.Helper()
+	select {
+	case st := <-got:
+		if id := st.El.AttrValue("id"); id != want {
+			t.Fatalf("%s reached the conference, want %s", id, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not reach the conference", want)
+	}
 }

@@ -190,7 +190,7 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 			// contact. A draining node cannot keep it: it hands over to an
 			// owner that answers its probes now.
 			if !r.waitingFor {
-				d.log.Info("keeping the conference until its owner is in steady contact", "room", room, "node", owner.Name)
+				d.log.Info("keeping the conference until its owner is in steady contact and answers over the actor link", "room", room, "node", owner.Name)
 				r.waitingFor = true
 			}
 			if at := d.whenSteady(owner.Name, now); !at.IsZero() {

@@ -85,14 +85,7 @@ func TestAConferenceThatGaveItsHandOverUpGetsItsStanzas(t *testing.T) {
 	sys.Root.RequestWithCustomSender(dir, &conference.HandOverAborted{Room: room, Node: "node1"}, conf)
 	sys.Root.Send(dir, iq("after"))
 	for _, want := range []string{"held1", "held2", "after"} {
-		select {
-		case st := <-toConference:
-			if id := st.El.AttrValue("id"); id != want {
-				t.Fatalf("the conference got %s, want %s", id, want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("the conference never got %s", want)
-		}
+		awaitStanzaID(t, toConference, want)
 	}
 }
 
