@@ -13,33 +13,18 @@ import (
 // ways, one way in each direction, flapping) with nftables on loopback, a
 // stall (SIGSTOP, SIGCONT), and node1 going for good (SIGKILL, SIGTERM).
 
-// underLoad are the counts that every scenario but SIGTERM still misses
-// on some runs: a handful of requests sent right at a move that are never
-// answered, and so not fanned out or sent to the bridge; a Colibri2
-// request of the old driver reaching a bridge after the new one's. They
-// are reported, not asserted. What is asserted in every scenario is that
-// nothing is answered or delivered twice to a participant, the focus
-// never leaves a room (but in the outbound cut), no Jingle session is
-// re-initiated and no conference is lost.
-var underLoad = []string{
-	"IQs never answered", "accepted sources never delivered to bob",
-	"sources that reached a bridge more than once", "accepted sources that never reached a bridge",
-	"interleavings of focus nodes at the bridges",
-}
-
 // node1 is cut off from the others both ways.
 //
-// The counts of a move (underLoad) are reported, not asserted: in a run of
-// the whole suite, 22 requests of two conferences, sent in the 3 s before
-// they went back to node1 after the heal, were never answered (none in 3
-// runs of the test alone).
-func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth, underLoad...) }
+// Requests sent in the seconds before conferences went back to node1 after
+// the heal were once never answered (22 of two conferences in a run of the
+// whole suite; 18 in a run where the handover went over an actor link that
+// had not come back: README, cluster design, rule 1).
+func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth) }
 
 // Packets into node1's gossip and remote ports are dropped: the others
 // cannot reach it, but it reaches them (and connections it opens work).
 //
-// The counts of a move (underLoad) are reported, not asserted. When the
-// conferences went back to node1 after the heal, a Colibri2 request of the
+// When the conferences went back to node1 after the heal, a Colibri2 request of the
 // node that drove them meanwhile reached the bridge after node1's, with a
 // source sent twice (2 of 3 runs on a quiet machine), until a release
 // waited for the server to read the node's own stream (session.Sync).
@@ -47,7 +32,7 @@ func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth
 // were stopping, and released its sessions past them: nobody answered
 // them (3–5 in 3 of 9 runs under load), until they were held and passed
 // on behind the final state.
-func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn, underLoad...) }
+func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn) }
 
 // Packets from node1 to the others' gossip and remote ports are dropped:
 // it cannot reach them, but they reach it (and connections they open work).
@@ -58,13 +43,8 @@ func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn,
 // without service in the runs load did not dominate, against 11–13 s when
 // they waited for the heal); and a node hands a session on only once
 // Prosody has read all it wrote, which ended the "not-well-formed"
-// sessions. Still reported, not asserted: the counts of a move under load
-// (see underLoad), which this scenario makes twice (away from node1 and
-// back), and the focus leaving, seen under load only.
-func TestFaultPartitionOutbound(t *testing.T) {
-	judgePartition(t, "cutout", cutOut, "IQs never answered", "accepted sources never delivered to bob",
-		"sources that reached a bridge more than once", "interleavings of focus nodes at the bridges", "unavailable presences of the focus")
-}
+// sessions.
+func TestFaultPartitionOutbound(t *testing.T) { judgePartition(t, "cutout", cutOut) }
 
 // The partition comes and goes every second for 10 s.
 func TestFaultPartitionFlapping(t *testing.T) {
@@ -78,7 +58,7 @@ func TestFaultPartitionFlapping(t *testing.T) {
 			hold(ctx, t, time.Second)
 		}
 		return began, time.Now()
-	}, underLoad...)
+	})
 }
 
 // node1 stops (SIGSTOP) for 10 s, long enough for its conferences to move,
@@ -95,7 +75,7 @@ func TestFaultStall(t *testing.T) {
 			t.Fatal(err)
 		}
 		return began, time.Now()
-	}, underLoad...)
+	})
 }
 
 func TestFaultKill(t *testing.T) {
@@ -105,7 +85,7 @@ func TestFaultKill(t *testing.T) {
 			t.Fatal(err)
 		}
 		return began, began
-	}, underLoad...)
+	})
 }
 
 func TestFaultTerm(t *testing.T) {
@@ -119,7 +99,7 @@ func TestFaultTerm(t *testing.T) {
 }
 
 // judgePartition cuts node1 off (way) for 10 s, then heals.
-func judgePartition(t *testing.T, name string, way cut, shortfalls ...string) {
+func judgePartition(t *testing.T, name string, way cut) {
 	needFirewall(t)
 	judgeFault(t, name, clustertest.Options{UIDs: map[int]uint32{0: cutUID}}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
 		began := time.Now()
@@ -128,7 +108,7 @@ func judgePartition(t *testing.T, name string, way cut, shortfalls ...string) {
 		hold(ctx, t, faultLength)
 		heal()
 		return began, time.Now()
-	}, shortfalls...)
+	})
 }
 
 // hold lets a fault last for d: the scenario's length, not a wait for an
