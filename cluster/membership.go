@@ -61,6 +61,11 @@ func Start(cfg Config) (*Membership, error) {
 		stopJoin: make(chan struct{}),
 	}
 	v.returned = m.probeReturned
+	if cfg.Meta.Liveness != "" {
+		// A node that offers the proof takes part in it: it watches the
+		// others' liveness addresses too.
+		v.liveness = newLivenessWatch(log, v.proven)
+	}
 	mc := memberlistConfig(cfg, ip, port, meta, v)
 	transport, err := newHearingTransport(ip, port, mc.Logger, v.heardFrom)
 	if err != nil {
@@ -73,6 +78,9 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		if v.liveness != nil {
+			v.liveness.close()
+		}
 		_ = transport.Shutdown()
 		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Gossip, err)
 	}
@@ -135,6 +143,11 @@ func failureTimeout(t Timing, members int) time.Duration {
 	suspicion := time.Duration(float64(t.SuspicionMult) * scale * float64(t.ProbeInterval))
 	return time.Duration(n-1)*t.ProbeInterval + t.ProbeInterval + time.Duration(t.SuspicionMaxTimeoutMult)*suspicion
 }
+
+// Exited names the members whose process is proven gone (see
+// liveness.go) and that memberlist still lists: they are not among
+// Members, and nothing they held needs waiting for.
+func (m *Membership) Exited() []string { return m.view.exited() }
 
 // Local returns this node as the others see it, with its bound gossip
 // address (useful when Config.Gossip asked for port 0).
@@ -218,6 +231,9 @@ func (m *Membership) Shutdown() error {
 	m.stopJoining()
 	err := m.ml.Shutdown()
 	m.probes.Wait()
+	if m.view.liveness != nil {
+		m.view.liveness.close()
+	}
 	m.view.close()
 	if err != nil {
 		return fmt.Errorf("shut down gossip: %w", err)

@@ -23,6 +23,10 @@ type NodeMeta struct {
 	// (0: not told, an older node). Nodes that disagree about it must not
 	// drive conferences: they would not agree about quorum.
 	ClusterSize int
+	// Liveness is the address of the node's liveness listener, HOST:PORT
+	// (see liveness.go; empty: none, the others wait for failure
+	// detection).
+	Liveness string
 }
 
 // MaxMetaSize is the largest encoded NodeMeta memberlist accepts. memberlist
@@ -47,7 +51,7 @@ const (
 // encodeMeta encodes m, refusing anything memberlist would not carry.
 func encodeMeta(m NodeMeta) ([]byte, error) {
 	clusterSize := uint64(max(m.ClusterSize, 0))
-	size := metaHeaderLen + stringSize(m.Remote) + stringSize(m.HTTP) + len(binary.AppendUvarint(nil, clusterSize))
+	size := metaHeaderLen + stringSize(m.Remote) + stringSize(m.HTTP) + len(binary.AppendUvarint(nil, clusterSize)) + stringSize(m.Liveness)
 	if size > MaxMetaSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMetaTooLarge, size, MaxMetaSize)
 	}
@@ -60,6 +64,7 @@ func encodeMeta(m NodeMeta) ([]byte, error) {
 	b = appendString(b, m.Remote)
 	b = appendString(b, m.HTTP)
 	b = binary.AppendUvarint(b, clusterSize)
+	b = appendString(b, m.Liveness)
 	return b, nil
 }
 
@@ -87,6 +92,12 @@ func decodeMeta(b []byte) (NodeMeta, error) {
 			return NodeMeta{}, errors.New("node meta cluster size: malformed")
 		}
 		m.ClusterSize = int(size)
+		rest = rest[n:]
+	}
+	if len(rest) > 0 {
+		if m.Liveness, _, err = readString(rest); err != nil {
+			return NodeMeta{}, fmt.Errorf("node meta liveness address: %w", err)
+		}
 	}
 	return m, nil
 }

@@ -14,6 +14,7 @@ func TestMetaRoundTrips(t *testing.T) {
 		{HTTP: strings.Repeat("h", 300)},
 		{Remote: "127.0.0.1:8090", ClusterSize: 3},
 		{ClusterSize: 300},
+		{Remote: "127.0.0.1:8090", ClusterSize: 3, Liveness: "127.0.0.1:8091"},
 	} {
 		b, err := encodeMeta(m)
 		if err != nil {
@@ -34,15 +35,16 @@ func TestMetaIsCompact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2 + 1 + 14 + 1 + 14 + 1; len(b) != want {
+	if want := 2 + 1 + 14 + 1 + 14 + 1 + 1; len(b) != want {
 		t.Fatalf("encoded in %d bytes, want %d", len(b), want)
 	}
 }
 
 func TestMetaUpToTheLimitIsAcceptedAndBeyondRefused(t *testing.T) {
 	// Header 2 + Remote (2-byte length + 505) + HTTP (1-byte length) +
-	// cluster size (1 byte) = 511; one more byte of Remote reaches 512.
-	fits := NodeMeta{Remote: strings.Repeat("r", 506)}
+	// cluster size (1 byte) + liveness (1-byte length) = 512; one more
+	// byte of Remote is beyond.
+	fits := NodeMeta{Remote: strings.Repeat("r", 505)}
 	b, err := encodeMeta(fits)
 	if err != nil {
 		t.Fatalf("meta of exactly %d bytes refused: %v", MaxMetaSize, err)
@@ -59,7 +61,7 @@ func TestMetaUpToTheLimitIsAcceptedAndBeyondRefused(t *testing.T) {
 // A later version may append fields; this version must still read the
 // ones it knows, or mixed-version clusters would disagree on placement.
 func TestMetaDecodeIgnoresWhatALaterVersionAppends(t *testing.T) {
-	b, err := encodeMeta(NodeMeta{Remote: "127.0.0.1:1", Draining: true})
+	b, err := encodeMeta(NodeMeta{Remote: "127.0.0.1:1", Draining: true, Liveness: "127.0.0.1:2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func TestMetaDecodeIgnoresWhatALaterVersionAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (NodeMeta{Remote: "127.0.0.1:1", Draining: true}); got != want {
+	if want := (NodeMeta{Remote: "127.0.0.1:1", Draining: true, Liveness: "127.0.0.1:2"}); got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

@@ -25,11 +25,19 @@ type view struct {
 	// returned is told (without memberlist's lock held) of a member
 	// re-added after it was declared dead; set before gossip starts.
 	returned func(name, addr string)
+	// liveness watches the other members' liveness addresses (nil: not
+	// at all); set before gossip starts.
+	liveness *livenessWatch
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// members are the live members as memberlist has them.
 	members map[string]Member
-	subs    map[chan struct{}]struct{}
-	closed  bool
+	// gone are members whose process is proven gone (liveness.go), by
+	// name, with the liveness address that proved it: left out of the
+	// live members until memberlist drops them too, or they come back.
+	gone   map[string]string
+	subs   map[chan struct{}]struct{}
+	closed bool
 }
 
 var _ memberlist.EventDelegate = (*view)(nil)
@@ -40,6 +48,7 @@ func newView(self string, log *slog.Logger) *view {
 		log:      log,
 		contacts: newContacts(),
 		members:  make(map[string]Member),
+		gone:     make(map[string]string),
 		subs:     make(map[chan struct{}]struct{}),
 	}
 }
@@ -78,6 +87,12 @@ func (v *view) put(n *memberlist.Node) {
 		go v.returned(n.Name, n.Address())
 	}
 	v.members[n.Name] = Member{Name: n.Name, Addr: n.Address(), NodeMeta: meta}
+	if addr, gone := v.gone[n.Name]; gone && addr != meta.Liveness {
+		delete(v.gone, n.Name) // a new process: its own liveness address
+	}
+	if v.liveness != nil && n.Name != v.self {
+		v.liveness.follow(n.Name, meta.Liveness)
+	}
 	v.notifyLocked()
 }
 
@@ -88,8 +103,49 @@ func (v *view) remove(name string) {
 		return
 	}
 	delete(v.members, name)
+	delete(v.gone, name)
+	if v.liveness != nil {
+		v.liveness.forget(name)
+	}
 	v.contacts.lost(name)
 	v.notifyLocked()
+}
+
+// proven takes what a member's liveness address proved: its process is
+// gone, or (after it was found gone) back, a new process on the same
+// address. A proof from an address the member no longer has is old news.
+func (v *view) proven(name, addr string, gone bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	m, ok := v.members[name]
+	if !ok || m.Liveness != addr {
+		return
+	}
+	_, wasGone := v.gone[name]
+	switch {
+	case gone && !wasGone:
+		v.log.Warn("member's process is gone: its liveness address refuses connections", "member", name, "liveness", addr)
+		v.gone[name] = addr
+		v.contacts.lost(name)
+	case !gone && wasGone:
+		v.log.Warn("member back: its liveness address holds a connection again", "member", name, "liveness", addr)
+		delete(v.gone, name)
+	default:
+		return
+	}
+	v.notifyLocked()
+}
+
+// exited returns the members proven gone that memberlist still lists.
+func (v *view) exited() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]string, 0, len(v.gone))
+	for name := range v.gone {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // notifyLocked wakes every subscriber without waiting: a subscriber whose
@@ -118,12 +174,15 @@ func (v *view) heardFrom(addr net.Addr) {
 	}
 }
 
-// snapshot returns the live members sorted by name.
+// snapshot returns the live members sorted by name: memberlist's, less
+// those proven gone.
 func (v *view) snapshot() []Member {
 	v.mu.Lock()
 	ms := make([]Member, 0, len(v.members))
-	for _, m := range v.members {
-		ms = append(ms, m)
+	for name, m := range v.members {
+		if _, gone := v.gone[name]; !gone {
+			ms = append(ms, m)
+		}
 	}
 	v.mu.Unlock()
 	slices.SortFunc(ms, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })

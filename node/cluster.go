@@ -71,14 +71,24 @@ func (n *Node) startRemote() (err error) {
 	return nil
 }
 
-// startMembership joins the cluster, advertising the remote and HTTP
-// addresses, and gives the directory its first placement.
+// startMembership joins the cluster, advertising the remote, HTTP and
+// liveness addresses, and gives the directory its first placement. The
+// liveness listener opens first and closes last (closeLiveness): while it
+// is open, the others count on this process to be alive.
 func (n *Node) startMembership() error {
+	meta := cluster.NodeMeta{Remote: n.system.Address(), HTTP: n.HTTPAddr(), ClusterSize: n.cfg.ClusterSize}
+	if addr := n.cfg.livenessAddr(); addr != "" {
+		l, err := cluster.ListenLiveness(addr)
+		if err != nil {
+			return fmt.Errorf("--liveness: %w", err)
+		}
+		n.liveness, meta.Liveness = l, l.Addr()
+	}
 	m, err := cluster.Start(cluster.Config{
 		Name:   n.cfg.Node,
 		Gossip: n.cfg.Gossip,
 		Join:   n.cfg.Join,
-		Meta:   cluster.NodeMeta{Remote: n.system.Address(), HTTP: n.HTTPAddr(), ClusterSize: n.cfg.ClusterSize},
+		Meta:   meta,
 		Logger: n.log,
 	})
 	if err != nil {
@@ -165,6 +175,7 @@ func (n *Node) sendPlacement() string {
 	n.system.Root.Send(n.directory, &directory.Placement{
 		Self: n.cfg.Node, Members: members, Quorum: quorum, Reachable: reach,
 		Contacts: n.members.Contacts, FailureTimeout: n.members.FailureTimeout(),
+		Exited: n.members.Exited(),
 	})
 	names := make([]string, len(members))
 	for i, m := range members {
@@ -262,12 +273,21 @@ func (n *Node) stopRemote() {
 	n.log.Debug("remote stopped", "took", time.Since(start))
 }
 
+// closeLiveness closes the liveness listener, which tells the others this
+// process is gone: only once it has let go of everything.
+func (n *Node) closeLiveness() {
+	if n.liveness != nil {
+		_ = n.liveness.Close()
+	}
+}
+
 // abort undoes a Start that failed half-way.
 func (n *Node) abort() {
 	if n.members != nil {
 		_ = n.members.Shutdown()
 		n.unsubscribe()
 	}
+	n.closeLiveness()
 	if n.remote != nil {
 		n.remote.Shutdown(false)
 	}

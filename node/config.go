@@ -58,6 +58,15 @@ type Config struct {
 	// with Gossip, so that a node started with a short --join cannot think
 	// itself a majority.
 	ClusterSize int
+	// Liveness is where the node's liveness listener listens (--liveness,
+	// IP:PORT): a node whose connection to it ends, and which then finds
+	// it refusing connections, knows this process is gone and takes its
+	// conferences over at once instead of after failure detection
+	// (cluster/liveness.go). Empty: the gossip IP, a free port. "off": no
+	// listener, and this node does not watch the others' either — for a
+	// network where something may refuse connections in a live process's
+	// place (a firewall that rejects rather than drops).
+	Liveness string
 
 	// Bridges: selection strategy and config, and health checks.
 	Selection    selection.Config
@@ -216,6 +225,21 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// LivenessOff, as Config.Liveness, turns the liveness listener off.
+const LivenessOff = "off"
+
+// livenessAddr is where the liveness listener listens ("": none).
+func (c *Config) livenessAddr() string {
+	switch c.Liveness {
+	case LivenessOff:
+		return ""
+	case "":
+		host, _, _ := net.SplitHostPort(c.Gossip)
+		return net.JoinHostPort(host, "0")
+	}
+	return c.Liveness
+}
+
 // Clustered reports whether the node is part of a cluster (--gossip set).
 func (c *Config) Clustered() bool { return c.Gossip != "" }
 
@@ -238,6 +262,11 @@ func (c *Config) validateCluster() error {
 	}
 	if err := checkIPPort("remote", c.Remote); err != nil {
 		return err
+	}
+	if c.Liveness != "" && c.Liveness != LivenessOff {
+		if err := checkIPPort("liveness", c.Liveness); err != nil {
+			return err
+		}
 	}
 	for _, j := range c.Join {
 		if err := checkIPPort("join", j); err != nil {

@@ -46,6 +46,7 @@ type Node struct {
 	shardRuns sync.WaitGroup
 	remote    *remote.Remote
 	members   *cluster.Membership
+	liveness  *cluster.LivenessListener // nil outside a cluster or with --liveness off
 	changes   <-chan struct{}
 	// disagreement is why the cluster's configuration disagrees with this
 	// node's ("" when it agrees); only followPlacement's goroutine uses it.
@@ -321,6 +322,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.stopRemote()
 	n.system.Shutdown()
+	n.closeLiveness()
 	n.log.Info("focus node stopped")
 	return err
 }

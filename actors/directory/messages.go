@@ -39,6 +39,11 @@ type Placement struct {
 	// answering alive (cluster.Membership.FailureTimeout): a member silent
 	// for longer is as good as dead, whatever keeps it in the list.
 	FailureTimeout time.Duration
+	// Exited names the members whose process is proven gone
+	// (cluster.Membership.Exited): not among Members, and nothing of
+	// theirs is waited for — a standby they drove is promoted at once,
+	// their sessions resumed without asking them.
+	Exited []string
 }
 
 // ListConferences asks the directory for a Conferences reply.

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -144,6 +145,13 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 		case owner.Name == d.self && ownerAlive:
 			// The owner is alive (draining, or outranked by this node): it
 			// hands the conference over with its final state.
+		case owner.Name == d.self && d.exited(r.owner):
+			// Its driver's process is gone (cluster/liveness.go): it
+			// drives nothing, so there is nothing to wait for.
+			r.promoteDue = false
+			if !d.promoting(room) {
+				d.takeOver(ctx, room)
+			}
 		case owner.Name == d.self && !r.promoteDue:
 			// Not at once: the owner, if it is only cut off from us, needs
 			// time to see itself in a minority and let the conference go.
@@ -210,6 +218,11 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 	}
 	r.waitingFor = false
 	d.setReplica(ctx, r, ranked)
+}
+
+// exited says whether name's process is proven gone (Placement.Exited).
+func (d *directory) exited(name string) bool {
+	return d.placement != nil && slices.Contains(d.placement.Exited, name)
 }
 
 // released says whether the session of a standby room was released by

@@ -84,12 +84,13 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 			return
 		}
 		holder, known := d.known[st.Owner]
-		if st.Final || !known || holder.Name == d.self {
+		if st.Final || !known || holder.Name == d.self || d.exited(holder.Name) {
 			d.resume(st, []string{room})
 			return
 		}
-		// Its holder is gone from this node's view, or silent, but views
-		// disagree for a while after a partition heals: resuming a
+		// Its holder is gone from this node's view, or silent, but (unless
+		// its process is proven gone) views disagree for a while after a
+		// partition heals: resuming a
 		// session its holder still drives, having acknowledged more to the
 		// server than this node knows, would destroy it. Ask first.
 		d.asking[id] = []string{room}

@@ -3,8 +3,13 @@ package directory
 import (
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
+	"focal/cluster"
 	"focal/proto"
+	"focal/xmpp"
 	"focal/xmpp/session"
 )
 
@@ -49,5 +54,54 @@ func TestNoTakeoverWithAStaleSessionState(t *testing.T) {
 	d.takeOver(nil, "r@c")
 	if _, kept := d.smStates["S"]; kept || len(d.links) != 0 {
 		t.Errorf("after a stale state: states %v, links %v", d.smStates, d.links)
+	}
+}
+
+// quietSession is a shard session that sends nothing anywhere.
+type quietSession struct{}
+
+func (quietSession) Send(*xmpp.Element) error                                   { return nil }
+func (quietSession) Request(*xmpp.Element, time.Duration, session.ResponseFunc) {}
+func (quietSession) SetSuccessor(*actor.PID)                                    {}
+func (quietSession) SetMayResume(bool)                                          {}
+func (quietSession) Release()                                                   {}
+func (quietSession) Close()                                                     {}
+
+// A standby whose driver's process is proven gone (cluster/liveness.go)
+// is promoted at once: its session is resumed without waiting for the
+// promotion delay (an hour here) and without asking the gone holder
+// whether it still holds the session.
+func TestAStandbyWhoseDriverExitedIsPromotedAtOnce(t *testing.T) {
+	sys := quietSystem()
+	conf := probe(sys, make(chan any, 16), nil)
+	defer sys.Root.Stop(conf)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	cfg.PromoteDelay = time.Hour
+	resumed := make(chan session.SMState, 1)
+	cfg.Sessions = func(id string, shard int, resume session.SMState) ShardSession {
+		resumed <- resume
+		return quietSession{}
+	}
+	d := newDirectory(cfg, noAnswers{t})
+	view := []cluster.Member{{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}, {Name: "node3", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}}
+	room := roomOwnedBy(t, d, "node2", view)
+	d.rooms[room] = &entry{pid: conf, standby: true, owner: "node1", session: "S"}
+	d.byPID[conf.Id] = room
+	d.known["node1"] = cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}}
+	d.smStates["S"] = &focalpb.ShardSession{Id: "S", H: 20, Owner: "node1"}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 1,
+		FailureTimeout: 1800 * time.Millisecond, Exited: []string{"node1"}})
+	select {
+	case st := <-resumed:
+		if st.ID != "S" || st.InboundH != 20 {
+			t.Fatalf("resumed %+v, want session S at h=20", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the standby of a driver whose process is gone was not promoted")
 	}
 }

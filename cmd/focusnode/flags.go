@@ -52,6 +52,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.StringVar(&c.Gossip, "gossip", c.Gossip, "IP:PORT for cluster membership gossip, UDP and TCP (empty: no cluster, a single node)")
 	fs.Var((*addrList)(&c.Join), "join", "IP:PORT[,...]: gossip addresses of peers to join; they need not be up yet")
 	fs.StringVar(&c.Remote, "remote", c.Remote, "IP:PORT where other nodes reach this node's actors (required with --gossip)")
+	fs.StringVar(&c.Liveness, "liveness", c.Liveness, "IP:PORT of this node's liveness listener, which the others hold a connection to: when it ends and the address refuses, this process is gone and its conferences move at once (empty: the gossip IP, a free port; off: none, and the others' are not watched)")
 	fs.IntVar(&c.ClusterSize, "cluster_size", c.ClusterSize, "how many nodes the cluster has, the same on every node (required with --gossip): quorum is a strict majority of it")
 	fs.BoolVar(&c.ICERestart, "ice_restart", c.ICERestart, "answer a client's in-place ICE restart request with new ICE credentials from the bridge (transport-info); off: feature-not-implemented")
 	fs.BoolVar(&c.StripSimulcast, "strip_simulcast", c.StripSimulcast, "tell participants only the first simulcast layer of the others' video (the bridge gets every layer)")

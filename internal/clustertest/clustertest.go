@@ -138,21 +138,23 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	t.Cleanup(c.cleanup)
 
-	ports, err := freePorts(3*opts.Nodes + 1)
+	const perNode = 4 // HTTP, gossip, remote, liveness
+	ports, err := freePorts(perNode*opts.Nodes + 1)
 	if err != nil {
 		t.Fatalf("clustertest: %v", err)
 	}
 	if opts.Bridges > 0 {
-		c.bridgesim = c.newBridges(bins.bridgesim, opts.Bridges, ports[3*opts.Nodes], opts.LogLevel)
+		c.bridgesim = c.newBridges(bins.bridgesim, opts.Bridges, ports[perNode*opts.Nodes], opts.LogLevel)
 	}
 	for i := range opts.Nodes {
 		n := &Node{
-			c:      c,
-			index:  i,
-			name:   "node" + strconv.Itoa(i+1),
-			http:   loopback(ports[3*i]),
-			gossip: loopback(ports[3*i+1]),
-			remote: loopback(ports[3*i+2]),
+			c:        c,
+			index:    i,
+			name:     "node" + strconv.Itoa(i+1),
+			http:     loopback(ports[perNode*i]),
+			gossip:   loopback(ports[perNode*i+1]),
+			remote:   loopback(ports[perNode*i+2]),
+			liveness: loopback(ports[perNode*i+3]),
 		}
 		c.nodes = append(c.nodes, n)
 	}
@@ -191,7 +193,7 @@ func (c *Cluster) nodeArgs(n *Node, opts Options) []string {
 		"--domain", p.Domain, "--host", host, "--port", compPort, "--secret", p.FocusSecret,
 		"--user_domain", p.AuthDomain(), "--user_password", p.FocusPassword, "--user_port", c2sPort,
 		"--user_tls_insecure",
-		"--http", n.http, "--node", n.name, "--gossip", n.gossip, "--remote", n.remote,
+		"--http", n.http, "--node", n.name, "--gossip", n.gossip, "--remote", n.remote, "--liveness", n.liveness,
 		"--cluster_size", strconv.Itoa(len(c.nodes)),
 		"--log_level", opts.LogLevel,
 	}

@@ -21,7 +21,7 @@ import (
 // had not come back: README, cluster design, rule 1).
 func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth) }
 
-// Packets into node1's gossip and remote ports are dropped: the others
+// Packets into node1's gossip, remote and liveness ports are dropped: the others
 // cannot reach it, but it reaches them (and connections it opens work).
 //
 // When the conferences went back to node1 after the heal, a Colibri2 request of the
@@ -34,7 +34,7 @@ func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth
 // on behind the final state.
 func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn) }
 
-// Packets from node1 to the others' gossip and remote ports are dropped:
+// Packets from node1 to the others' gossip, remote and liveness ports are dropped:
 // it cannot reach them, but they reach it (and connections they open work).
 //
 // The others place conferences without node1 once it has sent them nothing

@@ -16,13 +16,14 @@ import (
 // Node is one focus node process. Its address flags stay the same across
 // restarts, and so does its name.
 type Node struct {
-	c      *Cluster
-	index  int
-	name   string
-	http   string
-	gossip string
-	remote string
-	proc   *proc
+	c        *Cluster
+	index    int
+	name     string
+	http     string
+	gossip   string
+	remote   string
+	liveness string
+	proc     *proc
 }
 
 // Name is the node's cluster name (--node).
@@ -36,6 +37,9 @@ func (n *Node) Gossip() string { return n.gossip }
 
 // Remote is the node's protoactor remote address (--remote).
 func (n *Node) Remote() string { return n.remote }
+
+// Liveness is the node's liveness address (--liveness).
+func (n *Node) Liveness() string { return n.liveness }
 
 // LogPath is the file that collects the output of every run of the node.
 func (n *Node) LogPath() string { return n.proc.logPath }

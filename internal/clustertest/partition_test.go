@@ -35,8 +35,8 @@ type cut int
 
 const (
 	cutBoth cut = iota // to and from the other nodes
-	cutIn              // to the node's gossip and remote ports only
-	cutOut             // from the node to the others' gossip and remote ports only
+	cutIn              // to the node's gossip, remote and liveness ports only
+	cutOut             // from the node to the others' gossip, remote and liveness ports only
 )
 
 func (w cut) String() string { return [...]string{"both ways", "inbound", "outbound"}[w] }
@@ -47,9 +47,10 @@ func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal
 	return partition(t, c, node, cutBoth)
 }
 
-// partition cuts node off from the other nodes on loopback: every gossip
-// and remote packet it sends to them (matched by its user id; cutOut,
-// cutBoth) and every packet sent to its own gossip and remote ports
+// partition cuts node off from the other nodes on loopback: every gossip,
+// remote and liveness packet it sends to them (matched by its user id;
+// cutOut, cutBoth) and every packet sent to its own gossip, remote and
+// liveness ports
 // (cutIn, cutBoth) is dropped. Its XMPP streams to Prosody stay up. The
 // returned func heals the partition; the test's cleanup heals it too.
 func partition(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way cut) (heal func()) {
@@ -58,7 +59,7 @@ func partition(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way
 	var otherTCP, otherUDP []string
 	for _, n := range c.Nodes() {
 		if n != node {
-			otherTCP = append(otherTCP, port(n.Gossip()), port(n.Remote()))
+			otherTCP = append(otherTCP, port(n.Gossip()), port(n.Remote()), port(n.Liveness()))
 			otherUDP = append(otherUDP, port(n.Gossip()))
 		}
 	}
@@ -72,9 +73,9 @@ func partition(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way
 	in := fmt.Sprintf(`
 	chain input {
 		type filter hook input priority 0; policy accept;
-		iif lo tcp dport { %[1]s, %[2]s } drop
+		iif lo tcp dport { %[1]s, %[2]s, %[3]s } drop
 		iif lo udp dport { %[1]s } drop
-	}`, port(node.Gossip()), port(node.Remote()))
+	}`, port(node.Gossip()), port(node.Remote()), port(node.Liveness()))
 	switch way {
 	case cutIn:
 		out = ""
