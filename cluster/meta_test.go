@@ -88,3 +88,32 @@ func TestMetaDecodeRefusesGarbage(t *testing.T) {
 		}
 	}
 }
+
+// Meta comes from other members' gossip: whatever it holds, decoding
+// returns an error or a meta that encodes and decodes to itself.
+func FuzzDecodeMeta(f *testing.F) {
+	for _, m := range []NodeMeta{{}, {Remote: "127.0.0.1:8090", HTTP: "127.0.0.1:8888", Draining: true, ClusterSize: 3, Liveness: "127.0.0.1:8091"}} {
+		b, err := encodeMeta(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{metaVersion1, 0, 0, 0, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMeta(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeMeta(m)
+		if err != nil {
+			if errors.Is(err, ErrMetaTooLarge) {
+				return // decoded from beyond the limit memberlist enforces
+			}
+			t.Fatalf("decoded %+v does not encode: %v", m, err)
+		}
+		if got, err := decodeMeta(again); err != nil || got != m {
+			t.Fatalf("decoded %+v, re-encoded decodes to %+v (%v)", m, got, err)
+		}
+	})
+}
