@@ -90,9 +90,9 @@ func (d *directory) takeOver(ctx actor.Context, room string) {
 		}
 		// Its holder is gone from this node's view, or silent, but (unless
 		// its process is proven gone) views disagree for a while after a
-		// partition heals: resuming a
-		// session its holder still drives, having acknowledged more to the
-		// server than this node knows, would destroy it. Ask first.
+		// partition heals: resuming a session its holder still drives,
+		// having acknowledged more to the server than this node knows,
+		// would destroy it. Ask first.
 		d.asking[id] = []string{room}
 		d.askHolder(ctx, id, holder)
 		return
