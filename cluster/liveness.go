@@ -32,7 +32,7 @@ import (
 // liveness address out (node flag --liveness off).
 
 // LivenessListener is a node's liveness address: it accepts the other
-// members' connections and holds them open, reading nothing they could
+// members' connections and holds them open, discarding whatever they
 // send. It must stay open until the process has let go of everything
 // (its conferences, its sessions): closing it tells the others the
 // process is gone.
@@ -179,22 +179,32 @@ func (w *livenessWatch) close() {
 
 // watch connects to addr, holds the connection until it ends, and dials
 // again at once: a refusal then is the proof that name's process is gone.
+// A connection that ended as soon as it was made (a listener over its
+// bound closes new ones) is dialled again only after a pause, so that
+// such a peer is not dialled in a tight loop.
 func (w *livenessWatch) watch(ctx context.Context, name, addr string) {
 	defer w.wg.Done()
 	dialer := net.Dialer{Timeout: livenessDialTimeout}
+	pause := func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(livenessRetry):
+		}
+	}
 	for ctx.Err() == nil {
 		c, err := dialer.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			if errors.Is(err, syscall.ECONNREFUSED) {
 				w.report(name, addr, true)
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(livenessRetry):
-			}
+			pause()
 			continue
 		}
+		connected := time.Now()
 		w.hold(ctx, c, name, addr)
+		if time.Since(connected) < livenessRetry {
+			pause()
+		}
 	}
 }
 
