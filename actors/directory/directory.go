@@ -52,13 +52,14 @@ type directory struct {
 	// sessionRooms counts the standby rooms on each resumption id (an
 	// index of the entries' sessions, kept by setStandbySession).
 	sessionRooms     map[string]int
-	highH            map[string]uint32           // highest h seen per resumption id
-	received         received                    // what the server sent this node's shard sessions (copies.go)
-	asking           map[string][]string         // resumption id → rooms waiting for its holder's answer
-	inherits         map[string]*inheritance     // rooms that may be on their way here (inherit.go)
-	known            map[string]cluster.Member   // every member ever seen, by name (its last address)
-	releasedSessions map[string]*releasedSession // by resumption id, for a while (released.go)
-	reach            map[string]*reach           // the actor link to each member, by name (reach.go)
+	highH            map[string]uint32            // highest h seen per resumption id
+	received         received                     // what the server sent this node's shard sessions (copies.go)
+	asking           map[string][]string          // resumption id → rooms waiting for its holder's answer
+	inherits         map[string]*inheritance      // rooms that may be on their way here (inherit.go)
+	known            map[string]cluster.Member    // every member ever seen, by name (its last address)
+	releasedSessions map[string]*releasedSession  // by resumption id, for a while (released.go)
+	reach            map[string]*reach            // the actor link to each member, by name (reach.go)
+	forwards         map[string][]*pendingForward // requests forwarded and not answered, by member (forward.go)
 	linkSeq          int
 }
 
@@ -86,6 +87,7 @@ func newDirectory(cfg Config, wire session.Wire) *directory {
 		inherits:     make(map[string]*inheritance),
 		known:        make(map[string]cluster.Member),
 		reach:        make(map[string]*reach),
+		forwards:     make(map[string][]*pendingForward),
 	}
 }
 
@@ -330,42 +332,6 @@ type stoppedHandingOver struct {
 // waits for the conference's Ended: it is posted before the stop, so it
 // is queued already, unless the conference failed.
 const endedWait = time.Second
-
-// forward passes a conference request on to the directory of the room's
-// owner, and the answer back to the requester. An owner that has not
-// answered within Config.ForwardTimeout may be dead without the membership
-// knowing yet (a send to a dead node's remote address stalls for seconds):
-// the requester is answered ready='false', which Jitsi clients retry after
-// a second, by when the room has a live owner again.
-func (d *directory) forward(ctx actor.Context, owner cluster.Member, req *focalpb.ConferenceRequest) {
-	d.forwardFor(ctx, ctx.Sender(), owner, req)
-}
-
-// forwardFor forwards req to owner on behalf of to.
-func (d *directory) forwardFor(ctx actor.Context, to *actor.PID, owner cluster.Member, req *focalpb.ConferenceRequest) {
-	d.forwardTo(ctx, to, owner, req, func(err error) *focalpb.ConferenceResponse {
-		d.log.Warn("the room's owner did not answer a conference request; the client is to retry", "room", req.Room, "node", owner.Name, "err", err)
-		return &focalpb.ConferenceResponse{Room: req.Room, Ready: false}
-	})
-}
-
-// forwardTo passes msg to the directory of owner and its answer back to
-// the sender; an owner that does not answer within ForwardTimeout (dead,
-// before the membership knows) gets the sender instead what unanswered
-// says.
-func (d *directory) forwardTo(ctx actor.Context, to *actor.PID, owner cluster.Member, msg any, unanswered func(error) *focalpb.ConferenceResponse) {
-	f := ctx.RequestFuture(directoryOf(owner), msg, d.cfg.ForwardTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
-		if to == nil {
-			return
-		}
-		if r, ok := res.(*focalpb.ConferenceResponse); ok && err == nil {
-			ctx.Send(to, r)
-			return
-		}
-		ctx.Send(to, unanswered(err))
-	})
-}
 
 // entry is the directory's record of one room it has a conference actor
 // for.

@@ -98,6 +98,7 @@ func (d *directory) onPlacement(ctx actor.Context, p *Placement) {
 		d.setSuccessor(l)
 		d.settle(l)
 	}
+	d.rerouteExited(ctx, p.Exited)
 }
 
 // fence stops a conference this node drives while it is in a minority:
