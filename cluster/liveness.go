@@ -179,9 +179,12 @@ func (w *livenessWatch) close() {
 
 // watch connects to addr, holds the connection until it ends, and dials
 // again at once: a refusal then is the proof that name's process is gone.
-// A connection that ended as soon as it was made (a listener over its
-// bound closes new ones) is dialled again only after a pause, so that
-// such a peer is not dialled in a tight loop.
+// A process being killed may still accept that dial (its listener closes
+// a moment after its connections), and the new connection ends at once,
+// so the next dial goes at once too; only when connections keep ending
+// as soon as they are made (a listener over its bound closes new ones)
+// does the watch pause between them, so that such a peer is not dialled
+// in a tight loop.
 func (w *livenessWatch) watch(ctx context.Context, name, addr string) {
 	defer w.wg.Done()
 	dialer := net.Dialer{Timeout: livenessDialTimeout}
@@ -191,6 +194,7 @@ func (w *livenessWatch) watch(ctx context.Context, name, addr string) {
 		case <-time.After(livenessRetry):
 		}
 	}
+	short := 0 // connections in a row that ended as soon as they were made
 	for ctx.Err() == nil {
 		c, err := dialer.DialContext(ctx, "tcp", addr)
 		if err != nil {
@@ -202,7 +206,11 @@ func (w *livenessWatch) watch(ctx context.Context, name, addr string) {
 		}
 		connected := time.Now()
 		w.hold(ctx, c, name, addr)
-		if time.Since(connected) < livenessRetry {
+		if time.Since(connected) >= livenessRetry {
+			short = 0
+			continue
+		}
+		if short++; short > 1 {
 			pause()
 		}
 	}
