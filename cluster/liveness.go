@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"syscall"
@@ -124,7 +123,6 @@ const (
 // address and reports what it proves: gone (a connection ended and a new
 // one was refused) or back (a connection held for livenessHeld).
 type livenessWatch struct {
-	log    *slog.Logger
 	report func(name, addr string, gone bool)
 
 	ctx    context.Context
@@ -140,9 +138,9 @@ type watched struct {
 	cancel context.CancelFunc
 }
 
-func newLivenessWatch(log *slog.Logger, report func(name, addr string, gone bool)) *livenessWatch {
+func newLivenessWatch(report func(name, addr string, gone bool)) *livenessWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &livenessWatch{log: log, report: report, ctx: ctx, cancel: cancel, watched: make(map[string]watched)}
+	return &livenessWatch{report: report, ctx: ctx, cancel: cancel, watched: make(map[string]watched)}
 }
 
 // follow watches name's liveness address addr (empty: none), replacing a

@@ -85,7 +85,7 @@ func TestAListenerThatAcceptsNothingIsNotGone(t *testing.T) {
 	}
 	defer ln.Close()
 	reports := make(chan bool, 16)
-	w := newLivenessWatch(testLogger(t), func(name, addr string, gone bool) { reports <- gone })
+	w := newLivenessWatch(func(name, addr string, gone bool) { reports <- gone })
 	defer w.close()
 	w.follow("node-b", ln.Addr().String())
 	select {
@@ -118,7 +118,7 @@ func TestOnlyARefusalProvesGone(t *testing.T) {
 		}
 	}()
 	reports := make(chan bool, 16)
-	w := newLivenessWatch(testLogger(t), func(name, addr string, gone bool) { reports <- gone })
+	w := newLivenessWatch(func(name, addr string, gone bool) { reports <- gone })
 	defer w.close()
 	w.follow("node-b", addr)
 

@@ -64,7 +64,7 @@ func Start(cfg Config) (*Membership, error) {
 	if cfg.Meta.Liveness != "" {
 		// A node that offers the proof takes part in it: it watches the
 		// others' liveness addresses too.
-		v.liveness = newLivenessWatch(log, v.proven)
+		v.liveness = newLivenessWatch(v.proven)
 	}
 	mc := memberlistConfig(cfg, ip, port, meta, v)
 	transport, err := newHearingTransport(ip, port, mc.Logger, v.heardFrom)

@@ -95,8 +95,7 @@ func (d *directory) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *focalpb.ConferenceRequest:
 		if d.fenced {
-			ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: &focalpb.StanzaError{
-				Type: "wait", Condition: xmpp.ServiceUnavailable, Text: "this focus node is cut off from its cluster"}})
+			ctx.Respond(cutOffAnswer(msg.Room))
 			return
 		}
 		if refused := d.checkToken(msg); refused != nil {

@@ -81,10 +81,7 @@ func (d *directory) rerouteExited(ctx actor.Context, exited []string) {
 	for _, name := range exited {
 		pending := d.forwards[name]
 		delete(d.forwards, name)
-		for _, p := range pending {
-			if p.done {
-				continue
-			}
+		for _, p := range pending { // answered ones have left the list
 			p.done = true
 			d.log.Info("routing a conference request again: the owner it went to is gone", "room", p.req.Room, "node", name)
 			d.reroute(ctx, p.req, p.to)
@@ -92,13 +89,18 @@ func (d *directory) rerouteExited(ctx actor.Context, exited []string) {
 	}
 }
 
+// cutOffAnswer refuses a conference request while this node lacks quorum.
+func cutOffAnswer(room string) *focalpb.ConferenceResponse {
+	return &focalpb.ConferenceResponse{Room: room, Error: &focalpb.StanzaError{
+		Type: "wait", Condition: xmpp.ServiceUnavailable, Text: "this focus node is cut off from its cluster"}}
+}
+
 // reroute handles, on behalf of to, a request that passed this
 // directory's checks once already.
 func (d *directory) reroute(ctx actor.Context, req *focalpb.ConferenceRequest, to *actor.PID) {
 	switch owner, remote := d.remoteOwner(req.Room); {
 	case d.fenced:
-		respond(ctx, to, &focalpb.ConferenceResponse{Room: req.Room, Error: &focalpb.StanzaError{
-			Type: "wait", Condition: xmpp.ServiceUnavailable, Text: "this focus node is cut off from its cluster"}})
+		respond(ctx, to, cutOffAnswer(req.Room))
 	case remote:
 		d.forwardFor(ctx, to, owner, req)
 	default:

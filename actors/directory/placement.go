@@ -146,16 +146,11 @@ func (d *directory) place(ctx actor.Context, room string, r *entry) {
 		case owner.Name == d.self && ownerAlive:
 			// The owner is alive (draining, or outranked by this node): it
 			// hands the conference over with its final state.
-		case owner.Name == d.self && d.exited(r.owner):
-			// Its driver's process is gone (cluster/liveness.go): it
-			// drives nothing, so there is nothing to wait for.
-			r.promoteDue = false
-			if !d.promoting(room) {
-				d.takeOver(ctx, room)
-			}
-		case owner.Name == d.self && !r.promoteDue:
+		case owner.Name == d.self && !r.promoteDue && !d.exited(r.owner):
 			// Not at once: the owner, if it is only cut off from us, needs
 			// time to see itself in a minority and let the conference go.
+			// One whose process is proven gone (cluster/liveness.go)
+			// drives nothing: nothing to wait for.
 			if !r.promotePending {
 				r.promotePending = true
 				self, root := ctx.Self(), ctx.ActorSystem().Root
