@@ -97,11 +97,24 @@ type Session struct {
 	done chan struct{}
 }
 
-// outItem is a stanza to write, or a flush marker whose channel the writer
-// closes once everything queued before it is written.
+// outItem is a stanza to write, or a flush marker the writer answers once
+// everything queued before it is written.
 type outItem struct {
-	el      *xmpp.Element
-	flushed chan struct{}
+	el *xmpp.Element
+	// pos is the stanza's place in the server's count (Mark), 0 when it
+	// is not counted; held: not to be written before Let (since heldAt).
+	pos    uint32
+	held   bool
+	heldAt time.Time
+	// flushed marks a Flush.
+	flushed *flushMark
+}
+
+// flushMark is a Flush waiting: done is closed once what was queued before
+// it is written, or held (then held is set first).
+type flushMark struct {
+	done chan struct{}
+	held bool
 }
 
 type pendingRequest struct {
@@ -804,25 +817,29 @@ func (s *Session) Send(stanza *xmpp.Element) error {
 	if s.stream == nil {
 		return ErrNotConnected
 	}
-	s.queue = append(s.queue, outItem{el: stanza})
-	s.wakeWriterLocked()
+	s.enqueueLocked(stanza, false)
 	return nil
 }
 
 // Flush waits until every stanza queued so far is written, e.g. the leave
-// presences of a node shutting down.
+// presences of a node shutting down. A held stanza among them (SendHeld)
+// ends the wait at once with ErrHeld: nothing after it is written before
+// it is let go.
 func (s *Session) Flush(ctx context.Context) error {
-	done := make(chan struct{})
+	mark := &flushMark{done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed || s.stream == nil {
 		s.mu.Unlock()
 		return ErrNotConnected
 	}
-	s.queue = append(s.queue, outItem{flushed: done})
+	s.queue = append(s.queue, outItem{flushed: mark})
 	s.wakeWriterLocked()
 	s.mu.Unlock()
 	select {
-	case <-done:
+	case <-mark.done:
+		if mark.held {
+			return ErrHeld
+		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -852,6 +869,10 @@ func (s *Session) Sync(ctx context.Context) error {
 // Request sends an IQ get or set and calls cb exactly once with its response,
 // ErrTimeout after timeout, or a connection error.
 func (s *Session) Request(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc) {
+	s.request(iq, timeout, cb, false)
+}
+
+func (s *Session) request(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc, hold bool) Mark {
 	id := iq.AttrValue("id")
 	if id == "" {
 		id = xmpp.NewID()
@@ -865,7 +886,7 @@ func (s *Session) Request(iq *xmpp.Element, timeout time.Duration, cb ResponseFu
 		} else {
 			cb(nil, ErrNotConnected)
 		}
-		return
+		return Mark{}
 	}
 	p := &pendingRequest{to: iq.AttrValue("to"), cb: cb}
 	p.timer = time.AfterFunc(timeout, func() {
@@ -880,9 +901,9 @@ func (s *Session) Request(iq *xmpp.Element, timeout time.Duration, cb ResponseFu
 		}
 	})
 	s.pending[id] = p
-	s.queue = append(s.queue, outItem{el: iq})
-	s.wakeWriterLocked()
+	m := s.enqueueLocked(iq, hold)
 	s.mu.Unlock()
+	return m
 }
 
 // RequestWait is Request for callers that may block (tests, tools, HTTP).
@@ -966,15 +987,19 @@ func (s *Session) writeLoop(ctx context.Context) {
 	askTimer := time.NewTimer(time.Hour)
 	askTimer.Stop()
 	defer askTimer.Stop()
+	// heldTimer wakes it when a held stanza reaches its limit.
+	heldTimer := time.NewTimer(time.Hour)
+	heldTimer.Stop()
+	defer heldTimer.Stop()
 	for {
 		s.mu.Lock()
 		stream, closed := s.stream, s.closed
 		var batch []outItem
 		var ack *xmpp.Element
+		var heldWait time.Duration
 		if stream != nil && stream != broken {
 			if !s.cutting.Load() {
-				batch = s.queue
-				s.queue = nil
+				batch, heldWait = s.writableLocked()
 			}
 			if s.sm != nil && s.sm.ackDue {
 				s.sm.ackDue = false
@@ -995,13 +1020,18 @@ func (s *Session) writeLoop(ctx context.Context) {
 		if wrote {
 			continue
 		}
-		var askLater <-chan time.Time
+		var askLater, heldLater <-chan time.Time
 		if askIn > 0 {
 			askTimer.Reset(askIn)
 			askLater = askTimer.C
 		}
+		if heldWait > 0 {
+			heldTimer.Reset(heldWait)
+			heldLater = heldTimer.C
+		}
 		select {
 		case <-askLater:
+		case <-heldLater:
 		case <-s.wake:
 		case <-ctx.Done():
 			// Run closes the stream and then marks the session closed; keep
@@ -1015,6 +1045,7 @@ func (s *Session) writeLoop(ctx context.Context) {
 			<-s.wake
 		}
 		askTimer.Stop()
+		heldTimer.Stop()
 	}
 }
 
@@ -1054,13 +1085,16 @@ func (s *Session) writeBatch(stream *mxmpp.Session, ack *xmpp.Element, batch []o
 			return true
 		}
 		if item.flushed != nil {
-			close(item.flushed)
+			close(item.flushed.done)
 			continue
 		}
 		if s.sm != nil {
 			s.mu.Lock()
 			if s.sm.tracking {
 				s.sm.outH++
+				if item.pos != 0 && item.pos != s.sm.outH {
+					s.log.Error("xmpp stream management: a stanza written out of its place", "pos", item.pos, "written_at", s.sm.outH)
+				}
 				if len(s.sm.unacked) == 0 {
 					s.sm.unackedSince = time.Now()
 				}
@@ -1127,7 +1161,7 @@ func (s *Session) writeElement(stream *mxmpp.Session, el *xmpp.Element) error {
 func releaseFlushes(items []outItem) {
 	for _, it := range items {
 		if it.flushed != nil {
-			close(it.flushed)
+			close(it.flushed.done)
 		}
 	}
 }

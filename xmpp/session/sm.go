@@ -109,6 +109,11 @@ type StreamManagement struct {
 	// server counts.
 	AckRequestDelay time.Duration
 	AckRequestEvery int
+	// HoldLimit bounds how long a held stanza (SendHeld) waits to be let
+	// go before the Session writes it anyway, with a warning: a holder that
+	// never lets go must not stop the session. Zero means DefaultHoldLimit
+	// (10 s).
+	HoldLimit time.Duration
 }
 
 // Errors that make Run return on its own (see Session.Err).
@@ -207,7 +212,11 @@ type smSession struct {
 	counting  bool    // inbound stanzas count: <enabled/> or <resumed/> seen on this stream
 	since     uint32  // InboundH when this stream began counting (the h it resumed with)
 	tracking  bool    // outbound stanzas count and are kept until acknowledged
-	outH      uint32  // our stanzas of this session so far, as the server counts them
+	outH      uint32  // our stanzas of this session written so far, as the server counts them
+	lastPos   uint32  // the place of the last stanza queued (outH when none waits)
+	// tookOver is the session resumed from another process's state, and the
+	// server's count then (see HeldWire.TookOver); set once.
+	tookOver Mark
 	ackedH    uint32  // the last h the server acknowledged
 	unacked   []*xmpp.Element
 	// unackedSince is when the oldest of unacked was written (or, after an
@@ -229,7 +238,7 @@ func (m *smSession) report(st SMState) {
 func (m *smSession) resetLocked() {
 	m.reportedH = 0
 	m.counting, m.tracking = false, false
-	m.outH, m.ackedH = 0, 0
+	m.outH, m.ackedH, m.lastPos = 0, 0, 0
 	m.unacked = nil
 	m.rPending, m.ackDue = false, false
 }
@@ -254,9 +263,13 @@ func (m *smSession) ackedLocked(h uint32) error {
 
 // resumedLocked continues the session on a new stream after <resumed h/>:
 // the stanzas the server did not get are queued again, ahead of those never
-// written. A Session resuming another's session has none of them; the
-// server's h only sets where its own count starts.
+// written, and so keep their places in the count. A Session resuming
+// another's session has none of them; the server's h only sets where its
+// own count starts, and is what it took over.
 func (m *smSession) resumedLocked(serverH uint32, queue []outItem) []outItem {
+	if m.tookOver.Session == "" && m.cfg.Resume.ID != "" && m.state.ID == m.cfg.Resume.ID && m.outH == 0 && len(m.unacked) == 0 {
+		m.tookOver = Mark{Session: m.state.ID, Pos: serverH}
+	}
 	var resend []*xmpp.Element
 	if serverH >= m.ackedH && int(serverH-m.ackedH) <= len(m.unacked) {
 		resend = m.unacked[serverH-m.ackedH:]
@@ -268,6 +281,15 @@ func (m *smSession) resumedLocked(serverH uint32, queue []outItem) []outItem {
 		items = append(items, outItem{el: el})
 	}
 	items = append(items, queue...)
+	// The places: from the server's count on, as they were.
+	pos := serverH
+	for i := range items {
+		if items[i].el != nil {
+			pos++
+			items[i].pos = pos
+		}
+	}
+	m.lastPos = pos
 	m.unacked = nil
 	m.outH, m.ackedH = serverH, serverH
 	m.counting, m.tracking = true, true
