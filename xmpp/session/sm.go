@@ -217,8 +217,8 @@ type smSession struct {
 	// tookOver is the session resumed from another process's state, and the
 	// server's count then (see HeldWire.TookOver); set once.
 	tookOver Mark
-	ackedH    uint32  // the last h the server acknowledged
-	unacked   []*xmpp.Element
+	ackedH   uint32 // the last h the server acknowledged
+	unacked  []*xmpp.Element
 	// unackedSince is when the oldest of unacked was written (or, after an
 	// ack that left some, when the ack came): AckRequestDelay counts from it.
 	unackedSince time.Time
