@@ -381,7 +381,14 @@ func (ss *shardSession) afterFlush(what string, then func(context.Context)) {
 		defer ss.node.shardRuns.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 		defer cancel()
-		if err := ss.Flush(ctx); err != nil && !errors.Is(err, session.ErrNotConnected) {
+		switch err := ss.Flush(ctx); {
+		case err == nil, errors.Is(err, session.ErrNotConnected):
+		case errors.Is(err, session.ErrHeld):
+			// A conference let go holds stanzas whose places its
+			// replica may not have: they stay unwritten, and the next
+			// driver sends them.
+			ss.node.log.Info("stanzas held at "+what+" stay unwritten", "session", ss.id)
+		default:
 			ss.node.log.Warn("flush before "+what, "session", ss.id, "err", err)
 		}
 		then(ctx)

@@ -717,9 +717,16 @@ type Outgoing struct {
 	Xml   string                 `protobuf:"bytes,2,opt,name=xml,proto3" json:"xml,omitempty"`
 	// kind says what an IQ request's answer is for, so that a new owner,
 	// which has none of the sender's callbacks, can route it.
-	Kind          OutgoingKind `protobuf:"varint,3,opt,name=kind,proto3,enum=focal.v1.OutgoingKind" json:"kind,omitempty"`
-	Nick          string       `protobuf:"bytes,4,opt,name=nick,proto3" json:"nick,omitempty"` // the participant it concerns, if any
-	Sid           string       `protobuf:"bytes,5,opt,name=sid,proto3" json:"sid,omitempty"`   // its Jingle session, for session-initiate
+	Kind OutgoingKind `protobuf:"varint,3,opt,name=kind,proto3,enum=focal.v1.OutgoingKind" json:"kind,omitempty"`
+	Nick string       `protobuf:"bytes,4,opt,name=nick,proto3" json:"nick,omitempty"` // the participant it concerns, if any
+	Sid  string       `protobuf:"bytes,5,opt,name=sid,proto3" json:"sid,omitempty"`   // its Jingle session, for session-initiate
+	// Where the stanza stands in the count the server keeps of the focus's
+	// stanzas on the shard session (session.Mark), once the owner has queued
+	// it there, held until this state is acknowledged. A new owner drops
+	// the entries the server's count at its resumption covers: those were
+	// received. Unset: not queued yet.
+	Session       string `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`
+	Pos           uint32 `protobuf:"varint,7,opt,name=pos,proto3" json:"pos,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -780,6 +787,20 @@ func (x *Outgoing) GetSid() string {
 		return x.Sid
 	}
 	return ""
+}
+
+func (x *Outgoing) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *Outgoing) GetPos() uint32 {
+	if x != nil {
+		return x.Pos
+	}
+	return 0
 }
 
 // EncodedConferenceState is a ConferenceState as its owner encoded it
@@ -2205,12 +2226,14 @@ const file_cluster_proto_rawDesc = "" +
 	"\adesktop\x18\x03 \x01(\bR\adesktop\x12'\n" +
 	"\x0faudio_whitelist\x18\x04 \x03(\tR\x0eaudioWhitelist\x12'\n" +
 	"\x0fvideo_whitelist\x18\x05 \x03(\tR\x0evideoWhitelist\x12+\n" +
-	"\x11desktop_whitelist\x18\x06 \x03(\tR\x10desktopWhitelist\"t\n" +
+	"\x11desktop_whitelist\x18\x06 \x03(\tR\x10desktopWhitelist\"\xa0\x01\n" +
 	"\bOutgoing\x12\x10\n" +
 	"\x03xml\x18\x02 \x01(\tR\x03xml\x12*\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x16.focal.v1.OutgoingKindR\x04kind\x12\x12\n" +
 	"\x04nick\x18\x04 \x01(\tR\x04nick\x12\x10\n" +
-	"\x03sid\x18\x05 \x01(\tR\x03sidJ\x04\b\x01\x10\x02\".\n" +
+	"\x03sid\x18\x05 \x01(\tR\x03sid\x12\x18\n" +
+	"\asession\x18\x06 \x01(\tR\asession\x12\x10\n" +
+	"\x03pos\x18\a \x01(\rR\x03posJ\x04\b\x01\x10\x02\".\n" +
 	"\x16EncodedConferenceState\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\fR\x05state\"8\n" +
 	"\bStateAck\x12\x12\n" +

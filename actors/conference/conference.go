@@ -112,6 +112,9 @@ type conference struct {
 	// replica acknowledged.
 	outbox []*held
 	acked  uint64
+	// unlet: stanzas released from the outbox, held on the shard session
+	// until the replica has their Marks.
+	unlet []*unlet
 	// sentAt: when each version not yet acknowledged went to the replica
 	// (this process's monotonic clock), to tell a stale acknowledgement.
 	sentAt map[uint64]time.Time
@@ -197,7 +200,8 @@ func (c *conference) handle(ctx actor.Context) {
 	case *StreamDown:
 		c.streamUp = false
 	case *Rewire:
-		c.wire, c.streamUp = msg.Wire, false
+		// What was held on the old session ended with it.
+		c.wire, c.streamUp, c.unlet = msg.Wire, false, nil
 	case idleTimeout:
 		c.onIdleTimeout(ctx, msg)
 	case joinTimeout:

@@ -140,6 +140,9 @@ func (c *conference) sendFinal(ctx actor.Context) {
 func (c *conference) onFinalAcked(ctx actor.Context) {
 	h := c.handing
 	c.handedOver, c.handedTo = true, h.to
+	// The final state carries the Marks: what was held may go, and the
+	// new owner tells from the server's count whether it arrived.
+	c.letAcknowledged(true)
 	c.log.Info("conference handed over", "to", h.node, "sends", h.sends)
 	c.end(ctx, h.reason)
 }

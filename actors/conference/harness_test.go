@@ -185,12 +185,26 @@ func (it *wireItem) fail(condition string) {
 
 // scriptedWire is a session.Wire that records what is sent and asked on
 // it; the test awaits each stanza and answers each request itself.
+//
+// It is a session.HeldWire too. Once counting (count), a stanza sent
+// held gets the next place in a count of server session sid, and shows
+// on the wire only once let go, as the session writes it; until then it
+// holds nothing else back, which a test does not need. Otherwise it is
+// sent at once, without a Mark.
 type scriptedWire struct {
 	name string
 	q    queue[*wireItem]
+
+	mu    sync.Mutex
+	sid   string // counting when set
+	pos   uint32
+	held  map[uint32]*wireItem
+	lets  int
+	acked uint32       // the server's acknowledgement (Received)
+	took  session.Mark // TookOver
 }
 
-var _ session.Wire = (*scriptedWire)(nil)
+var _ session.HeldWire = (*scriptedWire)(nil)
 
 func (w *scriptedWire) Send(el *xmpp.Element) error {
 	w.q.push(&wireItem{el: el.Clone()})
@@ -199,6 +213,63 @@ func (w *scriptedWire) Send(el *xmpp.Element) error {
 
 func (w *scriptedWire) Request(iq *xmpp.Element, _ time.Duration, cb session.ResponseFunc) {
 	w.q.push(&wireItem{el: iq.Clone(), cb: cb})
+}
+
+// count makes the wire count what it sends as server session sid, which
+// a new owner resumed with the server having took of it.
+func (w *scriptedWire) count(sid string, took session.Mark) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sid, w.took, w.held = sid, took, make(map[uint32]*wireItem)
+}
+
+func (w *scriptedWire) hold(it *wireItem) session.Mark {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sid == "" {
+		w.q.push(it)
+		return session.Mark{}
+	}
+	w.pos++
+	w.held[w.pos] = it
+	return session.Mark{Session: w.sid, Pos: w.pos}
+}
+
+func (w *scriptedWire) SendHeld(el *xmpp.Element) (session.Mark, error) {
+	return w.hold(&wireItem{el: el.Clone()}), nil
+}
+
+func (w *scriptedWire) RequestHeld(iq *xmpp.Element, _ time.Duration, cb session.ResponseFunc) session.Mark {
+	return w.hold(&wireItem{el: iq.Clone(), cb: cb})
+}
+
+func (w *scriptedWire) Let(m session.Mark) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if it := w.held[m.Pos]; it != nil && m.Session == w.sid {
+		delete(w.held, m.Pos)
+		w.lets++
+		w.q.push(it)
+	}
+}
+
+// stillHeld says how many stanzas wait to be let go.
+func (w *scriptedWire) stillHeld() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.held)
+}
+
+func (w *scriptedWire) Received(m session.Mark) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return m.Session == w.sid && m.Pos > 0 && m.Pos <= w.acked
+}
+
+func (w *scriptedWire) TookOver() session.Mark {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.took
 }
 
 // awaitRequest takes the first request that matches.

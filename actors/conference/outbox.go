@@ -33,18 +33,28 @@ import (
 // Updates for the bridges are held the same way; the member's
 // bridge_behind says one is pending.
 //
+// A stanza leaves through the shard session, and whether it reached the
+// server is told by the server's own count, which the next owner learns
+// when it resumes the session (session.HeldWire). So a stanza released
+// from the outbox is queued on the session held, at a place in that count
+// (its Mark), which goes into the outbox entry; the session writes it
+// only once the replica has acknowledged a state with the Mark (the
+// unlet list), and the entry leaves the outbox once the server has
+// acknowledged the stanza. A new owner drops the entries at or below the
+// count it resumed with, and sends the rest.
+//
 // What a takeover leaves:
 //   - The owner cut off (partition, stalled process): nothing it decided
 //     since is acknowledged, so nothing of it went out; the next owner
 //     acts on the requests the server delivers again.
 //   - Acknowledged, not yet sent (only the replies from the replica are
 //     lost, a one-way cut): the next owner sends what is in the outbox.
-//   - Sent, and the owner gone before the replica learnt that it left the
-//     outbox: the one window in which the next owner sends a stanza again.
-//     It lasts one round trip to the replica.
+//   - Sent: the replica has its Mark, and the server's count says whether
+//     it arrived; the next owner sends it again only if it did not.
 //
 // A conference without a replica (a single node, or before it is in the
-// room) sends at once.
+// room) sends at once, and so do updates for the bridges, which leave
+// through the brewery session, which nobody resumes.
 
 // held is one entry of the outbox on the node that queued it.
 type held struct {
@@ -61,6 +71,18 @@ type held struct {
 	to   *actor.PID
 	msg  any
 	nick string
+}
+
+// unlet is a stanza queued held on the shard session: let go once the
+// replica has acknowledged a state that carries its Mark.
+type unlet struct {
+	wire session.HeldWire
+	mark session.Mark
+	// queuedAt is the last version sent when it was queued; after, once
+	// sealed, the first version sent since, which carries the Mark.
+	queuedAt uint64
+	after    uint64
+	sealed   bool
 }
 
 // maxHandled is how many request ids a member keeps: far more than a
@@ -131,7 +153,17 @@ func (c *conference) flushOutbox(ctx actor.Context) {
 			h.after, h.sealed = c.version, true
 		}
 	}
-	c.release(ctx)
+	// What release queued held has its Mark in the state now, and what the
+	// server acknowledged has left it: the replica gets that at once, and
+	// the session writes the held once the replica has their Marks.
+	if c.release(ctx) {
+		c.replicateChanges(ctx)
+	}
+	for _, u := range c.unlet {
+		if !u.sealed && c.version > u.queuedAt {
+			u.after, u.sealed = c.version, true
+		}
+	}
 }
 
 // onStateAck: the replica has version v and every earlier one. An
@@ -169,42 +201,86 @@ func (c *conference) direct() bool {
 	return c.replica == nil || !c.everJoin
 }
 
-// release sends, in order, what the replica has acknowledged.
-func (c *conference) release(ctx actor.Context) {
+// release lets go what the replica has acknowledged the Marks of, and
+// sends, in order, what it has acknowledged the state of. It reports
+// whether the replicated outbox changed.
+func (c *conference) release(ctx actor.Context) (changed bool) {
 	if c.standby || c.handedOver || c.awaitingFinalAck() {
 		// The final state holds the outbox: the new owner sends it.
-		return
+		return false
 	}
-	n, stanzas := 0, 0
+	c.letAcknowledged(c.direct())
+	n := 0
+	var sent map[*focalpb.Outgoing]bool
 	for _, h := range c.outbox {
 		if !h.sealed || (!c.direct() && h.after > c.acked) {
 			break
 		}
 		n++
-		if h.out != nil {
-			stanzas++
+		kept := c.emit(ctx, h, !c.direct())
+		if h.out == nil {
+			continue
 		}
-		c.emit(ctx, h)
-	}
-	if n == 0 {
-		return
+		changed = true
+		if !kept {
+			if sent == nil {
+				sent = make(map[*focalpb.Outgoing]bool)
+			}
+			sent[h.out] = true
+		}
 	}
 	c.outbox = slices.Delete(c.outbox, 0, n)
-	// What went out leaves the replicated outbox, which is in the same
-	// order.
-	c.st.Outbox = c.st.Outbox[stanzas:]
+	// What went out leaves the replicated outbox, unless it waits for the
+	// server's acknowledgement there.
+	before := len(c.st.Outbox)
+	c.st.Outbox = slices.DeleteFunc(c.st.Outbox, func(o *focalpb.Outgoing) bool {
+		return sent[o] || c.serverHas(o)
+	})
+	changed = changed || len(c.st.Outbox) != before
+	if n == 0 {
+		return changed
+	}
 	for _, m := range c.members {
 		if m.BridgeBehind && !c.bridgePending(m.Nick) {
 			m.BridgeBehind = false
+			changed = true
 		}
 	}
+	return changed
+}
+
+// letAcknowledged lets go the held stanzas whose Marks the replica has
+// acknowledged, or all of them.
+func (c *conference) letAcknowledged(all bool) {
+	c.unlet = slices.DeleteFunc(c.unlet, func(u *unlet) bool {
+		if all || (u.sealed && u.after <= c.acked) {
+			u.wire.Let(u.mark)
+			return true
+		}
+		return false
+	})
+}
+
+// serverHas says whether an outbox entry queued on the shard session is
+// acknowledged by the server, or was queued on a session that is over:
+// either way it has nothing more to wait for.
+func (c *conference) serverHas(o *focalpb.Outgoing) bool {
+	if o.Pos == 0 {
+		return false
+	}
+	if o.Session != c.st.Session {
+		return true
+	}
+	hw, ok := c.wire.(session.HeldWire)
+	return ok && hw.Received(session.Mark{Session: o.Session, Pos: o.Pos})
 }
 
 // emitAll sends what is left when the conference ends without handing
 // over: nobody else will.
 func (c *conference) emitAll(ctx actor.Context) {
+	c.letAcknowledged(true)
 	for _, h := range c.outbox {
-		c.emit(ctx, h)
+		c.emit(ctx, h, false)
 	}
 	c.outbox, c.st.Outbox = nil, nil
 }
@@ -218,7 +294,10 @@ func (c *conference) bridgePending(nick string) bool {
 	return false
 }
 
-func (c *conference) emit(ctx actor.Context, h *held) {
+// emit sends an entry of the outbox; a stanza for the shard session goes
+// held when hold says so, and then keeps its outbox entry, with its Mark,
+// until the server has it (emit reports that).
+func (c *conference) emit(ctx actor.Context, h *held, hold bool) (kept bool) {
 	if h.to != nil {
 		ctx.Send(h.to, h.msg)
 		c.bridgeSent++
@@ -226,23 +305,44 @@ func (c *conference) emit(ctx actor.Context, h *held) {
 			c.bridgeInFlight = make(map[string]uint64)
 		}
 		c.bridgeInFlight[h.nick] = c.bridgeSent
-		return
+		return false
 	}
 	wire := c.wireFor(h.el.AttrValue("to"))
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
 		c.log.Debug("sent", "to", h.el.AttrValue("to"), "kind", h.el.Name.Local, "type", h.el.AttrValue("type"), "id", h.el.AttrValue("id"))
 	}
+	// Only the room's session is resumed by the next owner: a visitor
+	// node's connection is not, and a stanza held there would hold it up.
+	hw, holds := wire.(session.HeldWire)
+	holds = holds && hold && wire == c.wire
+	var mark session.Mark
 	if h.out.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
-		if err := wire.Send(h.el); err != nil {
+		var err error
+		if holds {
+			mark, err = hw.SendHeld(h.el)
+		} else {
+			err = wire.Send(h.el)
+		}
+		if err != nil {
 			c.log.Warn("stanza not sent", "to", h.el.AttrValue("to"), "err", err)
 		}
-		return
+	} else {
+		answer := h.answer
+		if answer == nil {
+			answer = c.answerRoute(h.out)
+		}
+		if holds {
+			mark = hw.RequestHeld(h.el, c.cfg.RequestTimeout, answer)
+		} else {
+			wire.Request(h.el, c.cfg.RequestTimeout, answer)
+		}
 	}
-	answer := h.answer
-	if answer == nil {
-		answer = c.answerRoute(h.out)
+	if mark.Pos == 0 {
+		return false
 	}
-	wire.Request(h.el, c.cfg.RequestTimeout, answer)
+	h.out.Session, h.out.Pos = mark.Session, mark.Pos
+	c.unlet = append(c.unlet, &unlet{wire: hw, mark: mark, queuedAt: c.version})
+	return true
 }
 
 // answerRoute is where the answer to a request queued by a previous owner
@@ -272,15 +372,32 @@ type forParticipant struct {
 // importOutbox takes over what a previous owner had not sent: its stanzas
 // go out once this node's replica has them; participants whose bridge
 // update was pending get one with everything they have now.
+//
+// An entry the previous owner had queued on the session it was on is
+// dropped when the server's count, as this node resumed that session,
+// covers it: the server received it. Any other goes again.
 func (c *conference) importOutbox(ctx actor.Context) {
+	var took session.Mark
+	if hw, ok := c.wire.(session.HeldWire); ok {
+		took = hw.TookOver()
+	}
+	kept := c.st.Outbox[:0]
 	for _, out := range c.st.Outbox {
+		if out.Pos > 0 && out.Session == took.Session && out.Pos <= took.Pos {
+			c.log.Debug("the previous owner's stanza reached the server", "participant", out.Nick, "pos", out.Pos)
+			continue
+		}
+		out.Session, out.Pos = "", 0
 		el, err := xmpp.Parse([]byte(out.Xml))
 		if err != nil {
 			c.log.Error("replicated outbox entry unreadable", "participant", out.Nick, "err", err)
 			continue
 		}
+		kept = append(kept, out)
 		c.outbox = append(c.outbox, &held{out: out, el: el})
 	}
+	clear(c.st.Outbox[len(kept):])
+	c.st.Outbox = kept
 	for _, m := range c.membersInOrder() {
 		if !m.BridgeBehind || !m.Allocated {
 			continue

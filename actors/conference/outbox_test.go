@@ -2,12 +2,16 @@ package conference
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // What a driven conference sends waits for its replica, and what a new
@@ -179,4 +183,102 @@ func TestAStateNeverAcknowledgedIsSentAgain(t *testing.T) {
 	}
 	c.awaitResult(iq.AttrValue("id"), "alice's source-add, once the state sent again is acknowledged")
 	c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+}
+
+// The window a released stanza used to leave: the owner sent it, and was
+// gone before its removal from the outbox reached the replica. Now a
+// stanza leaves the session only once the replica has its place in the
+// server's count (its Mark), and the new owner, which resumes the session
+// and so learns that count, sends again only what the server lacks.
+func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	room := "room1@conference." + testDomain
+	owner, r, sids := h.owned(room)
+	owner.wire.count("sm-1", session.Mark{})
+
+	owner.rec.withholdAcks()
+	iq := owner.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	owner.deliver(iq)
+	owner.settle(r, "alice's source-add handled")
+	unmarked := r.version
+
+	// The replica has the state with the answer and bob's source-add: they
+	// are queued on the session, held, and their places go to the replica.
+	owner.rec.releaseHeldUpTo(h.root, unmarked)
+	owner.bridgeWire.awaitRequest(t, "alice's sources to the bridge", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
+	r.barrier(owner, "the places sent")
+	marked := proto.Clone(r.latest).(*focalpb.ConferenceState)
+	if len(marked.Outbox) != 2 {
+		t.Fatalf("the replica's outbox holds %d entries, want the answer and bob's source-add: %v", len(marked.Outbox), marked.Outbox)
+	}
+	for i, o := range marked.Outbox {
+		if o.Session != "sm-1" || o.Pos != uint32(i+1) {
+			t.Fatalf("outbox entry %d at %s:%d, want sm-1:%d", i, o.Session, o.Pos, i+1)
+		}
+	}
+	owner.nothingMore("the places not acknowledged")
+	if n := owner.wire.stillHeld(); n != 2 {
+		t.Fatalf("%d stanzas held on the session, want 2", n)
+	}
+
+	// Acknowledged: the session writes them.
+	owner.rec.releaseAcks(h.root)
+	owner.awaitResult(iq.AttrValue("id"), "alice's source-add")
+	owner.wire.awaitRequest(t, "source-add to bob", jingleTo(owner.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+	owner.nothingMore("sent")
+
+	// The owner dies before the replica learns anything more. The next
+	// owner resumes the session; what it does depends on the server's
+	// count then.
+	answer := func(o *focalpb.Outgoing) bool { return strings.Contains(o.Xml, `type="result"`) || strings.Contains(o.Xml, "type='result'") }
+	if !answer(marked.Outbox[0]) || answer(marked.Outbox[1]) {
+		t.Fatalf("outbox entries not the answer then the source-add: %v", marked.Outbox)
+	}
+	t.Run("the server has both", func(t *testing.T) {
+		s := h.standby(room, proto.Clone(marked).(*focalpb.ConferenceState))
+		s.wire.count("sm-1", session.Mark{Session: "sm-1", Pos: 2})
+		s.send(&Promote{Wire: s.wire, Addr: testFocusAddr, Session: "sm-1", Up: true, Seated: true})
+		s.deliver(iq.Clone())
+		s.nothingMore("the new owner, whose server has both stanzas")
+	})
+	t.Run("the server has the answer only", func(t *testing.T) {
+		s := h.standby(room, proto.Clone(marked).(*focalpb.ConferenceState))
+		s.wire.count("sm-1", session.Mark{Session: "sm-1", Pos: 1})
+		s.send(&Promote{Wire: s.wire, Addr: testFocusAddr, Session: "sm-1", Up: true, Seated: true})
+		s.wire.awaitRequest(t, "source-add to bob, again", jingleTo(s.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+		s.deliver(iq.Clone())
+		s.nothingMore("the new owner, whose server lacked the source-add")
+	})
+	t.Run("another session", func(t *testing.T) {
+		// The resumption failed and the new owner is on a new session: the
+		// server's count says nothing of the old one's stanzas.
+		s := h.standby(room, proto.Clone(marked).(*focalpb.ConferenceState))
+		s.promote(false)
+		s.awaitResult(iq.AttrValue("id"), "alice's source-add, again")
+	})
+}
+
+// Once the server has acknowledged a stanza, its entry leaves the outbox,
+// and the replica learns so without waiting for another change.
+func TestAStanzaTheServerAcknowledgedLeavesTheOutbox(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Node = "node1" })
+	c, r, sids := h.owned("room1@conference." + testDomain)
+	c.wire.count("sm-1", session.Mark{})
+	iq := c.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
+	c.deliver(iq)
+	c.awaitResult(iq.AttrValue("id"), "alice's source-add")
+	c.wire.awaitRequest(t, "source-add to bob", jingleTo(c.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
+	c.bridgeWire.awaitRequest(t, "alice's sources to the bridge", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
+	r.barrier(c, "sent")
+	if len(r.latest.Outbox) != 2 {
+		t.Fatalf("before the server's acknowledgement the replica's outbox holds %v", r.latest.Outbox)
+	}
+	c.wire.mu.Lock()
+	c.wire.acked = 1
+	c.wire.mu.Unlock()
+	r.barrier(c, "the answer acknowledged by the server")
+	if len(r.latest.Outbox) != 1 || r.latest.Outbox[0].Pos != 2 {
+		t.Fatalf("after the server acknowledged the answer the replica's outbox holds %v", r.latest.Outbox)
+	}
+	c.nothingMore("acknowledged by the server")
 }
