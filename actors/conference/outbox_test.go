@@ -230,7 +230,9 @@ func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
 	// The owner dies before the replica learns anything more. The next
 	// owner resumes the session; what it does depends on the server's
 	// count then.
-	answer := func(o *focalpb.Outgoing) bool { return strings.Contains(o.Xml, `type="result"`) || strings.Contains(o.Xml, "type='result'") }
+	answer := func(o *focalpb.Outgoing) bool {
+		return strings.Contains(o.Xml, `type="result"`) || strings.Contains(o.Xml, "type='result'")
+	}
 	if !answer(marked.Outbox[0]) || answer(marked.Outbox[1]) {
 		t.Fatalf("outbox entries not the answer then the source-add: %v", marked.Outbox)
 	}
