@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
 
 	"focal/actors/directory"
 	"focal/cluster"
@@ -60,7 +61,10 @@ func (n *Node) startRemote() (err error) {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // protoactor joins host and port with a bare colon
 	}
-	r := remote.NewRemote(n.system, remote.Configure(host, port, remote.WithEndpointWriterQueueSize(endpointWriterQueue)))
+	n.inbound = newInboundCalls()
+	r := remote.NewRemote(n.system, remote.Configure(host, port,
+		remote.WithEndpointWriterQueueSize(endpointWriterQueue),
+		remote.WithServerOptions(grpc.ChainStreamInterceptor(n.inbound.intercept))))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("start remote on %s: %v", n.cfg.Remote, p)
@@ -253,8 +257,9 @@ func (n *Node) stopMembership() {
 const endpointSupervisor = "EndpointSupervisor"
 
 // stopRemote stops the remote: the gRPC server, which cuts every peer's
-// connection to this node (they notice at once, as after a crash), then the
-// outgoing connections, waiting until they are closed.
+// connection to this node (they notice at once, as after a crash); then,
+// once the calls from peers still being handled have returned
+// (inboundCalls), the outgoing connections, waiting until they are closed.
 //
 // It does not use protoactor's graceful shutdown (Shutdown(true)): that
 // nils the endpoint manager's connection map while the goroutine reading a
@@ -267,6 +272,12 @@ func (n *Node) stopRemote() {
 	}
 	start := time.Now()
 	n.remote.Shutdown(false)
+	ctx, cancel := context.WithTimeout(context.Background(), inboundWait)
+	err := n.inbound.wait(ctx)
+	cancel()
+	if err != nil {
+		n.log.Warn("remote calls still running after the server stopped", "err", err)
+	}
 	if err := n.system.Root.StopFuture(n.system.NewLocalPID(endpointSupervisor)).Wait(); err != nil {
 		n.log.Warn("close connections to other nodes", "err", err)
 	}

@@ -45,6 +45,7 @@ type Node struct {
 	// the shard sessions' goroutines.
 	shardRuns sync.WaitGroup
 	remote    *remote.Remote
+	inbound   *inboundCalls // the remote's running handlers
 	members   *cluster.Membership
 	liveness  *cluster.LivenessListener // nil outside a cluster or with --liveness off
 	changes   <-chan struct{}
