@@ -189,8 +189,8 @@ func (it *wireItem) fail(condition string) {
 // It is a session.HeldWire too. Once counting (count), a stanza sent
 // held gets the next place in a count of server session sid, and shows
 // on the wire only once let go, as the session writes it; until then it
-// holds nothing else back, which a test does not need. Otherwise it is
-// sent at once, without a Mark.
+// holds nothing else back, which a test does not need. Otherwise it
+// refuses to hold (session.ErrNotCounted).
 type scriptedWire struct {
 	name string
 	q    queue[*wireItem]
@@ -223,23 +223,22 @@ func (w *scriptedWire) count(sid string, took session.Mark) {
 	w.sid, w.took, w.held = sid, took, make(map[uint32]*wireItem)
 }
 
-func (w *scriptedWire) hold(it *wireItem) session.Mark {
+func (w *scriptedWire) hold(it *wireItem) (session.Mark, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sid == "" {
-		w.q.push(it)
-		return session.Mark{}
+		return session.Mark{}, session.ErrNotCounted
 	}
 	w.pos++
 	w.held[w.pos] = it
-	return session.Mark{Session: w.sid, Pos: w.pos}
+	return session.Mark{Session: w.sid, Pos: w.pos}, nil
 }
 
 func (w *scriptedWire) SendHeld(el *xmpp.Element) (session.Mark, error) {
-	return w.hold(&wireItem{el: el.Clone()}), nil
+	return w.hold(&wireItem{el: el.Clone()})
 }
 
-func (w *scriptedWire) RequestHeld(iq *xmpp.Element, _ time.Duration, cb session.ResponseFunc) session.Mark {
+func (w *scriptedWire) RequestHeld(iq *xmpp.Element, _ time.Duration, cb session.ResponseFunc) (session.Mark, error) {
 	return w.hold(&wireItem{el: iq.Clone(), cb: cb})
 }
 

@@ -124,7 +124,57 @@ func (c *conference) handledBefore(m *member, iq *xmpp.Element) bool {
 func (c *conference) queue(el *xmpp.Element, kind focalpb.OutgoingKind, nick, sid string, answer session.ResponseFunc) {
 	out := &focalpb.Outgoing{Xml: el.String(), Kind: kind, Nick: nick, Sid: sid}
 	c.st.Outbox = append(c.st.Outbox, out)
+	c.enqueue(out, el, answer)
+}
+
+// enqueue puts a stanza of the outbox on the room's session at once,
+// held: its Mark then goes to the replica with the state it follows
+// from, and the acknowledgement of that state lets it go, one round trip
+// as for anything else in the outbox. A stanza that cannot be held so
+// (no replica, another connection, a session that does not count, or
+// one waiting in the outbox before it, whose place it must not take)
+// waits in the outbox.
+func (c *conference) enqueue(out *focalpb.Outgoing, el *xmpp.Element, answer session.ResponseFunc) {
+	if !c.direct() && !c.stanzaWaiting() && c.holdOnSession(out, el, answer) {
+		return
+	}
 	c.outbox = append(c.outbox, &held{out: out, el: el, answer: answer})
+}
+
+// stanzaWaiting says whether a stanza waits in the outbox.
+func (c *conference) stanzaWaiting() bool {
+	return slices.ContainsFunc(c.outbox, func(h *held) bool { return h.out != nil })
+}
+
+// holdOnSession queues a stanza held on the room's session and notes its
+// Mark, or reports that it cannot (and then queued nothing).
+func (c *conference) holdOnSession(out *focalpb.Outgoing, el *xmpp.Element, answer session.ResponseFunc) bool {
+	wire := c.wireFor(el.AttrValue("to"))
+	// Only the room's session is resumed by the next owner: a visitor
+	// node's connection is not, and a stanza held there would hold it up.
+	hw, ok := wire.(session.HeldWire)
+	if !ok || wire != c.wire {
+		return false
+	}
+	var mark session.Mark
+	var err error
+	if out.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
+		mark, err = hw.SendHeld(el)
+	} else {
+		if answer == nil {
+			answer = c.answerRoute(out)
+		}
+		mark, err = hw.RequestHeld(el, c.cfg.RequestTimeout, answer)
+	}
+	if err != nil {
+		return false
+	}
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("queued held", "to", el.AttrValue("to"), "kind", el.Name.Local, "type", el.AttrValue("type"), "id", el.AttrValue("id"), "pos", mark.Pos)
+	}
+	out.Session, out.Pos = mark.Session, mark.Pos
+	c.unlet = append(c.unlet, &unlet{wire: hw, mark: mark, queuedAt: c.version})
+	return true
 }
 
 // queueFrom takes in what a participant wants sent.
@@ -294,9 +344,10 @@ func (c *conference) bridgePending(nick string) bool {
 	return false
 }
 
-// emit sends an entry of the outbox; a stanza for the shard session goes
-// held when hold says so, and then keeps its outbox entry, with its Mark,
-// until the server has it (emit reports that).
+// emit sends an entry of the outbox; a stanza for the room's session goes
+// held when hold says so (one more round trip: the replica must have its
+// Mark), and then keeps its outbox entry until the server has it (emit
+// reports that).
 func (c *conference) emit(ctx actor.Context, h *held, hold bool) (kept bool) {
 	if h.to != nil {
 		ctx.Send(h.to, h.msg)
@@ -307,42 +358,25 @@ func (c *conference) emit(ctx actor.Context, h *held, hold bool) (kept bool) {
 		c.bridgeInFlight[h.nick] = c.bridgeSent
 		return false
 	}
+	if hold && c.holdOnSession(h.out, h.el, h.answer) {
+		return true
+	}
 	wire := c.wireFor(h.el.AttrValue("to"))
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
 		c.log.Debug("sent", "to", h.el.AttrValue("to"), "kind", h.el.Name.Local, "type", h.el.AttrValue("type"), "id", h.el.AttrValue("id"))
 	}
-	// Only the room's session is resumed by the next owner: a visitor
-	// node's connection is not, and a stanza held there would hold it up.
-	hw, holds := wire.(session.HeldWire)
-	holds = holds && hold && wire == c.wire
-	var mark session.Mark
 	if h.out.Kind == focalpb.OutgoingKind_OUTGOING_STANZA {
-		var err error
-		if holds {
-			mark, err = hw.SendHeld(h.el)
-		} else {
-			err = wire.Send(h.el)
-		}
-		if err != nil {
+		if err := wire.Send(h.el); err != nil {
 			c.log.Warn("stanza not sent", "to", h.el.AttrValue("to"), "err", err)
 		}
-	} else {
-		answer := h.answer
-		if answer == nil {
-			answer = c.answerRoute(h.out)
-		}
-		if holds {
-			mark = hw.RequestHeld(h.el, c.cfg.RequestTimeout, answer)
-		} else {
-			wire.Request(h.el, c.cfg.RequestTimeout, answer)
-		}
-	}
-	if mark.Pos == 0 {
 		return false
 	}
-	h.out.Session, h.out.Pos = mark.Session, mark.Pos
-	c.unlet = append(c.unlet, &unlet{wire: hw, mark: mark, queuedAt: c.version})
-	return true
+	answer := h.answer
+	if answer == nil {
+		answer = c.answerRoute(h.out)
+	}
+	wire.Request(h.el, c.cfg.RequestTimeout, answer)
+	return false
 }
 
 // answerRoute is where the answer to a request queued by a previous owner
@@ -381,8 +415,9 @@ func (c *conference) importOutbox(ctx actor.Context) {
 	if hw, ok := c.wire.(session.HeldWire); ok {
 		took = hw.TookOver()
 	}
-	kept := c.st.Outbox[:0]
-	for _, out := range c.st.Outbox {
+	imported := c.st.Outbox
+	c.st.Outbox = nil
+	for _, out := range imported {
 		if out.Pos > 0 && out.Session == took.Session && out.Pos <= took.Pos {
 			c.log.Debug("the previous owner's stanza reached the server", "participant", out.Nick, "pos", out.Pos)
 			continue
@@ -393,11 +428,9 @@ func (c *conference) importOutbox(ctx actor.Context) {
 			c.log.Error("replicated outbox entry unreadable", "participant", out.Nick, "err", err)
 			continue
 		}
-		kept = append(kept, out)
-		c.outbox = append(c.outbox, &held{out: out, el: el})
+		c.st.Outbox = append(c.st.Outbox, out)
+		c.enqueue(out, el, nil)
 	}
-	clear(c.st.Outbox[len(kept):])
-	c.st.Outbox = kept
 	for _, m := range c.membersInOrder() {
 		if !m.BridgeBehind || !m.Allocated {
 			continue

@@ -187,9 +187,11 @@ func TestAStateNeverAcknowledgedIsSentAgain(t *testing.T) {
 
 // The window a released stanza used to leave: the owner sent it, and was
 // gone before its removal from the outbox reached the replica. Now a
-// stanza leaves the session only once the replica has its place in the
-// server's count (its Mark), and the new owner, which resumes the session
-// and so learns that count, sends again only what the server lacks.
+// stanza is queued on the session held, at a place in the server's count
+// (its Mark) that goes to the replica with the state, and written once
+// the replica has acknowledged it; the new owner, which resumes the
+// session and so learns that count, sends again only what the server
+// lacks.
 func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Node = "node1" })
 	room := "room1@conference." + testDomain
@@ -200,13 +202,6 @@ func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
 	iq := owner.jingleIQ("alice", &xmpp.Jingle{Action: xmpp.JingleSourceAdd, SID: sids["alice"], Contents: screenShare.JingleContents("")})
 	owner.deliver(iq)
 	owner.settle(r, "alice's source-add handled")
-	unmarked := r.version
-
-	// The replica has the state with the answer and bob's source-add: they
-	// are queued on the session, held, and their places go to the replica.
-	owner.rec.releaseHeldUpTo(h.root, unmarked)
-	owner.bridgeWire.awaitRequest(t, "alice's sources to the bridge", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
-	r.barrier(owner, "the places sent")
 	marked := proto.Clone(r.latest).(*focalpb.ConferenceState)
 	if len(marked.Outbox) != 2 {
 		t.Fatalf("the replica's outbox holds %d entries, want the answer and bob's source-add: %v", len(marked.Outbox), marked.Outbox)
@@ -216,13 +211,14 @@ func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
 			t.Fatalf("outbox entry %d at %s:%d, want sm-1:%d", i, o.Session, o.Pos, i+1)
 		}
 	}
-	owner.nothingMore("the places not acknowledged")
+	owner.nothingMore("not acknowledged")
 	if n := owner.wire.stillHeld(); n != 2 {
 		t.Fatalf("%d stanzas held on the session, want 2", n)
 	}
 
 	// Acknowledged: the session writes them.
 	owner.rec.releaseAcks(h.root)
+	owner.bridgeWire.awaitRequest(t, "alice's sources to the bridge", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
 	owner.awaitResult(iq.AttrValue("id"), "alice's source-add")
 	owner.wire.awaitRequest(t, "source-add to bob", jingleTo(owner.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
 	owner.nothingMore("sent")
@@ -236,10 +232,17 @@ func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
 	if !answer(marked.Outbox[0]) || answer(marked.Outbox[1]) {
 		t.Fatalf("outbox entries not the answer then the source-add: %v", marked.Outbox)
 	}
+	// The state the new owner has was sent before the bridge update went:
+	// it sends alice's sources to the bridge again, which changes nothing
+	// there.
+	bridgeAgain := func(s *tconf) {
+		s.bridgeWire.awaitRequest(t, "alice's sources to the bridge, again", colibriTo(jvb1, updatesEndpoint("alice"))).result(nil)
+	}
 	t.Run("the server has both", func(t *testing.T) {
 		s := h.standby(room, proto.Clone(marked).(*focalpb.ConferenceState))
 		s.wire.count("sm-1", session.Mark{Session: "sm-1", Pos: 2})
 		s.send(&Promote{Wire: s.wire, Addr: testFocusAddr, Session: "sm-1", Up: true, Seated: true})
+		bridgeAgain(s)
 		s.deliver(iq.Clone())
 		s.nothingMore("the new owner, whose server has both stanzas")
 	})
@@ -247,6 +250,7 @@ func TestTheNewOwnerSendsAgainOnlyWhatTheServerLacks(t *testing.T) {
 		s := h.standby(room, proto.Clone(marked).(*focalpb.ConferenceState))
 		s.wire.count("sm-1", session.Mark{Session: "sm-1", Pos: 1})
 		s.send(&Promote{Wire: s.wire, Addr: testFocusAddr, Session: "sm-1", Up: true, Seated: true})
+		bridgeAgain(s)
 		s.wire.awaitRequest(t, "source-add to bob, again", jingleTo(s.occupant("bob"), xmpp.JingleSourceAdd)).result(nil)
 		s.deliver(iq.Clone())
 		s.nothingMore("the new owner, whose server lacked the source-add")

@@ -33,21 +33,26 @@ type Mark struct {
 	Pos     uint32
 }
 
-// ErrHeld: Flush returned while a held stanza queued before it waits for
-// Let; it and what follows it are not written.
-var ErrHeld = errors.New("xmpp session: a held stanza waits to be let go")
+var (
+	// ErrHeld: Flush returned while a held stanza queued before it waits
+	// for Let; it and what follows it are not written.
+	ErrHeld = errors.New("xmpp session: a held stanza waits to be let go")
+	// ErrNotCounted: a stanza cannot be queued held, as the session does
+	// not count its stanzas (no stream management, or not yet enabled).
+	ErrNotCounted = errors.New("xmpp session: stanzas are not counted")
+)
 
 // HeldWire is a Wire that can queue a stanza counted but held. *Session
 // is one.
 type HeldWire interface {
 	Wire
 	// SendHeld queues stanza like Send, but not to be written before Let
-	// is called with the Mark it returns. When the stanza is not counted
-	// (Mark.Pos 0) it is not held either.
+	// is called with the Mark it returns. It fails, queueing nothing, when
+	// the stanza cannot be counted (ErrNotCounted) or the stream is down.
 	SendHeld(stanza *xmpp.Element) (Mark, error)
-	// RequestHeld is Request with the IQ held as by SendHeld. The zero
-	// Mark says it was not queued (cb got the error) or is not held.
-	RequestHeld(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc) Mark
+	// RequestHeld is Request with the IQ held as by SendHeld. When it
+	// fails, nothing is queued and cb is not called.
+	RequestHeld(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc) (Mark, error)
 	// Let releases the stanza held at m; a Mark of another session, or of
 	// a stanza no longer queued, is ignored.
 	Let(m Mark)
@@ -67,18 +72,28 @@ var _ HeldWire = (*Session)(nil)
 func (s *Session) SendHeld(stanza *xmpp.Element) (Mark, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return Mark{}, ErrClosed
-	}
-	if s.stream == nil {
-		return Mark{}, ErrNotConnected
+	if err := s.queueableLocked(true); err != nil {
+		return Mark{}, err
 	}
 	return s.enqueueLocked(stanza, true), nil
 }
 
 // RequestHeld implements HeldWire.
-func (s *Session) RequestHeld(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc) Mark {
+func (s *Session) RequestHeld(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc) (Mark, error) {
 	return s.request(iq, timeout, cb, true)
+}
+
+// queueableLocked says why a stanza cannot be queued now, held or not.
+func (s *Session) queueableLocked(held bool) error {
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.stream == nil:
+		return ErrNotConnected
+	case held && (s.sm == nil || !s.sm.tracking || s.sm.state.ID == ""):
+		return ErrNotCounted
+	}
+	return nil
 }
 
 // Let implements HeldWire.
@@ -116,26 +131,22 @@ func (s *Session) TookOver() Mark {
 	return s.sm.tookOver
 }
 
-// enqueueLocked queues a stanza, counted (and held, if asked) when the
-// session counts what it sends.
+// enqueueLocked queues a stanza, counted when the session counts what it
+// sends (from <enable/> on, whether or not the server has answered it
+// yet), and held if asked (queueableLocked said it can be).
 func (s *Session) enqueueLocked(el *xmpp.Element, hold bool) Mark {
 	it := outItem{el: el}
 	var m Mark
 	if s.sm != nil && s.sm.tracking {
-		// Counted from <enable/> on, whether or not the server has
-		// answered it yet; a Mark needs the session's id.
 		s.sm.lastPos++
 		it.pos = s.sm.lastPos
-		if hold && s.sm.state.ID != "" {
+		if hold {
 			m = Mark{Session: s.sm.state.ID, Pos: it.pos}
 			it.held, it.heldAt = true, time.Now()
 		}
 	}
 	s.queue = append(s.queue, it)
 	s.wakeWriterLocked() // held, to time its limit
-	if !hold {
-		return Mark{}
-	}
 	return m
 }
 

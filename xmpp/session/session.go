@@ -811,11 +811,8 @@ func sameAddr(to, from, self string) bool {
 func (s *Session) Send(stanza *xmpp.Element) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	if s.stream == nil {
-		return ErrNotConnected
+	if err := s.queueableLocked(false); err != nil {
+		return err
 	}
 	s.enqueueLocked(stanza, false)
 	return nil
@@ -872,21 +869,21 @@ func (s *Session) Request(iq *xmpp.Element, timeout time.Duration, cb ResponseFu
 	s.request(iq, timeout, cb, false)
 }
 
-func (s *Session) request(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc, hold bool) Mark {
+// request queues an IQ request; held (RequestHeld), it fails instead of
+// calling cb when the IQ cannot be queued held.
+func (s *Session) request(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc, hold bool) (Mark, error) {
 	id := iq.AttrValue("id")
 	if id == "" {
 		id = xmpp.NewID()
 		iq.SetAttr("id", id)
 	}
 	s.mu.Lock()
-	if s.closed || s.stream == nil {
+	if err := s.queueableLocked(hold); err != nil {
 		s.mu.Unlock()
-		if s.closed {
-			cb(nil, ErrClosed)
-		} else {
-			cb(nil, ErrNotConnected)
+		if !hold {
+			cb(nil, err)
 		}
-		return Mark{}
+		return Mark{}, err
 	}
 	p := &pendingRequest{to: iq.AttrValue("to"), cb: cb}
 	p.timer = time.AfterFunc(timeout, func() {
@@ -903,7 +900,7 @@ func (s *Session) request(iq *xmpp.Element, timeout time.Duration, cb ResponseFu
 	s.pending[id] = p
 	m := s.enqueueLocked(iq, hold)
 	s.mu.Unlock()
-	return m
+	return m, nil
 }
 
 // RequestWait is Request for callers that may block (tests, tools, HTTP).
