@@ -33,15 +33,17 @@ import (
 // Updates for the bridges are held the same way; the member's
 // bridge_behind says one is pending.
 //
-// A stanza leaves through the shard session, and whether it reached the
-// server is told by the server's own count, which the next owner learns
-// when it resumes the session (session.HeldWire). So a stanza released
-// from the outbox is queued on the session held, at a place in that count
-// (its Mark), which goes into the outbox entry; the session writes it
-// only once the replica has acknowledged a state with the Mark (the
-// unlet list), and the entry leaves the outbox once the server has
-// acknowledged the stanza. A new owner drops the entries at or below the
-// count it resumed with, and sends the rest.
+// A stanza for the room leaves through the shard session, and whether it
+// reached the server is told by the server's own count, which the next
+// owner learns when it resumes the session (session.HeldWire). So such a
+// stanza is queued on the session held as soon as it is decided, at a
+// place in that count (its Mark), which goes into its outbox entry and so
+// to the replica with the state it follows from; the acknowledgement of
+// that state lets the session write it (the unlet list), and the entry
+// leaves the outbox once the server has acknowledged the stanza. A new
+// owner drops the entries at or below the count it resumed with, and
+// sends the rest. What cannot be held so waits in the outbox itself
+// (held entries) and goes out on the acknowledgement.
 //
 // What a takeover leaves:
 //   - The owner cut off (partition, stalled process): nothing it decided
@@ -50,11 +52,15 @@ import (
 //   - Acknowledged, not yet sent (only the replies from the replica are
 //     lost, a one-way cut): the next owner sends what is in the outbox.
 //   - Sent: the replica has its Mark, and the server's count says whether
-//     it arrived; the next owner sends it again only if it did not.
+//     it arrived; the next owner sends it again only if it did not. (A
+//     stanza to a visitor node, on the node's own connection, has no
+//     Mark: sent, and the owner gone before its removal from the outbox
+//     reached the replica, it is sent again.)
 //
-// A conference without a replica (a single node, or before it is in the
-// room) sends at once, and so do updates for the bridges, which leave
-// through the brewery session, which nobody resumes.
+// Updates for the bridges leave through the node's brewery session,
+// which nobody resumes: they have no Mark, and wait in the outbox. A
+// conference without a replica (a single node, or before it is in the
+// room) sends at once.
 
 // held is one entry of the outbox on the node that queued it.
 type held struct {
