@@ -1980,6 +1980,106 @@ func (x *SessionHeld) GetHeld() bool {
 	return false
 }
 
+// Asks a node whether it has been in contact with a member lately
+// (ContactSeen answers). Before resuming the session of a holder that is
+// silent to it, a node asks the other members: a partition that cuts the
+// holder off from this node alone leaves it a majority through them.
+type ContactQuery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactQuery) Reset() {
+	*x = ContactQuery{}
+	mi := &file_cluster_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactQuery) ProtoMessage() {}
+
+func (x *ContactQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactQuery.ProtoReflect.Descriptor instead.
+func (*ContactQuery) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ContactQuery) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+type ContactSeen struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Recent        bool                   `protobuf:"varint,2,opt,name=recent,proto3" json:"recent,omitempty"` // in contact within the asked node's HolderContact
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactSeen) Reset() {
+	*x = ContactSeen{}
+	mi := &file_cluster_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactSeen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactSeen) ProtoMessage() {}
+
+func (x *ContactSeen) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactSeen.ProtoReflect.Descriptor instead.
+func (*ContactSeen) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ContactSeen) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *ContactSeen) GetRecent() bool {
+	if x != nil {
+		return x.Recent
+	}
+	return false
+}
+
 // Asks a node what it holds of a room's conference (RoomHeld answers). A
 // node that has just come to own a room it has no conference for asks the
 // others before starting one: the conference may be on its way (see
@@ -1993,7 +2093,7 @@ type RoomQuery struct {
 
 func (x *RoomQuery) Reset() {
 	*x = RoomQuery{}
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2105,7 @@ func (x *RoomQuery) String() string {
 func (*RoomQuery) ProtoMessage() {}
 
 func (x *RoomQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2118,7 @@ func (x *RoomQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomQuery.ProtoReflect.Descriptor instead.
 func (*RoomQuery) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RoomQuery) GetRoom() string {
@@ -2039,7 +2139,7 @@ type RoomHeld struct {
 
 func (x *RoomHeld) Reset() {
 	*x = RoomHeld{}
-	mi := &file_cluster_proto_msgTypes[23]
+	mi := &file_cluster_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2151,7 @@ func (x *RoomHeld) String() string {
 func (*RoomHeld) ProtoMessage() {}
 
 func (x *RoomHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[23]
+	mi := &file_cluster_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2164,7 @@ func (x *RoomHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomHeld.ProtoReflect.Descriptor instead.
 func (*RoomHeld) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{23}
+	return file_cluster_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RoomHeld) GetRoom() string {
@@ -2101,7 +2201,7 @@ type ReachCheck struct {
 
 func (x *ReachCheck) Reset() {
 	*x = ReachCheck{}
-	mi := &file_cluster_proto_msgTypes[24]
+	mi := &file_cluster_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2213,7 @@ func (x *ReachCheck) String() string {
 func (*ReachCheck) ProtoMessage() {}
 
 func (x *ReachCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[24]
+	mi := &file_cluster_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2226,7 @@ func (x *ReachCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReachCheck.ProtoReflect.Descriptor instead.
 func (*ReachCheck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{24}
+	return file_cluster_proto_rawDescGZIP(), []int{26}
 }
 
 type ReachAck struct {
@@ -2137,7 +2237,7 @@ type ReachAck struct {
 
 func (x *ReachAck) Reset() {
 	*x = ReachAck{}
-	mi := &file_cluster_proto_msgTypes[25]
+	mi := &file_cluster_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2249,7 @@ func (x *ReachAck) String() string {
 func (*ReachAck) ProtoMessage() {}
 
 func (x *ReachAck) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[25]
+	mi := &file_cluster_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2262,7 @@ func (x *ReachAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReachAck.ProtoReflect.Descriptor instead.
 func (*ReachAck) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{25}
+	return file_cluster_proto_rawDescGZIP(), []int{27}
 }
 
 var File_cluster_proto protoreflect.FileDescriptor
@@ -2323,7 +2423,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
 	"\vSessionHeld\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04held\x18\x02 \x01(\bR\x04held\"\x1f\n" +
+	"\x04held\x18\x02 \x01(\bR\x04held\"&\n" +
+	"\fContactQuery\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\"=\n" +
+	"\vContactSeen\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x16\n" +
+	"\x06recent\x18\x02 \x01(\bR\x06recent\"\x1f\n" +
 	"\tRoomQuery\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\"P\n" +
 	"\bRoomHeld\x12\x12\n" +
@@ -2357,7 +2462,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_cluster_proto_goTypes = []any{
 	(OutgoingKind)(0),              // 0: focal.v1.OutgoingKind
 	(SessionState)(0),              // 1: focal.v1.SessionState
@@ -2383,10 +2488,12 @@ var file_cluster_proto_goTypes = []any{
 	(*RoomList)(nil),               // 21: focal.v1.RoomList
 	(*SessionQuery)(nil),           // 22: focal.v1.SessionQuery
 	(*SessionHeld)(nil),            // 23: focal.v1.SessionHeld
-	(*RoomQuery)(nil),              // 24: focal.v1.RoomQuery
-	(*RoomHeld)(nil),               // 25: focal.v1.RoomHeld
-	(*ReachCheck)(nil),             // 26: focal.v1.ReachCheck
-	(*ReachAck)(nil),               // 27: focal.v1.ReachAck
+	(*ContactQuery)(nil),           // 24: focal.v1.ContactQuery
+	(*ContactSeen)(nil),            // 25: focal.v1.ContactSeen
+	(*RoomQuery)(nil),              // 26: focal.v1.RoomQuery
+	(*RoomHeld)(nil),               // 27: focal.v1.RoomHeld
+	(*ReachCheck)(nil),             // 28: focal.v1.ReachCheck
+	(*ReachAck)(nil),               // 29: focal.v1.ReachAck
 }
 var file_cluster_proto_depIdxs = []int32{
 	13, // 0: focal.v1.ConferenceState.options:type_name -> focal.v1.ConferenceOptions
@@ -2425,7 +2532,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -50,6 +50,13 @@ type Config struct {
 	// flaps moves it back and forth (3 s: several probe rounds, each
 	// answered within cluster.ContactGap).
 	SteadyContact time.Duration
+	// HolderContact is how recently a member must have been in contact
+	// with a session's holder, silent to this node, to count as one
+	// through which the holder may still have quorum: a node keeps quorum
+	// for its contact window (1 s) plus FenceDelay after its last contact.
+	// Such a session is not resumed while the holder may have quorum
+	// (takeover.go, askWitnesses).
+	HolderContact time.Duration
 }
 
 // DefaultConfig has Jicofo's conference defaults and the cluster timing
@@ -63,5 +70,6 @@ func DefaultConfig() Config {
 		ForwardTimeout: time.Second,
 		InheritWait:    2 * time.Second,
 		SteadyContact:  3 * time.Second,
+		HolderContact:  1500 * time.Millisecond,
 	}
 }

@@ -138,6 +138,12 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.onBarrier(ctx, msg)
 	case *focalpb.SessionQuery:
 		d.onSessionQuery(ctx, msg)
+	case *focalpb.ContactQuery:
+		d.onContactQuery(ctx, msg)
+	case askHolderAgain:
+		if _, waiting := d.asking[msg.id]; waiting {
+			d.askHolder(ctx, msg.id, msg.holder)
+		}
 	case *focalpb.RoomQuery:
 		d.onRoomQuery(ctx, msg)
 	case *focalpb.ReachCheck:

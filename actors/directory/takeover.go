@@ -124,8 +124,86 @@ func (d *directory) askHolder(ctx actor.Context, id string, holder cluster.Membe
 			}
 			return
 		}
+		if err != nil {
+			// Silent here, or gone from this node's view: but a partition
+			// that cuts it off from this node alone leaves it a majority
+			// through the others.
+			d.askWitnesses(ctx, id, holder)
+			return
+		}
 		d.onSessionAnswer(id, res)
 	})
+}
+
+// askWitnesses asks the other members whether they have been in contact
+// with the session's holder lately, and resumes the session only if the
+// holder cannot have quorum through them: each one that has, or does not
+// answer, may count towards the holder's majority. Otherwise the holder
+// may still drive the session, and a resumption here would take the
+// session from under it (it then resumes its own session again, with an h
+// below the one this node acknowledged, and the server ends the session:
+// the focus left eight rooms so in a flapping partition, where the holder
+// kept its quorum through the third node); the holder is asked again
+// shortly.
+func (d *directory) askWitnesses(ctx actor.Context, id string, holder cluster.Member) {
+	quorum := 1
+	if d.placement != nil {
+		quorum = max(quorum, d.placement.Quorum)
+	}
+	var witnesses []cluster.Member
+	for _, m := range d.members {
+		if m.Name != d.self && m.Name != holder.Name {
+			witnesses = append(witnesses, m)
+		}
+	}
+	if len(witnesses)+1 < quorum {
+		d.onSessionAnswer(id, nil)
+		return
+	}
+	possible, answered := 0, 0
+	for _, w := range witnesses {
+		f := ctx.RequestFuture(directoryOf(w), &focalpb.ContactQuery{Member: holder.Name}, sessionQueryTimeout)
+		ctx.ReenterAfter(f, func(res any, err error) {
+			answered++
+			if seen, ok := res.(*focalpb.ContactSeen); err != nil || !ok || seen.Recent {
+				possible++
+			}
+			if answered < len(witnesses) {
+				return
+			}
+			if _, waiting := d.asking[id]; !waiting {
+				return
+			}
+			if possible+1 < quorum {
+				d.onSessionAnswer(id, nil)
+				return
+			}
+			d.log.Info("not taking over yet: the session's holder may have quorum through other members", "session", id, "node", holder.Name, "through", possible)
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			time.AfterFunc(witnessRetry, func() { root.Send(self, askHolderAgain{id: id, holder: holder}) })
+		})
+	}
+}
+
+// witnessRetry is how soon a holder that may still have quorum is asked
+// again.
+const witnessRetry = 250 * time.Millisecond
+
+// askHolderAgain: ask the holder of session id again (askWitnesses).
+type askHolderAgain struct {
+	id     string
+	holder cluster.Member
+}
+
+// onContactQuery says whether this node has been in contact with a member
+// within HolderContact.
+func (d *directory) onContactQuery(ctx actor.Context, q *focalpb.ContactQuery) {
+	recent := true
+	if d.placement != nil && d.placement.Contacts != nil && q.Member != d.self {
+		c, ok := d.contact(q.Member)
+		recent = ok && c.Within(time.Now(), d.cfg.HolderContact)
+	}
+	ctx.Respond(&focalpb.ContactSeen{Member: q.Member, Recent: recent})
 }
 
 // resume opens the session st describes, for the rooms on it.

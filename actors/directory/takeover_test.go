@@ -2,6 +2,7 @@ package directory
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,5 +104,60 @@ func TestAStandbyWhoseDriverExitedIsPromotedAtOnce(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the standby of a driver whose process is gone was not promoted")
+	}
+}
+
+// A holder silent to this node, and gone from its view, may still have a
+// majority through the others (a partition that cuts it off from this
+// node alone): the session is resumed only once no other member has been
+// in contact with it lately. Before, it was resumed at once, and the
+// holder, which kept its quorum through the third node, took its session
+// back with an older h, which ended the session (the flapping partition).
+func TestASessionWhoseHolderMayHaveQuorumElsewhereWaits(t *testing.T) {
+	sys := quietSystem()
+	conf := probe(sys, make(chan any, 16), nil)
+	defer sys.Root.Stop(conf)
+	var asked atomic.Int32
+	witness, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if q, ok := ctx.Message().(*focalpb.ContactQuery); ok {
+			// In contact with the holder for the first two questions.
+			ctx.Respond(&focalpb.ContactSeen{Member: q.Member, Recent: asked.Add(1) <= 2})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(witness)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	cfg.PromoteDelay = 10 * time.Millisecond
+	resumed := make(chan session.SMState, 1)
+	cfg.Sessions = func(id string, shard int, resume session.SMState) ShardSession {
+		resumed <- resume
+		return quietSession{}
+	}
+	d := newDirectory(cfg, noAnswers{t})
+	view := []cluster.Member{{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}, {Name: "node3", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}}
+	room := roomOwnedBy(t, d, "node2", view)
+	d.rooms[room] = &entry{pid: conf, standby: true, owner: "node1", session: "S"}
+	d.byPID[conf.Id] = room
+	// node1 is gone from the view; its directory cannot be reached.
+	d.known["node1"] = cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}}
+	d.smStates["S"] = &focalpb.ShardSession{Id: "S", H: 20, Owner: "node1"}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 1, FailureTimeout: 1800 * time.Millisecond})
+	select {
+	case st := <-resumed:
+		if st.ID != "S" || st.InboundH != 20 {
+			t.Fatalf("resumed %+v, want session S at h=20", st)
+		}
+		if n := asked.Load(); n < 3 {
+			t.Fatalf("resumed after %d questions to the witness, want the third, the first it answered out of contact", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("not resumed once the witness lost contact with the holder (asked %d times)", asked.Load())
 	}
 }
