@@ -125,6 +125,13 @@ func (m *Membership) Contacts() map[string]Contact {
 	return out
 }
 
+// Heard is when name last sent this node anything over UDP, whether it is
+// a member now or was dropped from the membership since (zero: never, or
+// not since it was dropped).
+func (m *Membership) Heard(name string) time.Time {
+	return m.view.contacts.contact(name).Heard
+}
+
 // FailureTimeout is the longest a member that stopped answering stays
 // alive in memberlist's eyes, given the current number of members: it
 // waits for its turn in the probe round, the failed probe takes a probe

@@ -81,6 +81,25 @@ func TestHeardFromMapsGossipAddressesToMembers(t *testing.T) {
 	}
 }
 
+// A member memberlist dropped is still heard from at its gossip address
+// (a partition that cuts it off from this node alone may leave it a
+// majority through the others).
+func TestADepartedMemberIsStillHeard(t *testing.T) {
+	v := newView("a", slog.New(slog.DiscardHandler))
+	now := time.Unix(1000, 0)
+	v.contacts.now = func() time.Time { return now }
+	v.members["b"] = Member{Name: "b", Addr: "127.0.0.1:7002"}
+	v.remove("b")
+	if c := v.contacts.contact("b"); !c.Heard.IsZero() {
+		t.Fatalf("b heard right after it was dropped: %+v", c)
+	}
+	now = now.Add(time.Second)
+	v.heardFrom(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 7002})
+	if c := v.contacts.contact("b"); !c.Heard.Equal(now) || !c.Last.IsZero() {
+		t.Fatalf("b after a packet from its address: %+v, want heard now and no contact", c)
+	}
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {

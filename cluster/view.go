@@ -35,9 +35,13 @@ type view struct {
 	// gone are members whose process is proven gone (liveness.go), by
 	// name, with the liveness address that proved it: left out of the
 	// live members until memberlist drops them too, or they come back.
-	gone   map[string]string
-	subs   map[chan struct{}]struct{}
-	closed bool
+	gone map[string]string
+	// departed are members memberlist dropped, by gossip address: what
+	// they still send is heard (Membership.Heard), as a partition that
+	// cuts them off from this node alone may leave them a majority.
+	departed map[string]string
+	subs     map[chan struct{}]struct{}
+	closed   bool
 }
 
 var _ memberlist.EventDelegate = (*view)(nil)
@@ -49,6 +53,7 @@ func newView(self string, log *slog.Logger) *view {
 		contacts: newContacts(),
 		members:  make(map[string]Member),
 		gone:     make(map[string]string),
+		departed: make(map[string]string),
 		subs:     make(map[chan struct{}]struct{}),
 	}
 }
@@ -87,6 +92,11 @@ func (v *view) put(n *memberlist.Node) {
 		go v.returned(n.Name, n.Address())
 	}
 	v.members[n.Name] = Member{Name: n.Name, Addr: n.Address(), NodeMeta: meta}
+	for addr, name := range v.departed {
+		if name == n.Name || addr == n.Address() {
+			delete(v.departed, addr)
+		}
+	}
 	if addr, gone := v.gone[n.Name]; gone && addr != meta.Liveness {
 		delete(v.gone, n.Name) // a new process: its own liveness address
 	}
@@ -99,8 +109,12 @@ func (v *view) put(n *memberlist.Node) {
 func (v *view) remove(name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, ok := v.members[name]; !ok {
+	m, ok := v.members[name]
+	if !ok {
 		return
+	}
+	if len(v.departed) < maxDeparted {
+		v.departed[m.Addr] = name
 	}
 	delete(v.members, name)
 	delete(v.gone, name)
@@ -172,7 +186,13 @@ func (v *view) heardFrom(addr net.Addr) {
 			return
 		}
 	}
+	if name, ok := v.departed[from]; ok {
+		v.contacts.heardFrom(name)
+	}
 }
+
+// maxDeparted bounds the departed members a view keeps hearing.
+const maxDeparted = 64
 
 // snapshot returns the live members sorted by name: memberlist's, less
 // those proven gone.

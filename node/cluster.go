@@ -178,7 +178,7 @@ func (n *Node) sendPlacement() string {
 	}
 	n.system.Root.Send(n.directory, &directory.Placement{
 		Self: n.cfg.Node, Members: members, Quorum: quorum, Reachable: reach,
-		Contacts: n.members.Contacts, FailureTimeout: n.members.FailureTimeout(),
+		Contacts: n.members.Contacts, Heard: n.members.Heard, FailureTimeout: n.members.FailureTimeout(),
 		Exited: n.members.Exited(),
 	})
 	names := make([]string, len(members))

@@ -1980,8 +1980,8 @@ func (x *SessionHeld) GetHeld() bool {
 	return false
 }
 
-// Asks a node whether it has been in contact with a member lately
-// (ContactSeen answers). Before resuming the session of a holder that is
+// Asks a node whether it has heard from a member lately (ContactSeen
+// answers). Before resuming the session of a holder that is
 // silent to it, a node asks the other members: a partition that cuts the
 // holder off from this node alone leaves it a majority through them.
 type ContactQuery struct {
@@ -2031,7 +2031,7 @@ func (x *ContactQuery) GetMember() string {
 type ContactSeen struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
-	Recent        bool                   `protobuf:"varint,2,opt,name=recent,proto3" json:"recent,omitempty"` // in contact within the asked node's HolderContact
+	Recent        bool                   `protobuf:"varint,2,opt,name=recent,proto3" json:"recent,omitempty"` // heard from within the asked node's HolderContact
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -50,10 +50,10 @@ type Config struct {
 	// flaps moves it back and forth (3 s: several probe rounds, each
 	// answered within cluster.ContactGap).
 	SteadyContact time.Duration
-	// HolderContact is how recently a member must have been in contact
-	// with a session's holder, silent to this node, to count as one
-	// through which the holder may still have quorum: a node keeps quorum
-	// for its contact window (1 s) plus FenceDelay after its last contact.
+	// HolderContact is how recently a member must have heard from a
+	// session's holder, silent to this node, to count as one through which
+	// the holder may still have quorum: a node keeps quorum for its
+	// contact window (1 s) plus FenceDelay after its last contact.
 	// Such a session is not resumed while the holder may have quorum
 	// (takeover.go, askWitnesses).
 	HolderContact time.Duration

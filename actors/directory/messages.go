@@ -35,6 +35,10 @@ type Placement struct {
 	// stale, without any change to tell. nil: unknown, every member counts
 	// as in contact.
 	Contacts func() map[string]cluster.Contact
+	// Heard says when a member, or one dropped from the membership since,
+	// last sent this node anything (cluster.Membership.Heard). nil:
+	// unknown.
+	Heard func(name string) time.Time
 	// FailureTimeout is the longest memberlist keeps a member that stopped
 	// answering alive (cluster.Membership.FailureTimeout): a member silent
 	// for longer is as good as dead, whatever keeps it in the list.

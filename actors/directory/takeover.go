@@ -135,10 +135,10 @@ func (d *directory) askHolder(ctx actor.Context, id string, holder cluster.Membe
 	})
 }
 
-// askWitnesses asks the other members whether they have been in contact
-// with the session's holder lately, and resumes the session only if the
-// holder cannot have quorum through them: each one that has, or does not
-// answer, may count towards the holder's majority. Otherwise the holder
+// askWitnesses asks the other members whether they have heard from the
+// session's holder lately, and resumes the session only if the holder
+// cannot have quorum through them: each one that has, or does not answer,
+// may count towards the holder's majority. Otherwise the holder
 // may still drive the session, and a resumption here would take the
 // session from under it (it then resumes its own session again, with an h
 // below the one this node acknowledged, and the server ends the session:
@@ -195,13 +195,16 @@ type askHolderAgain struct {
 	holder cluster.Member
 }
 
-// onContactQuery says whether this node has been in contact with a member
-// within HolderContact.
+// onContactQuery says whether this node has heard from a member within
+// HolderContact, member of its view or not: contact needs this node's own
+// probes answered, and memberlist probes no member it declared dead, so
+// only what the member sends shows that it may still reach this node and
+// count it towards its quorum.
 func (d *directory) onContactQuery(ctx actor.Context, q *focalpb.ContactQuery) {
 	recent := true
-	if d.placement != nil && d.placement.Contacts != nil && q.Member != d.self {
-		c, ok := d.contact(q.Member)
-		recent = ok && c.Within(time.Now(), d.cfg.HolderContact)
+	if d.placement != nil && d.placement.Heard != nil && q.Member != d.self {
+		heard := d.placement.Heard(q.Member)
+		recent = !heard.IsZero() && time.Since(heard) <= d.cfg.HolderContact
 	}
 	ctx.Respond(&focalpb.ContactSeen{Member: q.Member, Recent: recent})
 }

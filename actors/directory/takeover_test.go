@@ -120,7 +120,7 @@ func TestASessionWhoseHolderMayHaveQuorumElsewhereWaits(t *testing.T) {
 	var asked atomic.Int32
 	witness, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if q, ok := ctx.Message().(*focalpb.ContactQuery); ok {
-			// In contact with the holder for the first two questions.
+			// Heard from the holder lately, for the first two questions.
 			ctx.Respond(&focalpb.ContactSeen{Member: q.Member, Recent: asked.Add(1) <= 2})
 		}
 	}), Name)
