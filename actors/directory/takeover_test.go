@@ -68,18 +68,17 @@ func (quietSession) SetMayResume(bool)                                          
 func (quietSession) Release()                                                   {}
 func (quietSession) Close()                                                     {}
 
-// A standby whose driver's process is proven gone (cluster/liveness.go)
-// is promoted at once: its session is resumed without waiting for the
-// promotion delay (an hour here) and without asking the gone holder
-// whether it still holds the session.
-func TestAStandbyWhoseDriverExitedIsPromotedAtOnce(t *testing.T) {
-	sys := quietSystem()
+// standbyOfNode1 starts node2's directory, in a view of node2 and node3
+// (both at sys's address), standing by for a room it owns, driven by
+// node1 (gone from the view, its directory unreachable) on session S, of
+// which it holds a state at h=20. resumed gets each session it opens.
+func standbyOfNode1(t *testing.T, sys *actor.ActorSystem, promoteDelay time.Duration) (*actor.PID, []cluster.Member, <-chan session.SMState) {
+	t.Helper()
 	conf := probe(sys, make(chan any, 16), nil)
-	defer sys.Root.Stop(conf)
-
+	t.Cleanup(func() { sys.Root.Stop(conf) })
 	cfg := DefaultConfig()
 	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
-	cfg.PromoteDelay = time.Hour
+	cfg.PromoteDelay = promoteDelay
 	resumed := make(chan session.SMState, 1)
 	cfg.Sessions = func(id string, shard int, resume session.SMState) ShardSession {
 		resumed <- resume
@@ -93,8 +92,17 @@ func TestAStandbyWhoseDriverExitedIsPromotedAtOnce(t *testing.T) {
 	d.known["node1"] = cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}}
 	d.smStates["S"] = &focalpb.ShardSession{Id: "S", H: 20, Owner: "node1"}
 	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
-	defer sys.Root.Stop(dir)
+	t.Cleanup(func() { sys.Root.Stop(dir) })
+	return dir, view, resumed
+}
 
+// A standby whose driver's process is proven gone (cluster/liveness.go)
+// is promoted at once: its session is resumed without waiting for the
+// promotion delay (an hour here) and without asking the gone holder
+// whether it still holds the session.
+func TestAStandbyWhoseDriverExitedIsPromotedAtOnce(t *testing.T) {
+	sys := quietSystem()
+	dir, view, resumed := standbyOfNode1(t, sys, time.Hour)
 	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 1,
 		FailureTimeout: 1800 * time.Millisecond, Exited: []string{"node1"}})
 	select {
@@ -115,8 +123,6 @@ func TestAStandbyWhoseDriverExitedIsPromotedAtOnce(t *testing.T) {
 // back with an older h, which ended the session (the flapping partition).
 func TestASessionWhoseHolderMayHaveQuorumElsewhereWaits(t *testing.T) {
 	sys := quietSystem()
-	conf := probe(sys, make(chan any, 16), nil)
-	defer sys.Root.Stop(conf)
 	var asked atomic.Int32
 	witness, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if q, ok := ctx.Message().(*focalpb.ContactQuery); ok {
@@ -129,25 +135,7 @@ func TestASessionWhoseHolderMayHaveQuorumElsewhereWaits(t *testing.T) {
 	}
 	defer sys.Root.Stop(witness)
 
-	cfg := DefaultConfig()
-	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
-	cfg.PromoteDelay = 10 * time.Millisecond
-	resumed := make(chan session.SMState, 1)
-	cfg.Sessions = func(id string, shard int, resume session.SMState) ShardSession {
-		resumed <- resume
-		return quietSession{}
-	}
-	d := newDirectory(cfg, noAnswers{t})
-	view := []cluster.Member{{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}, {Name: "node3", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}}
-	room := roomOwnedBy(t, d, "node2", view)
-	d.rooms[room] = &entry{pid: conf, standby: true, owner: "node1", session: "S"}
-	d.byPID[conf.Id] = room
-	// node1 is gone from the view; its directory cannot be reached.
-	d.known["node1"] = cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}}
-	d.smStates["S"] = &focalpb.ShardSession{Id: "S", H: 20, Owner: "node1"}
-	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
-	defer sys.Root.Stop(dir)
-
+	dir, view, resumed := standbyOfNode1(t, sys, 10*time.Millisecond)
 	sys.Root.Send(dir, &Placement{Self: "node2", Members: view, Quorum: 2, Reachable: 1, FailureTimeout: 1800 * time.Millisecond})
 	select {
 	case st := <-resumed:
