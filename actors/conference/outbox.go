@@ -287,10 +287,21 @@ func (c *conference) release(ctx actor.Context) (changed bool) {
 	}
 	c.outbox = slices.Delete(c.outbox, 0, n)
 	// What went out leaves the replicated outbox, unless it waits for the
-	// server's acknowledgement there.
+	// server's acknowledgement there. The places grow along the outbox:
+	// past the first one not acknowledged, none is.
 	before := len(c.st.Outbox)
+	unacknowledged := false
 	c.st.Outbox = slices.DeleteFunc(c.st.Outbox, func(o *focalpb.Outgoing) bool {
-		return sent[o] || c.serverHas(o)
+		switch {
+		case sent[o]:
+			return true
+		case o.Pos == 0 || unacknowledged:
+			return false
+		case c.serverHas(o):
+			return true
+		}
+		unacknowledged = true
+		return false
 	})
 	changed = changed || len(c.st.Outbox) != before
 	if n == 0 {
