@@ -39,18 +39,29 @@ func receivedInOrder(t *testing.T, ch <-chan *xmpp.Element, unwanted []string, i
 	}
 }
 
+// startHolder starts a Prosody, a component, and alice's session A with
+// stream management (and holdLimit, if set), and returns once the
+// session is resumable: the component, its address, A, and A's state.
+func startHolder(t *testing.T, holdLimit time.Duration) (comp *peer, compAddr string, a *peer, st session.SMState) {
+	t.Helper()
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	comp = startPeer(t, "component", componentDialer(srv))
+	compAddr = comp.waitUp(t)
+	rec := newSMRecorder()
+	sm := rec.config(session.SMState{})
+	sm.HoldLimit = holdLimit
+	a = startPeerWith(t, "A", userDialer(srv, srv.C2SAddr, "alice", "node-a"),
+		func(c *session.Config) { c.StreamManagement = sm })
+	a.waitUp(t)
+	st = rec.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
+	return comp, compAddr, a, st
+}
+
 // A held stanza is counted where it was queued, written only once let go,
 // and holds back what was queued after it, whose place depends on it.
 func TestAHeldStanzaWaitsForLetAndKeepsItsPlace(t *testing.T) {
-	srv := prosodytest.Start(t, prosodytest.Options{})
-	register(t, srv, "alice")
-	comp := startPeer(t, "component", componentDialer(srv))
-	compAddr := comp.waitUp(t)
-	rec := newSMRecorder()
-	a := startPeerWith(t, "A", userDialer(srv, srv.C2SAddr, "alice", "node-a"),
-		func(c *session.Config) { c.StreamManagement = rec.config(session.SMState{}) })
-	a.waitUp(t)
-	st := rec.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
+	comp, compAddr, a, st := startHolder(t, 0)
 	_, before, _ := a.s.SMCounters()
 
 	held, err := a.s.SendHeld(headline(compAddr, "held"))
@@ -140,17 +151,7 @@ func TestTheResumerKnowsWhichHeldStanzasReachedTheServer(t *testing.T) {
 // A held stanza nobody lets go is written after the hold limit: the
 // session must not stop for a holder that is stuck.
 func TestAHeldStanzaNobodyLetsGoIsWrittenAfterTheLimit(t *testing.T) {
-	srv := prosodytest.Start(t, prosodytest.Options{})
-	register(t, srv, "alice")
-	comp := startPeer(t, "component", componentDialer(srv))
-	compAddr := comp.waitUp(t)
-	rec := newSMRecorder()
-	sm := rec.config(session.SMState{})
-	sm.HoldLimit = 100 * time.Millisecond
-	a := startPeerWith(t, "A", userDialer(srv, srv.C2SAddr, "alice", "node-a"),
-		func(c *session.Config) { c.StreamManagement = sm })
-	a.waitUp(t)
-	rec.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
+	comp, compAddr, a, _ := startHolder(t, 100*time.Millisecond)
 	held, err := a.s.SendHeld(headline(compAddr, "stuck"))
 	if err != nil || held.Pos == 0 {
 		t.Fatalf("SendHeld: %+v, %v", held, err)
