@@ -326,6 +326,11 @@ func (c *Config) Resource() string {
 	return c.UserResource
 }
 
+// requestIDPrefix begins the ids of the node's requests: a shard session
+// keeps its address when another node resumes it, and a bridge's logs then
+// tell the nodes apart by this alone.
+func (c *Config) requestIDPrefix() string { return c.Resource() + "-" }
+
 // ComponentJID is the address clients send conference requests to.
 func (c *Config) ComponentJID() string { return c.Subdomain + "." + c.Domain }
 

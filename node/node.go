@@ -101,7 +101,8 @@ func (n *Node) spawn() error {
 	root := n.system.Root
 
 	n.client = session.New(session.Config{
-		Name: "client",
+		Name:     "client",
+		IDPrefix: cfg.requestIDPrefix(),
 		Dial: session.ClientDialer(session.ClientOptions{
 			Addr:     cfg.clientAddr(),
 			JID:      cfg.FocusJID() + "/" + cfg.Resource(),

@@ -35,9 +35,6 @@ const (
 	// releaseTimeout bounds writing what is queued before a session is
 	// released or closed.
 	releaseTimeout = 2 * time.Second
-	// releaseSyncTimeout bounds, within it, the wait for the server to
-	// confirm it read the node's own client stream (see Release).
-	releaseSyncTimeout = time.Second
 )
 
 // shardSession is one focus session for the rooms of a shard: a client
@@ -84,7 +81,8 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 	// another node's session, or a session this node resumed from another.
 	jid := cfg.FocusJID() + "/" + cfg.Resource() + "-s" + strconv.Itoa(shard) + "-" + randomSuffix()
 	ss.Session = session.New(session.Config{
-		Name: "shard-" + strconv.Itoa(shard),
+		Name:     "shard-" + strconv.Itoa(shard),
+		IDPrefix: cfg.requestIDPrefix(),
 		Dial: session.ClientDialer(session.ClientOptions{
 			Addr: cfg.clientAddr(), JID: jid, Password: cfg.UserPassword, TLS: cfg.clientTLS(),
 		}),
@@ -345,21 +343,13 @@ func (ss *shardSession) SetMayResume(ok bool) {
 	ss.HoldAcks(false)
 }
 
-// Release first waits until the server has read what the node's own client
-// stream carries (Sync): Colibri2 requests of the conferences handed over
-// or let go leave through it (the brewery), not through the shard session,
-// and must reach the bridges ahead of the next driver's, which can begin
-// only once it has resumed the session. Written was not enough: under
-// load the old owner's requests reached a bridge up to a second after the
-// new owner's, adding sources again after their removal.
+// Release writes what is queued and hands the session's state on. The
+// conferences' Colibri2 requests leave through the session too (to the
+// bridges' own JIDs), so the next driver, which begins once it has resumed
+// the session, cannot reach a bridge before them: the server reads one
+// connection's stanzas in order, and cuts this one at the resumption.
 func (ss *shardSession) Release() {
 	ss.afterFlush("release", func(ctx context.Context) {
-		syncCtx, cancel := context.WithTimeout(ctx, releaseSyncTimeout)
-		err := ss.node.client.Sync(syncCtx)
-		cancel()
-		if err != nil && !errors.Is(err, session.ErrNotConnected) {
-			ss.node.log.Warn("the server did not confirm reading the client stream before a release", "session", ss.id, "err", err)
-		}
 		st, err := ss.Detach(ctx)
 		ss.mu.Lock()
 		handed := ss.state

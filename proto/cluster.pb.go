@@ -1569,8 +1569,12 @@ type BridgeSessionState struct {
 	Region         string                 `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
 	Feedback       []*Source              `protobuf:"bytes,4,rep,name=feedback,proto3" json:"feedback,omitempty"`
 	FeedbackGroups []*SourceGroup         `protobuf:"bytes,5,rep,name=feedback_groups,json=feedbackGroups,proto3" json:"feedback_groups,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// address is the bridge's own JID, where Colibri2 goes on the shard
+	// session; empty when the brewery hid it (Colibri2 then goes to jid,
+	// the occupant, on the node's own session).
+	Address       string `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BridgeSessionState) Reset() {
@@ -1636,6 +1640,13 @@ func (x *BridgeSessionState) GetFeedbackGroups() []*SourceGroup {
 		return x.FeedbackGroups
 	}
 	return nil
+}
+
+func (x *BridgeSessionState) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
 }
 
 type Source struct {
@@ -2395,13 +2406,14 @@ const file_cluster_proto_rawDesc = "" +
 	"\x06bridge\x18\x03 \x01(\tR\x06bridge\x12%\n" +
 	"\x0ebridge_session\x18\x04 \x01(\tR\rbridgeSession\x12\x1a\n" +
 	"\bfeatures\x18\x05 \x03(\tR\bfeatures\x12,\n" +
-	"\x05state\x18\x06 \x01(\x0e2\x16.focal.v1.SessionStateR\x05stateJ\x04\b\x02\x10\x03\"\xbc\x01\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x16.focal.v1.SessionStateR\x05stateJ\x04\b\x02\x10\x03\"\xd6\x01\n" +
 	"\x12BridgeSessionState\x12\x10\n" +
 	"\x03jid\x18\x01 \x01(\tR\x03jid\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
 	"\x06region\x18\x03 \x01(\tR\x06region\x12,\n" +
 	"\bfeedback\x18\x04 \x03(\v2\x10.focal.v1.SourceR\bfeedback\x12>\n" +
-	"\x0ffeedback_groups\x18\x05 \x03(\v2\x15.focal.v1.SourceGroupR\x0efeedbackGroups\"y\n" +
+	"\x0ffeedback_groups\x18\x05 \x03(\v2\x15.focal.v1.SourceGroupR\x0efeedbackGroups\x12\x18\n" +
+	"\aaddress\x18\x06 \x01(\tR\aaddress\"y\n" +
 	"\x06Source\x12\x12\n" +
 	"\x04ssrc\x18\x01 \x01(\x03R\x04ssrc\x12\x14\n" +
 	"\x05media\x18\x02 \x01(\tR\x05media\x12\x12\n" +

@@ -59,7 +59,10 @@ type brewery struct {
 	log      *slog.Logger
 	selector *selection.Selector
 	bridges  map[string]*actor.PID // occupant JID → bridge actor
-	joined   bool
+	// addresses: occupant JID → the bridge's own JID, from its latest
+	// presence (a bridge that reconnects may come back as another).
+	addresses map[string]string
+	joined    bool
 	// serverSlowAt is when the server last failed to answer a ping in
 	// time (Config.Server).
 	serverSlowAt time.Time
@@ -90,6 +93,8 @@ func NewBrewery(cfg Config, wire session.Wire) (*actor.Props, error) {
 			log:      cfg.Logger.With("actor", BreweryName, "brewery", cfg.Room),
 			selector: sel,
 			bridges:  make(map[string]*actor.PID),
+
+			addresses: make(map[string]string),
 		}
 	}), nil
 }
@@ -203,6 +208,11 @@ func (b *brewery) onStanza(ctx actor.Context, el *xmpp.Element) {
 	if _, isBridge := xmpp.ParseStats(el); !isBridge {
 		return // Jibri, Jigasi or someone else
 	}
+	if p.RealJID != "" {
+		b.addresses[jid] = p.RealJID
+	} else {
+		delete(b.addresses, jid)
+	}
 	pid := b.bridges[jid]
 	if pid == nil {
 		health := b.cfg.Health
@@ -240,6 +250,7 @@ func (b *brewery) onStats(ctx actor.Context, msg *statsUpdate) {
 
 // remove forgets a bridge; with a reason, its conferences are told to move.
 func (b *brewery) remove(ctx actor.Context, jid, reason string) {
+	delete(b.addresses, jid)
 	pid := b.bridges[jid]
 	if pid == nil {
 		return
@@ -282,7 +293,7 @@ func (b *brewery) selectBridge(msg *Select) *Selected {
 	// The participant is about to be added: count it now, so that a burst
 	// of joins spreads by corrected stress (Jicofo's ramp-up).
 	br.EndpointAdded(now)
-	return &Selected{Bridge: br.JID(), Region: br.Region()}
+	return &Selected{Bridge: br.JID(), Address: b.addresses[br.JID()], Region: br.Region()}
 }
 
 func (b *brewery) snapshot() []Snapshot {

@@ -216,3 +216,59 @@ func (w *dispatchWire) Send(*xmpp.Element) error { return nil }
 func (w *dispatchWire) Request(iq *xmpp.Element, _ time.Duration, cb session.ResponseFunc) {
 	go func() { cb(w.answer(iq)) }()
 }
+
+// A selection names the bridge by its brewery occupant JID and gives its
+// own JID as well, from its latest presence: where Colibri2 can go without
+// a seat in the brewery. A brewery that hides real JIDs gives none.
+func TestSelectionGivesTheBridgesOwnJID(t *testing.T) {
+	const jvb1 = "jvbbrewery@internal.auth.meet.example.com/jvb1"
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	events := make(chan any, 8)
+	listener := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if up, ok := ctx.Message().(*Up); ok {
+			events <- up
+		}
+	}))
+	props, err := NewBrewery(Config{
+		Room: "jvbbrewery@internal.auth.meet.example.com", Nick: "focus", Selection: selection.DefaultConfig(),
+		Health: HealthConfig{}, Events: listener, Logger: slog.New(slog.DiscardHandler),
+	}, &answeredWire{answered: make(chan *xmpp.Element, 16), answers: []func(*xmpp.Element) (*xmpp.Element, error){
+		func(iq *xmpp.Element) (*xmpp.Element, error) { return xmpp.ResultFor(iq, nil), nil },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	brewery := system.Root.Spawn(props)
+	present := func(realJID string) {
+		p := xmpp.NewElement("jabber:client", "presence", "from", jvb1)
+		x := xmpp.NewElement(xmpp.NSMUCUser, "x")
+		item := xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", "none", "role", "participant")
+		if realJID != "" {
+			item.SetAttr("jid", realJID)
+		}
+		p.Append(x.Append(item))
+		p.Append(xmpp.StatsElement([]string{xmpp.StatHealthy}, map[string]string{xmpp.StatHealthy: "true"}))
+		system.Root.Send(brewery, &Stanza{El: p})
+	}
+	selected := func() *Selected {
+		t.Helper()
+		res, err := system.Root.RequestFuture(brewery, &Select{Room: "room1@conference.meet.example.com"}, 5*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.(*Selected)
+		if s.Err != nil || s.Bridge != jvb1 {
+			t.Fatalf("selected %+v", s)
+		}
+		return s
+	}
+	present("")
+	awaitEvent(t, events, "the bridge's Up")
+	for _, real := range []string{"jvb@auth.meet.example.com/a", "jvb@auth.meet.example.com/b", ""} {
+		present(real)
+		if s := selected(); s.Address != real {
+			t.Errorf("after a presence from %q: address %q", real, s.Address)
+		}
+	}
+}

@@ -16,7 +16,15 @@ import (
 
 // ColibriConfig describes one conference's session on one bridge.
 type ColibriConfig struct {
-	Bridge    string // brewery occupant JID of the bridge
+	Bridge string // brewery occupant JID of the bridge: who it is
+	// Address is where requests go, the bridge's own JID, when the
+	// brewery shows it; Wire is then the conference's shard session, so
+	// that a node that lost the session can send the bridge nothing more
+	// (the server lets one connection hold a session), and a handover
+	// orders the old driver's requests before the new one's. Without it
+	// requests go to Bridge, which only an occupant of the brewery may
+	// address: Wire is then the node's own session.
+	Address   string
 	MeetingID string
 	Room      string // sent as the conference name on create
 	// RTCStatsDisabled tells the bridge not to send stats to rtcstats
@@ -45,6 +53,14 @@ type colibriSession struct {
 	failed  bool
 	// endpoints allocated (or being allocated) on the bridge.
 	endpoints map[string]bool
+}
+
+// to is where the session's requests go.
+func (c ColibriConfig) to() string {
+	if c.Address != "" {
+		return c.Address
+	}
+	return c.Bridge
 }
 
 // NewColibriSession returns the props of a colibri session. id is the
@@ -102,6 +118,8 @@ func (s *colibriSession) Receive(ctx actor.Context) {
 		s.restartICE(msg.Endpoint)
 	case *ExpireEndpoint:
 		s.expireEndpoint(msg.Endpoint)
+	case *UseWire:
+		s.cfg.Wire = msg.Wire
 	case colibriRetry:
 		if !s.failed {
 			r := msg.r
@@ -222,7 +240,7 @@ func (s *colibriSession) request(r colibriResponse) {
 		return
 	}
 	self, root := s.self, s.root
-	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.Bridge, "", el), s.cfg.Timeout,
+	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.to(), "", el), s.cfg.Timeout,
 		func(res *xmpp.Element, err error) {
 			r.res, r.err = res, err
 			root.Send(self, r)

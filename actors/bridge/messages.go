@@ -5,6 +5,7 @@ import (
 
 	"focal/media/sources"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // Stanza is a presence (or IQ) from an occupant of the brewery room.
@@ -41,8 +42,12 @@ type ConferenceBridge struct {
 type Selected struct {
 	ID     uint64 // the Select's
 	Bridge string // brewery occupant JID
-	Region string // the bridge's region
-	Err    error
+	// Address is the bridge's own JID, as its brewery presence shows it
+	// (empty when the room hides real JIDs): Colibri2 sent there needs no
+	// seat in the brewery (ColibriConfig.Address).
+	Address string
+	Region  string // the bridge's region
+	Err     error
 }
 
 // Failed reports a bridge that failed a conference (a Colibri2 timeout or
@@ -168,6 +173,10 @@ type (
 
 	// ExpireEndpoint removes a participant's endpoint from the bridge.
 	ExpireEndpoint struct{ Endpoint string }
+
+	// UseWire moves a colibri session's requests to another session: the
+	// conference's shard session ended, and its rooms went on a new one.
+	UseWire struct{ Wire session.Wire }
 
 	// ColibriFailed reports a failed request of a colibri session.
 	ColibriFailed struct {

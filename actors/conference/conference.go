@@ -26,8 +26,9 @@ import (
 type conference struct {
 	cfg  Config
 	wire session.Wire // the focus's session in the room
-	// bridgeWire reaches bridges: Colibri2 goes through the brewery room,
-	// so it is the node's own session, which is in it.
+	// bridgeWire reaches bridges whose own JID the brewery hides: Colibri2
+	// to the occupant goes through the brewery room, so it is the node's
+	// own session, which is in it (colibriWire).
 	bridgeWire session.Wire
 	room       string
 	log        *slog.Logger
@@ -202,6 +203,7 @@ func (c *conference) handle(ctx actor.Context) {
 	case *Rewire:
 		// What was held on the old session ended with it.
 		c.wire, c.streamUp, c.unlet = msg.Wire, false, nil
+		c.rewireBridges(ctx)
 	case idleTimeout:
 		c.onIdleTimeout(ctx, msg)
 	case joinTimeout:

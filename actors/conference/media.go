@@ -12,6 +12,7 @@ import (
 	"focal/media/sources"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // bridgeSession is the conference's colibri session on one bridge, as the
@@ -46,11 +47,11 @@ func (c *conference) endpointsOn(jid string) int {
 
 // bridgeSession returns the conference's session on jid, starting one if
 // there is none.
-func (c *conference) bridgeSession(ctx actor.Context, jid, region string) *bridgeSession {
-	if bs := c.bridges[jid]; bs != nil {
+func (c *conference) bridgeSession(ctx actor.Context, sel *bridge.Selected) *bridgeSession {
+	if bs := c.bridges[sel.Bridge]; bs != nil {
 		return bs
 	}
-	return c.startBridgeSession(ctx, &focalpb.BridgeSessionState{Jid: jid, Id: xmpp.NewID(), Region: region}, false, nil)
+	return c.startBridgeSession(ctx, &focalpb.BridgeSessionState{Jid: sel.Bridge, Address: sel.Address, Id: xmpp.NewID(), Region: sel.Region}, false, nil)
 }
 
 // startBridgeSession starts the colibri session st describes: a new one,
@@ -58,11 +59,12 @@ func (c *conference) bridgeSession(ctx actor.Context, jid, region string) *bridg
 func (c *conference) startBridgeSession(ctx actor.Context, st *focalpb.BridgeSessionState, resume bool, endpoints []string) *bridgeSession {
 	props := bridge.NewColibriSession(bridge.ColibriConfig{
 		Bridge:           st.Jid,
+		Address:          st.Address,
 		MeetingID:        c.st.MeetingId,
 		Room:             c.room,
 		RTCStatsDisabled: !c.options().RtcstatsEnabled,
 		Timeout:          c.cfg.RequestTimeout,
-		Wire:             c.bridgeWire,
+		Wire:             c.colibriWire(st),
 		Logger:           c.log,
 		Resume:           resume,
 		Endpoints:        endpoints,
@@ -83,7 +85,32 @@ func (c *conference) expireBridges() {
 
 func (c *conference) expireOn(jid string) {
 	c.log.Info("expiring conference on the bridge", "bridge", jid)
-	c.bridgeWire.Request(bridge.ExpireConferenceIQ(jid, c.st.MeetingId), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
+	to, wire := jid, c.bridgeWire
+	if bs := c.bridges[jid]; bs != nil && bs.Address != "" {
+		to, wire = bs.Address, c.wire
+	}
+	wire.Request(bridge.ExpireConferenceIQ(to, c.st.MeetingId), c.cfg.RequestTimeout, func(*xmpp.Element, error) {})
+}
+
+// colibriWire is the session Colibri2 for the bridge st names leaves on:
+// the room's own, the shard session, when the bridge's address is known,
+// so that only the session's holder reaches the bridge; else the node's,
+// which sits in the brewery (bridge.ColibriConfig).
+func (c *conference) colibriWire(st *focalpb.BridgeSessionState) session.Wire {
+	if st.Address != "" {
+		return c.wire
+	}
+	return c.bridgeWire
+}
+
+// rewireBridges moves the colibri sessions that use the room's session
+// onto its new one.
+func (c *conference) rewireBridges(ctx actor.Context) {
+	for _, jid := range c.bridgeOrder {
+		if bs := c.bridges[jid]; bs != nil && bs.Address != "" {
+			ctx.Send(bs.pid, &bridge.UseWire{Wire: c.wire})
+		}
+	}
 }
 
 // colibriMedia describes the offer's audio and video to the bridge.

@@ -97,14 +97,14 @@ func (c *conference) onSelected(ctx actor.Context, gen uint64, res *bridge.Selec
 		return
 	default:
 		c.bridgeUnavailable = false
-		c.place(ctx, m, res.Bridge, res.Region)
+		c.place(ctx, m, res)
 	}
 	c.selectBridges(ctx)
 }
 
-// place gives m an endpoint on the bridge jid.
-func (c *conference) place(ctx actor.Context, m *member, jid, region string) {
-	bs := c.bridgeSession(ctx, jid, region)
+// place gives m an endpoint on the bridge selected.
+func (c *conference) place(ctx actor.Context, m *member, selected *bridge.Selected) {
+	bs := c.bridgeSession(ctx, selected)
 	bs.added = append(bs.added, time.Now())
 	m.Bridge, m.BridgeSession, m.Allocated = bs.Jid, bs.Id, false
 	offer := m.offer()

@@ -21,6 +21,7 @@ type Request struct {
 	Seq     int       `json:"seq"` // 1, 2, ... in the order received
 	At      time.Time `json:"at"`
 	From    string    `json:"from"`
+	ID      string    `json:"id"` // the request's, as its sender chose it
 	Meeting string    `json:"meeting"`
 	Room    string    `json:"room,omitempty"`  // the conference's name, once created
 	Error   string    `json:"error,omitempty"` // the error condition answered
@@ -55,7 +56,7 @@ func (b *Bridge) endpointSSRCsLocked(meeting string) map[int64]bool {
 // conference had before and the answer.
 func (b *Bridge) recordLocked(req, payload *xmpp.Element, before map[int64]bool, resp *xmpp.Element) {
 	meeting := payload.AttrValue("meeting-id")
-	r := Request{Seq: b.journalSeq + 1, At: time.Now(), From: req.AttrValue("from"), Meeting: meeting}
+	r := Request{Seq: b.journalSeq + 1, At: time.Now(), From: req.AttrValue("from"), ID: req.AttrValue("id"), Meeting: meeting}
 	b.journalSeq++
 	if conf := b.confs[meeting]; conf != nil {
 		r.Room = conf.Name

@@ -27,7 +27,8 @@ func TestFaultPartitionBothWays(t *testing.T) { judgePartition(t, "cut", cutBoth
 // When the conferences went back to node1 after the heal, a Colibri2 request of the
 // node that drove them meanwhile reached the bridge after node1's, with a
 // source sent twice (2 of 3 runs on a quiet machine), until a release
-// waited for the server to read the node's own stream (session.Sync).
+// waited for the server to read the node's own stream; since 2026-12-07
+// Colibri2 leaves on the shard session, which orders it by itself.
 // And node1 gave the requests it read on letting go to conferences that
 // were stopping, and released its sessions past them: nobody answered
 // them (3–5 in 3 of 9 runs under load), until they were held and passed

@@ -590,7 +590,7 @@ func interleavings(t *testing.T, journal []bridgesim.Request, initial map[string
 		if r.Room == "" {
 			continue
 		}
-		node := r.From[strings.LastIndex(r.From, "/")+1:]
+		node := senderOf(t, r)
 		rs := runs[r.Room]
 		if len(rs) == 0 || rs[len(rs)-1].node != node {
 			runs[r.Room] = append(rs, run{node, r.At})
@@ -621,13 +621,29 @@ func interleavings(t *testing.T, journal []bridgesim.Request, initial map[string
 			var lines []string
 			for _, r := range journal {
 				if r.Room == room {
-					lines = append(lines, fmt.Sprintf("%s %s +%v -%v %s", r.At.Format("15:04:05.000"), r.From[strings.LastIndex(r.From, "/")+1:], r.Added, r.Removed, r.Error))
+					lines = append(lines, fmt.Sprintf("%s %s +%v -%v %s", r.At.Format("15:04:05.000"), senderOf(t, r), r.Added, r.Removed, r.Error))
 				}
 			}
 			t.Logf("%s: colibri2 requests:\n\t%s", room, strings.Join(lines, "\n\t"))
 		}
 	}
 	return bad, handbacks
+}
+
+// senderOf is the focus node that sent a request, as its id names it
+// (the node's resource, then "-"): a conference's requests leave on its
+// shard session, whose address stays the same whichever node holds it.
+func senderOf(t *testing.T, r bridgesim.Request) string {
+	t.Helper()
+	if strings.Contains(r.From, "@internal.auth.") {
+		t.Errorf("a request to a bridge from the brewery occupant %s, not from the conference's shard session (id %s)", r.From, r.ID)
+	}
+	i := strings.LastIndex(r.ID, "-")
+	if i <= 0 || !strings.HasPrefix(r.ID, "focal-node") {
+		t.Errorf("a request to a bridge whose id %q names no focus node (from %s)", r.ID, r.From)
+		return r.From
+	}
+	return r.ID[:i]
 }
 
 // withoutService is, per room, the longest time between two successive

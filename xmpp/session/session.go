@@ -15,7 +15,6 @@ import (
 	"time"
 
 	mxmpp "mellium.im/xmpp"
-	"mellium.im/xmpp/jid"
 
 	"focal/xmpp"
 )
@@ -52,6 +51,10 @@ type Config struct {
 	// WriteTimeout bounds one stanza write.
 	WriteTimeout time.Duration
 	Limits       xmpp.Limits
+	// IDPrefix begins the id of every request sent without one. A session
+	// that moves between processes (resumed by another) keeps its address:
+	// the prefix tells its peers, and their logs, which process asked.
+	IDPrefix string
 	// StreamManagement turns on XEP-0198 (client streams only); nil leaves
 	// it off. With it, a connection lost without </stream:stream> is
 	// resumed on the next attempt: the session keeps its address and rooms,
@@ -843,26 +846,6 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 }
 
-// Sync waits until the server has read every stanza queued so far, which
-// Flush does not: written is not read. It queues a ping to the server
-// behind them and waits for its answer, whichever it is: a server reads a
-// connection's stanzas in order, and routes each before reading the next,
-// so what they were addressed to has them queued by then, ahead of
-// anything sent later on any other connection.
-func (s *Session) Sync(ctx context.Context) error {
-	_, addr := s.Up()
-	server, err := jid.Parse(addr)
-	if addr == "" || err != nil {
-		return ErrNotConnected
-	}
-	ping := xmpp.NewIQ(xmpp.IQGet, "", server.Domainpart(), "", xmpp.NewElement("urn:xmpp:ping", "ping"))
-	res, err := s.RequestWait(ctx, ping)
-	if res != nil {
-		return nil // an error answer is an answer: the server read the ping
-	}
-	return err
-}
-
 // Request sends an IQ get or set and calls cb exactly once with its response,
 // ErrTimeout after timeout, or a connection error.
 func (s *Session) Request(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc) {
@@ -874,7 +857,7 @@ func (s *Session) Request(iq *xmpp.Element, timeout time.Duration, cb ResponseFu
 func (s *Session) request(iq *xmpp.Element, timeout time.Duration, cb ResponseFunc, hold bool) (Mark, error) {
 	id := iq.AttrValue("id")
 	if id == "" {
-		id = xmpp.NewID()
+		id = s.cfg.IDPrefix + xmpp.NewID()
 		iq.SetAttr("id", id)
 	}
 	s.mu.Lock()

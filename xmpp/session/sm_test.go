@@ -3,7 +3,6 @@ package session_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,11 +36,6 @@ type proxy struct {
 type link struct {
 	client, server net.Conn
 	swallow        atomic.Bool
-
-	// While holding, what the client sends waits in pending (see hold).
-	mu      sync.Mutex
-	holding bool
-	pending []byte
 }
 
 func startProxy(t *testing.T, target string) *proxy {
@@ -87,15 +81,7 @@ func (p *proxy) accept() {
 			for {
 				n, err := c.Read(buf)
 				if n > 0 && !l.swallow.Load() {
-					l.mu.Lock()
-					var werr error
-					if l.holding {
-						l.pending = append(l.pending, buf[:n]...)
-					} else {
-						_, werr = s.Write(buf[:n])
-					}
-					l.mu.Unlock()
-					if werr != nil {
+					if _, werr := s.Write(buf[:n]); werr != nil {
 						return
 					}
 				}
@@ -135,44 +121,6 @@ func (p *proxy) swallow() {
 	defer p.mu.Unlock()
 	for _, l := range p.links {
 		l.swallow.Store(true)
-	}
-}
-
-// hold makes the current connections keep what clients send until release
-// (the server does not read it meanwhile, though the client wrote it).
-func (p *proxy) hold() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, l := range p.links {
-		l.mu.Lock()
-		l.holding = true
-		l.mu.Unlock()
-	}
-}
-
-// heldBytes is how much the held connections keep.
-func (p *proxy) heldBytes() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, l := range p.links {
-		l.mu.Lock()
-		n += len(l.pending)
-		l.mu.Unlock()
-	}
-	return n
-}
-
-// release forwards what was held, and everything after it.
-func (p *proxy) release() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, l := range p.links {
-		l.mu.Lock()
-		l.holding = false
-		_, _ = l.server.Write(l.pending)
-		l.pending = nil
-		l.mu.Unlock()
 	}
 }
 
@@ -816,55 +764,5 @@ func wantPosition(t *testing.T, answer *xmpp.Element, session string, pos, since
 	got := []string{echo.AttrValue("session"), echo.AttrValue("position"), echo.AttrValue("since")}
 	if !slices.Equal(got, want) {
 		t.Fatalf("request at session, position, since %q, want %q", got, want)
-	}
-}
-
-// Sync returns once the server has read what was queued before it, not
-// once it is written (Flush): a node handing its conferences on makes sure
-// their Colibri2 requests, which leave through its own session, reach the
-// bridge ahead of the next driver's, which leave through another
-// connection. Here the connection holds what A wrote: Sync waits until it
-// is let through, and the component has the message by then.
-func TestSyncReturnsOnceTheServerHasReadWhatWasQueued(t *testing.T) {
-	srv := prosodytest.Start(t, prosodytest.Options{})
-	comp := startPeer(t, "component", componentDialer(srv))
-	compAddr := comp.waitUp(t)
-	p := startProxy(t, srv.C2SAddr)
-	a := startPeer(t, "A", session.ClientDialer(session.ClientOptions{
-		Addr: p.Addr(), JID: focusJID(srv), Password: srv.FocusPassword,
-		TLS: &tls.Config{InsecureSkipVerify: true, ServerName: srv.AuthDomain()},
-	}))
-	a.waitUp(t)
-
-	p.hold()
-	if err := a.s.Send(headline(compAddr, "queued")); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.s.Flush(boundedCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the message held", func() bool { return p.heldBytes() > 0 })
-	message := p.heldBytes()
-	synced := make(chan error, 1)
-	go func() { synced <- a.s.Sync(boundedCtx(t)) }()
-	eventually(t, "the ping written behind the message", func() bool { return p.heldBytes() > message })
-	// A round trip through the server on another connection: a Sync that
-	// returned once its ping was written would have returned by now.
-	if res, err := comp.s.RequestWait(boundedCtx(t), xmpp.NewIQ(xmpp.IQGet, "", srv.Domain, "", xmpp.NewElement("urn:xmpp:ping", "ping"))); res == nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-synced:
-		t.Fatalf("Sync returned (%v) while the server had not read what was queued", err)
-	default:
-	}
-	p.release()
-	if err := await(t, synced, "Sync"); err != nil {
-		t.Fatalf("Sync: %v", err)
-	}
-	select {
-	case <-comp.stanzas:
-	default:
-		t.Errorf("Sync returned before the component had the message queued ahead of it")
 	}
 }
