@@ -208,7 +208,15 @@ func (s *colibriSession) expireEndpoint(id string) {
 // another node stops its actors and keeps its media.
 func ExpireConferenceIQ(bridgeJID, meetingID string) *xmpp.Element {
 	payload := xmpp.NewElement(xmpp.Colibri2NS, "conference-modify", "meeting-id", meetingID, "expire", "true")
-	return xmpp.NewIQ(xmpp.IQGet, "", bridgeJID, "", payload)
+	return colibriIQ(bridgeJID, payload)
+}
+
+// colibriIQ is a Colibri2 request to a bridge, without an id: the session
+// that sends it gives it one that names the node (session.Config.IDPrefix),
+// which the bridge cannot tell from the address of a shard session that
+// moved between nodes.
+func colibriIQ(to string, payload *xmpp.Element) *xmpp.Element {
+	return xmpp.NewElement("", xmpp.KindIQ, "type", xmpp.IQGet, "to", to).Append(payload)
 }
 
 // send sends a conference-modify; the first one of the session creates the
@@ -240,7 +248,7 @@ func (s *colibriSession) request(r colibriResponse) {
 		return
 	}
 	self, root := s.self, s.root
-	s.cfg.Wire.Request(xmpp.NewIQ(xmpp.IQGet, "", s.cfg.to(), "", el), s.cfg.Timeout,
+	s.cfg.Wire.Request(colibriIQ(s.cfg.to(), el), s.cfg.Timeout,
 		func(res *xmpp.Element, err error) {
 			r.res, r.err = res, err
 			root.Send(self, r)
