@@ -113,6 +113,9 @@ type conference struct {
 	// replica acknowledged.
 	outbox []*held
 	acked  uint64
+	// fencedAcked is the highest version acknowledged late (StaleAck):
+	// enough to release what leaves on the shard session, and only that.
+	fencedAcked uint64
 	// unlet: stanzas released from the outbox, held on the shard session
 	// until the replica has their Marks.
 	unlet []*unlet

@@ -82,10 +82,12 @@ type Config struct {
 	ICERestart bool
 	// StaleAck is how old the replica's acknowledgement of a state may be
 	// (since this conference sent it, on its own clock) and still release
-	// what follows from the state. An older one came to a process that
-	// stalled (a pause, a frozen VM) while the cluster may have moved the
-	// conference: the state is sent again, and only a fresh
-	// acknowledgement releases anything. The cluster gives a node's
+	// everything that follows from the state. An older one came to a
+	// process that stalled (a pause, a frozen VM) while the cluster may
+	// have moved the conference: it releases only what leaves on the
+	// shard session, which the server fences, up to the first entry that
+	// does not; the state is sent again, and only a fresh acknowledgement
+	// releases the rest. The cluster gives a node's
 	// conferences away only after it missed its probes for ~1 s and the
 	// promotion delay (1 s) more, so a second is safe; a node whose round
 	// trips take longer is fenced by its quorum rule anyway.

@@ -567,6 +567,9 @@ type harness struct {
 	// breweryPID is the scripted brewery's actor (Config.Bridges).
 	breweryPID *actor.PID
 	cfg        Config
+	// addresses: bridges whose own JID the brewery shows (occupant JID →
+	// own JID); Colibri2 to them goes on the room's wire.
+	addresses map[string]string
 }
 
 // newHarness starts an actor system and a scripted brewery; the config has
@@ -751,8 +754,17 @@ func (c *tconf) awaitSelect() *selectReq {
 func (c *tconf) answerSelect(jid string) *selectReq {
 	c.t.Helper()
 	r := c.awaitSelect()
-	c.h.brewery.answer(c.h.root, r, &bridge.Selected{Bridge: jid})
+	c.h.brewery.answer(c.h.root, r, &bridge.Selected{Bridge: jid, Address: c.h.addresses[jid]})
 	return r
+}
+
+// bridgeOn is the wire Colibri2 to the bridge jid leaves on, and the
+// address it goes to.
+func (c *tconf) bridgeOn(jid string) (*scriptedWire, string) {
+	if addr := c.h.addresses[jid]; addr != "" {
+		return c.wire, addr
+	}
+	return c.bridgeWire, jid
 }
 
 // conferenceModified is the bridge's answer allocating endpoint id: the
@@ -774,7 +786,8 @@ func conferenceModified(t testing.TB, id string) *xmpp.Element {
 // it; it returns what was asked.
 func (c *tconf) allocate(nick, bridgeJID string) *xmpp.Colibri2ConferenceModify {
 	c.t.Helper()
-	it := c.bridgeWire.awaitRequest(c.t, "allocation of "+nick+" on "+bridgeJID, colibriTo(bridgeJID, createsEndpoint(nick)))
+	wire, to := c.bridgeOn(bridgeJID)
+	it := wire.awaitRequest(c.t, "allocation of "+nick+" on "+bridgeJID, colibriTo(to, createsEndpoint(nick)))
 	it.result(conferenceModified(c.t, nick))
 	return colibriOf(it.el)
 }

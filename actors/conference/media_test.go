@@ -175,7 +175,8 @@ func twoInCall(t *testing.T, c *tconf) map[string]string {
 	for i, nick := range []string{"alice", "bob"} {
 		sids[nick] = offers[nick].SID
 		c.accept(nick, sids[nick], sourcesOf(nick, int64(1000*(i+1))))
-		c.bridgeWire.awaitRequest(t, nick+"'s update", colibriTo(jvb1, updatesEndpoint(nick))).result(nil)
+		wire, to := c.bridgeOn(jvb1)
+		wire.awaitRequest(t, nick+"'s update", colibriTo(to, updatesEndpoint(nick))).result(nil)
 	}
 	// Each learns of the other's sources.
 	c.wire.awaitRequest(t, "source-add to alice", jingleTo(c.occupant("alice"), xmpp.JingleSourceAdd)).result(nil)

@@ -77,6 +77,9 @@ type held struct {
 	to   *actor.PID
 	msg  any
 	nick string
+	// toAddress: the colibri session sends to the bridge's own JID, on
+	// the shard session (bridge.ColibriConfig.Address).
+	toAddress bool
 }
 
 // unlet is a stanza queued held on the shard session: let go once the
@@ -198,7 +201,13 @@ func (c *conference) queueFrom(nick string, out []participant.Outgoing) {
 // m's endpoint.
 func (c *conference) tellBridge(to *actor.PID, m *member, msg any) {
 	m.BridgeBehind = true
-	c.outbox = append(c.outbox, &held{to: to, msg: msg, nick: m.Nick})
+	h := &held{to: to, msg: msg, nick: m.Nick}
+	for _, bs := range c.bridges {
+		if bs.pid == to {
+			h.toAddress = bs.Address != ""
+		}
+	}
+	c.outbox = append(c.outbox, h)
 }
 
 // flushOutbox runs after the state went to the replica: what was queued
@@ -223,12 +232,15 @@ func (c *conference) flushOutbox(ctx actor.Context) {
 }
 
 // onStateAck: the replica has version v and every earlier one. An
-// acknowledgement that took longer than StaleAck to come back is not
-// trusted: this process may have been stopped meanwhile, long enough for
-// the cluster to give the conference to another node, and what it holds
-// must then never go out (Colibri2 to the bridges is not fenced by the
-// server as the focus's session is). The state goes again; a replica
-// that still stands by for this node acknowledges it at once.
+// acknowledgement that took longer than StaleAck to come back releases
+// only what leaves on the shard session: this process may have been
+// stopped meanwhile, long enough for the cluster to give the conference
+// to another node, which then holds the session, and the server lets
+// nothing more through this node's connection. What leaves on the node's
+// own connections (stanzas to visitor nodes, Colibri2 to a bridge whose
+// own JID is unknown) is not fenced so, and waits: the state goes again,
+// and a replica that still stands by for this node acknowledges it at
+// once. So a link slower than StaleAck holds back only those.
 func (c *conference) onStateAck(ctx actor.Context, ack *focalpb.StateAck) {
 	if c.awaitingFinalAck() && ack.Version == c.handing.final.Version {
 		c.onFinalAcked(ctx)
@@ -241,8 +253,12 @@ func (c *conference) onStateAck(ctx actor.Context, ack *focalpb.StateAck) {
 		}
 	}
 	if known && c.cfg.StaleAck > 0 && time.Since(sent) > c.cfg.StaleAck {
-		c.log.Warn("the replica's acknowledgement came late; asking again before sending anything", "version", ack.Version, "after", time.Since(sent))
+		c.log.Warn("the replica's acknowledgement came late; asking again before sending what the shard session does not fence", "version", ack.Version, "after", time.Since(sent))
 		c.hasReplicated = false
+		if ack.Version > c.fencedAcked {
+			c.fencedAcked = ack.Version
+		}
+		c.release(ctx)
 		return
 	}
 	if ack.Version > c.acked {
@@ -269,7 +285,7 @@ func (c *conference) release(ctx actor.Context) (changed bool) {
 	n := 0
 	var sent map[*focalpb.Outgoing]bool
 	for _, h := range c.outbox {
-		if !h.sealed || (!c.direct() && h.after > c.acked) {
+		if !h.sealed || (!c.direct() && h.after > c.acked && (h.after > c.fencedAcked || !c.fenced(h))) {
 			break
 		}
 		n++
@@ -319,8 +335,9 @@ func (c *conference) release(ctx actor.Context) (changed bool) {
 // letAcknowledged lets go the held stanzas whose Marks the replica has
 // acknowledged, or all of them.
 func (c *conference) letAcknowledged(all bool) {
+	acked := max(c.acked, c.fencedAcked) // held on the shard session: fenced
 	c.unlet = slices.DeleteFunc(c.unlet, func(u *unlet) bool {
-		if all || (u.sealed && u.after <= c.acked) {
+		if all || (u.sealed && u.after <= acked) {
 			u.wire.Let(u.mark)
 			return true
 		}
@@ -340,6 +357,20 @@ func (c *conference) serverHas(o *focalpb.Outgoing) bool {
 	}
 	hw, ok := c.wire.(session.HeldWire)
 	return ok && hw.Received(session.Mark{Session: o.Session, Pos: o.Pos})
+}
+
+// fenced says whether an entry leaves on the shard session, which only
+// the session's holder can write on (see onStateAck).
+func (c *conference) fenced(h *held) bool {
+	if h.to != nil {
+		return h.toAddress
+	}
+	room, _, _ := strings.Cut(h.el.AttrValue("to"), "/")
+	if room == c.room {
+		return true
+	}
+	n, visitor := c.nodeOfRoom(room)
+	return !visitor || c.vnodeWire(n.ID) == nil // as wireFor chooses
 }
 
 // emitAll sends what is left when the conference ends without handing
