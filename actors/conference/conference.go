@@ -139,8 +139,8 @@ type conference struct {
 type Start struct {
 	Room string
 	Wire session.Wire // the focus's session in the room
-	// BridgeWire reaches bridges: the node's own session, which is in the
-	// brewery room.
+	// BridgeWire reaches bridges whose own JID the brewery hides: the
+	// node's own session, which is in the brewery room.
 	BridgeWire session.Wire
 	Addr       string
 	Session    string
