@@ -47,6 +47,21 @@ func TestFaultPartitionInbound(t *testing.T) { judgePartition(t, "cutin", cutIn)
 // sessions.
 func TestFaultPartitionOutbound(t *testing.T) { judgePartition(t, "cutout", cutOut) }
 
+// node1 and node3 are cut off from each other, both ways, and each still
+// reaches node2: each keeps a majority, and neither may take the other's
+// conferences over, nor does (node2 still hears the holder).
+func TestFaultPartitionPartial(t *testing.T) {
+	needFirewall(t)
+	judgeFault(t, "partial", clustertest.Options{UIDs: map[int]uint32{0: cutUID, 2: cutUID2}}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
+		began := time.Now()
+		heal := cutBetween(t, victim, c.Node(2))
+		t.Logf("%s and %s cut off from each other", victim.Name(), c.Node(2).Name())
+		hold(ctx, t, faultLength)
+		heal()
+		return began, time.Now()
+	})
+}
+
 // The partition comes and goes every second for 10 s.
 func TestFaultPartitionFlapping(t *testing.T) {
 	needFirewall(t)

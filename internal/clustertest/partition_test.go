@@ -18,6 +18,9 @@ import (
 // packets can be told apart on loopback.
 const cutUID = 65534
 
+// cutUID2 is the user of a second node to cut off (cutBetween).
+const cutUID2 = 65533
+
 // needFirewall fails the test without root or nft: partition tests are
 // part of the suite, and .ci/run has both.
 func needFirewall(t *testing.T) {
@@ -40,6 +43,31 @@ const (
 )
 
 func (w cut) String() string { return [...]string{"both ways", "inbound", "outbound"}[w] }
+
+// cutBetween cuts a and b off from each other on loopback, both ways, and
+// from nobody else: every gossip, remote and liveness packet either sends
+// to the other is dropped (matched by its user id: a must run as cutUID, b
+// as cutUID2). The returned func heals the cut; the test's cleanup heals
+// it too.
+func cutBetween(t *testing.T, a, b *clustertest.Node) (heal func()) {
+	t.Helper()
+	port := func(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
+	tcp := func(n *clustertest.Node) string {
+		return strings.Join([]string{port(n.Gossip()), port(n.Remote()), port(n.Liveness())}, ", ")
+	}
+	table := fmt.Sprintf("focaltest%d", os.Getpid())
+	script := fmt.Sprintf(`table inet %s {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		meta skuid %d tcp dport { %s } drop
+		meta skuid %d udp dport %s drop
+		meta skuid %d tcp dport { %s } drop
+		meta skuid %d udp dport %s drop
+	}
+}
+`, table, cutUID, tcp(b), cutUID, port(b.Gossip()), cutUID2, tcp(a), cutUID2, port(a.Gossip()))
+	return applyCut(t, table, script)
+}
 
 // isolate cuts node off from the other nodes on loopback both ways.
 func isolate(t *testing.T, c *clustertest.Cluster, node *clustertest.Node) (heal func()) {
@@ -82,7 +110,13 @@ func partition(t *testing.T, c *clustertest.Cluster, node *clustertest.Node, way
 	case cutOut:
 		in = ""
 	}
-	script := "table inet " + table + " {" + out + in + "\n}\n"
+	return applyCut(t, table, "table inet "+table+" {"+out+in+"\n}\n")
+}
+
+// applyCut loads script, which makes table, and returns the func that
+// deletes the table; the test's cleanup deletes it too.
+func applyCut(t *testing.T, table, script string) (heal func()) {
+	t.Helper()
 	cmd := exec.Command("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
