@@ -2,6 +2,11 @@ package clustertest_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,17 +54,77 @@ func TestFaultPartitionOutbound(t *testing.T) { judgePartition(t, "cutout", cutO
 
 // node1 and node3 are cut off from each other, both ways, and each still
 // reaches node2: each keeps a majority, and neither may take the other's
-// conferences over, nor does (node2 still hears the holder).
+// conferences over, nor does (node2 still hears the holder). Each places
+// conferences without the other once it went unheard (rule 5), so a
+// conference replicated to the other gets a new replica. Midway, each is
+// asked, over HTTP, for the conferences the other drives (a participant
+// joining through it): the answer must not start a second conference.
 func TestFaultPartitionPartial(t *testing.T) {
 	needFirewall(t)
 	judgeFault(t, "partial", clustertest.Options{UIDs: map[int]uint32{0: cutUID, 2: cutUID2}}, func(ctx context.Context, t *testing.T, c *clustertest.Cluster, victim *clustertest.Node) (time.Time, time.Time) {
 		began := time.Now()
-		heal := cutBetween(t, victim, c.Node(2))
-		t.Logf("%s and %s cut off from each other", victim.Name(), c.Node(2).Name())
-		hold(ctx, t, faultLength)
+		other := c.Node(2)
+		heal := cutBetween(t, victim, other)
+		t.Logf("%s and %s cut off from each other", victim.Name(), other.Name())
+		hold(ctx, t, faultLength/2)
+		askAcross(ctx, t, c, victim, other)
+		hold(ctx, t, time.Until(began.Add(faultLength)))
 		heal()
 		return began, time.Now()
 	})
+}
+
+// askAcross asks a, over HTTP, for the conferences b drives and b for a's,
+// then checks that every conference still has exactly one driver.
+func askAcross(ctx context.Context, t *testing.T, c *clustertest.Cluster, a, b *clustertest.Node) {
+	t.Helper()
+	before, err := drivers(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	for room, nodes := range before {
+		var via *clustertest.Node
+		switch {
+		case slices.Equal(nodes, []string{a.Name()}):
+			via = b
+		case slices.Equal(nodes, []string{b.Name()}):
+			via = a
+		default:
+			continue
+		}
+		asked++
+		status, body := conferenceRequest(ctx, t, via, room)
+		t.Logf("%s asked for %s (driven by %v): %d %s", via.Name(), room, nodes, status, body)
+	}
+	after, err := drivers(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for room, nodes := range after {
+		if len(nodes) != 1 {
+			t.Errorf("%s driven by %v after the requests across the cut (before: %v)", room, nodes, before[room])
+		}
+	}
+	t.Logf("asked %d conferences across the cut", asked)
+}
+
+// conferenceRequest posts a conference request for room to n's HTTP API.
+func conferenceRequest(ctx context.Context, t *testing.T, n *clustertest.Node, room string) (int, string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"room":%q}`, room)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.HTTP()+"/conference-request/v1", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(out))
 }
 
 // The partition comes and goes every second for 10 s.
