@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,6 +208,8 @@ func (c *conference) handle(ctx actor.Context) {
 		// What was held on the old session ended with it.
 		c.wire, c.streamUp, c.unlet = msg.Wire, false, nil
 		c.rewireBridges(ctx)
+	case standbyWaitOver:
+		c.onStandbyWaitOver(ctx, msg)
 	case idleTimeout:
 		c.onIdleTimeout(ctx, msg)
 	case joinTimeout:
@@ -294,9 +297,12 @@ func (c *conference) handle(ctx actor.Context) {
 func (c *conference) onRequest(ctx actor.Context, req *focalpb.ConferenceRequest) {
 	if c.standby {
 		// Its state, sessions included, is imported when it drives: the
-		// request is judged then.
+		// request is judged then, or the requester told to retry if that
+		// takes longer than StandbyWait.
 		if ctx.Sender() != nil {
 			c.waiting = append(c.waiting, waiter{to: ctx.Sender(), pending: req})
+			self, root := c.self, c.root
+			time.AfterFunc(c.cfg.StandbyWait, func() { root.Send(self, standbyWaitOver{req}) })
 		}
 		return
 	}
@@ -351,6 +357,24 @@ func (c *conference) admit(req *focalpb.ConferenceRequest, to *actor.PID) (waite
 
 // answerWaiting answers every requester waiting for the focus to be in
 // the room, judging first those that came while it stood by.
+// standbyWaitOver: a request that reached the standby waited StandbyWait.
+type standbyWaitOver struct{ req *focalpb.ConferenceRequest }
+
+// onStandbyWaitOver tells the requester to retry if the conference still
+// stands by; once it drives, the request was answered with the others.
+func (c *conference) onStandbyWaitOver(ctx actor.Context, msg standbyWaitOver) {
+	if !c.standby {
+		return
+	}
+	i := slices.IndexFunc(c.waiting, func(w waiter) bool { return w.pending == msg.req })
+	if i < 0 {
+		return
+	}
+	c.log.Info("a request waited for the standby to drive; the client is to retry", "owner", c.standbyFor, "after", c.cfg.StandbyWait)
+	ctx.Send(c.waiting[i].to, &focalpb.ConferenceResponse{Room: c.room, Ready: false})
+	c.waiting = slices.Delete(c.waiting, i, i+1)
+}
+
 func (c *conference) answerWaiting(ctx actor.Context) {
 	for _, w := range c.waiting {
 		if w.pending != nil {

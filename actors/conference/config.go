@@ -34,6 +34,15 @@ type Config struct {
 	JoinTimeout time.Duration
 	// RequestTimeout bounds IQs the conference sends (e.g. granting owner).
 	RequestTimeout time.Duration
+	// StandbyWait is how long a conference request that reached a standby
+	// waits for it to drive before the requester is told to retry
+	// (ready='false', which Jitsi clients retry after a second). A
+	// standby is promoted once its owner is gone, within about 3 s (the
+	// membership's failure timeout and the promotion delay); an owner
+	// alive but out of this node's reach (a partition between the two
+	// alone) never hands the conference over, and a retry may come
+	// through a node that reaches it.
+	StandbyWait time.Duration
 	// AutoOwner grants owner to the first participant and elects another when
 	// the owner leaves (Jicofo's enable-auto-owner); not in breakout rooms,
 	// as Jicofo.
@@ -139,6 +148,7 @@ func DefaultConfig() Config {
 		SingleParticipantTimeout: 20 * time.Second,
 		JoinTimeout:              10 * time.Second,
 		RequestTimeout:           15 * time.Second,
+		StandbyWait:              4 * time.Second,
 		AutoOwner:                true,
 		MinParticipants:          2,
 		JSONSources:              true,

@@ -82,6 +82,12 @@ func askAcross(ctx context.Context, t *testing.T, c *clustertest.Cluster, a, b *
 	if err != nil {
 		t.Fatal(err)
 	}
+	type answer struct {
+		via, room, body string
+		status          int
+		took            time.Duration
+	}
+	answers := make(chan answer)
 	asked := 0
 	for room, nodes := range before {
 		var via *clustertest.Node
@@ -94,9 +100,24 @@ func askAcross(ctx context.Context, t *testing.T, c *clustertest.Cluster, a, b *
 			continue
 		}
 		asked++
-		status, body := conferenceRequest(ctx, t, via, room)
-		t.Logf("%s asked for %s (driven by %v): %d %s", via.Name(), room, nodes, status, body)
+		go func() {
+			start := time.Now()
+			status, body := conferenceRequest(ctx, via, room)
+			answers <- answer{via.Name(), room, body, status, time.Since(start)}
+		}()
 	}
+	retry := 0
+	for range asked {
+		a := <-answers
+		t.Logf("%s asked for %s: %d %s after %v", a.via, a.room, a.status, a.body, a.took.Round(time.Millisecond))
+		switch {
+		case a.status != http.StatusOK:
+			t.Errorf("%s asked for %s across the cut: %d %s; want an answer a client can act on", a.via, a.room, a.status, a.body)
+		case strings.Contains(a.body, `"ready":false`):
+			retry++
+		}
+	}
+	t.Logf("asked %d conferences across the cut: %d told to retry (ready='false'), the others ready", asked, retry)
 	after, err := drivers(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -106,21 +127,20 @@ func askAcross(ctx context.Context, t *testing.T, c *clustertest.Cluster, a, b *
 			t.Errorf("%s driven by %v after the requests across the cut (before: %v)", room, nodes, before[room])
 		}
 	}
-	t.Logf("asked %d conferences across the cut", asked)
 }
 
-// conferenceRequest posts a conference request for room to n's HTTP API.
-func conferenceRequest(ctx context.Context, t *testing.T, n *clustertest.Node, room string) (int, string) {
-	t.Helper()
+// conferenceRequest posts a conference request for room to n's HTTP API;
+// a request that fails is status 0 with the error.
+func conferenceRequest(ctx context.Context, n *clustertest.Node, room string) (int, string) {
 	body := fmt.Sprintf(`{"room":%q}`, room)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.HTTP()+"/conference-request/v1", strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, err.Error()
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err.Error()
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
