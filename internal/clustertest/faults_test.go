@@ -15,8 +15,9 @@ import (
 
 // The fault scenarios of the cluster-correctness issue, each judged from
 // outside by judgeFault (see judge_test.go): partitions of node1 (both
-// ways, one way in each direction, flapping) with nftables on loopback, a
-// stall (SIGSTOP, SIGCONT), and node1 going for good (SIGKILL, SIGTERM).
+// ways, one way in each direction, flapping, and from node3 alone) with
+// nftables on loopback, a stall (SIGSTOP, SIGCONT), and node1 going for
+// good (SIGKILL, SIGTERM).
 
 // node1 is cut off from the others both ways.
 //
