@@ -166,8 +166,15 @@ type ConferenceRequest struct {
 	// visitors_component: the visitors component the ingress discovered
 	// (empty: none, and nobody is redirected to a visitor node).
 	VisitorsComponent string `protobuf:"bytes,10,opt,name=visitors_component,json=visitorsComponent,proto3" json:"visitors_component,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// relayed is set on a request passed, after the owner did not answer
+	// the node it came to, to another member to forward (a partition
+	// between the two alone): it is never relayed again. pass_on asks the
+	// member it goes to to forward it once more, though it was forwarded
+	// already; that member clears it.
+	Relayed       bool `protobuf:"varint,11,opt,name=relayed,proto3" json:"relayed,omitempty"`
+	PassOn        bool `protobuf:"varint,12,opt,name=pass_on,json=passOn,proto3" json:"pass_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConferenceRequest) Reset() {
@@ -268,6 +275,20 @@ func (x *ConferenceRequest) GetVisitorsComponent() string {
 		return x.VisitorsComponent
 	}
 	return ""
+}
+
+func (x *ConferenceRequest) GetRelayed() bool {
+	if x != nil {
+		return x.Relayed
+	}
+	return false
+}
+
+func (x *ConferenceRequest) GetPassOn() bool {
+	if x != nil {
+		return x.PassOn
+	}
+	return false
 }
 
 type ConferenceResponse struct {
@@ -446,7 +467,7 @@ const file_conference_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1c\n" +
 	"\tcondition\x18\x02 \x01(\tR\tcondition\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\x12'\n" +
-	"\x0fsession_invalid\x18\x04 \x01(\bR\x0esessionInvalid\"\xc4\x02\n" +
+	"\x0fsession_invalid\x18\x04 \x01(\bR\x0esessionInvalid\"\xf7\x02\n" +
 	"\x11ConferenceRequest\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x1d\n" +
@@ -462,7 +483,9 @@ const file_conference_proto_rawDesc = "" +
 	"properties\x12\x1c\n" +
 	"\tforwarded\x18\t \x01(\bR\tforwarded\x12-\n" +
 	"\x12visitors_component\x18\n" +
-	" \x01(\tR\x11visitorsComponent\"\x8d\x02\n" +
+	" \x01(\tR\x11visitorsComponent\x12\x18\n" +
+	"\arelayed\x18\v \x01(\bR\arelayed\x12\x17\n" +
+	"\apass_on\x18\f \x01(\bR\x06passOn\"\x8d\x02\n" +
 	"\x12ConferenceResponse\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\bR\x05ready\x12\x1b\n" +

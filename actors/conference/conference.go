@@ -360,8 +360,9 @@ func (c *conference) admit(req *focalpb.ConferenceRequest, to *actor.PID) (waite
 // standbyWaitOver: a request that reached the standby waited StandbyWait.
 type standbyWaitOver struct{ req *focalpb.ConferenceRequest }
 
-// onStandbyWaitOver tells the requester to retry if the conference still
-// stands by; once it drives, the request was answered with the others.
+// onStandbyWaitOver hands a request back to the directory, for the owner,
+// if the conference still stands by; once it drives, the request was
+// answered with the others.
 func (c *conference) onStandbyWaitOver(ctx actor.Context, msg standbyWaitOver) {
 	if !c.standby {
 		return
@@ -370,8 +371,8 @@ func (c *conference) onStandbyWaitOver(ctx actor.Context, msg standbyWaitOver) {
 	if i < 0 {
 		return
 	}
-	c.log.Info("a request waited for the standby to drive; the client is to retry", "owner", c.standbyFor, "after", c.cfg.StandbyWait)
-	ctx.Send(c.waiting[i].to, &focalpb.ConferenceResponse{Room: c.room, Ready: false})
+	c.log.Info("a request waited for the standby to drive; passing it to the owner", "owner", c.standbyFor, "after", c.cfg.StandbyWait)
+	ctx.Send(ctx.Parent(), &StandbyGaveUp{Request: msg.req, To: c.waiting[i].to, Owner: c.standbyFor})
 	c.waiting = slices.Delete(c.waiting, i, i+1)
 }
 

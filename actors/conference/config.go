@@ -35,13 +35,13 @@ type Config struct {
 	// RequestTimeout bounds IQs the conference sends (e.g. granting owner).
 	RequestTimeout time.Duration
 	// StandbyWait is how long a conference request that reached a standby
-	// waits for it to drive before the requester is told to retry
-	// (ready='false', which Jitsi clients retry after a second). A
-	// standby is promoted once its owner is gone, within about 3 s (the
-	// membership's failure timeout and the promotion delay); an owner
-	// alive but out of this node's reach (a partition between the two
-	// alone) never hands the conference over, and a retry may come
-	// through a node that reaches it.
+	// waits for it to drive before it goes back to the directory, for the
+	// owner (StandbyGaveUp). A standby is promoted once its owner is
+	// gone, within about 3 s (the membership's failure timeout and the
+	// promotion delay); an owner alive but out of this node's reach (a
+	// partition between the two alone) never hands the conference over,
+	// and the directory can relay the request through a member that
+	// reaches it.
 	StandbyWait time.Duration
 	// AutoOwner grants owner to the first participant and elects another when
 	// the owner leaves (Jicofo's enable-auto-owner); not in breakout rooms,

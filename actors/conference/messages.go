@@ -109,6 +109,16 @@ type (
 	LetGo struct{}
 )
 
+// StandbyGaveUp is sent by a standby conference to its parent (the
+// directory) for a request that waited StandbyWait while the owner, Owner,
+// neither handed the conference over nor went: the directory forwards it
+// to Owner (relaying it if Owner does not answer), on behalf of To.
+type StandbyGaveUp struct {
+	Request *focalpb.ConferenceRequest
+	To      *actor.PID
+	Owner   string
+}
+
 // HandOverAborted is sent by a conference to its parent (the directory)
 // when it gives a handover up: the new owner, Node, never acknowledged the
 // final state. It drives on, and takes the stanzas held for it.

@@ -366,18 +366,22 @@ func TestLetGoHandsOverToTheReplica(t *testing.T) {
 }
 
 // A request that reached a standby whose owner does not hand the
-// conference over (alive, but out of this node's reach) is told to retry
-// once it has waited StandbyWait, rather than left to time out; the
-// conference goes on standing by.
-func TestARequestToAStandbyThatDoesNotDriveIsToldToRetry(t *testing.T) {
+// conference over (alive, but out of this node's reach) goes back to the
+// directory, for the owner, once it has waited StandbyWait, rather than
+// left to time out; the conference goes on standing by.
+func TestARequestToAStandbyThatDoesNotDriveGoesToTheOwner(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Node = "node1"; c.StandbyWait = 50 * time.Millisecond })
 	room := "room1@conference." + testDomain
 	_, r, _ := h.owned(room)
 	s := h.standby(room, r.latest)
 
 	s.request()
-	if res := awaitRecorded[*focalpb.ConferenceResponse](s, "the answer to the request", nil); res.Ready || res.Error != nil {
-		t.Errorf("the request answered %v, want ready='false'", res)
+	gaveUp := awaitRecorded[*StandbyGaveUp](s, "the request handed back", nil)
+	if gaveUp.Owner != "node1" || gaveUp.Request.GetRoom() != room || gaveUp.To == nil {
+		t.Errorf("handed back %+v, want the request, its requester and node1", gaveUp)
+	}
+	if early := s.rec.q.drop(func(v any) bool { _, ok := v.(*focalpb.ConferenceResponse); return ok }); len(early) != 0 {
+		t.Errorf("the standby answered the request itself: %v", early)
 	}
 	if snap := s.snapshot(); !snap.Standby {
 		t.Errorf("the conference stopped standing by")

@@ -62,7 +62,7 @@ func (d *directory) isBreakout(room string) bool {
 func (d *directory) onLogout(ctx actor.Context, l *focalpb.Logout) {
 	if owner, remote := d.remoteOwner(l.Room); remote && !l.Forwarded {
 		l.Forwarded = true
-		d.forwardTo(ctx, ctx.Sender(), owner, l, nil, func(error) *focalpb.ConferenceResponse {
+		d.forwardTo(ctx, ctx.Sender(), owner, l, d.cfg.ForwardTimeout, nil, func(error) *focalpb.ConferenceResponse {
 			return &focalpb.ConferenceResponse{Room: l.Room, Error: &focalpb.StanzaError{
 				Type: xmpp.ErrorWait, Condition: xmpp.RemoteServerTimeout, Text: "the conference did not answer in time"}}
 		})

@@ -102,11 +102,12 @@ func (d *directory) Receive(ctx actor.Context) {
 			ctx.Respond(&focalpb.ConferenceResponse{Room: msg.Room, Error: refused})
 			return
 		}
-		if owner, remote := d.remoteOwner(msg.Room); remote && !msg.Forwarded {
-			msg.Forwarded = true
+		if owner, remote := d.remoteOwner(msg.Room); remote && (!msg.Forwarded || msg.PassOn) {
+			msg.Forwarded, msg.PassOn = true, false
 			d.forward(ctx, owner, msg)
 			return
 		}
+		msg.PassOn = false
 		d.serve(ctx, msg, ctx.Sender(), true)
 	case *focalpb.Logout:
 		d.onLogout(ctx, msg)
@@ -209,6 +210,8 @@ func (d *directory) Receive(ctx actor.Context) {
 		}
 	case *conference.HandOverAborted:
 		d.onHandOverAborted(ctx, msg, ctx.Sender())
+	case *conference.StandbyGaveUp:
+		d.onStandbyGaveUp(ctx, msg)
 	case *actor.Terminated:
 		if room, ok := d.byPID[msg.Who.Id]; ok {
 			delete(d.byPID, msg.Who.Id)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/actors/conference"
 	"focal/cluster"
 	"focal/proto"
 )
@@ -54,5 +55,131 @@ func TestARequestForwardedToAnExitedOwnerIsRoutedAgain(t *testing.T) {
 	}
 	if r, ok := res.(*focalpb.ConferenceResponse); !ok || !r.Ready {
 		t.Fatalf("answered %v, want ready", res)
+	}
+}
+
+// A conference request whose owner does not answer (here a member this
+// node cannot reach at all) is relayed once through another member, which
+// forwards it by its own view, and its answer comes back: two members cut
+// off from each other alone still serve each other's participants
+// through the third.
+func TestARequestTheOwnerDoesNotAnswerIsRelayedThroughAnotherMember(t *testing.T) {
+	sys := quietSystem()
+	// node3's directory: it answers what is relayed to it for passing on.
+	relayed := make(chan *focalpb.ConferenceRequest, 1)
+	relay, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
+			relayed <- req
+			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(relay)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	cfg.ForwardTimeout = 200 * time.Millisecond
+	d := newDirectory(cfg, noAnswers{t})
+	// node1, the owner, is at an address nothing reaches.
+	node1 := cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}}
+	node2 := cluster.Member{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:2"}}
+	node3 := cluster.Member{Name: "node3", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}
+	members := []cluster.Member{node1, node2, node3}
+	room := roomOwnedBy(t, d, "node1", members)
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: members, Quorum: 2, FailureTimeout: 1800 * time.Millisecond})
+	res, err := sys.Root.RequestFuture(dir, &focalpb.ConferenceRequest{Room: room}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if r, ok := res.(*focalpb.ConferenceResponse); !ok || !r.Ready {
+		t.Fatalf("answered %v, want the relay's ready", res)
+	}
+	if req := <-relayed; !req.Relayed || !req.PassOn || !req.Forwarded {
+		t.Errorf("node3 got %v, want a request relayed to pass on", req)
+	}
+}
+
+// The member a request is relayed through forwards it to the room's owner
+// by its own view, once: it clears pass_on, so the owner serves it, and
+// does not relay it again.
+func TestARelayedRequestIsPassedOnOnce(t *testing.T) {
+	sys := quietSystem()
+	got := make(chan *focalpb.ConferenceRequest, 1)
+	owner, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
+			got <- req
+			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(owner)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	d := newDirectory(cfg, noAnswers{t})
+	node1 := cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}
+	node2 := cluster.Member{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:2"}}
+	members := []cluster.Member{node1, node2}
+	room := roomOwnedBy(t, d, "node1", members)
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: members, Quorum: 2, FailureTimeout: 1800 * time.Millisecond})
+	req := &focalpb.ConferenceRequest{Room: room, Forwarded: true, Relayed: true, PassOn: true}
+	res, err := sys.Root.RequestFuture(dir, req, 5*time.Second).Result()
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if r, ok := res.(*focalpb.ConferenceResponse); !ok || !r.Ready {
+		t.Fatalf("answered %v, want the owner's ready", res)
+	}
+	if fwd := <-got; fwd.PassOn || !fwd.Relayed || !fwd.Forwarded {
+		t.Errorf("the owner got %v, want it forwarded, relayed, not to pass on", fwd)
+	}
+}
+
+// A request a standby here held for StandbyWait goes to the owner the
+// standby names, even one this node does not hear (relayed then), and the
+// owner's answer to the requester.
+func TestARequestAStandbyGaveUpOnGoesToItsOwner(t *testing.T) {
+	sys := quietSystem()
+	relay, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok && req.Relayed && req.PassOn {
+			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(relay)
+	answers := make(chan *focalpb.ConferenceResponse, 1)
+	requester := probe(sys, answers, nil)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	cfg.ForwardTimeout = 200 * time.Millisecond
+	d := newDirectory(cfg, noAnswers{t})
+	node1 := cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:1"}}
+	node2 := cluster.Member{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:2"}}
+	node3 := cluster.Member{Name: "node3", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: []cluster.Member{node1, node2, node3}, Quorum: 2, FailureTimeout: 1800 * time.Millisecond})
+	sys.Root.Send(dir, &conference.StandbyGaveUp{Request: &focalpb.ConferenceRequest{Room: "room1@conference.example.com"}, To: requester, Owner: "node1"})
+	select {
+	case res := <-answers:
+		if !res.Ready {
+			t.Errorf("answered %v, want the owner's ready through the relay", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the requester got no answer")
 	}
 }
