@@ -272,7 +272,28 @@ func (d *directory) serve(ctx actor.Context, req *focalpb.ConferenceRequest, to 
 		r = d.spawn(ctx, req.Room, nil)
 		d.place(ctx, req.Room, r)
 	}
+	if owner, ok := d.standbysOwner(r, req); ok {
+		// The owner is alive and heard here: it answers at once, where
+		// the standby would hold the request until a promotion that may
+		// never come (the node that sent it here may not reach the
+		// owner). Once: the owner serves it where it lands.
+		passed := proto.Clone(req).(*focalpb.ConferenceRequest)
+		passed.Forwarded, passed.Relayed = true, true
+		d.forwardFor(ctx, to, owner, passed)
+		return
+	}
 	ctx.RequestWithCustomSender(r.pid, req, to)
+}
+
+// standbysOwner is the owner a request for r's room goes to instead of
+// r: r stands by for it, it is a member heard lately whose departure
+// nobody is acting on, and the request was forwarded here by another node
+// and not passed on before.
+func (d *directory) standbysOwner(r *entry, req *focalpb.ConferenceRequest) (cluster.Member, bool) {
+	if !r.standby || r.owner == "" || r.owner == d.self || r.promotePending || r.promoteDue || !req.Forwarded || req.Relayed {
+		return cluster.Member{}, false
+	}
+	return d.member(r.owner)
 }
 
 // respond answers a request on behalf of to, who may be nobody (a request

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -181,5 +182,64 @@ func TestARequestAStandbyGaveUpOnGoesToItsOwner(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the requester got no answer")
+	}
+}
+
+// A request another node forwarded here, for a room whose conference only
+// stands by here, goes on to the owner when that owner is heard here: it
+// answers at once, where the standby would hold the request until a
+// promotion that never comes while the owner lives (the sender may not
+// reach the owner itself). Passed on once: marked relayed.
+func TestAForwardedRequestForAStandbyGoesOnToItsLiveOwner(t *testing.T) {
+	sys := quietSystem()
+	got := make(chan *focalpb.ConferenceRequest, 1)
+	owner, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
+			got <- req
+			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(owner)
+	standby := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
+			t.Errorf("the standby got the request")
+		}
+	}))
+	defer sys.Root.Stop(standby)
+
+	cfg := DefaultConfig()
+	cfg.Conference.Logger = slog.New(slog.DiscardHandler)
+	d := newDirectory(cfg, noAnswers{t})
+	node1 := cluster.Member{Name: "node1", NodeMeta: cluster.NodeMeta{Remote: sys.Address()}}
+	node2 := cluster.Member{Name: "node2", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:2"}}
+	node3 := cluster.Member{Name: "node3", NodeMeta: cluster.NodeMeta{Remote: "127.0.0.1:3"}}
+	members := []cluster.Member{node1, node2, node3}
+	// node2 stands by for node1, its owner.
+	room := ""
+	for i := range 1000 {
+		r := fmt.Sprintf("r%d@c", i)
+		if ranked := cluster.Ranked(cluster.ShardKey(d.shardOf(r)), members); ranked[0].Name == "node1" && ranked[1].Name == "node2" {
+			room = r
+			break
+		}
+	}
+	d.rooms[room] = &entry{pid: standby, standby: true, owner: "node1"}
+	d.byPID[standby.Id] = room
+	dir := sys.Root.Spawn(actor.PropsFromFunc(d.Receive))
+	defer sys.Root.Stop(dir)
+
+	sys.Root.Send(dir, &Placement{Self: "node2", Members: members, Quorum: 2, FailureTimeout: 1800 * time.Millisecond})
+	res, err := sys.Root.RequestFuture(dir, &focalpb.ConferenceRequest{Room: room, Forwarded: true}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if r, ok := res.(*focalpb.ConferenceResponse); !ok || !r.Ready {
+		t.Fatalf("answered %v, want the owner's ready", res)
+	}
+	if fwd := <-got; !fwd.Relayed || !fwd.Forwarded || fwd.PassOn {
+		t.Errorf("the owner got %v, want it forwarded and relayed, not to pass on", fwd)
 	}
 }
