@@ -1,6 +1,7 @@
 package loadgen_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -463,6 +464,10 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 	}
 	ownRec, otherRec := split(res.Recovery)
 	ownNew, otherNew := split(res.NewcomerJoin)
+	driven, err := drivenAgain(c.Running(), victimRooms, res.Killed)
+	if err != nil {
+		l.b.Fatal(err)
+	}
 	var t strings.Builder
 	t.WriteString(describe(s))
 	fmt.Fprintf(&t, "setup:\n%s", loadgen.Summary(res.Setup))
@@ -470,6 +475,10 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 	row := func(what string, ds []time.Duration) {
 		p := loadgen.PercentilesOf(ds)
 		fmt.Fprintf(&t, "%-58s n %4d  p50 %8v  p99 %8v  max %8v\n", what, p.N, p.P50.Round(time.Millisecond), p.P99.Round(time.Millisecond), p.Max.Round(time.Millisecond))
+	}
+	row("kill → driven again (the new owner's log), its conferences", driven)
+	if len(driven) != len(victimRooms) {
+		fmt.Fprintf(&t, "driven again: %d of its %d conferences logged\n", len(driven), len(victimRooms))
 	}
 	row("kill → source-add answered, its conferences", ownRec)
 	row("kill → source-add answered, the others'", otherRec)
@@ -500,6 +509,45 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 			{Name: "cpu-after-kill", SVG: loadgen.LineChart("CPU by process after the kill", "seconds since the kill", "cores", cpu, false)},
 		},
 	})
+}
+
+// drivingLine is what a conference logs when it begins to drive on its
+// new owner (conference.promote).
+var drivingLine = regexp.MustCompile(`^time=(\S+) level=INFO msg="driving the conference" room=(\S+)`)
+
+// drivenAgain reads, in the logs of nodes (the survivors), when each of
+// rooms began to be driven again after killed: the failover itself, apart
+// from the trips through Prosody that a participant's request and its
+// answer take.
+func drivenAgain(nodes []*clustertest.Node, rooms map[string]bool, killed time.Time) ([]time.Duration, error) {
+	var out []time.Duration
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		f, err := os.Open(n.LogPath())
+		if err != nil {
+			return nil, fmt.Errorf("driven again: %w", err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			m := drivingLine.FindStringSubmatch(sc.Text())
+			if m == nil || !rooms[m[2]] || seen[m[2]] {
+				continue
+			}
+			at, err := time.Parse(time.RFC3339Nano, m[1])
+			if err != nil || at.Before(killed) {
+				continue
+			}
+			seen[m[2]] = true
+			out = append(out, at.Sub(killed))
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("driven again: read %s: %w", n.LogPath(), err)
+		}
+	}
+	return out, nil
 }
 
 // memory measures the focus nodes' memory, each reading taken right after

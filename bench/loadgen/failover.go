@@ -28,6 +28,8 @@ type Failover struct {
 type FailoverResult struct {
 	// Setup is the join storm that set the conferences up.
 	Setup Result `json:"setup"`
+	// Killed is when the kill was asked for.
+	Killed time.Time `json:"killed"`
 	// Recovery: the kill → each conference's source-add answered, by room.
 	Recovery map[string]time.Duration `json:"recovery_ns"`
 	// NewcomerJoin: the kill → the newcomer's session-initiate, by room.
@@ -87,6 +89,7 @@ func RunFailover(ctx context.Context, f Failover) (FailoverResult, error) {
 		patience = DefaultPatience
 	}
 	killed := time.Now()
+	out.Killed = killed
 	ctx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	if err := f.Kill(); err != nil {
