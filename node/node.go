@@ -32,6 +32,9 @@ type Node struct {
 	system    *actor.ActorSystem
 	component *session.Session
 	client    *session.Session
+	// warm: streams logged in for taking shard sessions over (clustered,
+	// WarmSessions > 0).
+	warm *session.WarmDials
 	// vnodes: the focus's client connection to each visitor node, by id.
 	vnodes    map[string]*session.Session
 	directory *actor.PID
@@ -177,6 +180,11 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {
 		dirCfg.Sessions = n.openShardSession
+		if cfg.WarmSessions > 0 {
+			n.warm = session.NewWarmDials(session.ClientOptions{
+				Addr: cfg.clientAddr(), JID: cfg.FocusJID() + "/" + cfg.Resource() + "-warm", Password: cfg.UserPassword, TLS: cfg.clientTLS(),
+			}, cfg.WarmSessions, 0, cfg.Logger.With("stream", "warm"))
+		}
 	}
 	var err error
 	n.directory, err = root.SpawnNamed(directory.Props(dirCfg, n.client), directory.Name)
@@ -313,6 +321,9 @@ func (n *Node) Run(ctx context.Context) error {
 	// before the stream closes.
 	_ = n.system.Root.PoisonFuture(n.directory).Wait()
 	n.shardRuns.Wait()
+	if n.warm != nil {
+		n.warm.Close()
+	}
 	if err := n.client.Flush(shutdownCtx); err != nil && !errors.Is(err, session.ErrNotConnected) {
 		n.log.Warn("flush client stream", "err", err)
 	}

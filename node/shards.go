@@ -83,9 +83,9 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 	ss.Session = session.New(session.Config{
 		Name:     "shard-" + strconv.Itoa(shard),
 		IDPrefix: cfg.requestIDPrefix(),
-		Dial: session.ClientDialer(session.ClientOptions{
+		Dial: n.shardDialer(session.ClientDialer(session.ClientOptions{
 			Addr: cfg.clientAddr(), JID: jid, Password: cfg.UserPassword, TLS: cfg.clientTLS(),
-		}),
+		})),
 		Handler: func(el *xmpp.Element) {
 			if ss.abandoned.Load() {
 				return
@@ -122,6 +122,15 @@ func (n *Node) openShardSession(id string, shard int, resume session.SMState) di
 		}
 	}()
 	return ss
+}
+
+// shardDialer resumes a session on a warm stream when one is ready
+// (Config.WarmSessions) and dials with cold otherwise.
+func (n *Node) shardDialer(cold session.Dialer) session.Dialer {
+	if n.warm == nil {
+		return cold
+	}
+	return n.warm.Dialer(cold)
 }
 
 // mayResumeNow is the session's StreamManagement.MayResume. A takeover

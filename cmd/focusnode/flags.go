@@ -68,6 +68,7 @@ func parseConfig(args []string, stderr io.Writer) (cliConfig, error) {
 	fs.DurationVar(&c.BridgeHealth.Interval, "bridge_health_interval", c.BridgeHealth.Interval, "interval of bridge health checks")
 	fs.DurationVar(&c.SMAckRequestDelay, "sm_ack_request_delay", c.SMAckRequestDelay, "ask the XMPP server to acknowledge the focus's stanzas (stream management <r/>) once one has waited this long unacknowledged; 0: after every write")
 	fs.IntVar(&c.SMAckRequestEvery, "sm_ack_request_every", c.SMAckRequestEvery, "... or at once when this many await acknowledgement")
+	fs.IntVar(&c.WarmSessions, "warm_sessions", c.WarmSessions, "client streams a clustered node keeps logged in for taking sessions over (0: none)")
 	fs.BoolVar(&c.DebugMemory, "debug_memory", c.DebugMemory, "serve POST /debug/gc (full collection, memory returned to the system, figures after it) and /debug/pprof/ on the HTTP API")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's runtime profiles under /debug/pprof/ on the HTTP API")
 	logLevel := fs.String("log_level", "info", "debug, info, warn or error")

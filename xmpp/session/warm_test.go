@@ -1,0 +1,82 @@
+package session_test
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mxmpp "mellium.im/xmpp"
+
+	"focal/internal/prosodytest"
+	"focal/xmpp/session"
+)
+
+// A Session that resumes another's XEP-0198 session does so on a stream
+// the pool logged in ahead of need: the cold dialer is not called, what A
+// sent before it was cut is not lost, and B carries on the session (the
+// component gets B's message). The pool logs another stream in for the
+// next takeover.
+func TestAResumptionUsesAWarmStream(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	comp := startPeer(t, "component", componentDialer(srv))
+	compAddr := comp.waitUp(t)
+
+	warm := session.NewWarmDials(userOptions(srv, srv.C2SAddr, "alice", "warm"), 1, 0, slog.New(slog.DiscardHandler))
+	defer warm.Close()
+	eventually(t, "a warm stream ready", func() bool { return warm.Ready() == 1 })
+
+	px := startProxy(t, srv.C2SAddr)
+	recA := newSMRecorder()
+	var dead atomic.Bool
+	smA := recA.config(session.SMState{})
+	smA.MayResume = func(session.SMState) bool { return !dead.Load() }
+	a := startPeerWith(t, "A", userDialer(srv, px.Addr(), "alice", "node-a"),
+		func(c *session.Config) { c.StreamManagement = smA })
+	a.waitUp(t)
+	recA.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
+	if err := a.s.Send(headline(compAddr, "from-a")); err != nil {
+		t.Fatal(err)
+	}
+	receivedInOrder(t, comp.stanzas, nil, "from-a")
+	dead.Store(true)
+	px.cut()
+	await(t, a.s.Done(), "A's Run to return")
+
+	var coldDials atomic.Int32
+	cold := userDialer(srv, srv.C2SAddr, "alice", "node-b")
+	dial := warm.Dialer(func(ctx context.Context) (*mxmpp.Session, string, error) {
+		coldDials.Add(1)
+		return cold(ctx)
+	})
+	recB := newSMRecorder()
+	b := startPeerWith(t, "B", dial, func(c *session.Config) { c.StreamManagement = recB.config(recA.lastState()) })
+	b.waitUp(t)
+	if n := coldDials.Load(); n != 0 {
+		t.Fatalf("the resumption dialled %d cold streams", n)
+	}
+	if took := b.s.TookOver(); took.Session == "" {
+		t.Fatalf("B resumed nothing: %+v", took)
+	}
+	if err := b.s.Send(headline(compAddr, "from-b")); err != nil {
+		t.Fatal(err)
+	}
+	receivedInOrder(t, comp.stanzas, nil, "from-b")
+	eventually(t, "another warm stream ready", func() bool { return warm.Ready() == 1 })
+}
+
+// A warm stream older than the pool's age limit is replaced by a fresh
+// one, and closing the pool ends every stream and goroutine (goleak).
+func TestWarmStreamsAreReplacedWhenOld(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	warm := session.NewWarmDials(userOptions(srv, srv.C2SAddr, "alice", "warm"), 2, 200*time.Millisecond, slog.New(slog.DiscardHandler))
+	eventually(t, "two warm streams ready", func() bool { return warm.Ready() == 2 })
+	eventually(t, "the first two replaced", func() bool { return warm.LoggedIn() >= 4 && warm.Ready() == 2 })
+	warm.Close()
+	if n := warm.Ready(); n != 0 {
+		t.Errorf("%d warm streams after Close", n)
+	}
+}
