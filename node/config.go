@@ -126,9 +126,10 @@ type Config struct {
 	// logged in ahead of need, for taking a session over
 	// (--warm_sessions; session.WarmDials): a takeover then resumes in one
 	// round trip to the server instead of seven, each of which waits
-	// behind the burst a node's death sets off. 16 covers the sessions a
-	// 3-node cluster's survivor takes over from a dead member (64 shards,
-	// about 11 each); beyond them a takeover dials as before. 0: none.
+	// behind the burst a node's death sets off. 32 covers the sessions a
+	// 3-node cluster's survivor takes over from a dead member (64 shards:
+	// the dead one held about 21, and one survivor took all 21 in a
+	// benchmark run); beyond them a takeover dials as before. 0: none.
 	WarmSessions int
 
 	// DebugMemory adds POST /debug/gc and /debug/pprof/ to the HTTP API
@@ -169,7 +170,7 @@ func Defaults() Config {
 		BridgeHealth:             bridge.DefaultHealth,
 		SMAckRequestDelay:        time.Second,
 		SMAckRequestEvery:        100,
-		WarmSessions:             16,
+		WarmSessions:             32,
 	}
 }
 
