@@ -95,6 +95,12 @@ func TestConfigFileSetsKeysAndFlagsWin(t *testing.T) {
 	if err != nil || unpaced.SMAckRequestDelay != 0 || unpaced.SMAckRequestEvery != 5 || !unpaced.DebugMemory {
 		t.Errorf("--sm_ack_request_delay 0s --sm_ack_request_every 5 --debug_memory: %v, %v %d %v", err, unpaced.SMAckRequestDelay, unpaced.SMAckRequestEvery, unpaced.DebugMemory)
 	}
+	if c.WarmSessions != 32 {
+		t.Errorf("default warm_sessions %d, want 32", c.WarmSessions)
+	}
+	if cold, err := parseConfig([]string{"--config", path, "--warm_sessions", "0"}, &bytes.Buffer{}); err != nil || cold.WarmSessions != 0 {
+		t.Errorf("--warm_sessions 0: %v, %d", err, cold.WarmSessions)
+	}
 	off, err := parseConfig([]string{"--config", path, "--strip_simulcast=false"}, &bytes.Buffer{})
 	if err != nil || off.StripSimulcast {
 		t.Errorf("--strip_simulcast=false: %v, strip %v", err, off.StripSimulcast)
