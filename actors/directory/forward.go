@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
 	"google.golang.org/protobuf/proto"
 
 	"focal/actors/conference"
