@@ -108,15 +108,39 @@ func (w *WarmDials) Dialer(cold Dialer) Dialer {
 		wd.claim <- req
 		select {
 		case out := <-wd.done:
-			if out.err != nil {
+			var refused *ResumeError
+			switch {
+			case out.err == nil:
+				return out.s, xmpp.NSClient, nil
+			case errors.As(out.err, &refused):
+				// A definite answer: another stream would get it too.
 				return nil, "", fmt.Errorf("resume on a warm stream: %w", out.err)
 			}
-			return out.s, xmpp.NSClient, nil
+			// The stream was dead (a waiting stream reads nothing, so a
+			// reset went unnoticed), and so, likely, are the others that
+			// waited through the same: new ones replace them, and this
+			// resumption goes on a cold stream at once rather than after
+			// the Session's backoff.
+			w.log.Warn("warm stream failed; resuming on a new one", "err", out.err)
+			w.replaceReady()
+			return cold(ctx)
 		case <-ctx.Done():
 			wd.conn.Close() // ends the negotiation, which reports on done
 			return nil, "", fmt.Errorf("resume on a warm stream: %w", ctx.Err())
 		}
 	}
+}
+
+// replaceReady closes every ready stream and logs new ones in.
+func (w *WarmDials) replaceReady() {
+	w.mu.Lock()
+	old := w.ready
+	w.ready = nil
+	w.mu.Unlock()
+	for _, wd := range old {
+		wd.claim <- nil
+	}
+	w.fill()
 }
 
 // Close closes every warm stream and waits for their goroutines.

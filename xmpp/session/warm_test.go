@@ -67,6 +67,50 @@ func TestAResumptionUsesAWarmStream(t *testing.T) {
 	eventually(t, "another warm stream ready", func() bool { return warm.Ready() == 1 })
 }
 
+// A warm stream whose connection died while it waited (a reset it could
+// not notice: it reads nothing) costs the resumption nothing but a failed
+// write: the Dialer goes on with a cold stream at once, and the pool logs
+// new streams in.
+func TestADeadWarmStreamFallsBackToACold(t *testing.T) {
+	srv := prosodytest.Start(t, prosodytest.Options{})
+	register(t, srv, "alice")
+	warmPx := startProxy(t, srv.C2SAddr)
+	warm := session.NewWarmDials(userOptions(srv, warmPx.Addr(), "alice", "warm"), 1, 0, slog.New(slog.DiscardHandler))
+	defer warm.Close()
+	eventually(t, "a warm stream ready", func() bool { return warm.Ready() == 1 })
+	warmPx.cut()
+
+	px := startProxy(t, srv.C2SAddr)
+	recA := newSMRecorder()
+	var dead atomic.Bool
+	smA := recA.config(session.SMState{})
+	smA.MayResume = func(session.SMState) bool { return !dead.Load() }
+	a := startPeerWith(t, "A", userDialer(srv, px.Addr(), "alice", "node-a"),
+		func(c *session.Config) { c.StreamManagement = smA })
+	a.waitUp(t)
+	recA.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
+	dead.Store(true)
+	px.cut()
+	await(t, a.s.Done(), "A's Run to return")
+
+	var coldDials atomic.Int32
+	cold := userDialer(srv, srv.C2SAddr, "alice", "node-b")
+	dial := warm.Dialer(func(ctx context.Context) (*mxmpp.Session, string, error) {
+		coldDials.Add(1)
+		return cold(ctx)
+	})
+	recB := newSMRecorder()
+	b := startPeerWith(t, "B", dial, func(c *session.Config) { c.StreamManagement = recB.config(recA.lastState()) })
+	b.waitUp(t)
+	if n := coldDials.Load(); n != 1 {
+		t.Fatalf("%d cold dials, want the one after the dead warm stream", n)
+	}
+	if took := b.s.TookOver(); took.Session == "" {
+		t.Fatalf("B resumed nothing: %+v", took)
+	}
+	eventually(t, "a new warm stream logged in", func() bool { return warm.LoggedIn() >= 2 })
+}
+
 // A warm stream older than the pool's age limit is replaced by a fresh
 // one, and closing the pool ends every stream and goroutine (goleak).
 func TestWarmStreamsAreReplacedWhenOld(t *testing.T) {
