@@ -99,11 +99,15 @@ func TestADeadWarmStreamFallsBackToACold(t *testing.T) {
 		coldDials.Add(1)
 		return cold(ctx)
 	})
+	var dials atomic.Int32
 	recB := newSMRecorder()
-	b := startPeerWith(t, "B", dial, func(c *session.Config) { c.StreamManagement = recB.config(recA.lastState()) })
+	b := startPeerWith(t, "B", func(ctx context.Context) (*mxmpp.Session, string, error) {
+		dials.Add(1)
+		return dial(ctx)
+	}, func(c *session.Config) { c.StreamManagement = recB.config(recA.lastState()) })
 	b.waitUp(t)
-	if n := coldDials.Load(); n != 1 {
-		t.Fatalf("%d cold dials, want the one after the dead warm stream", n)
+	if n, c := dials.Load(), coldDials.Load(); n != 1 || c != 1 {
+		t.Fatalf("B dialled %d times, %d of them cold; want one dial, going on cold after the dead warm stream", n, c)
 	}
 	if took := b.s.TookOver(); took.Session == "" {
 		t.Fatalf("B resumed nothing: %+v", took)
