@@ -180,11 +180,6 @@ func (n *Node) spawn() error {
 	dirCfg.Conference.Logger = cfg.Logger
 	if cfg.Clustered() {
 		dirCfg.Sessions = n.openShardSession
-		if cfg.WarmSessions > 0 {
-			n.warm = session.NewWarmDials(session.ClientOptions{
-				Addr: cfg.clientAddr(), JID: cfg.FocusJID() + "/" + cfg.Resource() + "-warm", Password: cfg.UserPassword, TLS: cfg.clientTLS(),
-			}, cfg.WarmSessions, 0, cfg.Logger.With("stream", "warm"))
-		}
 	}
 	var err error
 	n.directory, err = root.SpawnNamed(directory.Props(dirCfg, n.client), directory.Name)
@@ -276,6 +271,13 @@ func (n *Node) WaitReady(ctx context.Context) error {
 
 // Run serves until ctx ends, then leaves every room and closes the streams.
 func (n *Node) Run(ctx context.Context) error {
+	if cfg := n.cfg; cfg.Clustered() && cfg.WarmSessions > 0 {
+		// Before the placement is followed: shard sessions are opened
+		// only then (openShardSession).
+		n.warm = session.NewWarmDials(session.ClientOptions{
+			Addr: cfg.clientAddr(), JID: cfg.FocusJID() + "/" + cfg.Resource() + "-warm", Password: cfg.UserPassword, TLS: cfg.clientTLS(),
+		}, cfg.WarmSessions, 0, cfg.Logger.With("stream", "warm"))
+	}
 	streams, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
 	var wg sync.WaitGroup
