@@ -1,9 +1,11 @@
 package conference
 
 import (
+	"fmt"
 	"testing"
 
 	"focal/actors/bridge"
+	"focal/proto"
 	"focal/xmpp"
 )
 
@@ -44,5 +46,34 @@ func TestColibri2GoesToTheBridgesOwnJIDOnTheRoomsSession(t *testing.T) {
 	c.barrier()
 	for _, it := range c.bridgeWire.q.pending() {
 		t.Errorf("sent on the node's own session: %s", it.el)
+	}
+}
+
+// A handover's final state marks behind every member on a bridge reached
+// through the shard session: the session's release drops what it has not
+// written, Colibri2 included, so the next owner sends their sources again
+// (a set sent again changes nothing the bridge has). Members on a bridge
+// reached through the node's own session are not marked, once a barrier
+// confirmed their requests.
+func TestAFinalStateMarksMembersOnAShardSessionBridgeBehind(t *testing.T) {
+	for _, addressed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bridge address known %v", addressed), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.Node = "node1" })
+			if addressed {
+				h.addresses = map[string]string{jvb1: jvb1Address}
+			}
+			c, r, _ := h.owned("room1@conference." + testDomain)
+			r.barrier(c, "before the handover")
+			c.send(&HandOver{To: c.recPID, Node: "node2"})
+			final := awaitRecorded(c, "the final state", func(st *focalpb.ConferenceState) bool { return st.Final })
+			if len(final.Members) != 2 {
+				t.Fatalf("final state's members %v", final.Members)
+			}
+			for _, m := range final.Members {
+				if m.BridgeBehind != addressed {
+					t.Errorf("%s behind %v in the final state, want %v", m.Nick, m.BridgeBehind, addressed)
+				}
+			}
+		})
 	}
 }

@@ -171,11 +171,20 @@ func (c *conference) onFinalDue(ctx actor.Context, msg finalDue) {
 // that the next owner sends the bridge its sources again (a set sent
 // again changes nothing the bridge has): the colibri session actor stops
 // with this conference, and what was still in its mailbox never went out
-// (the flapping partition lost sources at the bridge so).
+// (the flapping partition lost sources at the bridge so). So is every
+// member on a bridge reached through the shard session: a barrier tells
+// that its requests were queued there, not written, and the session's
+// release drops what it has not written (held stanzas block what was
+// queued after them); the full suite's flapping partition lost a source
+// at the bridge so.
 func (c *conference) finalState() *focalpb.ConferenceState {
 	st := c.replicatedState()
 	for _, m := range st.Members {
-		if _, unsure := c.bridgeInFlight[m.Nick]; unsure {
+		_, unsure := c.bridgeInFlight[m.Nick]
+		if bs := c.bridges[m.Bridge]; m.Allocated && bs != nil && bs.Address != "" {
+			unsure = true
+		}
+		if unsure {
 			m.BridgeBehind = true
 		}
 	}
