@@ -28,22 +28,12 @@ func TestAResumptionUsesAWarmStream(t *testing.T) {
 	defer warm.Close()
 	eventually(t, "a warm stream ready", func() bool { return warm.Ready() == 1 })
 
-	px := startProxy(t, srv.C2SAddr)
-	recA := newSMRecorder()
-	var dead atomic.Bool
-	smA := recA.config(session.SMState{})
-	smA.MayResume = func(session.SMState) bool { return !dead.Load() }
-	a := startPeerWith(t, "A", userDialer(srv, px.Addr(), "alice", "node-a"),
-		func(c *session.Config) { c.StreamManagement = smA })
-	a.waitUp(t)
-	recA.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
-	if err := a.s.Send(headline(compAddr, "from-a")); err != nil {
-		t.Fatal(err)
-	}
-	receivedInOrder(t, comp.stanzas, nil, "from-a")
-	dead.Store(true)
-	px.cut()
-	await(t, a.s.Done(), "A's Run to return")
+	stA := cutOffSession(t, srv, func(a *peer) {
+		if err := a.s.Send(headline(compAddr, "from-a")); err != nil {
+			t.Fatal(err)
+		}
+		receivedInOrder(t, comp.stanzas, nil, "from-a")
+	})
 
 	var coldDials atomic.Int32
 	cold := userDialer(srv, srv.C2SAddr, "alice", "node-b")
@@ -52,7 +42,7 @@ func TestAResumptionUsesAWarmStream(t *testing.T) {
 		return cold(ctx)
 	})
 	recB := newSMRecorder()
-	b := startPeerWith(t, "B", dial, func(c *session.Config) { c.StreamManagement = recB.config(recA.lastState()) })
+	b := startPeerWith(t, "B", dial, func(c *session.Config) { c.StreamManagement = recB.config(stA) })
 	b.waitUp(t)
 	if n := coldDials.Load(); n != 0 {
 		t.Fatalf("the resumption dialled %d cold streams", n)
@@ -80,18 +70,7 @@ func TestADeadWarmStreamFallsBackToACold(t *testing.T) {
 	eventually(t, "a warm stream ready", func() bool { return warm.Ready() == 1 })
 	warmPx.cut()
 
-	px := startProxy(t, srv.C2SAddr)
-	recA := newSMRecorder()
-	var dead atomic.Bool
-	smA := recA.config(session.SMState{})
-	smA.MayResume = func(session.SMState) bool { return !dead.Load() }
-	a := startPeerWith(t, "A", userDialer(srv, px.Addr(), "alice", "node-a"),
-		func(c *session.Config) { c.StreamManagement = smA })
-	a.waitUp(t)
-	recA.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
-	dead.Store(true)
-	px.cut()
-	await(t, a.s.Done(), "A's Run to return")
+	stA := cutOffSession(t, srv, func(*peer) {})
 
 	var coldDials atomic.Int32
 	cold := userDialer(srv, srv.C2SAddr, "alice", "node-b")
@@ -104,7 +83,7 @@ func TestADeadWarmStreamFallsBackToACold(t *testing.T) {
 	b := startPeerWith(t, "B", func(ctx context.Context) (*mxmpp.Session, string, error) {
 		dials.Add(1)
 		return dial(ctx)
-	}, func(c *session.Config) { c.StreamManagement = recB.config(recA.lastState()) })
+	}, func(c *session.Config) { c.StreamManagement = recB.config(stA) })
 	b.waitUp(t)
 	if n, c := dials.Load(), coldDials.Load(); n != 1 || c != 1 {
 		t.Fatalf("B dialled %d times, %d of them cold; want one dial, going on cold after the dead warm stream", n, c)
@@ -127,4 +106,25 @@ func TestWarmStreamsAreReplacedWhenOld(t *testing.T) {
 	if n := warm.Ready(); n != 0 {
 		t.Errorf("%d warm streams after Close", n)
 	}
+}
+
+// cutOffSession runs a session A as alice with stream management, hands
+// it to use, then cuts A's connection without letting it resume, and
+// returns the state another Session resumes A's session from.
+func cutOffSession(t *testing.T, srv *prosodytest.Server, use func(*peer)) session.SMState {
+	t.Helper()
+	px := startProxy(t, srv.C2SAddr)
+	rec := newSMRecorder()
+	var dead atomic.Bool
+	sm := rec.config(session.SMState{})
+	sm.MayResume = func(session.SMState) bool { return !dead.Load() }
+	a := startPeerWith(t, "A", userDialer(srv, px.Addr(), "alice", "node-a"),
+		func(c *session.Config) { c.StreamManagement = sm })
+	a.waitUp(t)
+	rec.awaitState(t, "enabled", func(st session.SMState) bool { return st.ID != "" })
+	use(a)
+	dead.Store(true)
+	px.cut()
+	await(t, a.s.Done(), "A's Run to return")
+	return rec.lastState()
 }
