@@ -365,12 +365,7 @@ func (c *conference) fenced(h *held) bool {
 	if h.to != nil {
 		return h.toAddress
 	}
-	room, _, _ := strings.Cut(h.el.AttrValue("to"), "/")
-	if room == c.room {
-		return true
-	}
-	n, visitor := c.nodeOfRoom(room)
-	return !visitor || c.vnodeWire(n.ID) == nil // as wireFor chooses
+	return c.visitorWireFor(h.el.AttrValue("to")) == nil
 }
 
 // emitAll sends what is left when the conference ends without handing

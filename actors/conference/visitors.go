@@ -309,15 +309,23 @@ func (c *conference) visitorCountProperty() (xmpp.ConferenceProperty, bool) {
 // wireFor is the connection a stanza to address to goes out on: the
 // node's for its visitor room, the room's session otherwise.
 func (c *conference) wireFor(to string) session.Wire {
-	room, _, _ := strings.Cut(to, "/")
-	if room != c.room {
-		if n, ok := c.nodeOfRoom(room); ok {
-			if w := c.vnodeWire(n.ID); w != nil {
-				return w
-			}
-		}
+	if w := c.visitorWireFor(to); w != nil {
+		return w
 	}
 	return c.wire
+}
+
+// visitorWireFor is the node's connection to the visitor node whose room
+// to is in, or nil when to is not in a visitor room this node reaches.
+func (c *conference) visitorWireFor(to string) session.Wire {
+	room, _, _ := strings.Cut(to, "/")
+	if room == c.room {
+		return nil
+	}
+	if n, ok := c.nodeOfRoom(room); ok {
+		return c.vnodeWire(n.ID)
+	}
+	return nil
 }
 
 // visitorRequestOf reads what a request says about visitors, and whether

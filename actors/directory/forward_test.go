@@ -68,15 +68,7 @@ func TestARequestTheOwnerDoesNotAnswerIsRelayedThroughAnotherMember(t *testing.T
 	sys := quietSystem()
 	// node3's directory: it answers what is relayed to it for passing on.
 	relayed := make(chan *focalpb.ConferenceRequest, 1)
-	relay, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
-			relayed <- req
-			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
-		}
-	}), Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	relay := readyDirectory(t, sys, relayed)
 	defer sys.Root.Stop(relay)
 
 	cfg := DefaultConfig()
@@ -111,15 +103,7 @@ func TestARequestTheOwnerDoesNotAnswerIsRelayedThroughAnotherMember(t *testing.T
 func TestARelayedRequestIsPassedOnOnce(t *testing.T) {
 	sys := quietSystem()
 	got := make(chan *focalpb.ConferenceRequest, 1)
-	owner, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
-			got <- req
-			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
-		}
-	}), Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner := readyDirectory(t, sys, got)
 	defer sys.Root.Stop(owner)
 
 	cfg := DefaultConfig()
@@ -193,15 +177,7 @@ func TestARequestAStandbyGaveUpOnGoesToItsOwner(t *testing.T) {
 func TestAForwardedRequestForAStandbyGoesOnToItsLiveOwner(t *testing.T) {
 	sys := quietSystem()
 	got := make(chan *focalpb.ConferenceRequest, 1)
-	owner, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
-			got <- req
-			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
-		}
-	}), Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner := readyDirectory(t, sys, got)
 	defer sys.Root.Stop(owner)
 	standby := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		if _, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
@@ -242,4 +218,21 @@ func TestAForwardedRequestForAStandbyGoesOnToItsLiveOwner(t *testing.T) {
 	if fwd := <-got; !fwd.Relayed || !fwd.Forwarded || fwd.PassOn {
 		t.Errorf("the owner got %v, want it forwarded and relayed, not to pass on", fwd)
 	}
+}
+
+// readyDirectory stands for another member's directory (named Name, at
+// sys's address): it passes every conference request it gets to got and
+// answers it ready.
+func readyDirectory(t *testing.T, sys *actor.ActorSystem, got chan<- *focalpb.ConferenceRequest) *actor.PID {
+	t.Helper()
+	pid, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*focalpb.ConferenceRequest); ok {
+			got <- req
+			ctx.Respond(&focalpb.ConferenceResponse{Room: req.Room, Ready: true})
+		}
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
