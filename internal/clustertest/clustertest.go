@@ -371,17 +371,25 @@ func (c *Cluster) cleanup() {
 	}
 }
 
-// keepLogs copies the processes' logs, and Prosody's, into dir.
+// keepLogs copies the processes' logs and the Prosodys' (the visitor
+// node's as prosody-vnode.log) into dir.
 func (c *Cluster) keepLogs(dir string, logs []string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		c.t.Errorf("clustertest: keeping logs: %v", err)
 		return
 	}
-	logs = append(logs, filepath.Join(c.Prosody.Base, "prosody.log"))
+	kept := map[string]string{} // source path → name in dir
 	for _, path := range logs {
+		kept[path] = filepath.Base(path)
+	}
+	kept[filepath.Join(c.Prosody.Base, "prosody.log")] = "prosody.log"
+	if c.VNode != nil {
+		kept[filepath.Join(c.VNode.Base, "prosody.log")] = "prosody-vnode.log"
+	}
+	for path, name := range kept {
 		data, err := os.ReadFile(path)
 		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
+			err = os.WriteFile(filepath.Join(dir, name), data, 0o644)
 		}
 		if err != nil {
 			c.t.Errorf("clustertest: keeping logs: %v", err)
