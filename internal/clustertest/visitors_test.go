@@ -88,7 +88,19 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 		}
 	}
 
+	// The steady state of a conference with visitors: the main room's
+	// participants are in the visitor room too (the main Prosody federates
+	// them once the node is connected). Before that, Jitsi's mod_fmuc ends
+	// the visitor room when the focus occupant leaves it, as it does when
+	// the main room has emptied (README, "Visitor nodes").
+	for _, nick := range []string{"speaker", "listener"} {
+		if _, err := visitor.c.AwaitPresence(ctx, visitorRoom, func(p xmpp.OccupantPresence) bool { return p.Nick == nick && !p.Unavailable }); err != nil {
+			t.Fatalf("visitor1 never saw %s in the visitor room: %v", nick, err)
+		}
+	}
+
 	owner := roomOwner(ctx, t, c, room)
+	seenBefore := len(visitor.c.Received())
 	killed := time.Now()
 	if err := owner.Kill(); err != nil {
 		t.Fatal(err)
@@ -130,6 +142,17 @@ func TestConferenceWithVisitorsFailsOver(t *testing.T) {
 	if n := visitor.media.Sessions(); n != 1 || visitor.media.Ended() {
 		t.Errorf("visitor1's session after the kill: %d sessions, ended %v; want the one session kept", n, visitor.media.Ended())
 	}
+	// The dead node's connection to the visitor node is not taken over: if
+	// the visitor node drops it before the new owner's connection joins,
+	// visitors see the focus leave (lib-jitsi-meet ends the conference on
+	// that) and come back. Reported, not asserted (README, "Visitor nodes").
+	left := 0
+	for _, el := range visitor.c.Received()[seenBefore:] {
+		if p, ok := xmpp.ParseOccupantPresence(el); ok && p.Room == visitorRoom && p.Nick == "focus" && p.Unavailable {
+			left++
+		}
+	}
+	t.Logf("visitor1 saw the focus leave the visitor room %d times after the kill", left)
 
 	late := redirectAndJoin(ctx, t, c, room, visitorRoom, "visitor2")
 	if _, err := late.media.AwaitSession(ctx); err != nil {
