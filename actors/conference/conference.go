@@ -96,8 +96,12 @@ type conference struct {
 	standbyFor string // the node driving it, while standby
 	latest     *focalpb.ConferenceState
 	buffered   []*xmpp.Element // stanzas passed on to a standby by a previous owner
-	restored   bool            // taken over: the occupant list must confirm the members
-	replica    *actor.PID      // directory of the node standing by
+	// seats: the visitor nodes whose room the standby sits in; roster:
+	// the latest presence from those rooms per occupant (seats.go).
+	seats    map[string]bool
+	roster   map[string]*xmpp.Element
+	restored bool       // taken over: the occupant list must confirm the members
+	replica  *actor.PID // directory of the node standing by
 	// replicated is the SHA-256 of the encoding of the state last sent to
 	// the replica (without the envelope: version, owner, time), valid when
 	// hasReplicated; version counts what was sent. A digest, not the
@@ -189,6 +193,7 @@ func (c *conference) handle(ctx actor.Context) {
 		c.self, c.root = ctx.Self(), ctx.ActorSystem().Root
 		if c.standby {
 			c.log.Info("standing by for the conference", "owner", c.standbyFor)
+			c.seatStandby()
 		} else {
 			c.log.Info("conference created")
 			c.armIdleTimeout(c.cfg.InitialTimeout)
@@ -276,6 +281,7 @@ func (c *conference) handle(ctx actor.Context) {
 		ctx.Respond(c.snapshot())
 	case *actor.Stopping:
 		c.stopTimers()
+		c.leaveSeats(0)
 		// With a replica, the conference outlives this node: the replica
 		// takes it over with its media.
 		if !c.standby && !c.handedOver {
@@ -429,6 +435,9 @@ func (c *conference) failWaiting(ctx actor.Context, err xmpp.StanzaError) {
 
 func (c *conference) onStanza(ctx actor.Context, el *xmpp.Element) {
 	if c.standby {
+		if el.Name.Local == xmpp.KindPresence && c.keepRoster(el) {
+			return
+		}
 		c.buffer(el)
 		return
 	}

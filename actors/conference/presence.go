@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"focal/proto"
 	"focal/xmpp"
 	"focal/xmpp/session"
 )
@@ -24,6 +25,12 @@ func (c *conference) focusPresence() xmpp.FocusPresence {
 
 // presenceFor is the focus's presence with bridges bridge sessions.
 func (c *conference) presenceFor(bridges int, unavailable bool) xmpp.FocusPresence {
+	return c.presenceOf(bridges, unavailable, c.st.VisitorNodes)
+}
+
+// presenceOf is the focus's presence with bridges bridge sessions and
+// visitor nodes vnodes.
+func (c *conference) presenceOf(bridges int, unavailable bool, vnodes []*focalpb.VisitorNodeState) xmpp.FocusPresence {
 	p := xmpp.FocusPresence{
 		Version: c.cfg.Version,
 		Properties: []xmpp.ConferenceProperty{
@@ -32,7 +39,7 @@ func (c *conference) presenceFor(bridges int, unavailable bool) xmpp.FocusPresen
 		},
 		BridgeNotAvailable: unavailable,
 	}
-	if prop, ok := c.visitorCountProperty(); ok {
+	if prop, ok := visitorCountProperty(vnodes); ok {
 		p.Properties = append(p.Properties, prop)
 	}
 	return p

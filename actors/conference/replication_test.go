@@ -20,16 +20,6 @@ type replicaView struct {
 	count   int
 }
 
-// memberOf is nick's state in st, or nil.
-func memberOf(st *focalpb.ConferenceState, nick string) *focalpb.MemberState {
-	for _, m := range st.GetMembers() {
-		if m.Nick == nick {
-			return m
-		}
-	}
-	return nil
-}
-
 func isState(v any) bool { _, ok := v.(*focalpb.ConferenceState); return ok }
 
 // check asks the conference for its snapshot, once its children's reports

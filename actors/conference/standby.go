@@ -31,6 +31,8 @@ func (c *conference) onReplicatedState(ctx actor.Context, st *focalpb.Conference
 		return
 	}
 	c.latest, c.standbyFor = st, st.Owner
+	c.pruneRoster(st)
+	c.seatStandby()
 }
 
 // promote makes this node drive the conference from the replicated state,
@@ -71,8 +73,15 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 		c.onStanza(ctx, el)
 	}
 	c.buffered = nil
-	// The visitor rooms hold the previous owner's connections to the
-	// nodes: this node's join them (the same occupant, another session).
+	// Who is in the visitor rooms now, as far as the seats heard: visitors
+	// who came or went while the conference moved.
+	for _, el := range c.roster {
+		c.onStanza(ctx, el)
+	}
+	c.roster, c.seats = nil, nil
+	// This node's connections join the visitor rooms (the same occupant,
+	// another session), or, seated already, tell them the focus's
+	// presence as it is now.
 	c.rejoinVisitorRooms()
 	if p.Seated {
 		c.electOwner(ctx)
@@ -106,5 +115,8 @@ func (c *conference) passOn(ctx actor.Context, msg *PassOn) {
 			ctx.Send(msg.To, sm)
 		}
 	}
+	// The node it passed to joins the visitor rooms when it drives: the
+	// seats stay until then, or the occupant might leave in between.
+	c.leaveSeats(seatLeaveDelay)
 	ctx.Stop(ctx.Self())
 }

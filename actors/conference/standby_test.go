@@ -36,10 +36,13 @@ func (h *harness) owned(room string) (*tconf, *replicaView, map[string]string) {
 // standby starts a conference of room on node2 standing by for st, with
 // its own recorder as parent and its own bridge wire. Its room wire is
 // the one the test gives it in Promote: until then it has none.
-func (h *harness) standby(room string, st *focalpb.ConferenceState) *tconf {
+func (h *harness) standby(room string, st *focalpb.ConferenceState, mutate ...func(*Config)) *tconf {
 	h.t.Helper()
 	cfg := h.cfg
 	cfg.Node = "node2"
+	for _, m := range mutate {
+		m(&cfg)
+	}
 	c := &tconf{
 		h: h, t: h.t, room: room,
 		wire:       &scriptedWire{name: "new room"},

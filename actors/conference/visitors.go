@@ -239,12 +239,13 @@ func (c *conference) countVisitors() {
 	}
 }
 
-// visitorCount is the conference's visitors, on every node.
-func (c *conference) visitorCount() (n int, used bool) {
-	for _, v := range c.st.VisitorNodes {
+// visitorCount is the visitors on every node of vnodes, and whether
+// there is one.
+func visitorCount(vnodes []*focalpb.VisitorNodeState) (n int, used bool) {
+	for _, v := range vnodes {
 		n += int(v.Visitors)
 	}
-	return n, len(c.st.VisitorNodes) > 0
+	return n, len(vnodes) > 0
 }
 
 // connectVNode asks the visitors component to connect node id to the
@@ -299,10 +300,10 @@ func (c *conference) updateVisitorRooms(p xmpp.FocusPresence) {
 	}
 }
 
-// visitorCountProperty is the conference property with the visitor count,
-// once the conference uses a visitor node.
-func (c *conference) visitorCountProperty() (xmpp.ConferenceProperty, bool) {
-	n, used := c.visitorCount()
+// visitorCountProperty is the conference property with the visitor count
+// of vnodes, once there is a node.
+func visitorCountProperty(vnodes []*focalpb.VisitorNodeState) (xmpp.ConferenceProperty, bool) {
+	n, used := visitorCount(vnodes)
 	return xmpp.ConferenceProperty{Key: xmpp.PropVisitorCount, Value: strconv.Itoa(n)}, used
 }
 
@@ -367,8 +368,14 @@ func (c *conference) visitorRequestOf(req *focalpb.ConferenceRequest) visitors.R
 // once in, connects the node again (the main Prosody ignores a node it
 // still has connected).
 func (c *conference) onVNodeUp(msg *VNodeUp) {
+	if c.standby {
+		// A new session, in no room.
+		delete(c.seats, msg.Node)
+		c.seatStandby()
+		return
+	}
 	v := c.vnodeState(msg.Node)
-	if v == nil || c.standby || c.ending {
+	if v == nil || c.ending {
 		return
 	}
 	v.Connected = false

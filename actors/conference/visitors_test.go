@@ -2,6 +2,7 @@ package conference
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"focal/proto"
@@ -166,5 +167,84 @@ func TestVisitorAllowListsFromRoomMetadata(t *testing.T) {
 	}
 	if res := ask("not.a-token"); res.Vnode == "" {
 		t.Errorf("an unreadable token: %v, want a visitor node", res)
+	}
+}
+
+// visitorPresence is a presence from node id's visitor room: nick joining
+// as a visitor, or leaving.
+func visitorPresence(room, id, nick string, leaving bool) *xmpp.Element {
+	local, _, _ := strings.Cut(room, "@")
+	typ, role := "", xmpp.RoleVisitor
+	if leaving {
+		typ, role = xmpp.PresenceUnavailable, xmpp.RoleNone
+	}
+	return xmpp.NewPresence(typ, local+"@conference."+id+"."+testDomain+"/"+nick, "focus@auth."+id+"."+testDomain+"/focus",
+		xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+			xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationNone, "role", role, "jid", nick+"@"+id+"."+testDomain+"/x")))
+}
+
+// A standby sits in the visitor rooms of the state it keeps, as another
+// session of the focus occupant, once the owner has connected the node
+// (so the owner joined first); its presence there carries what the
+// owner's does. What it hears from the room while standing by is what it
+// acts on when it drives: a visitor who came during the takeover gets a
+// session, one who left is gone.
+func TestAStandbySitsInTheVisitorRoomsOfItsState(t *testing.T) {
+	wires := map[string]*scriptedWire{}
+	h := newHarness(t, withVisitorNodes(wires))
+	room := "webinar@conference." + testDomain
+	vroom := "webinar@conference.v1." + testDomain
+	c := h.joined(room)
+	c.send(&ReplicaIs{PID: c.recPID})
+	if res := c.visitorsRequest(true, ""); res.Vnode != "v1" {
+		t.Fatalf("visitor request answered %v", res)
+	}
+	r := &replicaView{}
+	r.check(c, "v1 in use, not connected")
+	unconnected := r.latest
+
+	// The standby's own connections to the nodes.
+	standbyWires := map[string]*scriptedWire{}
+	s := h.standby(room, unconnected, withVisitorNodes(standbyWires))
+	s.barrier()
+	if sent := standbyWires["v1"].q.pending(); len(sent) != 0 {
+		t.Fatalf("a standby joined a visitor room the owner has not connected: %v", sent)
+	}
+
+	c.deliver(xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
+		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110"))))
+	c.wire.awaitRequest(t, "connect-vnode", func(el *xmpp.Element) bool { return el.Child(xmpp.NSVisitors, "visitors") != nil }).result(nil)
+	c.deliver(visitorPresence(room, "v1", "visitor1", false))
+	r.check(c, "v1 connected, visitor1 in")
+	s.send(r.latest)
+	seat := standbyWires["v1"].awaitSent(t, "the standby's seat in the visitor room", isFocusPresence(vroom))
+	count := ""
+	for _, p := range xmpp.ParseFocusPresence(seat).Properties {
+		if p.Key == xmpp.PropVisitorCount {
+			count = p.Value
+		}
+	}
+	if count != "1" {
+		t.Errorf("the seat's presence carries visitor-count %q, want the owner's 1", count)
+	}
+
+	// While the owner dies: visitor1 leaves, visitor2 comes; the standby
+	// hears it on its seat, after more of the room's chatter (presence
+	// updates) than it buffers of other stanzas: the latest per occupant
+	// is what it keeps.
+	for range maxBuffered + 10 {
+		s.deliver(visitorPresence(room, "v1", "visitor1", false))
+	}
+	s.deliver(visitorPresence(room, "v1", "visitor1", true))
+	s.deliver(visitorPresence(room, "v1", "visitor2", false))
+	s.promote(true)
+	standbyWires["v1"].awaitRequest(t, "visitor2's disco#info, on the standby's connection", discoTo(vroom+"/visitor2"))
+	snap := s.snapshot()
+	if _, ok := snap.member("visitor1"); ok {
+		t.Errorf("visitor1 left while the conference moved, still a member: %+v", snap.Participants)
+	}
+	if _, ok := snap.member("visitor2"); !ok {
+		t.Errorf("visitor2 came while the conference moved, not a member: %+v", snap.Participants)
 	}
 }
