@@ -10,6 +10,7 @@ import (
 	"focal/auth"
 	"focal/media/sources"
 	"focal/visitors"
+	"focal/xmpp/caps"
 	"focal/xmpp/session"
 )
 
@@ -108,9 +109,19 @@ type Config struct {
 	// source-add. Without batching a join in a room of N sends N
 	// source-adds, and a room filling up sends N² through the server.
 	SourceSignalingDelays SignalingDelays
+	// Caps is the node's cache of client features by the capabilities
+	// (XEP-0115) their presence announces, shared by its conferences: a
+	// participant whose announced ver was proved before is not asked for
+	// its features (Jicofo's Smack keeps the same cache). Nil asks every
+	// participant.
+	Caps *caps.Cache
 
 	Logger *slog.Logger
 }
+
+// DefaultCapsVers is how many vers DefaultConfig's cache keeps: one per
+// client version and browser is what a node meets.
+const DefaultCapsVers = 1024
 
 // SignalingDelays maps a conference size to the delay of source signalling
 // from that size on (up to the next size listed).
@@ -156,6 +167,7 @@ func DefaultConfig() Config {
 		ICERestart:               true,
 		StaleAck:                 time.Second,
 		SourceSignalingDelays:    maps.Clone(DefaultSourceSignalingDelays),
+		Caps:                     caps.NewCache(DefaultCapsVers),
 		Logger:                   slog.Default(),
 	}
 }

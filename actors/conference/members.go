@@ -10,6 +10,7 @@ import (
 	"focal/media/offer"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/caps"
 )
 
 // member is one occupant of the room. Its embedded MemberState is the
@@ -32,20 +33,23 @@ func (m *member) offer() *offer.Options {
 }
 
 // spawnParticipant starts the actor of a participant, carrying on restore
-// when another node started its session.
-func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *focalpb.JingleState) *actor.PID {
-	return c.spawnIn(ctx, c.room, nick, false, restore)
+// when another node started its session; announced is the capabilities
+// its presence announced.
+func (c *conference) spawnParticipant(ctx actor.Context, nick string, restore *focalpb.JingleState, announced caps.Caps) *actor.PID {
+	return c.spawnIn(ctx, c.room, nick, false, restore, announced)
 }
 
 // spawnMember starts the actor of m, in its visitor room if it is a
 // visitor.
-func (c *conference) spawnMember(ctx actor.Context, m *member, restore *focalpb.JingleState) *actor.PID {
+func (c *conference) spawnMember(ctx actor.Context, m *member, restore *focalpb.JingleState, announced caps.Caps) *actor.PID {
 	room := c.roomOf(m)
-	return c.spawnIn(ctx, room, m.Nick, room != c.room, restore)
+	return c.spawnIn(ctx, room, m.Nick, room != c.room, restore, announced)
 }
 
-func (c *conference) spawnIn(ctx actor.Context, room, nick string, visitor bool, restore *focalpb.JingleState) *actor.PID {
+func (c *conference) spawnIn(ctx actor.Context, room, nick string, visitor bool, restore *focalpb.JingleState, announced caps.Caps) *actor.PID {
 	return ctx.Spawn(participant.Props(participant.Config{
+		Caps:           announced,
+		CapsCache:      c.cfg.Caps,
 		Room:           room,
 		Visitor:        visitor,
 		Nick:           nick,
@@ -90,7 +94,8 @@ func (c *conference) onPresence(ctx actor.Context, p xmpp.OccupantPresence) {
 	if m == nil {
 		c.st.NextSeq++
 		m = &member{MemberState: &focalpb.MemberState{Nick: p.Nick, Seq: c.st.NextSeq}}
-		m.pid = c.spawnParticipant(ctx, p.Nick, nil)
+		announced, _ := caps.Of(p.Stanza)
+		m.pid = c.spawnParticipant(ctx, p.Nick, nil, announced)
 		c.members[p.Nick] = m
 		c.log.Info("participant joined", "participant", p.Nick, "jid", p.RealJID, "participants", len(c.members))
 		c.idleGen++ // somebody came: the conference is not idle any more

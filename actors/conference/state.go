@@ -6,6 +6,7 @@ import (
 
 	"focal/media/sources"
 	"focal/proto"
+	"focal/xmpp/caps"
 )
 
 // The replicated state has one definition, focalpb.ConferenceState. The
@@ -80,7 +81,7 @@ func (c *conference) importState(ctx actor.Context, from *focalpb.ConferenceStat
 		if m.offer() != nil {
 			restore = ms.Jingle
 		}
-		m.pid = c.spawnMember(ctx, m, restore)
+		m.pid = c.spawnMember(ctx, m, restore, caps.Caps{})
 		c.members[ms.Nick] = m
 		if ms.Bridge != "" {
 			endpoints[ms.Bridge] = append(endpoints[ms.Bridge], ms.Nick)

@@ -12,6 +12,7 @@ import (
 	"focal/proto"
 	"focal/visitors"
 	"focal/xmpp"
+	"focal/xmpp/caps"
 	"focal/xmpp/session"
 )
 
@@ -213,7 +214,8 @@ func (c *conference) onVisitorRoomPresence(ctx actor.Context, n visitors.Node, p
 	if m == nil {
 		c.st.NextSeq++
 		m = &member{MemberState: &focalpb.MemberState{Nick: p.Nick, Seq: c.st.NextSeq, Vnode: n.ID}}
-		m.pid = c.spawnMember(ctx, m, nil)
+		announced, _ := caps.Of(p.Stanza)
+		m.pid = c.spawnMember(ctx, m, nil, announced)
 		c.members[p.Nick] = m
 		c.log.Info("visitor joined", "participant", p.Nick, "vnode", n.ID, "jid", p.RealJID)
 		c.idleGen++

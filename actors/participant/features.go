@@ -20,6 +20,7 @@ const FeatureJSONSources = "http://jitsi.org/json-encoded-sources"
 // is none.
 type discoResult struct {
 	features []string
+	query    *xmpp.Element // the answer's <query/>, nil without one
 	err      error
 }
 
@@ -31,6 +32,7 @@ func (p *participantActor) discoverFeatures() {
 		out.err = err
 		if err == nil {
 			if q := res.Child(NSDiscoInfo, "query"); q != nil {
+				out.query = q
 				for _, f := range q.ChildrenNamed(NSDiscoInfo, "feature") {
 					if v := f.AttrValue("var"); v != "" {
 						out.features = append(out.features, v)
@@ -48,6 +50,9 @@ func (p *participantActor) discoverFeatures() {
 // fallback: audio, video and a data channel.
 func (p *participantActor) onFeatures(msg discoResult) {
 	features := msg.features
+	if msg.query != nil && p.cfg.Caps.Ver != "" && p.cfg.CapsCache.Learn(p.cfg.Caps, msg.query) {
+		p.log.Debug("caps proved; the next client announcing them is not asked", "ver", p.cfg.Caps.Ver)
+	}
 	if msg.err != nil || len(features) == 0 {
 		p.log.Info("client features unknown; using defaults", "err", msg.err)
 		features = []string{offer.FeatureAudio, offer.FeatureVideo, offer.FeatureSCTP}

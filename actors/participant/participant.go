@@ -13,6 +13,7 @@ import (
 	"focal/actors/await"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/caps"
 	"focal/xmpp/session"
 )
 
@@ -43,6 +44,11 @@ type Config struct {
 	// state it last reported): the features are known and no disco#info is
 	// sent.
 	Restore *focalpb.JingleState
+	// Caps is what the occupant's presence announced (XEP-0115), and
+	// CapsCache the features of the vers proved before: a ver in it saves
+	// the disco#info round trip; an answer that proves a new one goes in.
+	Caps      caps.Caps
+	CapsCache *caps.Cache
 }
 
 type participantActor struct {
@@ -119,6 +125,11 @@ func (p *participantActor) handle(ctx actor.Context) {
 		p.self, p.root = ctx.Self(), ctx.ActorSystem().Root
 		if p.cfg.Restore != nil {
 			p.log.Info("session taken over", "sid", p.st.Sid, "state", p.st.State)
+			return
+		}
+		if f, ok := p.cfg.CapsCache.Features(p.cfg.Caps); ok {
+			p.log.Debug("features known from the presence's caps", "ver", p.cfg.Caps.Ver)
+			p.onFeatures(discoResult{features: f})
 			return
 		}
 		p.discoverFeatures()

@@ -376,7 +376,7 @@ func (l *load) spread(c *clustertest.Cluster, name string, count int, s loadgen.
 	res, err := loadgen.Spread(ctx, s, count, func(ctx context.Context, sh loadgen.Shard, start time.Time) *exec.Cmd {
 		return exec.CommandContext(ctx, bin, "-addr", s.Addr, "-domain", s.Domain, "-focus", s.Component, "-muc", s.MUC,
 			"-prefix", s.Prefix, "-conferences", fmt.Sprint(s.Conferences), "-participants", fmt.Sprint(s.Participants),
-			"-rate", fmt.Sprint(s.Rate), fmt.Sprintf("-source_add=%t", s.SourceAdd),
+			"-rate", fmt.Sprint(s.Rate), fmt.Sprintf("-source_add=%t", s.SourceAdd), fmt.Sprintf("-caps=%t", !s.NoCaps),
 			"-shard", fmt.Sprintf("%d/%d", sh.Index, sh.Count), "-start", fmt.Sprint(start.UnixNano()))
 	})
 	if err != nil {

@@ -50,6 +50,10 @@ type Scenario struct {
 	// SourceAdd: once in session, each participant adds a source (a screen
 	// share) and its answer is timed.
 	SourceAdd bool
+	// NoCaps: participants join without announcing capabilities (XEP-0115),
+	// so the focus asks each for its features; by default they announce
+	// them, as lib-jitsi-meet does.
+	NoCaps bool
 	// JSONSources: participants advertise json-encoded-sources, as
 	// lib-jitsi-meet does, so the focus tells them of the others' sources
 	// in compact JSON instead of ssma elements.
@@ -446,7 +450,11 @@ func requestUntilReady(ctx context.Context, s Scenario, i int, m *member) error 
 // joinAndAwaitSession enters the room and waits for the focus's
 // session-initiate (a participant alone is invited by nobody).
 func (m *member) joinAndAwaitSession(ctx context.Context, s Scenario) error {
-	if _, err := m.c.Join(ctx, m.room, m.nick); err != nil {
+	var extra []*xmpp.Element
+	if !s.NoCaps {
+		extra = append(extra, m.media.Caps())
+	}
+	if _, err := m.c.Join(ctx, m.room, m.nick, extra...); err != nil {
 		return fmt.Errorf("%s %s: join: %w", m.room, m.nick, err)
 	}
 	if s.Participants < 2 {

@@ -179,9 +179,10 @@ func (c *Client) RequestConference(ctx context.Context, component string, req xm
 	return xmpp.ParseConferenceIQ(res.Child(xmpp.NSFocus, "conference"))
 }
 
-// Join enters room as nick and waits for the room's self-presence.
-func (c *Client) Join(ctx context.Context, room, nick string) (xmpp.OccupantPresence, error) {
-	if err := c.S.Send(xmpp.JoinPresence(room, nick)); err != nil {
+// Join enters room as nick and waits for the room's self-presence; extra
+// goes in the join presence (e.g. Media.Caps).
+func (c *Client) Join(ctx context.Context, room, nick string, extra ...*xmpp.Element) (xmpp.OccupantPresence, error) {
+	if err := c.S.Send(xmpp.JoinPresence(room, nick, extra...)); err != nil {
 		return xmpp.OccupantPresence{}, err
 	}
 	return c.AwaitPresence(ctx, room, func(p xmpp.OccupantPresence) bool {

@@ -1,6 +1,9 @@
 package testclient
 
-import "focal/xmpp"
+import (
+	"focal/xmpp"
+	"focal/xmpp/caps"
+)
 
 // NSDiscoInfo is the namespace of service discovery queries (XEP-0030). The
 // focus asks each participant for its features before offering it a session.
@@ -31,10 +34,27 @@ func isDiscoInfoGet(req *xmpp.Element) bool {
 // features. The node of the query, if any, is echoed, as XEP-0115 caps
 // queries expect.
 func discoInfoResult(req *xmpp.Element, features []string) *xmpp.Element {
-	q := xmpp.NewElement(NSDiscoInfo, "query", "node", req.Child(NSDiscoInfo, "query").AttrValue("node"))
+	return xmpp.ResultFor(req, discoInfoQuery(req.Child(NSDiscoInfo, "query").AttrValue("node"), features))
+}
+
+func discoInfoQuery(node string, features []string) *xmpp.Element {
+	q := xmpp.NewElement(NSDiscoInfo, "query", "node", node)
 	q.Append(xmpp.NewElement(NSDiscoInfo, "identity", "category", "client", "type", "web", "name", "focal testclient"))
 	for _, f := range features {
 		q.Append(xmpp.NewElement(NSDiscoInfo, "feature", "var", f))
 	}
-	return xmpp.ResultFor(req, q)
+	return q
+}
+
+// capsNode is the software a testclient's caps name.
+const capsNode = "https://focal.invalid/testclient"
+
+// capsOf is the <c/> (XEP-0115) a client answering disco#info with
+// features announces in its presence, as lib-jitsi-meet does.
+func capsOf(features []string) *xmpp.Element {
+	ver, err := caps.Ver(discoInfoQuery("", features))
+	if err != nil {
+		return nil // duplicate features: a client announces nothing
+	}
+	return xmpp.NewElement(caps.NS, "c", "hash", "sha-1", "node", capsNode, "ver", ver)
 }

@@ -151,6 +151,10 @@ func (m *Media) Close() { m.c.SetIQHandler(nil) }
 // Nick is the endpoint's nickname.
 func (m *Media) Nick() string { return m.nick }
 
+// Caps is the <c/> (XEP-0115) of the features the endpoint answers the
+// focus's disco#info with, for its join presence.
+func (m *Media) Caps() *xmpp.Element { return capsOf(m.features) }
+
 // Transport is the endpoint's own ICE/DTLS transport.
 func (m *Media) Transport() *xmpp.JingleICETransport { return m.transport.Clone() }
 

@@ -31,6 +31,7 @@ func main() {
 	flag.IntVar(&s.Participants, "participants", 2, "participants per conference")
 	flag.Float64Var(&s.Rate, "rate", 0, "participants joining per second (0: all at once)")
 	flag.BoolVar(&s.SourceAdd, "source_add", true, "each participant adds a source once in session")
+	announce := flag.Bool("caps", true, "participants announce their capabilities (XEP-0115) in their join presence, as lib-jitsi-meet does")
 	flag.BoolVar(&s.JSONSources, "json_sources", false, "participants read sources as compact JSON (json-encoded-sources), as lib-jitsi-meet does")
 	flag.DurationVar(&s.Hold, "hold", 0, "each participant leaves this long after it got in (0: stays to the end; churn)")
 	httpAddrs := flag.String("http", "", "focus HTTP API addresses, comma-separated: conference requests over HTTP instead of XMPP")
@@ -42,6 +43,7 @@ func main() {
 	report := flag.String("report", "", "write a report (HTML, SVG charts, JSON) into this directory")
 	timeout := flag.Duration("timeout", 5*time.Minute, "bound on the run")
 	flag.Parse()
+	s.NoCaps = !*announce
 	// Thousands of clients each log their stream: keep warnings only.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if s.Component == "" {
