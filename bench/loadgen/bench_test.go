@@ -129,7 +129,12 @@ func BenchmarkLoad(b *testing.B) {
 	l.withCluster(clustertest.Options{Nodes: 3, Bridges: 2}, only, []scenario{
 		// 1,000 conferences (2,000 clients) set up at 25/s overran one
 		// Prosody on the shared 2-core machine (BENCHMARKS.md): 300 at 10/s.
-		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(300), 10) }},
+		{"failover under load, 3 nodes", func(c *clustertest.Cluster, name string) { l.failover(c, name, scale(300), 10, 0) }},
+		// The same with each conference's request at its own moment in the
+		// 2 s after the kill rather than all in one burst at the kill.
+		{"failover under load, 3 nodes, requests spread over 2 s", func(c *clustertest.Cluster, name string) {
+			l.failover(c, name, scale(300), 10, 2*time.Second)
+		}},
 	})
 	for _, nodes := range []int{1, 3} {
 		l.withCluster(clustertest.Options{Nodes: nodes, Bridges: 2, Args: []string{"--initial_timeout", "30m", "--debug_memory"}}, only, []scenario{
@@ -409,7 +414,7 @@ func (l *load) churn(c *clustertest.Cluster, name string, rate float64, dur, hol
 
 // failover sets conferences × 2 up on three nodes, kills the node driving
 // the most, and times each conference's recovery from outside.
-func (l *load) failover(c *clustertest.Cluster, name string, conferences int, rate float64) {
+func (l *load) failover(c *clustertest.Cluster, name string, conferences int, rate float64, spread time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	s := aimed(c, name, loadgen.Scenario{Conferences: conferences, Participants: 2, Rate: rate})
@@ -419,6 +424,7 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 	res, err := loadgen.RunFailover(ctx, loadgen.Failover{
 		Scenario:  s,
 		Newcomers: max(1, conferences/20),
+		Spread:    spread,
 		Kill: func() error {
 			view, err := c.Node(0).Cluster(ctx)
 			if err != nil {
@@ -463,6 +469,7 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 		return own, other
 	}
 	ownRec, otherRec := split(res.Recovery)
+	ownAns, otherAns := split(res.Answered)
 	ownNew, otherNew := split(res.NewcomerJoin)
 	driven, err := drivenAgain(c.Running(), victimRooms, res.Killed)
 	if err != nil {
@@ -482,6 +489,11 @@ func (l *load) failover(c *clustertest.Cluster, name string, conferences int, ra
 	}
 	row("kill → source-add answered, its conferences", ownRec)
 	row("kill → source-add answered, the others'", otherRec)
+	if spread > 0 {
+		fmt.Fprintf(&t, "source-adds sent evenly over the %v after the kill\n", spread)
+		row("source-add sent → answered, its conferences", ownAns)
+		row("source-add sent → answered, the others'", otherAns)
+	}
 	row("kill → newcomer's session-initiate, its conferences", ownNew)
 	row("kill → newcomer's session-initiate, the others'", otherNew)
 	fmt.Fprintf(&t, "errors after the kill: %d\n", res.Errors)

@@ -22,6 +22,10 @@ type Failover struct {
 	Kill func() error
 	// Newcomers is how many conferences, from the first, get a newcomer.
 	Newcomers int
+	// Spread, when set, sends the source-adds evenly over that long from
+	// the kill instead of all at the kill: a participant's request comes
+	// when it comes, not in one burst with every other conference's.
+	Spread time.Duration
 }
 
 // FailoverResult is what a failover run measured.
@@ -32,6 +36,9 @@ type FailoverResult struct {
 	Killed time.Time `json:"killed"`
 	// Recovery: the kill → each conference's source-add answered, by room.
 	Recovery map[string]time.Duration `json:"recovery_ns"`
+	// Answered: each conference's source-add, sent → answered, by room
+	// (with Spread, what the participant waited; otherwise as Recovery).
+	Answered map[string]time.Duration `json:"answered_ns"`
 	// NewcomerJoin: the kill → the newcomer's session-initiate, by room.
 	NewcomerJoin map[string]time.Duration `json:"newcomer_join_ns"`
 	// Errors after the kill: unanswered or refused source-adds, newcomers
@@ -58,7 +65,7 @@ func RunFailover(ctx context.Context, f Failover) (FailoverResult, error) {
 	if err != nil {
 		return FailoverResult{}, err
 	}
-	out := FailoverResult{Setup: ResultOf(rec), Recovery: map[string]time.Duration{}, NewcomerJoin: map[string]time.Duration{}}
+	out := FailoverResult{Setup: ResultOf(rec), Recovery: map[string]time.Duration{}, Answered: map[string]time.Duration{}, NewcomerJoin: map[string]time.Duration{}}
 	if out.Setup.Errors > 0 {
 		return out, fmt.Errorf("loadgen: %d errors before the kill: %v", out.Setup.Errors, out.Setup.ErrorSamples)
 	}
@@ -101,14 +108,21 @@ func RunFailover(ctx context.Context, f Failover) (FailoverResult, error) {
 	for k, room := range rooms {
 		m := firsts[room]
 		wg.Add(1)
+		due := killed.Add(f.Spread * time.Duration(k) / time.Duration(len(rooms)))
 		go func() {
 			defer wg.Done()
+			select {
+			case <-time.After(time.Until(due)):
+			case <-ctx.Done():
+			}
+			sent := time.Now()
 			if err := m.addScreen(ctx, int64(90_000_000+m.index)); err != nil {
 				fail(err)
 				return
 			}
 			mu.Lock()
 			out.Recovery[room] = time.Since(killed)
+			out.Answered[room] = time.Since(sent)
 			mu.Unlock()
 		}()
 		if k >= f.Newcomers {
