@@ -6,6 +6,7 @@ import (
 	"focal/media/offer"
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/caps"
 )
 
 // NSDiscoInfo is the namespace of the disco#info query the participant
@@ -32,12 +33,7 @@ func (p *participantActor) discoverFeatures() {
 		out.err = err
 		if err == nil {
 			if q := res.Child(NSDiscoInfo, "query"); q != nil {
-				out.query = q
-				for _, f := range q.ChildrenNamed(NSDiscoInfo, "feature") {
-					if v := f.AttrValue("var"); v != "" {
-						out.features = append(out.features, v)
-					}
-				}
+				out.query, out.features = q, caps.Features(q)
 			}
 		}
 		deliver(out)

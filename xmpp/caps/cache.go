@@ -50,10 +50,7 @@ func (k *Cache) Learn(c Caps, query *xmpp.Element) bool {
 	if err != nil || ver != c.Ver {
 		return false
 	}
-	var features []string
-	for _, f := range query.ChildrenNamed(nsDiscoInfo, "feature") {
-		features = append(features, f.AttrValue("var"))
-	}
+	features := Features(query)
 	slices.Sort(features)
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -78,6 +78,17 @@ func Ver(query *xmpp.Element) (string, error) {
 	return base64.StdEncoding.EncodeToString(sum[:]), nil
 }
 
+// Features lists the features of query, a disco#info answer, in its order.
+func Features(query *xmpp.Element) []string {
+	var out []string
+	for _, f := range query.ChildrenNamed(nsDiscoInfo, "feature") {
+		if v := f.AttrValue("var"); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // langOf is an identity's xml:lang.
 func langOf(id *xmpp.Element) string {
 	for _, a := range id.Attr {
