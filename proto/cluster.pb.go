@@ -178,8 +178,14 @@ type ConferenceState struct {
 	// visitors_component: the main Prosody's visitors component, which the
 	// focus sends connect-vnode and disconnect-vnode to.
 	VisitorsComponent string `protobuf:"bytes,22,opt,name=visitors_component,json=visitorsComponent,proto3" json:"visitors_component,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// seats_from_unix_ms: standbys sit in the visitor rooms from then on.
+	// A conference handed over by a live owner carries that owner's session
+	// in the visitor rooms until it leaves them (seat_leave_delay); Prosody
+	// makes whichever session is left the occupant's primary, the one
+	// visitors' requests go to, so until then only the new owner may be.
+	SeatsFromUnixMs int64 `protobuf:"varint,23,opt,name=seats_from_unix_ms,json=seatsFromUnixMs,proto3" json:"seats_from_unix_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ConferenceState) Reset() {
@@ -350,6 +356,13 @@ func (x *ConferenceState) GetVisitorsComponent() string {
 		return x.VisitorsComponent
 	}
 	return ""
+}
+
+func (x *ConferenceState) GetSeatsFromUnixMs() int64 {
+	if x != nil {
+		return x.SeatsFromUnixMs
+	}
+	return 0
 }
 
 // One visitor node of a conference (package visitors).
@@ -2280,7 +2293,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\bfocal.v1\"\xbe\x06\n" +
+	"\rcluster.proto\x12\bfocal.v1\"\xeb\x06\n" +
 	"\x0fConferenceState\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1d\n" +
 	"\n" +
@@ -2304,7 +2317,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\bmetadata\x18\x13 \x01(\v2\x16.focal.v1.RoomMetadataR\bmetadata\x12:\n" +
 	"\rauth_sessions\x18\x14 \x03(\v2\x15.focal.v1.AuthSessionR\fauthSessions\x12?\n" +
 	"\rvisitor_nodes\x18\x15 \x03(\v2\x1a.focal.v1.VisitorNodeStateR\fvisitorNodes\x12-\n" +
-	"\x12visitors_component\x18\x16 \x01(\tR\x11visitorsComponentJ\x04\b\v\x10\fJ\x04\b\x10\x10\x11\"\x8c\x01\n" +
+	"\x12visitors_component\x18\x16 \x01(\tR\x11visitorsComponent\x12+\n" +
+	"\x12seats_from_unix_ms\x18\x17 \x01(\x03R\x0fseatsFromUnixMsJ\x04\b\v\x10\fJ\x04\b\x10\x10\x11\"\x8c\x01\n" +
 	"\x10VisitorNodeState\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1a\n" +
 	"\bvisitors\x18\x02 \x01(\x05R\bvisitors\x12*\n" +

@@ -100,6 +100,8 @@ type conference struct {
 	// the latest presence from those rooms per occupant (seats.go).
 	seats    map[string]bool
 	roster   map[string]*xmpp.Element
+	seatT    *time.Timer // armed for seatAt, the state's seats_from
+	seatAt   int64
 	restored bool       // taken over: the occupant list must confirm the members
 	replica  *actor.PID // directory of the node standing by
 	// replicated is the SHA-256 of the encoding of the state last sent to
@@ -213,6 +215,8 @@ func (c *conference) handle(ctx actor.Context) {
 		// What was held on the old session ended with it.
 		c.wire, c.streamUp, c.unlet = msg.Wire, false, nil
 		c.rewireBridges(ctx)
+	case seatDue:
+		c.onSeatDue(msg)
 	case standbyWaitOver:
 		c.onStandbyWaitOver(ctx, msg)
 	case idleTimeout:
@@ -282,6 +286,13 @@ func (c *conference) handle(ctx actor.Context) {
 	case *actor.Stopping:
 		c.stopTimers()
 		c.leaveSeats(0)
+		if !c.standby && c.handedOver {
+			// The next owner joins the visitor rooms as it drives; this
+			// node's session leaves them once it has.
+			for _, v := range c.st.VisitorNodes {
+				c.leaveVisitorRoom(v.Node, c.cfg.SeatLeaveDelay)
+			}
+		}
 		// With a replica, the conference outlives this node: the replica
 		// takes it over with its media.
 		if !c.standby && !c.handedOver {
@@ -495,6 +506,9 @@ func (c *conference) stopTimers() {
 	}
 	if c.batchT != nil {
 		c.batchT.Stop()
+	}
+	if c.seatT != nil {
+		c.seatT.Stop()
 	}
 }
 

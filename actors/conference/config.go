@@ -115,6 +115,15 @@ type Config struct {
 	// its features (Jicofo's Smack keeps the same cache). Nil asks every
 	// participant.
 	Caps *caps.Cache
+	// Leaves are the node's delayed leaves of visitor rooms, shared by its
+	// conferences (seats.go). Nil leaves at once.
+	Leaves *Leaves
+	// SeatLeaveDelay is how long a node's session stays in the visitor
+	// rooms of a conference it no longer drives or stands by for: long
+	// enough for the node that does now to be in them. After a handover
+	// from a live owner, standbys sit in the visitor rooms only twice as
+	// late (seats.go).
+	SeatLeaveDelay time.Duration
 
 	Logger *slog.Logger
 }
@@ -168,6 +177,8 @@ func DefaultConfig() Config {
 		StaleAck:                 time.Second,
 		SourceSignalingDelays:    maps.Clone(DefaultSourceSignalingDelays),
 		Caps:                     caps.NewCache(DefaultCapsVers),
+		Leaves:                   NewLeaves(),
+		SeatLeaveDelay:           5 * time.Second,
 		Logger:                   slog.Default(),
 	}
 }

@@ -2,10 +2,12 @@ package conference
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"focal/proto"
 	"focal/xmpp"
+	"focal/xmpp/session"
 )
 
 // Seats in the visitor rooms. The owner's connection to a visitor node is
@@ -25,14 +27,30 @@ import (
 // and, promoted, handles them as if they had just come, which tells it of
 // visitors who came or went while it took over.
 
-// seatLeaveDelay is how long a standby that passed its state on stays in
-// the visitor rooms: long enough for the node it passed to to be in them.
-const seatLeaveDelay = 5 * time.Second
+// seatsAfterHandover is how long after a handover from a live owner the
+// standbys wait before they sit in the visitor rooms: until the old
+// owner's session has left (Config.SeatLeaveDelay), so that the new
+// owner's is the only one Prosody can make primary
+// (ConferenceState.seats_from).
+func (c *conference) seatsAfterHandover() time.Duration { return 2 * c.cfg.SeatLeaveDelay }
+
+// seatDue: the time the state gave for standbys to sit has come.
+type seatDue struct{ at int64 }
 
 // seatStandby joins the visitor rooms of the state the standby keeps that
-// it is not in yet.
+// it is not in yet, if it may by now, or arms a timer for when it may.
 func (c *conference) seatStandby() {
 	if !c.standby || c.latest == nil {
+		return
+	}
+	if from := c.latest.SeatsFromUnixMs; time.Now().UnixMilli() < from {
+		if c.seatT == nil || c.seatAt != from {
+			if c.seatT != nil {
+				c.seatT.Stop()
+			}
+			c.seatAt = from
+			c.seatT = c.after(time.Until(time.UnixMilli(from)), seatDue{at: from})
+		}
 		return
 	}
 	for _, v := range c.latest.VisitorNodes {
@@ -46,8 +64,10 @@ func (c *conference) seatStandby() {
 		if !ok || w == nil {
 			continue
 		}
+		room := c.visitorRoomOf(n)
+		c.cfg.Leaves.Cancel(room)
 		p := c.presenceOf(len(c.latest.Bridges), false, c.latest.VisitorNodes)
-		if err := w.Send(xmpp.JoinPresence(c.visitorRoomOf(n), c.cfg.Nick, p.Elements()...)); err != nil {
+		if err := w.Send(xmpp.JoinPresence(room, c.cfg.Nick, p.Elements()...)); err != nil {
 			// VNodeUp seats it when the connection is back.
 			c.log.Info("standby not seated in the visitor room", "vnode", v.Node, "err", err)
 			continue
@@ -60,23 +80,103 @@ func (c *conference) seatStandby() {
 	}
 }
 
+func (c *conference) onSeatDue(msg seatDue) {
+	if msg.at != c.seatAt {
+		return
+	}
+	c.seatT = nil
+	c.seatStandby()
+}
+
+// onOwnerChanged: the standby now keeps the state of another owner. A
+// handover from a live owner leaves the old owner's session in the
+// visitor rooms for a while: the standby gets out of them until the new
+// state's seats_from, so that the new owner's session is the one Prosody
+// keeps when the old one leaves.
+func (c *conference) onOwnerChanged() {
+	if time.Now().UnixMilli() < c.latest.SeatsFromUnixMs {
+		c.leaveSeats(0)
+	}
+}
+
 // leaveSeats takes the standby's sessions out of the visitor rooms, after
-// delay (the actor may be gone by then: the wires outlive it).
+// delay.
 func (c *conference) leaveSeats(delay time.Duration) {
 	for id := range c.seats {
-		n, ok := c.cfg.Visitors.Node(id)
-		w := c.vnodeWire(id)
-		if !ok || w == nil {
-			continue
-		}
-		leave := xmpp.LeavePresence(c.visitorRoomOf(n), c.cfg.Nick)
-		if delay <= 0 {
-			_ = w.Send(leave)
-			continue
-		}
-		time.AfterFunc(delay, func() { _ = w.Send(leave) })
+		c.leaveVisitorRoom(id, delay)
 	}
 	c.seats = nil
+}
+
+// leaveVisitorRoom takes this node's session out of node id's visitor
+// room, after delay unless a conference of the node joins it again
+// meanwhile (Leaves): the wires and Leaves outlive the actor.
+func (c *conference) leaveVisitorRoom(id string, delay time.Duration) {
+	n, ok := c.cfg.Visitors.Node(id)
+	w := c.vnodeWire(id)
+	if !ok || w == nil {
+		return
+	}
+	room := c.visitorRoomOf(n)
+	if delay <= 0 {
+		c.cfg.Leaves.Cancel(room)
+		_ = w.Send(xmpp.LeavePresence(room, c.cfg.Nick))
+		return
+	}
+	c.cfg.Leaves.Later(w, room, c.cfg.Nick, delay)
+}
+
+// Leaves are a node's delayed leaves of visitor rooms, shared by its
+// conferences: a conference of the node that joins a room again (the
+// conference handed back, a new standby) cancels the leave an earlier one
+// scheduled, which would otherwise take the node's one session out from
+// under it. Nil leaves at once on Later.
+type Leaves struct {
+	mu      sync.Mutex
+	pending map[string]*time.Timer // by visitor room
+}
+
+// NewLeaves returns a node's Leaves.
+func NewLeaves() *Leaves { return &Leaves{pending: map[string]*time.Timer{}} }
+
+// Later sends w a leave of room as nick after d, unless Cancel(room) comes
+// first.
+func (l *Leaves) Later(w session.Wire, room, nick string, d time.Duration) {
+	if l == nil {
+		_ = w.Send(xmpp.LeavePresence(room, nick))
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t := l.pending[room]; t != nil {
+		t.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.pending[room] != t {
+			return // cancelled or replaced
+		}
+		delete(l.pending, room)
+		// Sent under the lock: a Cancel that returns has either stopped
+		// this or seen the leave written first.
+		_ = w.Send(xmpp.LeavePresence(room, nick))
+	})
+	l.pending[room] = t
+}
+
+// Cancel drops the leave of room pending, if any: the node stays in it.
+func (l *Leaves) Cancel(room string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t := l.pending[room]; t != nil {
+		t.Stop()
+		delete(l.pending, room)
+	}
 }
 
 // keepRoster keeps el, a presence from one of the conference's visitor

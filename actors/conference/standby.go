@@ -30,7 +30,11 @@ func (c *conference) onReplicatedState(ctx actor.Context, st *focalpb.Conference
 	if c.latest != nil && st.Version <= c.latest.Version && st.Owner == c.latest.Owner && !st.Final {
 		return
 	}
+	ownerChanged := c.latest != nil && c.latest.Owner != st.Owner
 	c.latest, c.standbyFor = st, st.Owner
+	if ownerChanged {
+		c.onOwnerChanged()
+	}
 	c.pruneRoster(st)
 	c.seatStandby()
 }
@@ -55,10 +59,16 @@ func (c *conference) promote(ctx actor.Context, p *Promote) {
 	// The participants it imports talk on the new wire.
 	c.wire, c.focusAddr, c.streamUp = p.Wire, p.Addr, p.Up
 	if c.latest != nil {
+		handedOver := c.latest.Final
 		c.importState(ctx, c.latest)
 		c.importOutbox(ctx)
 		c.latest = nil
 		c.restored = !p.Seated
+		if handedOver {
+			// The previous owner may be alive, its session still in the
+			// visitor rooms for a while (seats.go).
+			c.st.SeatsFromUnixMs = max(c.st.SeatsFromUnixMs, time.Now().Add(c.seatsAfterHandover()).UnixMilli())
+		}
 	}
 	c.st.Session = p.Session
 	c.log.Info("driving the conference", "seated", p.Seated, "buffered", len(c.buffered))
@@ -117,6 +127,6 @@ func (c *conference) passOn(ctx actor.Context, msg *PassOn) {
 	}
 	// The node it passed to joins the visitor rooms when it drives: the
 	// seats stay until then, or the occupant might leave in between.
-	c.leaveSeats(seatLeaveDelay)
+	c.leaveSeats(c.cfg.SeatLeaveDelay)
 	ctx.Stop(ctx.Self())
 }

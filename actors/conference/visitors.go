@@ -168,7 +168,9 @@ func (c *conference) joinVisitorRoom(id string) {
 		return
 	}
 	p := c.focusPresence()
-	if err := w.Send(xmpp.JoinPresence(c.visitorRoomOf(n), c.cfg.Nick, p.Elements()...)); err != nil {
+	room := c.visitorRoomOf(n)
+	c.cfg.Leaves.Cancel(room)
+	if err := w.Send(xmpp.JoinPresence(room, c.cfg.Nick, p.Elements()...)); err != nil {
 		c.log.Warn("join the visitor room", "vnode", id, "err", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"focal/proto"
 	"focal/visitors"
@@ -246,5 +247,94 @@ func TestAStandbySitsInTheVisitorRoomsOfItsState(t *testing.T) {
 	}
 	if _, ok := snap.member("visitor2"); !ok {
 		t.Errorf("visitor2 came while the conference moved, not a member: %+v", snap.Participants)
+	}
+}
+
+// connectedVisitorRoom makes v1 the conference's visitor node, the focus
+// in its room and the node connected, with visitor1 in; it returns the
+// replica's view.
+func connectedVisitorRoom(t *testing.T, c *tconf) *replicaView {
+	t.Helper()
+	vroom := "webinar@conference.v1." + testDomain
+	if res := c.visitorsRequest(true, ""); res.Vnode != "v1" {
+		t.Fatalf("visitor request answered %v", res)
+	}
+	c.deliver(xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
+		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110"))))
+	c.wire.awaitRequest(t, "connect-vnode", func(el *xmpp.Element) bool { return el.Child(xmpp.NSVisitors, "visitors") != nil }).result(nil)
+	c.deliver(visitorPresence(c.room, "v1", "visitor1", false))
+	r := &replicaView{}
+	r.check(c, "v1 connected, visitor1 in")
+	return r
+}
+
+func isLeave(room string) func(*xmpp.Element) bool {
+	return func(el *xmpp.Element) bool {
+		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == room+"/focus" && el.AttrValue("type") == xmpp.PresenceUnavailable
+	}
+}
+
+// An owner that hands its conference over to a live node leaves the
+// visitor rooms, but only SeatLeaveDelay later, when the next owner is
+// in them: its session would otherwise stay the occupant's primary, the
+// one visitors' requests reach, on a node that no longer drives the
+// conference. The next owner's state tells standbys to sit only after
+// that (seats_from), so that Prosody is left with the new owner's session
+// alone when the old one goes.
+func TestAHandedOverOwnerLeavesItsVisitorRoomsAfterTheNextIsIn(t *testing.T) {
+	wires := map[string]*scriptedWire{}
+	h := newHarness(t, withVisitorNodes(wires), func(c *Config) { c.Node = "node1"; c.SeatLeaveDelay = 300 * time.Millisecond })
+	room := "webinar@conference." + testDomain
+	vroom := "webinar@conference.v1." + testDomain
+	c := h.joined(room)
+	c.send(&ReplicaIs{PID: c.recPID})
+	connectedVisitorRoom(t, c)
+
+	c.send(&HandOver{To: c.recPID, Node: "node2"})
+	final := awaitRecorded(c, "the final state", func(st *focalpb.ConferenceState) bool { return st.Final })
+	handedAt := time.Now()
+	c.awaitStopped()
+	wires["v1"].awaitSent(t, "the old owner's leave of the visitor room", isLeave(vroom))
+	if waited := time.Since(handedAt); waited < h.cfg.SeatLeaveDelay/2 {
+		t.Errorf("the old owner left the visitor room %v after the handover, before the next owner could be in", waited)
+	}
+
+	// The next owner, promoted from the final state, sets seats_from: its
+	// standby does not sit before then.
+	next := h.standby(room, final, withVisitorNodes(map[string]*scriptedWire{}))
+	next.promote(true)
+	next.send(&ReplicaIs{PID: next.recPID})
+	st := awaitRecorded(next, "the next owner's state", func(st *focalpb.ConferenceState) bool { return st.Owner == "node2" })
+	if from := time.UnixMilli(st.GetSeatsFromUnixMs()); time.Until(from) < h.cfg.SeatLeaveDelay {
+		t.Errorf("seats_from %v after a handover, want at least SeatLeaveDelay ahead", time.Until(from))
+	}
+	standbyWires := map[string]*scriptedWire{}
+	s := h.standby(room, st, withVisitorNodes(standbyWires), func(c *Config) { c.Leaves = NewLeaves() })
+	s.barrier()
+	if sent := standbyWires["v1"].q.pending(); len(sent) != 0 {
+		t.Fatalf("the standby sat in the visitor room before seats_from: %v", sent)
+	}
+	standbyWires["v1"].awaitSent(t, "the standby's seat, once seats_from has come", isFocusPresence(vroom))
+	if early := time.Until(time.UnixMilli(st.GetSeatsFromUnixMs())); early > 0 {
+		t.Errorf("the standby sat %v before seats_from", early)
+	}
+}
+
+// A node's delayed leave of a visitor room is dropped when one of its
+// conferences joins the room again before it is due (the conference
+// handed back): the node's one session stays.
+func TestLeavesCancelledByAJoinOfTheSameRoom(t *testing.T) {
+	w := &scriptedWire{name: "v1"}
+	l := NewLeaves()
+	l.Later(w, "a@v1", "focus", 5*time.Millisecond)
+	l.Cancel("a@v1")
+	l.Later(w, "b@v1", "focus", time.Hour)
+	l.Later(w, "b@v1", "focus", 30*time.Millisecond) // replaces the first
+	// Due after a's would have been: had a's not been cancelled, it
+	// would be on the wire before b's.
+	w.awaitSent(t, "the leave of b", isLeave("b@v1"))
+	for _, it := range w.q.pending() {
+		t.Errorf("sent after the cancel: %s", it)
 	}
 }
