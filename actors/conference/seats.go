@@ -88,13 +88,14 @@ func (c *conference) onSeatDue(msg seatDue) {
 	c.seatStandby()
 }
 
-// onOwnerChanged: the standby now keeps the state of another owner. A
-// handover from a live owner leaves the old owner's session in the
-// visitor rooms for a while: the standby gets out of them until the new
-// state's seats_from, so that the new owner's session is the one Prosody
-// keeps when the old one leaves.
-func (c *conference) onOwnerChanged() {
-	if time.Now().UnixMilli() < c.latest.SeatsFromUnixMs {
+// onSeatsMoved: the state's seats_from moved past the one the standby
+// sat under. The owner's session is not the occupant's primary (a
+// handover from a live owner, whose session leaves later; the owner's
+// connection to a node came back, and joined after the standby's): the
+// standby gets out of the visitor rooms until seats_from, so that the
+// owner's session is the one Prosody makes primary.
+func (c *conference) onSeatsMoved() {
+	if len(c.seats) > 0 && time.Now().UnixMilli() < c.latest.SeatsFromUnixMs {
 		c.leaveSeats(0)
 	}
 }

@@ -30,10 +30,10 @@ func (c *conference) onReplicatedState(ctx actor.Context, st *focalpb.Conference
 	if c.latest != nil && st.Version <= c.latest.Version && st.Owner == c.latest.Owner && !st.Final {
 		return
 	}
-	ownerChanged := c.latest != nil && c.latest.Owner != st.Owner
+	seatsMoved := c.latest != nil && st.SeatsFromUnixMs > c.latest.SeatsFromUnixMs
 	c.latest, c.standbyFor = st, st.Owner
-	if ownerChanged {
-		c.onOwnerChanged()
+	if seatsMoved {
+		c.onSeatsMoved()
 	}
 	c.pruneRoster(st)
 	c.seatStandby()

@@ -385,4 +385,7 @@ func (c *conference) onVNodeUp(msg *VNodeUp) {
 	v.Connected = false
 	c.log.Info("visitor node connection up; joining its visitor room again", "vnode", msg.Node)
 	c.joinVisitorRoom(msg.Node)
+	// The standby's session is the occupant's primary now, which it stays
+	// while it is in the room: the standby leaves and sits again later.
+	c.st.SeatsFromUnixMs = max(c.st.SeatsFromUnixMs, time.Now().Add(c.cfg.SeatLeaveDelay).UnixMilli())
 }

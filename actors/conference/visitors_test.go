@@ -338,3 +338,38 @@ func TestLeavesCancelledByAJoinOfTheSameRoom(t *testing.T) {
 		t.Errorf("sent after the cancel: %s", it)
 	}
 }
+
+// The owner's connection to a visitor node comes back (a new session,
+// which joins the visitor room after the standby's): the standby's
+// session became the occupant's primary when the owner's dropped, so the
+// owner's state moves seats_from on, and the standby leaves the room at
+// once and sits again only then.
+func TestTheStandbyMakesWayWhenTheOwnersConnectionToTheNodeComesBack(t *testing.T) {
+	wires := map[string]*scriptedWire{}
+	h := newHarness(t, withVisitorNodes(wires), func(c *Config) { c.Node = "node1"; c.SeatLeaveDelay = 200 * time.Millisecond })
+	room := "webinar@conference." + testDomain
+	vroom := "webinar@conference.v1." + testDomain
+	c := h.joined(room)
+	c.send(&ReplicaIs{PID: c.recPID})
+	r := connectedVisitorRoom(t, c)
+	standbyWires := map[string]*scriptedWire{}
+	s := h.standby(room, r.latest, withVisitorNodes(standbyWires), func(c *Config) { c.Leaves = NewLeaves() })
+	standbyWires["v1"].awaitSent(t, "the standby's seat", isFocusPresence(vroom))
+
+	c.send(&VNodeUp{Node: "v1"})
+	wires["v1"].awaitSent(t, "the owner's join again", isFocusPresence(vroom))
+	c.deliver(xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
+		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110"))))
+	c.wire.awaitRequest(t, "connect-vnode again", func(el *xmpp.Element) bool { return el.Child(xmpp.NSVisitors, "visitors") != nil }).result(nil)
+	r.check(c, "after the owner's connection came back")
+	if time.UnixMilli(r.latest.GetSeatsFromUnixMs()).Before(time.Now()) {
+		t.Fatalf("seats_from %v, want it moved on", time.UnixMilli(r.latest.GetSeatsFromUnixMs()))
+	}
+	s.send(r.latest)
+	standbyWires["v1"].awaitSent(t, "the standby's leave", isLeave(vroom))
+	standbyWires["v1"].awaitSent(t, "the standby's seat again, after seats_from", isFocusPresence(vroom))
+	if early := time.Until(time.UnixMilli(r.latest.GetSeatsFromUnixMs())); early > 0 {
+		t.Errorf("the standby sat again %v before seats_from", early)
+	}
+}
