@@ -75,9 +75,7 @@ func TestVisitorNodesOnScriptedWires(t *testing.T) {
 	wires["v1"].awaitSent(t, "the join of the visitor room", func(el *xmpp.Element) bool {
 		return el.Name.Local == xmpp.KindPresence && el.AttrValue("to") == vroom+"/focus" && el.Child(xmpp.NSMUC, "x") != nil
 	})
-	self := xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
-		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
-		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110")))
+	self := focusInVisitorRoom(vroom)
 	c.deliver(self)
 	connect := c.wire.awaitRequest(t, "connect-vnode", func(el *xmpp.Element) bool {
 		v := el.Child(xmpp.NSVisitors, "visitors")
@@ -171,6 +169,14 @@ func TestVisitorAllowListsFromRoomMetadata(t *testing.T) {
 	}
 }
 
+// focusInVisitorRoom is v1's visitor room vroom telling the focus it is in
+// (status 110), as owner.
+func focusInVisitorRoom(vroom string) *xmpp.Element {
+	return xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
+		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
+		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110")))
+}
+
 // visitorPresence is a presence from node id's visitor room: nick joining
 // as a visitor, or leaving.
 func visitorPresence(room, id, nick string, leaving bool) *xmpp.Element {
@@ -212,9 +218,7 @@ func TestAStandbySitsInTheVisitorRoomsOfItsState(t *testing.T) {
 		t.Fatalf("a standby joined a visitor room the owner has not connected: %v", sent)
 	}
 
-	c.deliver(xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
-		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
-		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110"))))
+	c.deliver(focusInVisitorRoom(vroom))
 	c.wire.awaitRequest(t, "connect-vnode", func(el *xmpp.Element) bool { return el.Child(xmpp.NSVisitors, "visitors") != nil }).result(nil)
 	c.deliver(visitorPresence(room, "v1", "visitor1", false))
 	r.check(c, "v1 connected, visitor1 in")
@@ -259,9 +263,7 @@ func connectedVisitorRoom(t *testing.T, c *tconf) *replicaView {
 	if res := c.visitorsRequest(true, ""); res.Vnode != "v1" {
 		t.Fatalf("visitor request answered %v", res)
 	}
-	c.deliver(xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
-		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
-		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110"))))
+	c.deliver(focusInVisitorRoom(vroom))
 	c.wire.awaitRequest(t, "connect-vnode", func(el *xmpp.Element) bool { return el.Child(xmpp.NSVisitors, "visitors") != nil }).result(nil)
 	c.deliver(visitorPresence(c.room, "v1", "visitor1", false))
 	r := &replicaView{}
@@ -358,9 +360,7 @@ func TestTheStandbyMakesWayWhenTheOwnersConnectionToTheNodeComesBack(t *testing.
 
 	c.send(&VNodeUp{Node: "v1"})
 	wires["v1"].awaitSent(t, "the owner's join again", isFocusPresence(vroom))
-	c.deliver(xmpp.NewPresence("", vroom+"/focus", "focus@auth.v1."+testDomain+"/focus", xmpp.NewElement(xmpp.NSMUCUser, "x").Append(
-		xmpp.NewElement(xmpp.NSMUCUser, "item", "affiliation", xmpp.AffiliationOwner, "role", xmpp.RoleModerator),
-		xmpp.NewElement(xmpp.NSMUCUser, "status", "code", "110"))))
+	c.deliver(focusInVisitorRoom(vroom))
 	c.wire.awaitRequest(t, "connect-vnode again", func(el *xmpp.Element) bool { return el.Child(xmpp.NSVisitors, "visitors") != nil }).result(nil)
 	r.check(c, "after the owner's connection came back")
 	if time.UnixMilli(r.latest.GetSeatsFromUnixMs()).Before(time.Now()) {
