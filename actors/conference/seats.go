@@ -59,15 +59,8 @@ func (c *conference) seatStandby() {
 			// once in), so it joined first and is the primary session.
 			continue
 		}
-		n, ok := c.cfg.Visitors.Node(v.Node)
-		w := c.vnodeWire(v.Node)
-		if !ok || w == nil {
-			continue
-		}
-		room := c.visitorRoomOf(n)
-		c.cfg.Leaves.Cancel(room)
 		p := c.presenceOf(len(c.latest.Bridges), false, c.latest.VisitorNodes)
-		if err := w.Send(xmpp.JoinPresence(room, c.cfg.Nick, p.Elements()...)); err != nil {
+		if err := c.sendVisitorRoomJoin(v.Node, p); err != nil {
 			// VNodeUp seats it when the connection is back.
 			c.log.Info("standby not seated in the visitor room", "vnode", v.Node, "err", err)
 			continue

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,18 +162,27 @@ func (c *conference) vnodeWire(id string) session.Wire {
 // joinVisitorRoom sends the focus's join presence to node id's visitor
 // room, with what its presence carries in the main room.
 func (c *conference) joinVisitorRoom(id string) {
+	if err := c.sendVisitorRoomJoin(id, c.focusPresence()); err != nil {
+		c.log.Warn("join the visitor room", "vnode", id, "err", err)
+	}
+}
+
+// errNoVisitorNode: the node is not configured, or there is no connection
+// to it.
+var errNoVisitorNode = errors.New("no connection to the visitor node")
+
+// sendVisitorRoomJoin sends node id's visitor room the join of this node's
+// session, carrying p, after cancelling a leave of it the node had
+// scheduled (Leaves).
+func (c *conference) sendVisitorRoomJoin(id string, p xmpp.FocusPresence) error {
 	n, ok := c.cfg.Visitors.Node(id)
 	w := c.vnodeWire(id)
 	if !ok || w == nil {
-		c.log.Error("no connection to the visitor node", "vnode", id)
-		return
+		return errNoVisitorNode
 	}
-	p := c.focusPresence()
 	room := c.visitorRoomOf(n)
 	c.cfg.Leaves.Cancel(room)
-	if err := w.Send(xmpp.JoinPresence(room, c.cfg.Nick, p.Elements()...)); err != nil {
-		c.log.Warn("join the visitor room", "vnode", id, "err", err)
-	}
+	return w.Send(xmpp.JoinPresence(room, c.cfg.Nick, p.Elements()...))
 }
 
 // rejoinVisitorRooms: a new owner's focus joins every visitor room the
@@ -282,11 +292,7 @@ func (c *conference) leaveVisitorRooms() {
 		if c.wire != nil && c.st.VisitorsComponent != "" {
 			_ = c.wire.Send(xmpp.VNodeIQ(c.st.VisitorsComponent, c.room, v.Node, false))
 		}
-		if n, ok := c.cfg.Visitors.Node(v.Node); ok {
-			if w := c.vnodeWire(v.Node); w != nil {
-				_ = w.Send(xmpp.LeavePresence(c.visitorRoomOf(n), c.cfg.Nick))
-			}
-		}
+		c.leaveVisitorRoom(v.Node, 0)
 	}
 }
 
